@@ -1,0 +1,167 @@
+"""The composition root: ``build_application(settings)`` wires the bot together."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import warnings
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import ModuleType
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, system_clock
+from bot.i18n import LANGUAGES, t
+from bot.settings import Settings
+from handlers import admin, basics, errors, start
+from storage import staff as staff_store
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+# Our flows run in private chats, one flow per person at a time, and every button is checked
+# against the flow's state, so per_message tracking is not what we want.
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+
+LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
+
+# Feature modules in the order their handlers are tried (order matters: a flow's entry
+# points and specific deep links must come before the generic /start and the free-text
+# fallbacks). Each module has build_handlers() and COMMANDS.
+FEATURES: tuple[ModuleType, ...] = (start, basics, admin)
+
+PostInit = Callable[[DalsbotApp], Any]
+
+
+def all_commands(features: Sequence[ModuleType] = FEATURES) -> list[CommandSpec]:
+    """Every feature's commands, in the order /help lists them."""
+    return [spec for module in features for spec in getattr(module, "COMMANDS", [])]
+
+
+async def set_command_menus(app: DalsbotApp, commands: Sequence[CommandSpec]) -> None:
+    """Telegram's command menu, per language (Swedish is also the default)."""
+    shown = [
+        spec
+        for spec in commands
+        if spec.in_menu
+        and spec.roles is None
+        or spec.in_menu
+        and spec.roles is not None
+        and "staff" in spec.roles
+    ]
+    for lang in LANGUAGES:
+        menu = [BotCommand(spec.command, t(spec.text_key, lang)[:256]) for spec in shown]
+        await app.bot.set_my_commands(menu, language_code=lang)
+        if lang == "sv":
+            await app.bot.set_my_commands(menu)
+
+
+async def _post_init(app: DalsbotApp) -> None:
+    data = app.bot_data
+    me = await app.bot.get_me()
+    data.bot_username = me.username or data.bot_username
+    for admin_id in data.settings.admins:
+        await data.db.run(
+            lambda s, a=admin_id: staff_store.ensure_admin(
+                s, telegram_id=a, display_name=f"Admin {a}"
+            )
+        )
+    await set_command_menus(app, data.commands)
+    for hook in data.services.get("post_init_hooks", []):
+        await hook(app)
+    logger.info("Dalsbot is ready as @%s", data.bot_username)
+
+
+async def _post_shutdown(app: DalsbotApp) -> None:
+    for hook in app.bot_data.services.get("post_shutdown_hooks", []):
+        await hook(app)
+
+
+@contextlib.asynccontextmanager
+async def running(app: DalsbotApp, *, poll_timeout: int = 5) -> AsyncIterator[DalsbotApp]:
+    """Run ``app`` with long polling inside an event loop that already runs (local mode,
+    tests), including the post_init/post_shutdown hooks that ``run_polling`` would call."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+    )
+    try:
+        yield app
+    finally:
+        with contextlib.suppress(Exception):
+            await app.updater.stop()
+        await app.stop()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await app.shutdown()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database,
+    api_root: str | None = None,
+    clock: Callable[[], dt.datetime] = system_clock,
+    features: Sequence[ModuleType] = FEATURES,
+) -> DalsbotApp:
+    """The real ``Application``, talking to ``api_root`` (Telegram or a stand-in)."""
+    root = (api_root or settings.telegram_api_url).rstrip("/")
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else LOCAL_TOKEN
+    context_types = ContextTypes(
+        context=BotContext,
+        bot_data=functools.partial(BotData, settings, db, clock),  # type: ignore[arg-type]
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(context_types)
+        .defaults(Defaults(tzinfo=settings.tz))
+        .request(
+            HTTPXRequest(
+                connection_pool_size=64,
+                read_timeout=15,
+                write_timeout=15,
+                connect_timeout=10,
+                pool_timeout=10,
+            )
+        )
+        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=40))
+        .concurrent_updates(True)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    app: DalsbotApp = builder.build()  # type: ignore[assignment]
+    app.bot_data.commands = all_commands(features)
+    for module in features:
+        handlers: list[BaseHandler[Update, BotContext, object]] = module.build_handlers()
+        app.add_handlers(handlers)
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+    # Last: any command nobody handled gets a hint to /help.
+    app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
+    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    return app
+
+
+__all__ = ["LOCAL_TOKEN", "Application", "build_application"]

@@ -1,0 +1,116 @@
+"""The text catalogue: every text a user sees, one catalogue per language.
+
+Each language is a folder under ``bot/locales/`` holding one YAML file per feature
+(``core.yaml``, ``ask.yaml``, ``plans.yaml``, ``pulse.yaml``...). The files of a folder are
+merged into that language's single catalogue; keys are namespaced by feature
+(``core.help_title``). Swedish is the default and the reference: English must have the same
+keys (a test checks it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import yaml
+
+Lang = Literal["sv", "en"]
+LANGUAGES: Final[tuple[Lang, ...]] = ("sv", "en")
+DEFAULT_LANG: Final[Lang] = "sv"
+LOCALES_DIR: Final = Path(__file__).with_name("locales")
+
+_MONTHS: Final[dict[Lang, tuple[str, ...]]] = {
+    "sv": (
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+}
+_WEEKDAYS: Final[dict[Lang, tuple[str, ...]]] = {
+    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def as_lang(value: str | None) -> Lang:
+    """Return ``value`` as a supported language, falling back to Swedish."""
+    return "en" if value == "en" else "sv"
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
+    else:
+        out[prefix] = str(node)
+
+
+@cache
+def catalogue(lang: Lang) -> dict[str, str]:
+    """All texts of one language, keyed ``feature.key``."""
+    texts: dict[str, str] = {}
+    for path in sorted((LOCALES_DIR / lang).glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        _flatten(path.stem, data, texts)
+    return texts
+
+
+def t(key: str, lang: str | None = None, /, **params: object) -> str:
+    """The text ``key`` in ``lang`` (Swedish when unknown), formatted with ``params``."""
+    texts = catalogue(as_lang(lang))
+    template = texts.get(key)
+    if template is None:
+        template = catalogue(DEFAULT_LANG).get(key)
+    if template is None:
+        raise KeyError(f"missing text {key!r}")
+    return template.format(**params) if params else template
+
+
+def format_date(value: dt.date, lang: str | None = None) -> str:
+    """A date as people write it: ``25 november 2026`` / ``25 November 2026``."""
+    language = as_lang(lang)
+    return f"{value.day} {_MONTHS[language][value.month - 1]} {value.year}"
+
+
+def format_date_short(value: dt.date, lang: str | None = None) -> str:
+    """A date with its weekday, for lists: ``ons 25 nov`` / ``Wed 25 Nov``."""
+    language = as_lang(lang)
+    weekday = _WEEKDAYS[language][value.weekday()][:3]
+    month = _MONTHS[language][value.month - 1][:3]
+    return f"{weekday} {value.day} {month}"
+
+
+def format_time(value: dt.time) -> str:
+    """A time of day, 24-hour clock (``08.00`` is also Swedish, but ``08:00`` reads on both)."""
+    return value.strftime("%H:%M")
+
+
+def format_datetime(value: dt.datetime, lang: str | None = None) -> str:
+    """Local date and time: ``25 november 2026 kl. 08:00`` / ``25 November 2026 at 08:00``."""
+    joiner = "kl." if as_lang(lang) == "sv" else "at"
+    return f"{format_date(value.date(), lang)} {joiner} {format_time(value.time())}"

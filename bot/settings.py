@@ -1,0 +1,155 @@
+"""Settings: read once at start-up from ``DALSBOT_*`` variables (and an optional ``.env``).
+
+A wrong value stops start-up with one line that names the setting (see
+:func:`load_settings`). Tests build ``Settings(...)`` explicitly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class SettingsError(Exception):
+    """A setting has a wrong value; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Everything Dalsbot can be configured with; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DALSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    bot_username: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    admins: Annotated[tuple[int, ...], NoDecode] = ()
+    timezone: str = "Europe/Stockholm"
+    default_language: Literal["sv", "en"] = "sv"
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    pulse_secret: SecretStr | None = None
+    reminder_time: dt.time = dt.time(8, 0)
+    reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (7, 1, 0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("telegram_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"\d+:[A-Za-z0-9_-]{20,}", value.get_secret_value()
+        ):
+            raise ValueError("must look like 123456789:AA... as given by BotFather")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None if value is None else value
+        assert value is not None
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"\d{1,15}", part) for part in parts):
+                raise ValueError("must be Telegram user ids separated by commas, e.g. 1234,5678")
+            return tuple(int(part) for part in parts)
+        return value
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _offsets(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not parts or not all(re.fullmatch(r"\d{1,2}", part) for part in parts):
+                raise ValueError(
+                    "must be days before the follow-up separated by commas, e.g. 7,1,0"
+                )
+            return tuple(sorted({int(part) for part in parts}, reverse=True))
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        value = value.lstrip("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError("must be the bot's Telegram username, e.g. dalsbot_bot")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        if value and not re.match(r"(sqlite|postgresql(\+psycopg)?)://", value):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if value.startswith("postgresql://"):
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'dalsbot.sqlite3'}"
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The local time zone as an object."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_mode(self) -> bool:
+        """True when no Telegram token is set: the bot runs against the local stand-in."""
+        return self.telegram_token is None
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded default database."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings once, turning a validation error into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        name = f"DALSBOT_{where.upper()}" if where != "settings" else "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"Invalid setting {name}: {message}") from None

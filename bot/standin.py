@@ -1,0 +1,641 @@
+"""A local stand-in for the Telegram Bot API, served over real HTTP on 127.0.0.1.
+
+The real ``telegram.ext.Application`` talks to it exactly as it talks to Telegram
+(``<root>/bot<token>/<method>``). It is how local mode works (a person chats in the
+terminal) and how the end-to-end tests drive the bot: simulated users send messages, deep
+links and button presses; everything the bot sends is recorded per chat.
+
+It implements the methods Dalsbot uses, long polling with ``getUpdates``, files sent with
+``sendDocument``/``sendPhoto`` (kept in memory by file name), and, on request, Telegram's
+flood limits (30 messages a second overall, one a second per chat, answered with 429 and
+``retry_after``), blocked users (403) and dropped connections, so that delivery code can be
+tested against the errors it will meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application as TornadoApplication
+from tornado.web import RequestHandler
+
+logger = logging.getLogger(__name__)
+
+BOT_USER_ID = 4242
+SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
+JSON_FIELDS = frozenset(
+    {
+        "reply_markup",
+        "entities",
+        "link_preview_options",
+        "commands",
+        "scope",
+        "allowed_updates",
+        "reply_parameters",
+        "caption_entities",
+    }
+)
+
+
+class ApiError(Exception):
+    """An error answer of the Bot API."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+
+@dataclass
+class ChatEvent:
+    """One thing the bot did in a chat: ``send``, ``edit``, ``answer`` (callback) or ``delete``."""
+
+    kind: str
+    message: dict[str, Any]
+    alert: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The message text or caption."""
+        return str(self.message.get("text") or self.message.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        """The inline buttons of the message, row by row flattened."""
+        markup = self.message.get("reply_markup") or {}
+        return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+    @property
+    def file_name(self) -> str | None:
+        """The name of a sent document or picture."""
+        if "document" in self.message:
+            return str(self.message["document"].get("file_name"))
+        if "photo" in self.message:
+            return str(self.message["photo"][-1].get("file_name", "picture.png"))
+        return None
+
+
+@dataclass
+class StoredFile:
+    """A file the bot sent."""
+
+    name: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass
+class RateLimits:
+    """Telegram's broadcast limits, as the stand-in enforces them when enabled."""
+
+    per_second: int = 30
+    per_chat_interval: float = 1.0
+    sent_times: deque[float] = field(default_factory=deque)
+    last_per_chat: dict[int, float] = field(default_factory=dict)
+    rejected: int = 0
+
+    def check(self, chat_id: int, now: float) -> int | None:
+        """Seconds to wait when this send exceeds a limit, else None (and the send counts)."""
+        while self.sent_times and now - self.sent_times[0] >= 1.0:
+            self.sent_times.popleft()
+        last = self.last_per_chat.get(chat_id)
+        if last is not None and now - last < self.per_chat_interval:
+            self.rejected += 1
+            return 1
+        if len(self.sent_times) >= self.per_second:
+            self.rejected += 1
+            return 1
+        self.sent_times.append(now)
+        self.last_per_chat[chat_id] = now
+        return None
+
+
+class BotApiStandIn:
+    """The stand-in server and its state. Start it with :meth:`start` inside an event loop."""
+
+    def __init__(self, *, bot_username: str = "dalsbot_local_bot") -> None:
+        self.bot_username = bot_username
+        self.url = ""
+        self.bot_user = {
+            "id": BOT_USER_ID,
+            "is_bot": True,
+            "first_name": "Dalsbot",
+            "username": bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.updates: list[dict[str, Any]] = []
+        self.events: dict[int, list[ChatEvent]] = defaultdict(list)
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.blocked: set[int] = set()
+        self.rate_limits: RateLimits | None = None
+        self.drop_next_requests = 0
+        self.calls: defaultdict[str, int] = defaultdict(int)
+        self.on_send: Callable[[int, dict[str, Any]], None] | None = None
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._server: HTTPServer | None = None
+        self._closing = False
+
+    # -- server life cycle -------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0 = any free port); returns the root URL."""
+        app = TornadoApplication(
+            [
+                (r"/bot([^/]+)/(\w+)", _MethodHandler, {"standin": self}),
+                (r"/file/bot([^/]+)/(.+)", _FileHandler, {"standin": self}),
+            ]
+        )
+        sockets = bind_sockets(port, host)
+        self._server = HTTPServer(app, max_body_size=60 * 1024 * 1024)
+        self._server.add_sockets(sockets)
+        bound = sockets[0].getsockname()[1]
+        self.url = f"http://{host}:{bound}"
+        return self.url
+
+    async def stop(self) -> None:
+        """Wake every waiting long poll (it answers with no updates), then stop serving."""
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
+        await asyncio.sleep(0.05)
+        if self._server is not None:
+            self._server.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.close_all_connections(), 2)
+            self._server = None
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- the simulated people's side -----------------------------------------------------------
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Anna",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str = "sv",
+    ) -> SimUser:
+        """A simulated Telegram user with a private chat with the bot."""
+        return SimUser(self, user_id, first_name, last_name, username, language_code)
+
+    def group(self, chat_id: int, title: str = "Barnteam") -> dict[str, Any]:
+        """A group chat the bot is a member of."""
+        chat = {"id": chat_id, "type": "group", "title": title}
+        self.chats[chat_id] = chat
+        return chat
+
+    async def push_update(self, update: dict[str, Any]) -> None:
+        """Queue one update for ``getUpdates``."""
+        update["update_id"] = next(self._update_ids)
+        async with self._changed:
+            self.updates.append(update)
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds, re-checking whenever the bot acts."""
+
+        async def waiter() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        try:
+            await asyncio.wait_for(waiter(), timeout)
+        except TimeoutError:
+            raise AssertionError("the bot did not do what was expected in time") from None
+
+    def sent_messages(self, chat_id: int | None = None) -> list[ChatEvent]:
+        """Every message the bot sent, in one chat or all chats, in order."""
+        chats = [chat_id] if chat_id is not None else list(self.events)
+        return [event for chat in chats for event in self.events[chat] if event.kind == "send"]
+
+    # -- the Bot API side ------------------------------------------------------------------------
+
+    async def call(self, method: str, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        """Carry out one Bot API method and return its ``result``."""
+        self.calls[method] += 1
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            raise ApiError(404, "Not Found: method not found")
+        chat_id = _int_or_none(params.get("chat_id"))
+        if method in SEND_METHODS and chat_id is not None:
+            if chat_id in self.blocked:
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            if self.rate_limits is not None:
+                wait = self.rate_limits.check(chat_id, time.monotonic())
+                if wait is not None:
+                    raise ApiError(429, f"Too Many Requests: retry after {wait}", wait)
+        result = handler(params, files)
+        if asyncio.iscoroutine(result):
+            result = await result
+        async with self._changed:
+            self._changed.notify_all()
+        return result
+
+    async def _api_getUpdates(self, params: dict[str, Any], _files: object) -> Any:
+        offset = _int_or_none(params.get("offset")) or 0
+        timeout = min(float(params.get("timeout") or 0), 30.0)
+        limit = _int_or_none(params.get("limit")) or 100
+        async with self._changed:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if not self.updates and timeout > 0 and not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self.updates) or self._closing), timeout
+                    )
+            return self.updates[:limit]
+
+    def _api_getMe(self, _params: object, _files: object) -> Any:
+        return self.bot_user
+
+    def _api_deleteWebhook(self, _params: object, _files: object) -> Any:
+        return True
+
+    def _api_setWebhook(self, _params: object, _files: object) -> Any:
+        return True
+
+    def _api_getWebhookInfo(self, _params: object, _files: object) -> Any:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    def _api_close(self, _params: object, _files: object) -> Any:
+        return True
+
+    def _api_logOut(self, _params: object, _files: object) -> Any:
+        return True
+
+    def _api_setMyCommands(self, params: dict[str, Any], _files: object) -> Any:
+        self.commands[str(params.get("language_code") or "")] = list(params.get("commands", []))
+        return True
+
+    def _api_getMyCommands(self, params: dict[str, Any], _files: object) -> Any:
+        return self.commands.get(str(params.get("language_code") or ""), [])
+
+    def _api_deleteMyCommands(self, params: dict[str, Any], _files: object) -> Any:
+        self.commands.pop(str(params.get("language_code") or ""), None)
+        return True
+
+    def _api_setChatMenuButton(self, _params: object, _files: object) -> Any:
+        return True
+
+    def _api_sendChatAction(self, _params: object, _files: object) -> Any:
+        return True
+
+    def _api_sendMessage(self, params: dict[str, Any], _files: object) -> Any:
+        return self._record_send(params, {"text": str(params["text"])})
+
+    def _api_sendDocument(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        stored = self._store_file(params.get("document"), files, "document.bin")
+        extra = {
+            "document": {
+                "file_id": stored[0],
+                "file_unique_id": stored[0],
+                "file_name": stored[1].name,
+                "mime_type": stored[1].mime_type,
+                "file_size": len(stored[1].content),
+            }
+        }
+        return self._record_send(params, extra)
+
+    def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
+        stored = self._store_file(params.get("photo"), files, "picture.png")
+        size = {
+            "file_id": stored[0],
+            "file_unique_id": stored[0],
+            "width": 800,
+            "height": 800,
+            "file_size": len(stored[1].content),
+            "file_name": stored[1].name,
+        }
+        return self._record_send(params, {"photo": [size]})
+
+    def _api_editMessageText(self, params: dict[str, Any], _files: object) -> Any:
+        message = self._message_for_edit(params)
+        if message.get("text") == params["text"] and message.get("reply_markup") == params.get(
+            "reply_markup"
+        ):
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["text"] = str(params["text"])
+        return self._record_edit(message, params)
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any], _files: object) -> Any:
+        return self._record_edit(self._message_for_edit(params), params)
+
+    def _api_editMessageCaption(self, params: dict[str, Any], _files: object) -> Any:
+        message = self._message_for_edit(params)
+        message["caption"] = str(params.get("caption") or "")
+        return self._record_edit(message, params)
+
+    def _api_deleteMessage(self, params: dict[str, Any], _files: object) -> Any:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.pop(key, None)
+        if message is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        self.events[key[0]].append(ChatEvent("delete", message))
+        return True
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any], _files: object) -> Any:
+        chat_id = int(str(params["callback_query_id"]).split(":")[0])
+        text = params.get("text")
+        if text:
+            self.events[chat_id].append(ChatEvent("answer", {"text": str(text)}, str(text)))
+        return True
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _record_send(self, params: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message = {
+            "message_id": next(self._message_ids),
+            "from": self.bot_user,
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            **content,
+        }
+        if params.get("caption"):
+            message["caption"] = str(params["caption"])
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        self.messages[(chat_id, message["message_id"])] = message
+        self.events[chat_id].append(ChatEvent("send", json.loads(json.dumps(message))))
+        if self.on_send is not None:
+            self.on_send(chat_id, message)
+        return message
+
+    def _message_for_edit(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    def _record_edit(self, message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        self.events[int(message["chat"]["id"])].append(
+            ChatEvent("edit", json.loads(json.dumps(message)))
+        )
+        return message
+
+    def _store_file(
+        self, reference: Any, files: dict[str, StoredFile], default_name: str
+    ) -> tuple[str, StoredFile]:
+        stored: StoredFile | None = None
+        if isinstance(reference, str) and reference.startswith("attach://"):
+            stored = files.get(reference.removeprefix("attach://"))
+        if stored is None and files:
+            stored = next(iter(files.values()))
+        if stored is None and isinstance(reference, str) and reference in self.files:
+            return reference, self.files[reference]
+        if stored is None:
+            raise ApiError(400, "Bad Request: there is no file in the request")
+        if not stored.name:
+            stored.name = default_name
+        file_id = f"file{len(self.files) + 1}"
+        self.files[file_id] = stored
+        return file_id, stored
+
+
+class SimUser:
+    """A simulated person: sends text, commands, deep links and presses buttons."""
+
+    def __init__(
+        self,
+        standin: BotApiStandIn,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str,
+    ) -> None:
+        self.standin, self.id = standin, user_id
+        self.user: dict[str, Any] = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": language_code,
+        }
+        if last_name:
+            self.user["last_name"] = last_name
+        if username:
+            self.user["username"] = username
+        standin.chats.setdefault(
+            user_id, {"id": user_id, "type": "private", "first_name": first_name}
+        )
+        self._seen = len(standin.events[user_id])
+        self._callback_ids = itertools.count(1)
+
+    @property
+    def chat_id(self) -> int:
+        """The private chat's id (the same as the user id, as on Telegram)."""
+        return self.id
+
+    async def send(self, text: str, *, chat_id: int | None = None) -> dict[str, Any]:
+        """Type and send ``text`` (a command gets its ``bot_command`` entity)."""
+        chat = self.standin.chats[chat_id if chat_id is not None else self.id]
+        message: dict[str, Any] = {
+            "message_id": next(self.standin._message_ids),
+            "from": self.user,
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        mention = f"@{self.standin.bot_username}"
+        if mention in text:
+            message.setdefault("entities", []).append(
+                {"type": "mention", "offset": text.index(mention), "length": len(mention)}
+            )
+        self.standin.messages[(int(chat["id"]), message["message_id"])] = message
+        await self.standin.push_update({"message": message})
+        return message
+
+    async def press(
+        self, event: ChatEvent | dict[str, Any], button: str | int, *, data: str | None = None
+    ) -> None:
+        """Press an inline button by its label (or part of it) or index; ``data`` forges it."""
+        message = event.message if isinstance(event, ChatEvent) else event
+        current = self.standin.messages.get(
+            (int(message["chat"]["id"]), message["message_id"]), message
+        )
+        if data is None:
+            data = self.button(current, button)["callback_data"]
+        query = {
+            "id": f"{self.id}:{next(self._callback_ids)}",
+            "from": self.user,
+            "chat_instance": str(current["chat"]["id"]),
+            "message": current,
+            "data": data,
+        }
+        await self.standin.push_update({"callback_query": query})
+
+    @staticmethod
+    def button(message: dict[str, Any], button: str | int) -> dict[str, Any]:
+        """The button ``button`` (label, part of a label, or index) of ``message``."""
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        buttons = [b for row in rows for b in row]
+        if isinstance(button, int):
+            return dict(buttons[button])
+        for candidate in buttons:
+            if candidate["text"] == button:
+                return dict(candidate)
+        for candidate in buttons:
+            if button.lower() in candidate["text"].lower():
+                return dict(candidate)
+        labels = [b["text"] for b in buttons]
+        raise AssertionError(f"no button {button!r}; the buttons are {labels}")
+
+    def events(self) -> list[ChatEvent]:
+        """Everything the bot did in this person's private chat."""
+        return self.standin.events[self.id]
+
+    def last(self) -> ChatEvent:
+        """The bot's latest message (as currently shown) in this chat."""
+        sends = [e for e in self.events() if e.kind in ("send", "edit")]
+        if not sends:
+            raise AssertionError("the bot has sent nothing to this person")
+        latest = sends[-1].message
+        current = self.standin.messages.get((self.id, latest["message_id"]), latest)
+        return ChatEvent("send", current)
+
+    async def next(self, count: int = 1, timeout: float = 10.0) -> list[ChatEvent]:
+        """Wait for the next ``count`` things the bot does here (sends, edits, alerts)."""
+        target = self._seen + count
+        await self.standin.wait_for(lambda: len(self.standin.events[self.id]) >= target, timeout)
+        new = self.standin.events[self.id][self._seen : target]
+        self._seen = target
+        return new
+
+    async def reply(self, timeout: float = 10.0) -> ChatEvent:
+        """Wait for the bot's next action here and return it."""
+        return (await self.next(1, timeout))[0]
+
+    async def ask(self, text: str, count: int = 1) -> ChatEvent:
+        """Send ``text`` and return the last of the next ``count`` bot actions."""
+        await self.send(text)
+        return (await self.next(count))[-1]
+
+    async def tap(self, event: ChatEvent, button: str | int, count: int = 1) -> ChatEvent:
+        """Press ``button`` and return the last of the next ``count`` bot actions."""
+        await self.press(event, button)
+        return (await self.next(count))[-1]
+
+    def skip_pending(self) -> None:
+        """Forget what the bot did so far (the next wait starts from now)."""
+        self._seen = len(self.standin.events[self.id])
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and value != "" else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _decode_param(name: str, raw: str) -> Any:
+    if name in JSON_FIELDS or (raw[:1] in "[{" and raw[-1:] in "]}"):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+class _MethodHandler(RequestHandler):
+    """``POST /bot<token>/<method>``: the Bot API's one endpoint shape."""
+
+    def initialize(self, standin: BotApiStandIn) -> None:
+        self.standin = standin
+
+    def check_xsrf_cookie(self) -> None:
+        """The Bot API has no cookies."""
+
+    async def post(self, _token: str, method: str) -> None:
+        await self._handle(method)
+
+    async def get(self, _token: str, method: str) -> None:
+        await self._handle(method)
+
+    async def _handle(self, method: str) -> None:
+        if self.standin.drop_next_requests > 0 and method != "getUpdates":
+            self.standin.drop_next_requests -= 1
+            self.request.connection.close()  # type: ignore[union-attr]
+            return
+        params: dict[str, Any] = {}
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.startswith("application/json") and self.request.body:
+            params = json.loads(self.request.body)
+        else:
+            for name, values in self.request.arguments.items():
+                params[name] = _decode_param(name, values[-1].decode("utf-8"))
+        files = {
+            name: StoredFile(
+                parts[0].filename or "",
+                parts[0].body,
+                parts[0].content_type or "application/octet-stream",
+            )
+            for name, parts in self.request.files.items()
+        }
+        try:
+            result = await self.standin.call(method, params, files)
+        except ApiError as error:
+            self.set_status(error.code)
+            answer: dict[str, Any] = {
+                "ok": False,
+                "error_code": error.code,
+                "description": error.description,
+            }
+            if error.retry_after is not None:
+                answer["parameters"] = {"retry_after": error.retry_after}
+            self.finish(answer)
+            return
+        except (KeyError, ValueError) as error:
+            self.set_status(400)
+            self.finish({"ok": False, "error_code": 400, "description": f"Bad Request: {error}"})
+            return
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"ok": True, "result": result}))
+
+
+class _FileHandler(RequestHandler):
+    """``GET /file/bot<token>/<file_id>``: downloads of files the bot sent."""
+
+    def initialize(self, standin: BotApiStandIn) -> None:
+        self.standin = standin
+
+    def get(self, _token: str, file_id: str) -> None:
+        stored = self.standin.files.get(file_id)
+        if stored is None:
+            self.set_status(404)
+            self.finish()
+            return
+        self.set_header("Content-Type", stored.mime_type)
+        self.finish(stored.content)

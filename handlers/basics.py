@@ -1,0 +1,97 @@
+"""/help, /language, /privacy, /cancel outside a flow, and unknown commands."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.i18n import t
+from bot.pulse_min import MIN_K
+from handlers.common import (
+    CommandSpec,
+    callback_parts,
+    current_staff,
+    edit_or_send,
+    keyboard,
+    reply,
+    user_lang,
+)
+from storage import staff as staff_store
+
+COMMANDS = [
+    CommandSpec("help", "core.commands.help"),
+    CommandSpec("language", "core.commands.language"),
+    CommandSpec("privacy", "core.commands.privacy"),
+    CommandSpec("cancel", "core.commands.cancel", in_menu=False),
+]
+
+
+def commands_for(role: str | None, commands: list[CommandSpec]) -> list[CommandSpec]:
+    """The commands a person with ``role`` (None: not registered) may use, in order."""
+    return [spec for spec in commands
+            if spec.roles is None or (role is not None and role in spec.roles)]
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """Lists the commands this person's role may use."""
+    staff = await current_staff(update, context)
+    lang = user_lang(update, context, staff)
+    allowed = commands_for(staff.role if staff else None, context.data.commands)
+    lines = [t("core.help_title", lang), ""]
+    lines += [f"/{spec.command} – {t(spec.text_key, lang)}" for spec in allowed]
+    lines += ["", t("core.help_unregistered_note" if staff is None else "core.help_footer", lang)]
+    await reply(update, "\n".join(lines))
+
+
+async def pick_language(update: Update, context: BotContext) -> None:
+    """Offers Swedish and English as buttons."""
+    lang = user_lang(update, context, await current_staff(update, context))
+    await reply(update, t("core.language_pick", lang),
+                keyboard([[("🇸🇪 Svenska", "lang:sv"), ("🇬🇧 English", "lang:en")]]))
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    """Stores the chosen language and confirms in it."""
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    parts = callback_parts(query.data, "lang", 1)
+    if parts is None or parts[0] not in ("sv", "en"):
+        await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
+        return
+    lang = parts[0]
+    user_id = update.effective_user.id
+    await context.db.run(
+        lambda session: staff_store.set_language(session, telegram_id=user_id, language=lang)
+    )
+    assert context.user_data is not None
+    context.user_data["lang"] = lang
+    await query.answer()
+    await edit_or_send(update, t("core.language_set", lang))
+
+
+async def show_privacy(update: Update, context: BotContext) -> None:
+    """What the bot stores and what it never stores."""
+    lang = user_lang(update, context, await current_staff(update, context))
+    await reply(update, t("core.privacy", lang, k=MIN_K))
+
+
+async def cancel_nothing(update: Update, context: BotContext) -> None:
+    """/cancel when no flow is running."""
+    await reply(update, t("core.nothing_to_cancel", user_lang(update, context)))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not know: point to /help."""
+    await reply(update, t("core.unknown_command", user_lang(update, context)))
+
+
+def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
+    """The basic commands (unknown commands are added last by the app)."""
+    return [
+        CommandHandler("help", show_help),
+        CommandHandler("language", pick_language),
+        CallbackQueryHandler(set_language, pattern=r"^lang:"),
+        CommandHandler("privacy", show_privacy),
+        CommandHandler("cancel", cancel_nothing),
+    ]

@@ -1,0 +1,116 @@
+"""Small helpers every handler module uses: who is asking, in which language, may they."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.context import BotContext, CommandSpec
+from bot.i18n import Lang, as_lang, t
+from storage import staff as staff_store
+from storage.models import Role, Staff
+
+# Callback data is always ``prefix:part:part``; parts are short tokens or numbers.
+_CALLBACK = re.compile(r"[a-z]{2,8}(:[A-Za-z0-9_.-]{1,40}){0,4}")
+
+
+__all__ = ["CommandSpec"]
+
+STAFF_ROLES = frozenset({Role.ADMIN.value, Role.COORDINATOR.value, Role.STAFF.value})
+ADMIN_ONLY = frozenset({Role.ADMIN.value})
+COORDINATORS = frozenset({Role.ADMIN.value, Role.COORDINATOR.value})
+
+
+def callback_parts(data: str | None, prefix: str, count: int) -> list[str] | None:
+    """The parts after ``prefix`` of well-formed callback data with ``count`` parts, or None."""
+    if data is None or not _CALLBACK.fullmatch(data):
+        return None
+    parts = data.split(":")
+    if parts[0] != prefix or len(parts) != count + 1:
+        return None
+    return parts[1:]
+
+
+async def current_staff(update: Update, context: BotContext) -> Staff | None:
+    """The registered, active staff member behind this update, or None."""
+    user = update.effective_user
+    if user is None:
+        return None
+    return await context.db.run(
+        lambda session: staff_store.get_staff(session, telegram_id=user.id)
+    )
+
+
+def user_lang(update: Update, context: BotContext, staff: Staff | None = None) -> Lang:
+    """The language to answer in: chosen in /language, stored for staff, else the default."""
+    chosen = context.user_data.get("lang") if context.user_data is not None else None
+    if chosen:
+        return as_lang(chosen)
+    if staff is not None:
+        return as_lang(staff.language)
+    user = update.effective_user
+    if user is not None and user.language_code and user.language_code.startswith("en"):
+        return "en"
+    return as_lang(context.settings.default_language)
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send ``text`` to the chat the update came from."""
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(text, reply_markup=markup)
+
+
+async def refuse(update: Update, text: str) -> None:
+    """Tell the person no: as an alert for a button press, else as a message."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, text)
+
+
+async def authorise(
+    update: Update, context: BotContext, roles: frozenset[str] = STAFF_ROLES
+) -> Staff | None:
+    """The staff member if their role is in ``roles``; otherwise refuse and return None."""
+    staff = await current_staff(update, context)
+    lang = user_lang(update, context, staff)
+    if staff is None:
+        await refuse(update, t("core.not_registered", lang))
+        return None
+    if staff.role not in roles:
+        key = "core.not_allowed" if roles == ADMIN_ONLY else "core.not_allowed_coordinator"
+        await refuse(update, t(key, lang))
+        return None
+    return staff
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of ``(label, callback_data)``."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def municipality_label(municipality: str, lang: Lang) -> str:
+    """A municipality's name, or the region's label."""
+    return t("core.municipality_region", lang) if municipality == "region" else municipality
+
+
+async def edit_or_send(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the pressed message's text (a button flow), or send a new message."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as exc:
+            # A double tap asks for the same text again; Telegram refuses "not modified".
+            if "not modified" not in str(exc).lower():
+                raise
+    else:
+        await reply(update, text, markup)

@@ -1,0 +1,143 @@
+"""The domain glossary: abbreviations and synonym groups used to expand index and query terms.
+
+Each glossary entry is a concept with several surface terms. Text is matched against the
+terms after tokenising and stemming, so inflected forms match too; a match yields the
+concept's synthetic index term (``GLOSSARY_PREFIX + key``), which both articles and
+questions receive. This is how "soc" meets "socialtjänsten" and "named person" meets the
+Barnkontakt without flooding the query with every synonym.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge.text import SUPPORTED_LANGS, stem, tokenize
+
+GLOSSARY_PATH: Path = Path(__file__).resolve().parent / "glossary.yaml"
+GLOSSARY_PREFIX = "§"
+
+
+class GlossaryError(Exception):
+    """The glossary file is malformed; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryEntry:
+    """One concept: its key, the terms people use for it and a one-line explanation."""
+
+    key: str
+    terms: tuple[str, ...]
+    explain: dict[str, str]
+
+    @property
+    def index_term(self) -> str:
+        """The synthetic index term that stands for this concept."""
+        return GLOSSARY_PREFIX + self.key
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryMatch:
+    """A glossary term found in a token sequence: start position, length and concept key."""
+
+    start: int
+    length: int
+    key: str
+
+
+@dataclass(slots=True)
+class Glossary:
+    """All entries plus a phrase matcher over stemmed tokens, per language."""
+
+    entries: dict[str, GlossaryEntry]
+    _phrases: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for lang in SUPPORTED_LANGS:
+            table: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+            for entry in self.entries.values():
+                for term in entry.terms:
+                    phrase = tuple(stem(tok, lang) for tok in tokenize(term))
+                    if phrase:
+                        table.setdefault(phrase[0], []).append((phrase, entry.key))
+            for options in table.values():
+                options.sort(key=lambda item: -len(item[0]))
+            self._phrases[lang] = table
+
+    def match(self, stemmed: Sequence[str], lang: str) -> list[GlossaryMatch]:
+        """Find glossary terms in a sequence of stems (longest match first at each position)."""
+        table = self._phrases.get(lang, {})
+        found: list[GlossaryMatch] = []
+        for i, first in enumerate(stemmed):
+            for phrase, key in table.get(first, ()):
+                n = len(phrase)
+                if tuple(stemmed[i : i + n]) == phrase:
+                    found.append(GlossaryMatch(i, n, key))
+        return found
+
+    def keys_for(self, stemmed: Sequence[str], lang: str) -> list[str]:
+        """Return the concept keys found in ``stemmed``, each once, in order of appearance."""
+        seen: dict[str, None] = {}
+        for match in self.match(stemmed, lang):
+            seen.setdefault(match.key, None)
+        return list(seen)
+
+    def explain(self, key: str, lang: str) -> str | None:
+        """Return the one-line explanation of concept ``key`` in ``lang``, if any."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        return entry.explain.get(lang) or entry.explain.get("sv")
+
+    def lookup(self, text: str, lang: str) -> GlossaryEntry | None:
+        """Return the entry whose term equals ``text`` as a whole (for glossary answers)."""
+        stemmed = tuple(stem(tok, lang) for tok in tokenize(text))
+        for phrase, key in self._phrases.get(lang, {}).get(stemmed[0] if stemmed else "", ()):
+            if phrase == stemmed:
+                return self.entries[key]
+        return None
+
+
+def parse_glossary(data: Any, source: str = "glossary") -> Glossary:
+    """Build a Glossary from parsed YAML data; raise GlossaryError on malformed entries."""
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise GlossaryError(f"{source}: expected a mapping with a list 'entries'")
+    entries: dict[str, GlossaryEntry] = {}
+    for number, raw in enumerate(data["entries"], start=1):
+        entry = _parse_entry(raw, f"{source}: entry {number}")
+        if entry.key in entries:
+            raise GlossaryError(f"{source}: entry {number}: duplicate key '{entry.key}'")
+        entries[entry.key] = entry
+    return Glossary(entries)
+
+
+def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
+    """Load the glossary YAML file at ``path``."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise GlossaryError(f"{path}: cannot be loaded: {exc}") from exc
+    return parse_glossary(data, str(path))
+
+
+def _parse_entry(raw: Any, where: str) -> GlossaryEntry:
+    if not isinstance(raw, dict):
+        raise GlossaryError(f"{where}: must be a mapping")
+    key, terms, explain = raw.get("key"), raw.get("terms"), raw.get("explain")
+    if not isinstance(key, str) or not key:
+        raise GlossaryError(f"{where}: 'key' must be a non-empty string")
+    if not isinstance(terms, list) or not terms:
+        raise GlossaryError(f"{where} ({key}): 'terms' must be a non-empty list")
+    if not isinstance(explain, dict) or not all(
+        isinstance(explain.get(x), str) for x in ("sv", "en")
+    ):
+        raise GlossaryError(f"{where} ({key}): 'explain' needs 'sv' and 'en' strings")
+    return GlossaryEntry(
+        key=key,
+        terms=tuple(str(term) for term in terms),
+        explain={"sv": explain["sv"], "en": explain["en"]},
+    )

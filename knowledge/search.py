@@ -1,0 +1,429 @@
+"""Retrieval: a BM25F index over the articles of both languages, with Swedish-aware analysis.
+
+Analysis (the same for articles and questions): normalise → tokenise → stem (Snowball,
+per language) → drop stop words → add glossary concepts → add compound parts. At query
+time unknown words are additionally split into known compound parts or, failing that,
+matched to a close index word (small typos) with ``rapidfuzz``.
+
+Scoring is BM25F with field weights title > questions > tags > body. Per-term document
+weights are precomputed at build time, so a query is a handful of vectorised additions.
+The question's language is searched in full; the other language contributes through its
+titles and tags only (shared tags such as "SIP" or "named person").
+
+Confidence combines three signals: how much of the question (IDF-weighted) the best article
+covers, how far it is ahead of the runner-up, and its absolute score. Below
+``ABSTAIN_THRESHOLD`` the index abstains (``article_id`` None).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+
+from knowledge.articles import Article
+from knowledge.glossary import GLOSSARY_PREFIX, Glossary
+from knowledge.text import SUPPORTED_LANGS, is_stop_word, split_compound, stem, tokenize
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int32]
+
+# BM25F parameters: field weight and length normalisation per field.
+FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "questions": 2.2, "tags": 1.6, "body": 1.0}
+FIELD_B: dict[str, float] = {"title": 0.3, "questions": 0.5, "tags": 0.3, "body": 0.75}
+CROSS_FIELDS: tuple[str, ...] = ("title", "tags")
+K1 = 1.2
+CROSS_LANGUAGE_WEIGHT = 0.4
+
+# Weights of derived terms, relative to a literal term (1.0).
+COMPOUND_PART_WEIGHT_INDEX = 0.5
+COMPOUND_PART_WEIGHT_KNOWN = 0.35
+COMPOUND_PART_WEIGHT_UNKNOWN = 0.8
+GLOSSARY_WEIGHT = 1.0
+FUZZY_WEIGHT = 0.8
+
+MIN_COMPOUND_LENGTH = 7
+MIN_FUZZY_LENGTH = 5
+FUZZY_CUTOFF_SHORT = 88.0  # words of 5 letters: only one inserted/deleted letter
+FUZZY_CUTOFF = 85.0
+
+# Confidence calibration (tuned on tests/knowledge/eval_questions.yaml).
+ABSTAIN_THRESHOLD = 0.30
+SCORE_SCALE = 6.0
+TOP_K = 5
+QUERY_CACHE_SIZE = 4096
+MAX_RELATED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The best article (None when abstaining), its confidence, related ids and the top 5."""
+
+    article_id: str | None
+    confidence: float
+    related: list[str]
+    ranked: list[tuple[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryUnit:
+    """One word of the question with the weighted index terms it was expanded to."""
+
+    token: str
+    terms: tuple[tuple[str, float], ...]
+
+
+@dataclass(slots=True)
+class _FieldIndex:
+    """Precomputed BM25F postings for one language over a set of fields."""
+
+    postings: dict[str, tuple[IntArray, FloatArray]]
+    idf: dict[str, float]
+    size: int
+
+    def scores(self, terms: Iterable[tuple[str, float]], n_docs: int) -> FloatArray:
+        """Sum the weighted postings of ``terms`` into one score per document."""
+        total = np.zeros(n_docs, dtype=np.float64)
+        for term, weight in terms:
+            posting = self.postings.get(term)
+            if posting is not None:
+                total[posting[0]] += weight * posting[1]
+        return total
+
+    def contains(self, term: str, doc: int) -> bool:
+        """Return True if document ``doc`` contains ``term``."""
+        posting = self.postings.get(term)
+        if posting is None:
+            return False
+        docs = posting[0]
+        pos = int(np.searchsorted(docs, doc))
+        return pos < len(docs) and int(docs[pos]) == doc
+
+
+@dataclass(slots=True)
+class _LangIndex:
+    """Everything the index knows about one language."""
+
+    lang: str
+    full: _FieldIndex
+    cross: _FieldIndex
+    vocabulary: frozenset[str]
+    fuzzy_buckets: dict[str, list[str]]
+    related: dict[int, tuple[str, ...]]
+    fuzzy_cache: dict[str, tuple[str, float] | None] = field(default_factory=dict)
+
+
+class KnowledgeIndex:
+    """A searchable index over articles in Swedish and English, built with a glossary."""
+
+    def __init__(self, articles: Sequence[Article], glossary: Glossary) -> None:
+        self.glossary = glossary
+        self.doc_ids: list[str] = sorted({a.id for a in articles})
+        self._position = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        self._langs: dict[str, _LangIndex] = {}
+        self._query_cache: dict[tuple[str, str], tuple[QueryUnit, ...]] = {}
+        for lang in SUPPORTED_LANGS:
+            subset = [a for a in articles if a.lang == lang]
+            self._langs[lang] = _build_lang_index(lang, subset, self._position, glossary)
+        logger.info("Built knowledge index: %d ids", len(self.doc_ids))
+
+    def search(self, question: str, lang: str) -> SearchResult:
+        """Find the article that answers ``question``, searching ``lang`` first."""
+        lang = lang if lang in self._langs else "sv"
+        primary = self._langs[lang]
+        units = self.analyze_query(question, lang)
+        n_docs = len(self.doc_ids)
+        if not units or n_docs == 0:
+            return SearchResult(None, 0.0, [], [])
+        scores = primary.full.scores(_all_terms(units), n_docs)
+        for other_lang, other in self._langs.items():
+            if other_lang != lang:
+                other_units = self.analyze_query(question, other_lang)
+                cross = other.cross.scores(_all_terms(other_units), n_docs)
+                scores += CROSS_LANGUAGE_WEIGHT * cross
+        return self._result(scores, units, primary)
+
+    def analyze_query(self, question: str, lang: str) -> list[QueryUnit]:
+        """Expand the words of ``question`` into weighted index terms of ``lang``."""
+        key = (question, lang)
+        cached = self._query_cache.get(key)
+        if cached is None:
+            cached = _analyze_query(self._langs[lang], self.glossary, question, lang)
+            if len(self._query_cache) >= QUERY_CACHE_SIZE:
+                self._query_cache.clear()
+            self._query_cache[key] = cached
+        return list(cached)
+
+    def _result(
+        self, scores: FloatArray, units: list[QueryUnit], index: _LangIndex
+    ) -> SearchResult:
+        order = _top_indices(scores, TOP_K)
+        ranked = [(self.doc_ids[i], round(float(scores[i]), 4)) for i in order if scores[i] > 0]
+        if not ranked:
+            return SearchResult(None, 0.0, [], [])
+        best = int(order[0])
+        runner_up = float(scores[order[1]]) if len(order) > 1 else 0.0
+        coverage = _coverage(units, best, index)
+        confidence = calibrate(float(scores[best]), runner_up, coverage)
+        related = self._related(best, ranked, index)
+        if confidence < ABSTAIN_THRESHOLD:
+            return SearchResult(None, confidence, related, ranked)
+        return SearchResult(self.doc_ids[best], confidence, related, ranked)
+
+    def _related(self, best: int, ranked: list[tuple[str, float]], index: _LangIndex) -> list[str]:
+        own = index.related.get(best) or self._any_related(best)
+        result: list[str] = []
+        best_id = self.doc_ids[best]
+        for candidate in [*own, *(doc_id for doc_id, _ in ranked)]:
+            if candidate != best_id and candidate in self._position and candidate not in result:
+                result.append(candidate)
+            if len(result) == MAX_RELATED:
+                break
+        return result
+
+    def _any_related(self, doc: int) -> tuple[str, ...]:
+        for index in self._langs.values():
+            if doc in index.related:
+                return index.related[doc]
+        return ()
+
+
+def calibrate(top: float, runner_up: float, coverage: float) -> float:
+    """Map raw evidence to a confidence in [0, 1].
+
+    ``coverage`` (share of the question's IDF mass the best article matches) dominates;
+    the relative margin over the runner-up and the absolute score temper it.
+    """
+    if top <= 0:
+        return 0.0
+    margin = max(0.0, (top - runner_up) / top)
+    strength = 1.0 - math.exp(-top / SCORE_SCALE)
+    value = (coverage**1.5) * (0.55 + 0.45 * margin) * (0.35 + 0.65 * strength)
+    return float(min(1.0, max(0.0, value * 1.6)))
+
+
+def _all_terms(units: Iterable[QueryUnit]) -> list[tuple[str, float]]:
+    """Merge the units' terms, keeping each term once with its highest weight."""
+    merged: dict[str, float] = {}
+    for unit in units:
+        for term, weight in unit.terms:
+            if weight > merged.get(term, 0.0):
+                merged[term] = weight
+    return list(merged.items())
+
+
+def _top_indices(scores: FloatArray, k: int) -> list[int]:
+    if len(scores) <= k:
+        return [int(i) for i in np.argsort(-scores, kind="stable")]
+    part = np.argpartition(-scores, k)[:k]
+    return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
+
+
+def _coverage(units: list[QueryUnit], doc: int, index: _LangIndex) -> float:
+    """IDF-weighted share of question words that the document matches."""
+    unknown_idf = math.log(1.0 + index.full.size) + 1.0
+    total = matched = 0.0
+    for unit in units:
+        known = [index.full.idf[t] for t, _ in unit.terms if t in index.full.idf]
+        weight = max(known) if known else unknown_idf
+        total += weight
+        if any(index.full.contains(term, doc) for term, _ in unit.terms):
+            matched += weight
+    return matched / total if total else 0.0
+
+
+# --------------------------------------------------------------------------- query analysis
+
+
+def _analyze_query(
+    lang_index: _LangIndex, glossary: Glossary, question: str, lang: str
+) -> tuple[QueryUnit, ...]:
+    tokens = tokenize(question)
+    stemmed = [stem(tok, lang) for tok in tokens]
+    concepts = _concepts_by_position(glossary, stemmed, lang)
+    units: list[QueryUnit] = []
+    for pos, (token, term) in enumerate(zip(tokens, stemmed, strict=True)):
+        if is_stop_word(token, lang) and pos not in concepts:
+            continue
+        terms: dict[str, float] = {term: 1.0}
+        for key in concepts.get(pos, ()):
+            terms[GLOSSARY_PREFIX + key] = GLOSSARY_WEIGHT
+        _expand_word(token, term, lang, lang_index, glossary, terms)
+        units.append(QueryUnit(token, tuple(terms.items())))
+    return tuple(units)
+
+
+def _concepts_by_position(
+    glossary: Glossary, stemmed: Sequence[str], lang: str
+) -> dict[int, set[str]]:
+    concepts: dict[int, set[str]] = defaultdict(set)
+    for match in glossary.match(stemmed, lang):
+        for pos in range(match.start, match.start + match.length):
+            concepts[pos].add(match.key)
+    return concepts
+
+
+def _expand_word(
+    token: str,
+    term: str,
+    lang: str,
+    index: _LangIndex,
+    glossary: Glossary,
+    terms: dict[str, float],
+) -> None:
+    """Add compound parts and typo corrections for one question word to ``terms``."""
+    known = term in index.full.idf
+    if len(token) >= MIN_COMPOUND_LENGTH:
+        parts = _split(token, term, index.vocabulary, lang)
+        if parts:
+            weight = COMPOUND_PART_WEIGHT_KNOWN if known else COMPOUND_PART_WEIGHT_UNKNOWN
+            for part in parts:
+                terms.setdefault(part, weight)
+                for key in glossary.keys_for([part], lang):
+                    terms.setdefault(GLOSSARY_PREFIX + key, weight)
+            return
+    if known or len(token) < MIN_FUZZY_LENGTH or token.isdigit():
+        return
+    corrected = _fuzzy(token, index)
+    if corrected is not None:
+        word, score = corrected
+        corrected_stem = stem(word, lang)
+        weight = FUZZY_WEIGHT * score / 100.0
+        terms.setdefault(corrected_stem, weight)
+        for key in glossary.keys_for([corrected_stem], lang):
+            terms.setdefault(GLOSSARY_PREFIX + key, weight)
+
+
+def _split(token: str, term: str, vocabulary: frozenset[str], lang: str) -> list[str] | None:
+    return split_compound(token, vocabulary, lang) or split_compound(term, vocabulary, lang)
+
+
+def _fuzzy(token: str, index: _LangIndex) -> tuple[str, float] | None:
+    if token in index.fuzzy_cache:
+        return index.fuzzy_cache[token]
+    cutoff = FUZZY_CUTOFF_SHORT if len(token) <= MIN_FUZZY_LENGTH else FUZZY_CUTOFF
+    choices = index.fuzzy_buckets.get(token[0], [])
+    found = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+    result = (str(found[0]), float(found[1])) if found else None
+    if len(index.fuzzy_cache) < 20000:
+        index.fuzzy_cache[token] = result
+    return result
+
+
+# --------------------------------------------------------------------------- index building
+
+
+def _build_lang_index(
+    lang: str, articles: Sequence[Article], position: dict[str, int], glossary: Glossary
+) -> _LangIndex:
+    fields = [_article_fields(article) for article in articles]
+    tokenised = [{name: tokenize(text) for name, text in doc.items()} for doc in fields]
+    vocabulary = _vocabulary(tokenised, lang)
+    splitter = _CompoundCache(vocabulary, lang)
+    counts = [
+        {name: _field_terms(tokens, lang, glossary, splitter) for name, tokens in doc.items()}
+        for doc in tokenised
+    ]
+    doc_positions = [position[a.id] for a in articles]
+    full = _field_index(counts, doc_positions, tuple(FIELD_WEIGHTS))
+    cross = _field_index(counts, doc_positions, CROSS_FIELDS)
+    buckets: dict[str, list[str]] = defaultdict(list)
+    for word in sorted(w for w in vocabulary if len(w) >= MIN_FUZZY_LENGTH - 1 and w.isalpha()):
+        buckets[word[0]].append(word)
+    related = {position[a.id]: a.related for a in articles}
+    return _LangIndex(lang, full, cross, vocabulary, dict(buckets), related)
+
+
+def _article_fields(article: Article) -> dict[str, str]:
+    return {
+        "title": article.title,
+        "questions": "\n".join(article.questions),
+        "tags": "\n".join(article.tags),
+        "body": article.body,
+    }
+
+
+def _vocabulary(tokenised: list[dict[str, list[str]]], lang: str) -> frozenset[str]:
+    """Surface words and their stems (without stop words): the parts compounds split into."""
+    words: set[str] = set()
+    for doc in tokenised:
+        for tokens in doc.values():
+            words.update(tokens)
+    words = {w for w in words if len(w) >= 3 and not is_stop_word(w, lang)}
+    return frozenset(words | {stem(w, lang) for w in words})
+
+
+class _CompoundCache:
+    """Compound splits of document words, computed once per distinct word."""
+
+    def __init__(self, vocabulary: frozenset[str], lang: str) -> None:
+        self.vocabulary = vocabulary
+        self.lang = lang
+        self.cache: dict[str, tuple[str, ...]] = {}
+
+    def parts(self, token: str) -> tuple[str, ...]:
+        cached = self.cache.get(token)
+        if cached is None:
+            found = None
+            if len(token) >= MIN_COMPOUND_LENGTH + 1 and token.isalpha():
+                found = split_compound(token, self.vocabulary, self.lang, min_part=4)
+            cached = tuple(found) if found else ()
+            self.cache[token] = cached
+        return cached
+
+
+def _field_terms(
+    tokens: list[str], lang: str, glossary: Glossary, splitter: _CompoundCache
+) -> dict[str, float]:
+    """Term frequencies of one field: stems, glossary concepts and compound parts."""
+    stemmed = [stem(tok, lang) for tok in tokens]
+    counts: dict[str, float] = defaultdict(float)
+    for tok, term in zip(tokens, stemmed, strict=True):
+        if not is_stop_word(tok, lang):
+            counts[term] += 1.0
+    for match in glossary.match(stemmed, lang):
+        counts[GLOSSARY_PREFIX + match.key] += GLOSSARY_WEIGHT
+    for tok in tokens:
+        for part in splitter.parts(tok):
+            counts[part] += COMPOUND_PART_WEIGHT_INDEX
+    return counts
+
+
+def _field_index(
+    counts: list[dict[str, dict[str, float]]], doc_positions: list[int], fields: Sequence[str]
+) -> _FieldIndex:
+    """Precompute BM25F weights idf(t) * tf'/(k1 + tf') for every (term, document)."""
+    n = len(counts)
+    averages = {
+        name: (sum(sum(doc[name].values()) for doc in counts) / n if n else 1.0) or 1.0
+        for name in fields
+    }
+    pseudo: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for doc, position in zip(counts, doc_positions, strict=True):
+        combined: dict[str, float] = defaultdict(float)
+        for name in fields:
+            length = sum(doc[name].values())
+            norm = 1.0 - FIELD_B[name] + FIELD_B[name] * length / averages[name]
+            factor = FIELD_WEIGHTS[name] / norm
+            for term, tf in doc[name].items():
+                combined[term] += tf * factor
+        for term, tf in combined.items():
+            pseudo[term].append((position, tf))
+    postings: dict[str, tuple[IntArray, FloatArray]] = {}
+    idf: dict[str, float] = {}
+    for term, entries in pseudo.items():
+        df = len(entries)
+        idf[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        entries.sort()
+        docs = np.fromiter((d for d, _ in entries), dtype=np.int32, count=df)
+        tfs = np.fromiter((t for _, t in entries), dtype=np.float64, count=df)
+        postings[term] = (docs, idf[term] * tfs * (K1 + 1.0) / (K1 + tfs))
+    return _FieldIndex(postings, idf, n)

@@ -1,0 +1,249 @@
+"""The knowledge base as the bot uses it: load, reload, look up, and answer a question.
+
+``KnowledgeBase.answer`` runs the whole decision: emergency check, language choice,
+retrieval, abstention. It returns a plain ``Answer`` value; the Telegram handlers render it
+from their own message catalogue, the CLI uses ``Answer.to_json_dict()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from knowledge.articles import ARTICLES_DIR, Article, load_articles
+from knowledge.emergency import is_emergency
+from knowledge.glossary import GLOSSARY_PATH, Glossary, load_glossary
+from knowledge.language import detect_language
+from knowledge.search import KnowledgeIndex, SearchResult
+from knowledge.text import SUPPORTED_LANGS
+
+logger = logging.getLogger(__name__)
+
+EMERGENCY_ARTICLE_ID = "akut-lage"
+
+# Texts for the CLI's "text" field (the bot renders from its own catalogue).
+CLI_TEXTS: dict[str, dict[str, str]] = {
+    "sv": {
+        "dont_know": (
+            "Det vet jag tyvärr inte säkert. Försök gärna formulera frågan på ett annat sätt, "
+            "eller fråga din Barnkontakt eller projektgruppen för Backa barnet Dalsland."
+        ),
+        "suggestions": "Kanske menar du: {titles}",
+        "source": "Källa: {source}",
+        "unsupported": "Jag kan bara svara på svenska och engelska, så jag svarar på svenska.",
+        "emergency_fallback": (
+            "Ring 112 om ett barn är i akut fara. Utanför kontorstid når du socialjouren. "
+            "Dalsbot är inte till för akuta lägen."
+        ),
+    },
+    "en": {
+        "dont_know": (
+            "I'm sorry, I don't know that for sure. Try asking in a different way, or ask "
+            "your Barnkontakt or the Backa barnet Dalsland project team."
+        ),
+        "suggestions": "Perhaps you mean: {titles}",
+        "source": "Source: {source}",
+        "unsupported": "I can only answer in Swedish and English, so I am answering in English.",
+        "emergency_fallback": (
+            "Call 112 if a child is in acute danger. Outside office hours, contact socialjouren "
+            "(social services' on-call service). Dalsbot is not for emergencies."
+        ),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What Dalsbot answers to one question (plain values only)."""
+
+    answered: bool
+    lang: str
+    article_id: str | None
+    title: str | None
+    confidence: float
+    related: list[str]
+    emergency: bool
+    unsupported_language: bool
+    suggestions: list[str] = field(default_factory=list)
+    detected_language: str | None = None
+    short_answer: str | None = None
+    sources: list[str] = field(default_factory=list)
+    text: str = ""
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The fields the CLI prints as JSON."""
+        return {
+            "answered": self.answered,
+            "lang": self.lang,
+            "article_id": self.article_id,
+            "title": self.title,
+            "confidence": round(self.confidence, 3),
+            "related": list(self.related),
+            "emergency": self.emergency,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    articles: dict[tuple[str, str], Article]
+    index: KnowledgeIndex
+
+
+class KnowledgeBase:
+    """Articles plus their search index; ``reload()`` swaps both atomically."""
+
+    def __init__(self, root: Path = ARTICLES_DIR, glossary_path: Path = GLOSSARY_PATH) -> None:
+        self.root = root
+        self.glossary_path = glossary_path
+        self._lock = threading.Lock()
+        self._state = self._load()
+
+    @classmethod
+    def from_articles(cls, articles: list[Article], glossary: Glossary) -> KnowledgeBase:
+        """Build a knowledge base from articles in memory (tests, benchmarks)."""
+        kb = cls.__new__(cls)
+        kb.root = ARTICLES_DIR
+        kb.glossary_path = GLOSSARY_PATH
+        kb._lock = threading.Lock()
+        kb._state = _build_state(articles, glossary)
+        return kb
+
+    def reload(self) -> None:
+        """Re-read articles and glossary from disk; the old state stays if loading fails."""
+        state = self._load()
+        with self._lock:
+            self._state = state
+
+    @property
+    def index(self) -> KnowledgeIndex:
+        """The current search index."""
+        return self._state.index
+
+    @property
+    def glossary(self) -> Glossary:
+        """The current glossary."""
+        return self._state.index.glossary
+
+    def get(self, article_id: str, lang: str) -> Article | None:
+        """Return the article ``article_id`` in ``lang``, or None."""
+        return self._state.articles.get((article_id, lang))
+
+    def ids(self) -> list[str]:
+        """All article ids (in either language), sorted."""
+        return sorted({article_id for article_id, _ in self._state.articles})
+
+    def titles(self, lang: str) -> dict[str, str]:
+        """Article id → title in ``lang`` (falling back to the other language)."""
+        result: dict[str, str] = {}
+        for article_id in self.ids():
+            article = self._localised(article_id, lang)
+            if article is not None:
+                result[article_id] = article.title
+        return result
+
+    def answer(self, question: str, preferred_lang: str) -> Answer:
+        """Answer ``question``; ``preferred_lang`` is the person's language setting."""
+        decision = detect_language(question, preferred_lang)
+        lang = decision.lang
+        result = self.index.search(question, lang)
+        if is_emergency(question):
+            logger.info("Emergency answer given (lang=%s)", lang)
+            return self._emergency_answer(result, lang, decision.detected, decision.unsupported)
+        if result.article_id is None:
+            return self._abstain(result, lang, decision.detected, decision.unsupported)
+        article = self._localised(result.article_id, lang)
+        return Answer(
+            answered=True,
+            lang=lang,
+            article_id=result.article_id,
+            title=article.title if article else None,
+            confidence=result.confidence,
+            related=list(result.related),
+            emergency=False,
+            unsupported_language=decision.unsupported,
+            detected_language=decision.detected,
+            short_answer=article.short_answer if article else None,
+            sources=list(article.sources) if article else [],
+            text=self._article_text(article, lang, decision.unsupported),
+        )
+
+    def _emergency_answer(
+        self, result: SearchResult, lang: str, detected: str | None, unsupported: bool
+    ) -> Answer:
+        article = self._localised(EMERGENCY_ARTICLE_ID, lang)
+        related: list[str] = []
+        if result.article_id and result.article_id != EMERGENCY_ARTICLE_ID:
+            related.append(result.article_id)
+        for candidate in article.related if article else ():
+            if candidate not in related and len(related) < 3:
+                related.append(candidate)
+        text = self._article_text(article, lang, unsupported)
+        return Answer(
+            answered=True,
+            lang=lang,
+            article_id=EMERGENCY_ARTICLE_ID,
+            title=article.title if article else None,
+            confidence=1.0,
+            related=related,
+            emergency=True,
+            unsupported_language=unsupported,
+            detected_language=detected,
+            short_answer=article.short_answer if article else None,
+            sources=list(article.sources) if article else [],
+            text=text if article else CLI_TEXTS[lang]["emergency_fallback"],
+        )
+
+    def _abstain(
+        self, result: SearchResult, lang: str, detected: str | None, unsupported: bool
+    ) -> Answer:
+        suggestions = [doc_id for doc_id, _ in result.ranked[:3]]
+        texts = CLI_TEXTS[lang]
+        parts = [texts["unsupported"]] if unsupported else []
+        parts.append(texts["dont_know"])
+        titles = self.titles(lang)
+        if suggestions:
+            listed = "; ".join(titles.get(doc_id, doc_id) for doc_id in suggestions)
+            parts.append(texts["suggestions"].format(titles=listed))
+        return Answer(
+            answered=False,
+            lang=lang,
+            article_id=None,
+            title=None,
+            confidence=result.confidence,
+            related=[],
+            emergency=False,
+            unsupported_language=unsupported,
+            suggestions=suggestions,
+            detected_language=detected,
+            text="\n\n".join(parts),
+        )
+
+    def _article_text(self, article: Article | None, lang: str, unsupported: bool) -> str:
+        if article is None:
+            return ""
+        texts = CLI_TEXTS[lang]
+        parts = [texts["unsupported"]] if unsupported else []
+        parts.append(article.short_answer)
+        if article.sources:
+            parts.append(texts["source"].format(source=article.sources[0]))
+        return "\n\n".join(parts)
+
+    def _localised(self, article_id: str, lang: str) -> Article | None:
+        """The article in ``lang``, else in the other supported language."""
+        for candidate in (lang, *SUPPORTED_LANGS):
+            article = self._state.articles.get((article_id, candidate))
+            if article is not None:
+                return article
+        return None
+
+    def _load(self) -> _State:
+        return _build_state(load_articles(self.root), load_glossary(self.glossary_path))
+
+
+def _build_state(articles: list[Article], glossary: Glossary) -> _State:
+    by_key = {(a.id, a.lang): a for a in articles}
+    return _State(articles=by_key, index=KnowledgeIndex(list(by_key.values()), glossary))

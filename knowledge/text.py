@@ -1,0 +1,196 @@
+"""Text normalisation, tokenisation, stemming and Swedish compound splitting.
+
+Everything here is a plain function over plain values so that the index and the query side
+process text in exactly the same way. Stemming uses the maintained ``snowballstemmer``
+package; results are cached because the same few thousand words recur constantly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Iterable
+from functools import lru_cache
+
+import snowballstemmer
+
+SUPPORTED_LANGS: tuple[str, ...] = ("sv", "en")
+
+
+def _wordset(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` as a set (for readable word lists)."""
+    return frozenset(text.split())
+
+
+# Norwegian and Danish letters are folded onto their Swedish twins so that a Norwegian
+# "samtykke" or "fravær" can meet Swedish index terms; other accents are dropped.
+_FOLD = str.maketrans({"æ": "ä", "ø": "ö", "é": "e", "è": "e", "ü": "u", "á": "a", "à": "a"})
+_KEEP = frozenset("åäö")
+_TOKEN_RE = re.compile(r"[a-z0-9åäö]+")
+_SPACE_RE = re.compile(r"\s+")
+
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "sv": _wordset(
+        """
+        och att det som en ett är i på av för med till den har de inte om ska kan vi
+        jag du man han hon dem dom sig sin sitt sina vara var vad hur när vem vilka vilken
+        vilket varför där här så men eller också bara då nu mycket många mer mest
+        från efter under över vid hos eftersom innan sedan än utan mot genom
+        min mitt mina din ditt dina vår vårt våra er ert era deras hans hennes
+        denna detta dessa den det de blir bli blev skulle kunde måste får fick
+        ha hade har gör göra gjorde ju väl nog ens även någon något några ingen inget
+        alla allt varje sådan sådant sådana samma annan annat andra mig dig oss er
+        eh hej hallo tack snälla typ liksom asså alltså nån nåt nåra hm
+        finns fins vill behöver ni gäller egentligen iaf osv dvs
+        """
+    ),
+    "en": _wordset(
+        """
+        the a an and or but if of to in on at by for with from about as into than then
+        is are was were be been being am do does did doing have has had having
+        i me my we our you your he him his she her it its they them their this that
+        these those what which who whom whose when where why how can could should would
+        will shall may might must not no nor so too very just also any some all each
+        there here up out over under again further once only own same other such more most
+        get got please thanks thank hi hello hey ok okay yes there's what's whats
+        """
+    ),
+}
+# Norwegian/Danish function words that otherwise end up as "content" after folding.
+_NORDIC_STOP = _wordset(
+    """
+    hva hvordan hvem hvilke hvilken hvis ikke jeg vil skal kan må mitt min din dere
+    eller også når som med til på av det den en et er og at hvor hvorfor nå noen noe
+    """
+)
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` lower-cased, NFKC-normalised, accent-folded and with single spaces.
+
+    Swedish å, ä and ö are kept; Norwegian/Danish æ and ø become ä and ö.
+    """
+    text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
+    decomposed = []
+    for char in text:
+        if char in _KEEP:
+            decomposed.append(char)
+            continue
+        base = unicodedata.normalize("NFD", char)
+        decomposed.append("".join(c for c in base if not unicodedata.combining(c)))
+    return _SPACE_RE.sub(" ", "".join(decomposed)).strip()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into normalised word tokens (letters and digits only)."""
+    return _TOKEN_RE.findall(normalize(text))
+
+
+def is_stop_word(token: str, lang: str) -> bool:
+    """Return True if ``token`` is a stop word in ``lang`` (Nordic function words included)."""
+    if lang == "sv" and token in _NORDIC_STOP:
+        return True
+    return token in STOP_WORDS.get(lang, frozenset())
+
+
+def content_tokens(text: str, lang: str) -> list[str]:
+    """Return the tokens of ``text`` without stop words of ``lang``."""
+    return [tok for tok in tokenize(text) if not is_stop_word(tok, lang)]
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: str) -> Callable[[str], str]:
+    name = "swedish" if lang == "sv" else "english"
+    stemmer = snowballstemmer.stemmer(name)
+    stem_word: Callable[[str], str] = stemmer.stemWord
+    return stem_word
+
+
+# Light extra rules after Snowball: Swedish definite neuter ("barnet", "samtycket") and
+# genitive forms are left alone by the Snowball stemmer, which splits "barnet" from "barn".
+_SV_EXTRA_SUFFIXES: tuple[str, ...] = ("ets", "et", "ns")
+
+
+@lru_cache(maxsize=65536)
+def stem(token: str, lang: str) -> str:
+    """Return the stem of a normalised ``token`` in ``lang`` ("sv" or "en")."""
+    if token.isdigit() or len(token) < 3:
+        return token
+    result: str = _stemmer(lang)(token)
+    if lang == "sv":
+        for suffix in _SV_EXTRA_SUFFIXES:
+            if result.endswith(suffix) and len(result) - len(suffix) >= 4:
+                result = result[: -len(suffix)]
+                break
+    return result
+
+
+def stems(tokens: Iterable[str], lang: str) -> list[str]:
+    """Stem every token of ``tokens`` in ``lang``."""
+    return [stem(tok, lang) for tok in tokens]
+
+
+# Swedish compounds join their parts directly or with a linking -s- or -e-
+# ("uppföljning-s-möte", "samtycke-s-blankett", "barn-e-..."). Norwegian uses -e- too.
+_LINKING = ("s", "e")
+
+
+def split_compound(
+    word: str,
+    vocabulary: Collection[str],
+    lang: str = "sv",
+    min_part: int = 3,
+) -> list[str] | None:
+    """Split ``word`` into known parts, or return None when no full split exists.
+
+    A part is known when it is in ``vocabulary`` (surface words and stems of the index). Linking -s-/-e- between parts is allowed. Among all splits the one with the
+    fewest parts wins (ties: the longest first part), found by dynamic programming. The
+    returned parts are stems.
+    """
+    n = len(word)
+    if n < 2 * min_part:
+        return None
+    # best[i]: (parts, shortest part length) of the best split of word[i:], or None.
+    best: list[tuple[list[str], int] | None] = [None] * (n + 1)
+    best[n] = ([], n)
+    for start in range(n - min_part, -1, -1):
+        candidate: tuple[list[str], int] | None = None
+        for end in range(n, start + min_part - 1, -1):
+            if start == 0 and end == n:
+                continue  # the word itself is not a split
+            known = _known_part(word[start:end], vocabulary, lang)
+            if known is None:
+                continue
+            for nxt in _next_starts(word, end):
+                rest = best[nxt]
+                if rest is None:
+                    continue
+                option = ([known, *rest[0]], min(end - start, rest[1]))
+                if candidate is None or _better(option, candidate):
+                    candidate = option
+        best[start] = candidate
+    result = best[0]
+    if result is None or len(result[0]) < 2:
+        return None
+    return result[0]
+
+
+def _better(option: tuple[list[str], int], current: tuple[list[str], int]) -> bool:
+    """Fewer parts win; among equally many, the split whose shortest part is longest."""
+    return (len(option[0]), -option[1]) < (len(current[0]), -current[1])
+
+
+def _next_starts(word: str, end: int) -> list[int]:
+    """Positions where the next part may start after a part ending at ``end``."""
+    starts = [end]
+    if end < len(word) - 1 and word[end] in _LINKING:
+        starts.append(end + 1)
+    return starts
+
+
+def _known_part(part: str, vocabulary: Collection[str], lang: str) -> str | None:
+    # Substrings are only looked up, never stemmed: the vocabulary holds both surface words
+    # and stems, and stemming every substring would make index building slow.
+    if part in vocabulary:
+        return stem(part, lang)
+    return None

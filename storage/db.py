@@ -1,0 +1,105 @@
+"""The database: one engine per process, sessions per unit of work, never on the event loop.
+
+The sync SQLAlchemy session runs in a worker thread (:meth:`Database.run`), so handlers stay
+responsive while a query runs. SQLite (the embedded default) runs in WAL mode with foreign
+keys on; PostgreSQL is used through psycopg 3 with the same models and migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message is one line fit for a start-up error."""
+
+
+def _sqlite_path(url: str) -> Path | None:
+    path = sa.engine.make_url(url).database
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``; creates the SQLite file's folder when needed."""
+    if url.startswith("sqlite"):
+        path = _sqlite_path(url)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"Cannot create the data folder {path.parent}: {exc.strerror}"
+                ) from None
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+        )
+        sa.event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+
+
+class Database:
+    """Owns the engine; runs storage functions in a worker thread with their own session."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_db_engine(url)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """A new session; use it as a context manager."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def call(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(session, ...)`` in one transaction, synchronously."""
+        with self.session() as session:
+            result = fn(session, *args, **kwargs)
+            session.commit()
+            return result
+
+    async def run(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(session, ...)`` in one transaction in a worker thread."""
+        return await asyncio.to_thread(self.call, fn, *args, **kwargs)
+
+    def check(self) -> None:
+        """Connect once, turning failures into a one-line :class:`DatabaseError`."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+            raise DatabaseError(f"Cannot open the database: {reason}") from None
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
