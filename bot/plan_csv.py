@@ -269,16 +269,22 @@ def _check_row(
     values = {name: value.strip() for name, value in zip(names, fields, strict=True)}
     parsed = _parse_row(values, resolve_staff, today)
     errors = [] if isinstance(parsed, PlanRow) else parsed
-    reference = values["reference"].strip().casefold()
-    if reference in seen and not contains_identity_number(reference):
-        errors.append(
-            f"reference {_show(values['reference'])} is already on line {seen[reference]}"
-        )
-    else:
-        seen.setdefault(reference, line)
+    key = _duplicate_key(values["reference"])
+    if key is not None and key in seen:
+        errors.append(f"reference {_show(values['reference'])} is already on line {seen[key]}")
+    elif key is not None:
+        seen[key] = line
     result.errors.extend(f"line {line}: {error}" for error in errors)
     if isinstance(parsed, PlanRow) and not errors:
         result.rows.append(parsed)
+
+
+def _duplicate_key(reference: str) -> str | None:
+    """How references are compared for repeats: valid ones only, without regard to case."""
+    try:
+        return validate_reference(reference).casefold()
+    except ReferenceError_:
+        return None
 
 
 def plans_to_csv(rows: Iterable[PlanRow]) -> str:

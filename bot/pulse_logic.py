@@ -32,6 +32,7 @@ import secrets
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Final
 
 from bot.guard import redact
@@ -334,9 +335,16 @@ def aggregate(
 # --- text -----------------------------------------------------------------------------------
 
 
+def _round_half_up(value: float, places: int) -> str:
+    # Through the shortest repr, so 4.25 and 4.35 (= 87/20) round up as people expect
+    # instead of following their binary approximations.
+    step = Decimal(1).scaleb(-places)
+    return str(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+
+
 def format_mean(value: float, lang: str | None) -> str:
     """A mean with one decimal, with a decimal comma in Swedish (``4,2``)."""
-    text = f"{value:.1f}"
+    text = _round_half_up(value, 1)
     return text.replace(".", ",") if as_lang(lang) == "sv" else text
 
 
@@ -580,13 +588,10 @@ def trend_series(
     Pulses whose results are hidden are left out; a question hidden in one pulse (or absent
     from an older template version) has ``None`` there.
     """
-    visible = (
-        sorted(
-            (point for point in points if point.results.visible), key=lambda point: point.closed_on
-        )[-last:]
-        if last > 0
-        else []
+    visible = sorted(
+        (point for point in points if point.results.visible), key=lambda point: point.closed_on
     )
+    visible = visible[-last:] if last > 0 else []
     series: dict[str, list[float | None]] = {key: [] for key in template.question_keys}
     for point in visible:
         for key, values in series.items():
@@ -773,6 +778,9 @@ def pulse_export_csv(rows: Iterable[PulseSummary]) -> str:
         for result in pulse.results.questions:
             figures: list[str] = [""] * 6
             if result.mean is not None:
-                figures = [f"{result.mean:.2f}", *(str(number) for number in result.distribution)]
+                figures = [
+                    _round_half_up(result.mean, 2),
+                    *(str(number) for number in result.distribution),
+                ]
             writer.writerow([*head, _csv_safe(result.key), str(result.n), *figures])
     return buffer.getvalue()

@@ -46,9 +46,10 @@ class Settings(BaseSettings):
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (7, 1, 0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("telegram_token", mode="before")
+    @field_validator("telegram_token", "pulse_secret", "webhook_secret", "webhook_url",
+                     "bot_username", mode="before")
     @classmethod
-    def _empty_token_is_none(cls, value: object) -> object:
+    def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
 
     @field_validator("telegram_token")

@@ -23,6 +23,8 @@ from knowledge.text import SUPPORTED_LANGS
 logger = logging.getLogger(__name__)
 
 EMERGENCY_ARTICLE_ID = "akut-lage"
+SUGGESTION_MIN_CONFIDENCE = 0.08
+SUGGESTION_MIN_RATIO = 0.5
 
 # Texts for the CLI's "text" field (the bot renders from its own catalogue).
 CLI_TEXTS: dict[str, dict[str, str]] = {
@@ -200,7 +202,7 @@ class KnowledgeBase:
     def _abstain(
         self, result: SearchResult, lang: str, detected: str | None, unsupported: bool
     ) -> Answer:
-        suggestions = [doc_id for doc_id, _ in result.ranked[:3]]
+        suggestions = _suggestions(result)
         texts = CLI_TEXTS[lang]
         parts = [texts["unsupported"]] if unsupported else []
         parts.append(texts["dont_know"])
@@ -242,6 +244,14 @@ class KnowledgeBase:
 
     def _load(self) -> _State:
         return _build_state(load_articles(self.root), load_glossary(self.glossary_path))
+
+
+def _suggestions(result: SearchResult) -> list[str]:
+    """Up to three near misses, only when the question was at least somewhat on topic."""
+    if result.confidence < SUGGESTION_MIN_CONFIDENCE or not result.ranked:
+        return []
+    top = result.ranked[0][1]
+    return [doc_id for doc_id, score in result.ranked[:3] if score >= SUGGESTION_MIN_RATIO * top]
 
 
 def _build_state(articles: list[Article], glossary: Glossary) -> _State:

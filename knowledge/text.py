@@ -143,9 +143,10 @@ def split_compound(
 ) -> list[str] | None:
     """Split ``word`` into known parts, or return None when no full split exists.
 
-    A part is known when it is in ``vocabulary`` (surface words and stems of the index). Linking -s-/-e- between parts is allowed. Among all splits the one with the
-    fewest parts wins (ties: the longest first part), found by dynamic programming. The
-    returned parts are stems.
+    A part is known when it is in ``vocabulary`` (surface words and stems of the index).
+    Linking -s-/-e- between parts is allowed. Among all splits the one with the fewest
+    parts wins (ties: the one whose shortest part is longest), found by dynamic
+    programming. The returned parts are stems.
     """
     n = len(word)
     if n < 2 * min_part:

@@ -8,7 +8,34 @@ reminders), ``pulse`` (anonymous pulse feedback).
 from sqlmodel import SQLModel
 
 from storage.models.core import Invitation, Municipality, Organisation, Role, Staff
+from storage.models.plans import (
+    FollowUp,
+    Plan,
+    PlanParticipant,
+    PlanStatus,
+    PlanType,
+    Reminder,
+    ReminderKind,
+    ReminderState,
+    StaffPreference,
+)
 
 metadata = SQLModel.metadata
 
-__all__ = ["Invitation", "Municipality", "Organisation", "Role", "Staff", "metadata"]
+__all__ = [
+    "FollowUp",
+    "Invitation",
+    "Municipality",
+    "Organisation",
+    "Plan",
+    "PlanParticipant",
+    "PlanStatus",
+    "PlanType",
+    "Reminder",
+    "ReminderKind",
+    "ReminderState",
+    "Role",
+    "Staff",
+    "StaffPreference",
+    "metadata",
+]

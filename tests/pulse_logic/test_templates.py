@@ -124,9 +124,7 @@ def test_moving_a_label_into_the_scale_keeps_the_version(tmp_path: Path) -> None
         (lambda d: d.update(key="other"), "is 'other' but the file is named test.yaml"),
     ],
 )
-def test_broken_template_gives_a_clear_error(
-    tmp_path: Path, change: object, message: str
-) -> None:
+def test_broken_template_gives_a_clear_error(tmp_path: Path, change: object, message: str) -> None:
     """Each mistake is named with the file and the place in it."""
     data = _valid()
     change(data)  # type: ignore[operator]

@@ -1,0 +1,119 @@
+"""Joint plans (known only by a pseudonymous reference), their follow-ups and reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class PlanType(StrEnum):
+    """The kind of joint plan."""
+
+    CHILD_PLAN = "barnets_plan"
+    SIP = "sip"
+    OTHER = "annan"
+
+
+class PlanStatus(StrEnum):
+    """Whether the plan is still followed up."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class ReminderKind(StrEnum):
+    """Why a reminder is sent."""
+
+    BEFORE = "before"  # offset_days before the follow-up (0 = the morning of the day)
+    OVERDUE = "overdue"  # the follow-up date passed without being marked held (seq 1..3)
+    ESCALATION = "escalation"  # to the municipality's coordinators after the third notice
+    SNOOZE = "snooze"  # "remind me tomorrow"
+
+
+class ReminderState(StrEnum):
+    """A reminder row's life: pending → sending → sent, or cancelled/undeliverable/stale."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    UNDELIVERABLE = "undeliverable"
+    STALE = "stale"
+
+
+# Plan: no child's name, no notes; the reference is chosen by the coordinator and checked by
+# the personal-data guard. reference_key is the upper-cased reference, unique.
+class Plan(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=32)
+    reference_key: str = Field(max_length=32, unique=True)
+    plan_type: str = Field(max_length=16)
+    municipality: str = Field(max_length=16, index=True)
+    responsible_id: int = Field(foreign_key="staff.id", index=True)
+    next_follow_up: dt.date | None = Field(default=None, index=True)
+    follow_up_time: dt.time | None = None
+    place: str | None = Field(default=None, max_length=100)
+    status: str = Field(default=PlanStatus.ACTIVE.value, max_length=8, index=True)
+    created_by: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+
+# PlanParticipant: a staff member in the plan's team (the responsible is not repeated here).
+class PlanParticipant(SQLModel, table=True):
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True, ondelete="CASCADE")
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+
+
+# FollowUp: the history of follow-ups held.
+class FollowUp(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
+    scheduled_for: dt.date
+    held_on: dt.date
+    recorded_by: int | None = Field(default=None, foreign_key="staff.id")
+    recorded_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
+    )
+
+
+# Reminder: the database is the source of truth for what is sent when. A dispatcher claims
+# due pending rows atomically (FOR UPDATE SKIP LOCKED on PostgreSQL), sends, and marks them.
+# The unique key stops the same reminder from being planned twice for one follow-up date.
+class Reminder(SQLModel, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("plan_id", "staff_id", "kind", "follow_up_date", "seq",
+                            name="uq_reminder_once"),
+        sa.Index("ix_reminder_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
+    staff_id: int = Field(foreign_key="staff.id")
+    kind: str = Field(max_length=12)
+    seq: int = Field(default=0)  # offset days for BEFORE, notice number for OVERDUE, etc.
+    follow_up_date: dt.date
+    due_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    state: str = Field(default=ReminderState.PENDING.value, max_length=14)
+    attempts: int = Field(default=0)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    sent_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    telegram_message_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    last_error: str | None = Field(default=None, max_length=64)
+
+
+# StaffPreference: per-person settings from /installningar (the daily digest is opt-in).
+class StaffPreference(SQLModel, table=True):
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+    daily_digest: bool = Field(default=False)
+    last_digest_on: dt.date | None = None

@@ -1,0 +1,229 @@
+"""End to end over HTTP: the real Application against the Bot API stand-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from bot.context import DalsbotApp
+from bot.i18n import t
+from bot.standin import BotApiStandIn
+from storage import staff as staff_store
+from storage.models import Role
+from tests.conftest import ADMIN_ID, FakeClock
+
+
+async def create_invite(standin: BotApiStandIn, role: str = "staff",
+                        municipality: str = "Mellerud", uses: str = "1 person",
+                        days: str = "7 dagar") -> str:
+    """Make an invitation as the admin through the chat; returns the code."""
+    admin = standin.user(ADMIN_ID, "Astrid", username="astrid")
+    menu = await admin.ask("/invite")
+    menu = await admin.tap(menu, t(f"core.roles.{role}", "sv"))
+    menu = await admin.tap(menu, municipality)
+    menu = await admin.tap(menu, uses)
+    done = await admin.tap(menu, days)
+    assert "https://t.me/dalsbot_local_bot?start=inv_" in done.text
+    return done.text.split("start=")[1].split()[0]
+
+
+async def register(standin: BotApiStandIn, user_id: int, code: str, name: str = "Bertil",
+                   organisation: str = "Socialtjänst") -> str:
+    """A person joins with the code, keeping their Telegram name; returns the last text."""
+    person = standin.user(user_id, name, last_name="Ek")
+    intro = await person.ask(f"/start {code}")
+    assert "Vilket namn" in intro.text
+    orgs = await person.tap(intro, "Använd")
+    confirm = await person.tap(orgs, organisation)
+    assert f"Namn: {name} Ek" in confirm.text
+    done = await person.tap(confirm, "Ja, registrera mig")
+    return done.text
+
+
+async def test_start_without_invitation_explains_access_and_nothing_else(
+        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    """/start from a stranger says how to get access; a forged deep link says the same."""
+    stranger = standin.user(11, "Sven")
+    reply = await stranger.ask("/start")
+    assert reply.text == t("core.start_unregistered", "sv")
+    reply = await stranger.ask("/start nonsense_payload")
+    assert reply.text == t("core.start_unregistered", "sv")
+
+
+async def test_admin_invites_and_second_person_joins(app: DalsbotApp,
+                                                     standin: BotApiStandIn) -> None:
+    """An invitation made in chat registers a second person with name and organisation."""
+    code = await create_invite(standin, role="coordinator", municipality="Åmål")
+    done = await register(standin, 21, code)
+    assert done.startswith("Klart, Bertil Ek! Du är nu registrerad som samordnare i Åmål.")
+    staff = app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=21))
+    assert staff is not None
+    assert (staff.role, staff.municipality, staff.organisation) == ("coordinator", "Åmål",
+                                                                    "socialtjanst")
+    helped = await standin.user(21, "Bertil").ask("/help")
+    assert "/help" in helped.text and "/invite" not in helped.text
+
+
+async def test_used_expired_and_unknown_invitations_register_nobody(
+        app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock) -> None:
+    """A single-use code works once; an expired or made-up code gives a clear message."""
+    code = await create_invite(standin)
+    await register(standin, 31, code)
+    again = await standin.user(32, "Cecilia").ask(f"/start {code}")
+    assert again.text == t("core.invite_used", "sv")
+    forged = await standin.user(33, "David").ask("/start inv_thisisnotarealcode")
+    assert forged.text == t("core.invite_unknown", "sv")
+    late_code = await create_invite(standin)
+    clock.advance(days=8)
+    late = await standin.user(34, "Eva").ask(f"/start {late_code}")
+    assert late.text == t("core.invite_expired", "sv")
+    for user_id in (32, 33, 34):
+        assert app.bot_data.db.call(
+            lambda s, u=user_id: staff_store.get_staff(s, telegram_id=u)) is None
+
+
+async def test_invitation_used_up_while_confirming_registers_nobody(
+        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    """Two people open the same single-use link; only the first to confirm gets in."""
+    code = await create_invite(standin)
+    first, second = standin.user(41, "Fia"), standin.user(42, "Gun")
+    first_intro, second_intro = await first.ask(f"/start {code}"), await second.ask(
+        f"/start {code}")
+    first_confirm = await first.tap(await first.tap(first_intro, "Använd"), "Polis")
+    second_confirm = await second.tap(await second.tap(second_intro, "Använd"), "Polis")
+    assert "Klart" in (await first.tap(first_confirm, "Ja")).text
+    assert (await second.tap(second_confirm, "Ja")).text == t("core.invite_used", "sv")
+
+
+async def test_registration_refuses_personnummer_as_name_and_asks_again(
+        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    """A typed name that is a personnummer is refused; text instead of a button is explained."""
+    code = await create_invite(standin)
+    person = standin.user(51, "Hugo")
+    await person.ask(f"/start {code}")
+    refused = await person.ask("19900101-0017")
+    assert refused.text == t("core.register_name_personnummer", "sv")
+    orgs = await person.ask("Hugo Holm")
+    assert "Tack, Hugo Holm" in orgs.text
+    hint = await person.ask("skola")
+    assert hint.text == t("core.register_expected_button", "sv")
+    cancelled = await person.ask("/cancel")
+    assert cancelled.text == t("core.cancelled", "sv")
+    assert app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=51)) is None
+
+
+async def test_staff_only_commands_refuse_others(app: DalsbotApp,
+                                                 standin: BotApiStandIn) -> None:
+    """/invite and /staff refuse strangers and non-admins; unknown commands point to /help."""
+    stranger = standin.user(61, "Ida")
+    assert (await stranger.ask("/invite")).text == t("core.not_registered", "sv")
+    code = await create_invite(standin)
+    await register(standin, 62, code)
+    member = standin.user(62, "Bertil")
+    assert (await member.ask("/invite")).text == t("core.not_allowed", "sv")
+    assert (await member.ask("/staff")).text == t("core.not_allowed", "sv")
+    assert (await member.ask("/nosuchthing")).text == t("core.unknown_command", "sv")
+
+
+async def test_admin_changes_role_and_removes_and_forged_buttons_are_refused(
+        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    """/staff changes a role and removes a person; forged or foreign button data is refused."""
+    code = await create_invite(standin)
+    await register(standin, 71, code, name="Jan")
+    admin = standin.user(ADMIN_ID, "Astrid")
+    listing = await admin.ask("/staff")
+    card = await admin.tap(listing, "Jan Ek")
+    changed = await admin.tap(card, "Gör till samordnare")
+    assert changed.text == "Jan Ek är nu samordnare."
+    jan = app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=71))
+    assert jan is not None
+    await admin.press(changed, 0, data=f"stf:role:{jan.id}:superuser")
+    alert = await admin.reply()
+    assert alert.kind == "answer" and alert.alert == t("core.stale_button", "sv")
+    member = standin.user(71, "Jan")
+    await member.press(card, 0)
+    refused = await member.reply()
+    assert refused.alert == t("core.not_allowed", "sv")
+    card = await admin.tap(await admin.tap(changed, "Tillbaka"), "Jan Ek")
+    confirm = await admin.tap(card, "Ta bort")
+    removed = await admin.tap(confirm, "Ja, ta bort")
+    assert removed.text == "Jan Ek har tagits bort."
+    assert (await member.ask("/invite")).text == t("core.not_registered", "sv")
+
+
+async def test_last_admin_cannot_remove_themselves(app: DalsbotApp,
+                                                   standin: BotApiStandIn) -> None:
+    """The only admin may not demote or remove themselves."""
+    admin = standin.user(ADMIN_ID, "Astrid")
+    listing = await admin.ask("/staff")
+    card = await admin.tap(listing, "Admin")
+    await admin.press(card, "Gör till medarbetare")
+    alert = await admin.reply()
+    assert alert.alert == t("core.admin_last_admin", "sv")
+    staff = app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=ADMIN_ID))
+    assert staff is not None and staff.role == Role.ADMIN.value
+
+
+async def test_language_switch_is_stored_and_used(app: DalsbotApp,
+                                                  standin: BotApiStandIn) -> None:
+    """/language → English: the confirmation and later replies are in English."""
+    admin = standin.user(ADMIN_ID, "Astrid")
+    menu = await admin.ask("/language")
+    done = await admin.tap(menu, "English")
+    assert done.text == t("core.language_set", "en")
+    help_text = (await admin.ask("/help")).text
+    assert help_text.startswith(t("core.help_title", "en")) and "/invite" in help_text
+    staff = app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=ADMIN_ID))
+    assert staff is not None and staff.language == "en"
+
+
+async def test_privacy_and_cancel_outside_a_flow(app: DalsbotApp,
+                                                 standin: BotApiStandIn) -> None:
+    """/privacy says what is never stored; /cancel with nothing running says so."""
+    person = standin.user(81, "Karin")
+    privacy = await person.ask("/privacy")
+    assert "personnummer" in privacy.text and "aldrig" in privacy.text
+    assert (await person.ask("/cancel")).text == t("core.nothing_to_cancel", "sv")
+
+
+async def test_command_menu_is_set_per_language(app: DalsbotApp,
+                                                standin: BotApiStandIn) -> None:
+    """Telegram's command menu exists in Swedish (also the default) and English."""
+    sv = {c["command"]: c["description"] for c in standin.commands["sv"]}
+    en = {c["command"]: c["description"] for c in standin.commands["en"]}
+    assert sv["help"] == t("core.commands.help", "sv")
+    assert en["help"] == t("core.commands.help", "en")
+    assert standin.commands[""] == standin.commands["sv"]
+
+
+async def test_unexpected_error_is_logged_without_text_and_user_told(
+        app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash in a handler: the person gets an apology, the log has no message text."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(staff_store, "get_staff", broken)
+    caplog.set_level(logging.ERROR)
+    person = standin.user(91, "Lena")
+    reply = await person.ask("/privacy hemlig text 19900101-0017")
+    assert reply.text == t("core.error", "sv")
+    logged = "\n".join(record.getMessage() + str(record.exc_text or "")
+                       for record in caplog.records)
+    assert "Error while handling update" in logged
+    assert "hemlig" not in logged and "19900101" not in logged
+
+
+async def test_registration_deadline_is_respected_by_clock(app: DalsbotApp, clock: FakeClock,
+                                                           standin: BotApiStandIn) -> None:
+    """The invitation's expiry shown to the admin is a Swedish date a week ahead."""
+    admin = standin.user(ADMIN_ID, "Astrid")
+    menu = await admin.ask("/invite")
+    for label in ("medarbetare", "Bengtsfors", "1 person"):
+        menu = await admin.tap(menu, label)
+    done = await admin.tap(menu, "7 dagar")
+    expected = (clock.now + dt.timedelta(days=7)).astimezone(app.bot_data.settings.tz)
+    assert f"giltig till {expected.day} december 2026" in done.text

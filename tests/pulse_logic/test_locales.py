@@ -1,0 +1,50 @@
+"""The pulse texts: both languages complete and every key the code uses present."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import yaml
+
+from bot import pulse_logic
+from bot.i18n import LOCALES_DIR, t
+
+
+def _texts(lang: str) -> dict[str, str]:
+    data = yaml.safe_load((LOCALES_DIR / lang / "pulse.yaml").read_text(encoding="utf-8"))
+    return {str(key): str(value) for key, value in data.items()}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_swedish_and_english_have_the_same_keys_and_placeholders() -> None:
+    """Every text exists in both languages with the same {placeholders}."""
+    sv, en = _texts("sv"), _texts("en")
+    assert sv.keys() == en.keys()
+    for key in sv:
+        assert _placeholders(sv[key]) == _placeholders(en[key]), key
+
+
+def test_every_key_the_logic_uses_exists() -> None:
+    """No renderer can fail with a missing text."""
+    source = Path(pulse_logic.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r'"pulse\.([a-z_]+)"', source))
+    assert used
+    assert used <= _texts("sv").keys()
+
+
+def test_comment_too_long_text_takes_the_error_params() -> None:
+    """The handler can show CommentError's key with its params as they are."""
+    try:
+        pulse_logic.clean_comment("x" * 1200)
+    except pulse_logic.CommentError as error:
+        assert t(error.key, "sv", **error.params) == (
+            "Kommentaren är för lång (1200 tecken). Korta den till högst 1000 tecken och "
+            "skicka den igen."
+        )
+    else:  # pragma: no cover
+        raise AssertionError("no CommentError")
