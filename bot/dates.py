@@ -29,12 +29,14 @@ import datetime as dt
 import re
 from functools import lru_cache
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from dateparser.date import DateDataParser
 
 from bot.i18n import Lang
 
 MAX_YEARS_AHEAD: Final = 5
+_STOCKHOLM: Final = ZoneInfo("Europe/Stockholm")
 
 # Built once; only the relative base changes, and the parser for a given day is cached.
 _SETTINGS: Final[dict[str, Any]] = {
@@ -44,9 +46,12 @@ _SETTINGS: Final[dict[str, Any]] = {
     "STRICT_PARSING": False,
 }
 
-_NUMERIC: Final = re.compile(r"(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:(?:[./-])(?P<y>\d{4}|\d{2}))?\.?")
-_ISO: Final = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
-_BARE_NUMBER: Final = re.compile(r"\d+")
+# re.ASCII: only 0-9 count as digits, not the digits of other scripts.
+_NUMERIC: Final = re.compile(
+    r"(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:(?:[./-])(?P<y>\d{4}|\d{2}))?\.?", re.ASCII
+)
+_ISO: Final = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})", re.ASCII)
+_BARE_NUMBER: Final = re.compile(r"\d+", re.ASCII)
 _RELATIVE: Final = re.compile(r"\b(om|in|nästa|next|efter|after)\b")
 _FOUR_DIGITS: Final = re.compile(r"\d{4}")
 
@@ -84,7 +89,8 @@ _REWRITES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 _TIME: Final = re.compile(
     r"(?:(?:kl|klockan|at)\.?\s*)?"
     r"(?:(?P<h1>\d{1,2})[:.](?P<m1>\d{2})|(?P<h2>\d{2})(?P<m2>\d{2})|(?P<h3>\d{1,2}))"
-    r"(?:\s*(?P<ampm>am|pm|a\.m\.|p\.m\.))?"
+    r"(?:\s*(?P<ampm>am|pm|a\.m\.|p\.m\.))?",
+    re.ASCII,
 )
 
 
@@ -177,9 +183,9 @@ def _dateparser_date(text: str, lang: Lang, today: dt.date) -> dt.date:
 def parse_date(text: str, lang: Lang = "sv", today: dt.date | None = None) -> dt.date:
     """The day meant by ``text``, or :class:`DateParseError` with the catalogue key.
 
-    ``today`` is the user's local date (Europe/Stockholm); it defaults to the machine's.
+    ``today`` is the user's local date; it defaults to today in Europe/Stockholm.
     """
-    today = today or dt.date.today()
+    today = today or dt.datetime.now(_STOCKHOLM).date()
     cleaned = _normalise(text)
     if not cleaned or len(cleaned) > 64:
         raise DateParseError("plans.date_unreadable")

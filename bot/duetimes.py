@@ -155,6 +155,13 @@ class PlannedReminder:
     notice: int = 0
 
     @property
+    def seq(self) -> int:
+        """The number stored beside the kind (``Reminder.seq``): the days before for
+        ``before`` and ``day_of`` (0), the notice number for ``overdue`` and ``escalation``.
+        A ``day_of`` reminder is stored as kind ``before`` with ``seq`` 0."""
+        return self.days_before if self.kind in ("before", "day_of") else self.notice
+
+    @property
     def key(self) -> str:
         """A deterministic name, unique within one plan's schedule (for rows and jobs)."""
         if self.kind == "before":

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 from bot.guard import contains_identity_number
-from bot.references import ReferenceError_, validate_reference
+from bot.references import ReferenceError_, reference_key, validate_reference
 
 COLUMNS: Final = (
     "reference",
@@ -216,7 +216,7 @@ def _read_header(fields: list[str]) -> tuple[list[str], list[str]]:
     unknown = [name for name in names if name not in COLUMNS]
     if unknown:
         errors.append(f"unknown column(s) {', '.join(_show(n) for n in unknown)}")
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = [name for name in COLUMNS if names.count(name) > 1]
     if repeated:
         errors.append(f"column(s) given twice: {', '.join(repeated)}")
     missing = [c for c in COLUMNS if c not in names and c not in _OPTIONAL_COLUMNS]
@@ -282,7 +282,7 @@ def _check_row(
 def _duplicate_key(reference: str) -> str | None:
     """How references are compared for repeats: valid ones only, without regard to case."""
     try:
-        return validate_reference(reference).casefold()
+        return reference_key(reference)
     except ReferenceError_:
         return None
 

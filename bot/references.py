@@ -12,7 +12,8 @@ It is shown in reminders, lists and calendar files, so it must never identify a 
   the *shape* of an identity number (a plausible date followed by four digits) even with a
   wrong check digit: a mistyped personnummer is still personal data.
 
-The reference is kept as typed (case included), only stripped of surrounding white space.
+The reference is kept as typed (case included), only stripped of surrounding white space;
+:func:`reference_key` gives the upper-cased form in which two references are compared.
 """
 
 from __future__ import annotations
@@ -65,3 +66,9 @@ def validate_reference(text: str) -> str:
     if not _ALLOWED.fullmatch(reference):
         raise ReferenceError_("plans.ref_invalid")
     return reference
+
+
+def reference_key(reference: str) -> str:
+    """The form references are compared in (``Plan.reference_key``): upper case, so ``bp-1``
+    and ``BP-1`` are the same plan. Validates ``reference`` first."""
+    return validate_reference(reference).upper()

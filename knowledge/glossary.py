@@ -55,18 +55,23 @@ class Glossary:
 
     entries: dict[str, GlossaryEntry]
     _phrases: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
+    _single: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for lang in SUPPORTED_LANGS:
             table: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+            single: dict[str, dict[str, None]] = {key: {} for key in self.entries}
             for entry in self.entries.values():
                 for term in entry.terms:
                     phrase = tuple(stem(tok, lang) for tok in tokenize(term))
                     if phrase:
                         table.setdefault(phrase[0], []).append((phrase, entry.key))
+                    if len(phrase) == 1 and not phrase[0].isdigit():
+                        single[entry.key][phrase[0]] = None
             for options in table.values():
                 options.sort(key=lambda item: -len(item[0]))
             self._phrases[lang] = table
+            self._single[lang] = {key: tuple(stems) for key, stems in single.items()}
 
     def match(self, stemmed: Sequence[str], lang: str) -> list[GlossaryMatch]:
         """Find glossary terms in a sequence of stems (longest match first at each position)."""
@@ -85,6 +90,10 @@ class Glossary:
         for match in self.match(stemmed, lang):
             seen.setdefault(match.key, None)
         return list(seen)
+
+    def synonyms(self, key: str, lang: str) -> tuple[str, ...]:
+        """The stems of the concept's one-word terms in ``lang`` (for query expansion)."""
+        return self._single.get(lang, {}).get(key, ())
 
     def explain(self, key: str, lang: str) -> str | None:
         """Return the one-line explanation of concept ``key`` in ``lang``, if any."""

@@ -48,6 +48,7 @@ COMPOUND_PART_WEIGHT_INDEX = 0.5
 COMPOUND_PART_WEIGHT_KNOWN = 0.35
 COMPOUND_PART_WEIGHT_UNKNOWN = 0.8
 GLOSSARY_WEIGHT = 1.0
+SYNONYM_WEIGHT = 0.9
 FUZZY_WEIGHT = 0.8
 
 MIN_COMPOUND_LENGTH = 7
@@ -89,13 +90,27 @@ class _FieldIndex:
     idf: dict[str, float]
     size: int
 
-    def scores(self, terms: Iterable[tuple[str, float]], n_docs: int) -> FloatArray:
-        """Sum the weighted postings of ``terms`` into one score per document."""
+    def scores(self, units: Iterable[QueryUnit], n_docs: int) -> FloatArray:
+        """Score every document: the sum over question words of their best term's weight.
+
+        Taking the maximum within a word means expansions (synonyms, compound parts, typo
+        corrections) can help a word match, but never make one word count several times.
+        """
         total = np.zeros(n_docs, dtype=np.float64)
-        for term, weight in terms:
-            posting = self.postings.get(term)
-            if posting is not None:
-                total[posting[0]] += weight * posting[1]
+        for unit in units:
+            postings = [
+                (self.postings[term], weight)
+                for term, weight in unit.terms
+                if term in self.postings
+            ]
+            if len(postings) == 1:
+                (docs, weights), factor = postings[0]
+                total[docs] += factor * weights
+            elif postings:
+                best = np.zeros(n_docs, dtype=np.float64)
+                for (docs, weights), factor in postings:
+                    best[docs] = np.maximum(best[docs], factor * weights)
+                total += best
         return total
 
     def contains(self, term: str, doc: int) -> bool:
@@ -143,11 +158,11 @@ class KnowledgeIndex:
         n_docs = len(self.doc_ids)
         if not units or n_docs == 0:
             return SearchResult(None, 0.0, [], [])
-        scores = primary.full.scores(_all_terms(units), n_docs)
+        scores = primary.full.scores(units, n_docs)
         for other_lang, other in self._langs.items():
             if other_lang != lang:
                 other_units = self.analyze_query(question, other_lang)
-                cross = other.cross.scores(_all_terms(other_units), n_docs)
+                cross = other.cross.scores(other_units, n_docs)
                 scores += CROSS_LANGUAGE_WEIGHT * cross
         return self._result(scores, units, primary)
 
@@ -210,16 +225,6 @@ def calibrate(top: float, runner_up: float, coverage: float) -> float:
     return float(min(1.0, max(0.0, value * 1.6)))
 
 
-def _all_terms(units: Iterable[QueryUnit]) -> list[tuple[str, float]]:
-    """Merge the units' terms, keeping each term once with its highest weight."""
-    merged: dict[str, float] = {}
-    for unit in units:
-        for term, weight in unit.terms:
-            if weight > merged.get(term, 0.0):
-                merged[term] = weight
-    return list(merged.items())
-
-
 def _top_indices(scores: FloatArray, k: int) -> list[int]:
     if len(scores) <= k:
         return [int(i) for i in np.argsort(-scores, kind="stable")]
@@ -246,29 +251,63 @@ def _coverage(units: list[QueryUnit], doc: int, index: _LangIndex) -> float:
 def _analyze_query(
     lang_index: _LangIndex, glossary: Glossary, question: str, lang: str
 ) -> tuple[QueryUnit, ...]:
+    """Turn a question into units: one per content word, or one per glossary phrase."""
     tokens = tokenize(question)
     stemmed = [stem(tok, lang) for tok in tokens]
-    concepts = _concepts_by_position(glossary, stemmed, lang)
+    groups, concepts = _phrase_groups(glossary, stemmed, lang)
     units: list[QueryUnit] = []
-    for pos, (token, term) in enumerate(zip(tokens, stemmed, strict=True)):
-        if is_stop_word(token, lang) and pos not in concepts:
-            continue
-        terms: dict[str, float] = {term: 1.0}
-        for key in concepts.get(pos, ()):
-            terms[GLOSSARY_PREFIX + key] = GLOSSARY_WEIGHT
-        _expand_word(token, term, lang, lang_index, glossary, terms)
-        units.append(QueryUnit(token, tuple(terms.items())))
+    for positions in groups:
+        terms: dict[str, float] = {}
+        for pos in positions:
+            if not is_stop_word(tokens[pos], lang):
+                _add(terms, stemmed[pos], 1.0)
+                _expand_word(tokens[pos], stemmed[pos], lang, lang_index, glossary, terms)
+        for key in concepts.get(positions[0], ()):
+            _add_concept(key, GLOSSARY_WEIGHT, lang, glossary, terms, synonyms=True)
+        if terms:
+            units.append(QueryUnit(" ".join(tokens[p] for p in positions), tuple(terms.items())))
     return tuple(units)
 
 
-def _concepts_by_position(
+def _phrase_groups(
     glossary: Glossary, stemmed: Sequence[str], lang: str
-) -> dict[int, set[str]]:
+) -> tuple[list[list[int]], dict[int, set[str]]]:
+    """Group token positions so that a multi-word glossary term is one unit.
+
+    Returns the groups in order and the concept keys per group (keyed by first position).
+    """
+    owner = list(range(len(stemmed)))
     concepts: dict[int, set[str]] = defaultdict(set)
-    for match in glossary.match(stemmed, lang):
+    for match in sorted(glossary.match(stemmed, lang), key=lambda m: (m.start, -m.length)):
+        head = owner[match.start]
         for pos in range(match.start, match.start + match.length):
-            concepts[pos].add(match.key)
-    return concepts
+            if owner[pos] == pos or owner[pos] == head:
+                owner[pos] = head
+        concepts[head].add(match.key)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for pos, head in enumerate(owner):
+        groups[head].append(pos)
+    return [groups[head] for head in sorted(groups)], concepts
+
+
+def _add_concept(
+    key: str,
+    weight: float,
+    lang: str,
+    glossary: Glossary,
+    terms: dict[str, float],
+    synonyms: bool = False,
+) -> None:
+    """Add a glossary concept and, for words the person typed, its one-word synonyms."""
+    _add(terms, GLOSSARY_PREFIX + key, weight)
+    if synonyms:
+        for synonym in glossary.synonyms(key, lang):
+            _add(terms, synonym, weight * SYNONYM_WEIGHT)
+
+
+def _add(terms: dict[str, float], term: str, weight: float) -> None:
+    if weight > terms.get(term, 0.0):
+        terms[term] = weight
 
 
 def _expand_word(
@@ -282,14 +321,12 @@ def _expand_word(
     """Add compound parts and typo corrections for one question word to ``terms``."""
     known = term in index.full.idf
     if len(token) >= MIN_COMPOUND_LENGTH:
-        parts = _split(token, term, index.vocabulary, lang)
-        if parts:
-            weight = COMPOUND_PART_WEIGHT_KNOWN if known else COMPOUND_PART_WEIGHT_UNKNOWN
-            for part in parts:
-                terms.setdefault(part, weight)
-                for key in glossary.keys_for([part], lang):
-                    terms.setdefault(GLOSSARY_PREFIX + key, weight)
-            return
+        parts = _split(token, term, index.vocabulary, lang, stem_parts=not known)
+        weight = COMPOUND_PART_WEIGHT_KNOWN if known else COMPOUND_PART_WEIGHT_UNKNOWN
+        for part in parts or ():
+            _add(terms, part, weight)
+            for key in glossary.keys_for([part], lang):
+                _add_concept(key, weight, lang, glossary, terms)
     if known or len(token) < MIN_FUZZY_LENGTH or token.isdigit():
         return
     corrected = _fuzzy(token, index)
@@ -297,13 +334,17 @@ def _expand_word(
         word, score = corrected
         corrected_stem = stem(word, lang)
         weight = FUZZY_WEIGHT * score / 100.0
-        terms.setdefault(corrected_stem, weight)
+        _add(terms, corrected_stem, weight)
         for key in glossary.keys_for([corrected_stem], lang):
-            terms.setdefault(GLOSSARY_PREFIX + key, weight)
+            _add_concept(key, weight, lang, glossary, terms)
 
 
-def _split(token: str, term: str, vocabulary: frozenset[str], lang: str) -> list[str] | None:
-    return split_compound(token, vocabulary, lang) or split_compound(term, vocabulary, lang)
+def _split(
+    token: str, term: str, vocabulary: frozenset[str], lang: str, stem_parts: bool
+) -> list[str] | None:
+    return split_compound(token, vocabulary, lang, stem_parts=stem_parts) or split_compound(
+        term, vocabulary, lang, stem_parts=stem_parts
+    )
 
 
 def _fuzzy(token: str, index: _LangIndex) -> tuple[str, float] | None:
@@ -397,6 +438,15 @@ def _field_terms(
     return counts
 
 
+def inverse_document_frequency(n: int, df: int) -> float:
+    """A smoothed IDF that stays clearly positive for terms found in most articles.
+
+    A small knowledge base mentions its key terms (SIP, samtycke) in many articles; the
+    classic BM25 IDF would almost zero them out even where they are in the title.
+    """
+    return math.log(1.0 + n / df)
+
+
 def _field_index(
     counts: list[dict[str, dict[str, float]]], doc_positions: list[int], fields: Sequence[str]
 ) -> _FieldIndex:
@@ -421,7 +471,7 @@ def _field_index(
     idf: dict[str, float] = {}
     for term, entries in pseudo.items():
         df = len(entries)
-        idf[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        idf[term] = inverse_document_frequency(n, df)
         entries.sort()
         docs = np.fromiter((d for d, _ in entries), dtype=np.int32, count=df)
         tfs = np.fromiter((t for _, t in entries), dtype=np.float64, count=df)

@@ -42,6 +42,8 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         alla allt varje sådan sådant sådana samma annan annat andra mig dig oss er
         eh hej hallo tack snälla typ liksom asså alltså nån nåt nåra hm
         finns fins vill behöver ni gäller egentligen iaf osv dvs
+        förklara förklaring berätta kort kortfattat kortfattad undrar undra handlar
+        information info snabbt
         """
     ),
     "en": _wordset(
@@ -53,6 +55,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         will shall may might must not no nor so too very just also any some all each
         there here up out over under again further once only own same other such more most
         get got please thanks thank hi hello hey ok okay yes there's what's whats
+        explain tell briefly brief wondering wonder quick quickly info
         """
     ),
 }
@@ -61,6 +64,8 @@ _NORDIC_STOP = _wordset(
     """
     hva hvordan hvem hvilke hvilken hvis ikke jeg vil skal kan må mitt min din dere
     eller også når som med til på av det den en et er og at hvor hvorfor nå noen noe
+    trenger trengs fra gjör gjöre gjöres lave laver ha har hadde blir bli väre var mye
+    mange mer kun bare sin sitt sine oss deg meg seg dem hun han vi i om
     """
 )
 
@@ -140,13 +145,16 @@ def split_compound(
     vocabulary: Collection[str],
     lang: str = "sv",
     min_part: int = 3,
+    stem_parts: bool = False,
 ) -> list[str] | None:
     """Split ``word`` into known parts, or return None when no full split exists.
 
     A part is known when it is in ``vocabulary`` (surface words and stems of the index).
     Linking -s-/-e- between parts is allowed. Among all splits the one with the fewest
     parts wins (ties: the one whose shortest part is longest), found by dynamic
-    programming. The returned parts are stems.
+    programming. The returned parts are stems. With ``stem_parts`` a part also counts as
+    known when its stem is in the vocabulary ("upptäckar-" → "upptäck"); that is slower,
+    so it is meant for the few unknown words of a question, not for index building.
     """
     n = len(word)
     if n < 2 * min_part:
@@ -159,7 +167,7 @@ def split_compound(
         for end in range(n, start + min_part - 1, -1):
             if start == 0 and end == n:
                 continue  # the word itself is not a split
-            known = _known_part(word[start:end], vocabulary, lang)
+            known = _known_part(word[start:end], vocabulary, lang, stem_parts)
             if known is None:
                 continue
             for nxt in _next_starts(word, end):
@@ -189,9 +197,11 @@ def _next_starts(word: str, end: int) -> list[int]:
     return starts
 
 
-def _known_part(part: str, vocabulary: Collection[str], lang: str) -> str | None:
-    # Substrings are only looked up, never stemmed: the vocabulary holds both surface words
-    # and stems, and stemming every substring would make index building slow.
+def _known_part(part: str, vocabulary: Collection[str], lang: str, stem_parts: bool) -> str | None:
     if part in vocabulary:
         return stem(part, lang)
+    if stem_parts:
+        stemmed = stem(part, lang)
+        if stemmed in vocabulary:
+            return stemmed
     return None

@@ -98,7 +98,7 @@ def test_a_date_without_year_on_its_own_day_is_today() -> None:
 
 
 def test_a_weekday_typed_on_that_weekday_is_next_week() -> None:
-    """"fredag" on a Friday is the Friday a week later."""
+    """ "fredag" on a Friday is the Friday a week later."""
     friday = dt.date(2026, 11, 27)
     assert parse_date("fredag", "sv", friday) == dt.date(2026, 12, 4)
     assert parse_date("friday", "en", friday) == dt.date(2026, 12, 4)

@@ -25,8 +25,8 @@ from bot.duetimes import (
 UTC = dt.UTC
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def local_days(reminders: list[PlannedReminder]) -> list[dt.date]:
@@ -77,9 +77,7 @@ def test_previous_and_next_working_day_skip_weekends_and_holidays() -> None:
     assert cal.previous_working_day(dt.date(2026, 12, 28)) == dt.date(2026, 12, 23)
     assert cal.next_working_day(dt.date(2026, 12, 30)) == dt.date(2027, 1, 4)
     assert cal.next_working_day(dt.date(2026, 12, 30), inclusive=True) == dt.date(2026, 12, 30)
-    assert cal.previous_working_day(dt.date(2026, 12, 27), inclusive=True) == dt.date(
-        2026, 12, 23
-    )
+    assert cal.previous_working_day(dt.date(2026, 12, 27), inclusive=True) == dt.date(2026, 12, 23)
 
 
 def test_extra_days_off_are_honoured() -> None:
@@ -101,6 +99,7 @@ def test_default_offsets_on_an_ordinary_week() -> None:
         PlannedReminder("day_of", utc(2026, 11, 26, 7)),
     ]
     assert keys(schedule) == ["before:7", "before:1", "day_of"]
+    assert [r.seq for r in schedule] == [7, 1, 0]
 
 
 def test_a_reminder_on_a_weekend_moves_to_friday() -> None:
@@ -268,6 +267,7 @@ def test_overdue_notices_on_the_following_working_days_then_escalation() -> None
         PlannedReminder("escalation", utc(2026, 12, 1, 7), notice=3),
     ]
     assert keys(schedule) == ["overdue:1", "overdue:2", "overdue:3", "escalation"]
+    assert [r.seq for r in schedule] == [1, 2, 3, 3]
 
 
 def test_overdue_over_christmas_and_new_year() -> None:

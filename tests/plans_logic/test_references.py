@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.i18n import t
-from bot.references import ReferenceError_, validate_reference
+from bot.references import ReferenceError_, reference_key, validate_reference
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_personnummer_forms_are_refused_first(text: str) -> None:
 
 def test_errors_are_value_errors_with_catalogue_texts() -> None:
     """Callers may catch ValueError; the key has a text in both languages."""
-    with pytest.raises(ValueError, match="plans.ref_invalid"):
+    with pytest.raises(ValueError, match=r"plans\.ref_invalid"):
         validate_reference("x")
     for key in ("plans.ref_invalid", "plans.ref_personnummer"):
         assert t(key, "sv") and t(key, "en")
@@ -77,3 +77,9 @@ def test_any_text_is_either_a_clean_reference_or_refused(text: str) -> None:
     except ReferenceError_:
         return
     assert re.fullmatch(r"[0-9A-Za-zÅÄÖåäö][0-9A-Za-zÅÄÖåäö-]{2,31}", reference)
+
+
+def test_reference_key_ignores_case() -> None:
+    """bp-1 and BP-1 are the same plan; the key is upper case."""
+    assert reference_key(" bp-1 ") == reference_key("BP-1") == "BP-1"
+    assert reference_key("åmål-3") == "ÅMÅL-3"
