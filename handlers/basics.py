@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.i18n import t
-from bot.pulse_min import MIN_K
+from bot.pulse_logic import MIN_K
 from handlers.common import (
     CommandSpec,
     callback_parts,

@@ -19,6 +19,7 @@ from storage.models.plans import (
     ReminderState,
     StaffPreference,
 )
+from storage.models.pulse import Pulse, PulseAnswer, PulseRespondent, PulseScore
 
 metadata = SQLModel.metadata
 
@@ -31,6 +32,10 @@ __all__ = [
     "PlanParticipant",
     "PlanStatus",
     "PlanType",
+    "Pulse",
+    "PulseAnswer",
+    "PulseRespondent",
+    "PulseScore",
     "Reminder",
     "ReminderKind",
     "ReminderState",

@@ -1,0 +1,69 @@
+"""The server secret behind the pulse's who-has-answered markers.
+
+A marker is ``HMAC-SHA256(secret, pulse and Telegram user)`` (:func:`bot.pulse_logic.answer_key`).
+Without the secret nobody can tell from the database which person a marker belongs to, so
+the secret must never be stored in the database and never be logged.
+
+Where it comes from, in order:
+
+1. ``DALSBOT_PULSE_SECRET`` (``settings.pulse_secret``), at least 16 bytes. **Deployments
+   with several bot processes, or on PostgreSQL where the processes do not share a data
+   folder, must set it**, and to the same value everywhere: two processes with different
+   secrets would not recognise each other's markers and would let a person answer twice.
+2. Otherwise the file ``<data_dir>/pulse_secret``: created on first use with 32 random
+   bytes (written as 64 hex digits, mode 0600) and read on every later start. Copying the
+   file's content into ``DALSBOT_PULSE_SECRET`` gives exactly the same keys.
+
+Changing the secret while pulses are open lets people who already answered those pulses
+answer once more; closed pulses are unaffected (their markers are deleted at closing).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Final
+
+from bot.pulse_logic import MIN_SECRET_BYTES
+from bot.settings import Settings, SettingsError
+
+SECRET_FILE: Final = "pulse_secret"
+
+
+def _read(path: Path) -> bytes:
+    value = path.read_text(encoding="utf-8").strip().encode("utf-8")
+    if len(value) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"The pulse secret in {path} is shorter than {MIN_SECRET_BYTES} bytes; "
+            "delete the file to have a new one made"
+        )
+    return value
+
+
+def load_pulse_secret(settings: Settings) -> bytes:
+    """The HMAC key for pulse markers: the setting, or the secret file (made when missing)."""
+    if settings.pulse_secret is not None:
+        value = settings.pulse_secret.get_secret_value().encode("utf-8")
+        if len(value) < MIN_SECRET_BYTES:
+            raise SettingsError(
+                f"Invalid setting DALSBOT_PULSE_SECRET: must be at least {MIN_SECRET_BYTES} bytes"
+            )
+        return value
+    path = Path(settings.data_dir) / SECRET_FILE
+    if path.exists():
+        return _read(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written to a private temporary file, then linked into place: the link fails when
+    # another process got there first, and nobody ever reads a half-written file.
+    temporary = path.with_name(f".{SECRET_FILE}.{secrets.token_hex(6)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(secrets.token_hex(32) + "\n")
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink(missing_ok=True)
+    return _read(path)
