@@ -28,11 +28,16 @@ class GlossaryError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class GlossaryEntry:
-    """One concept: its key, the terms people use for it and a one-line explanation."""
+    """One concept: its key, the terms people use for it and a one-line explanation.
+
+    ``expand`` says whether a question word may be expanded to the other terms (true for
+    synonym groups, false for groups of merely related words).
+    """
 
     key: str
     terms: tuple[str, ...]
     explain: dict[str, str]
+    expand: bool = True
 
     @property
     def index_term(self) -> str:
@@ -56,6 +61,9 @@ class Glossary:
     entries: dict[str, GlossaryEntry]
     _phrases: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
     _single: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    _first: dict[str, frozenset[str]] = field(default_factory=dict)
+    _single_keys: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    _multi_first: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for lang in SUPPORTED_LANGS:
@@ -66,20 +74,38 @@ class Glossary:
                     phrase = tuple(stem(tok, lang) for tok in tokenize(term))
                     if phrase:
                         table.setdefault(phrase[0], []).append((phrase, entry.key))
-                    if len(phrase) == 1 and not phrase[0].isdigit():
+                    if entry.expand and len(phrase) == 1 and not phrase[0].isdigit():
                         single[entry.key][phrase[0]] = None
             for options in table.values():
                 options.sort(key=lambda item: -len(item[0]))
             self._phrases[lang] = table
+            self._first[lang] = frozenset(table)
+            self._single_keys[lang] = {
+                first: tuple(dict.fromkeys(key for phrase, key in options if len(phrase) == 1))
+                for first, options in table.items()
+                if any(len(phrase) == 1 for phrase, _ in options)
+            }
+            self._multi_first[lang] = frozenset(
+                first for first, options in table.items() if any(len(p) > 1 for p, _ in options)
+            )
             self._single[lang] = {key: tuple(stems) for key, stems in single.items()}
 
-    def match(self, stemmed: Sequence[str], lang: str) -> list[GlossaryMatch]:
-        """Find glossary terms in a sequence of stems (longest match first at each position)."""
+    def match(
+        self, stemmed: Sequence[str], lang: str, *, phrases_only: bool = False
+    ) -> list[GlossaryMatch]:
+        """Find glossary terms in a sequence of stems (longest match first at each position).
+
+        With ``phrases_only`` only multi-word terms are matched.
+        """
         table = self._phrases.get(lang, {})
+        starts = self._multi_first if phrases_only else self._first
+        first_stems = starts.get(lang, frozenset())
         found: list[GlossaryMatch] = []
-        for i, first in enumerate(stemmed):
-            for phrase, key in table.get(first, ()):
+        for i in [i for i, first in enumerate(stemmed) if first in first_stems]:
+            for phrase, key in table[stemmed[i]]:
                 n = len(phrase)
+                if phrases_only and n == 1:
+                    continue
                 if tuple(stemmed[i : i + n]) == phrase:
                     found.append(GlossaryMatch(i, n, key))
         return found
@@ -90,6 +116,14 @@ class Glossary:
         for match in self.match(stemmed, lang):
             seen.setdefault(match.key, None)
         return list(seen)
+
+    def single_word_keys(self, lang: str) -> dict[str, tuple[str, ...]]:
+        """Stem → concept keys, for the one-word terms of ``lang``."""
+        return self._single_keys.get(lang, {})
+
+    def phrase_first_stems(self, lang: str) -> frozenset[str]:
+        """Stems that can start a multi-word term in ``lang`` (a quick pre-check)."""
+        return self._multi_first.get(lang, frozenset())
 
     def synonyms(self, key: str, lang: str) -> tuple[str, ...]:
         """The stems of the concept's one-word terms in ``lang`` (for query expansion)."""
@@ -149,4 +183,5 @@ def _parse_entry(raw: Any, where: str) -> GlossaryEntry:
         key=key,
         terms=tuple(str(term) for term in terms),
         explain={"sv": explain["sv"], "en": explain["en"]},
+        expand=bool(raw.get("expand", True)),
     )

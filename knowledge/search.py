@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,10 +37,12 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
 
 # BM25F parameters: field weight and length normalisation per field.
-FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "questions": 2.2, "tags": 1.6, "body": 1.0}
-FIELD_B: dict[str, float] = {"title": 0.3, "questions": 0.5, "tags": 0.3, "body": 0.75}
+FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "questions": 2.2, "tags": 2.0, "body": 1.0}
+FIELD_B: dict[str, float] = {"title": 0.3, "questions": 0.5, "tags": 0.3, "body": 0.5}
 CROSS_FIELDS: tuple[str, ...] = ("title", "tags")
-K1 = 1.2
+# A high k1 (weak tf saturation) works best here: the field weights already scale tf, and a
+# title or example-question match should keep counting (tuned on the evaluation set).
+K1 = 10.0
 CROSS_LANGUAGE_WEIGHT = 0.4
 
 # Weights of derived terms, relative to a literal term (1.0).
@@ -49,6 +51,7 @@ COMPOUND_PART_WEIGHT_KNOWN = 0.35
 COMPOUND_PART_WEIGHT_UNKNOWN = 0.8
 GLOSSARY_WEIGHT = 1.0
 SYNONYM_WEIGHT = 0.9
+PHRASE_WORD_WEIGHT = 0.3
 FUZZY_WEIGHT = 0.8
 
 MIN_COMPOUND_LENGTH = 7
@@ -56,9 +59,12 @@ MIN_FUZZY_LENGTH = 5
 FUZZY_CUTOFF_SHORT = 88.0  # words of 5 letters: only one inserted/deleted letter
 FUZZY_CUTOFF = 85.0
 
-# Confidence calibration (tuned on tests/knowledge/eval_questions.yaml).
-ABSTAIN_THRESHOLD = 0.30
-SCORE_SCALE = 6.0
+# Confidence calibration (fitted on tests/knowledge/eval_questions.yaml, see calibrate()).
+CAL_COVERAGE = 2.2
+CAL_SCORE = 2.6
+CAL_MARGIN = 0.4
+CAL_BIAS = -8.2
+ABSTAIN_THRESHOLD = 0.5
 TOP_K = 5
 QUERY_CACHE_SIZE = 4096
 MAX_RELATED = 3
@@ -150,8 +156,12 @@ class KnowledgeIndex:
             self._langs[lang] = _build_lang_index(lang, subset, self._position, glossary)
         logger.info("Built knowledge index: %d ids", len(self.doc_ids))
 
-    def search(self, question: str, lang: str) -> SearchResult:
-        """Find the article that answers ``question``, searching ``lang`` first."""
+    def search(self, question: str, lang: str, *, foreign: bool = False) -> SearchResult:
+        """Find the article that answers ``question``, searching ``lang`` first.
+
+        ``foreign`` marks a question in a language the index does not know: its unknown
+        words are then expected and do not lower the confidence.
+        """
         lang = lang if lang in self._langs else "sv"
         primary = self._langs[lang]
         units = self.analyze_query(question, lang)
@@ -164,7 +174,7 @@ class KnowledgeIndex:
                 other_units = self.analyze_query(question, other_lang)
                 cross = other.cross.scores(other_units, n_docs)
                 scores += CROSS_LANGUAGE_WEIGHT * cross
-        return self._result(scores, units, primary)
+        return self._result(scores, units, primary, foreign)
 
     def analyze_query(self, question: str, lang: str) -> list[QueryUnit]:
         """Expand the words of ``question`` into weighted index terms of ``lang``."""
@@ -178,7 +188,7 @@ class KnowledgeIndex:
         return list(cached)
 
     def _result(
-        self, scores: FloatArray, units: list[QueryUnit], index: _LangIndex
+        self, scores: FloatArray, units: list[QueryUnit], index: _LangIndex, foreign: bool
     ) -> SearchResult:
         order = _top_indices(scores, TOP_K)
         ranked = [(self.doc_ids[i], round(float(scores[i]), 4)) for i in order if scores[i] > 0]
@@ -186,7 +196,7 @@ class KnowledgeIndex:
             return SearchResult(None, 0.0, [], [])
         best = int(order[0])
         runner_up = float(scores[order[1]]) if len(order) > 1 else 0.0
-        coverage = _coverage(units, best, index)
+        coverage = _coverage(units, best, index, foreign)
         confidence = calibrate(float(scores[best]), runner_up, coverage)
         related = self._related(best, ranked, index)
         if confidence < ABSTAIN_THRESHOLD:
@@ -212,17 +222,18 @@ class KnowledgeIndex:
 
 
 def calibrate(top: float, runner_up: float, coverage: float) -> float:
-    """Map raw evidence to a confidence in [0, 1].
+    """Map raw evidence to a confidence in [0, 1] (a logistic model).
 
-    ``coverage`` (share of the question's IDF mass the best article matches) dominates;
-    the relative margin over the runner-up and the absolute score temper it.
+    Inputs: ``coverage``, the IDF-weighted share of the question the best article matches;
+    the best BM25F score (log-scaled); and the relative margin over the runner-up. The
+    weights were fitted by logistic regression on the evaluation set (in-scope questions
+    answered correctly versus off-topic ones) and rounded.
     """
     if top <= 0:
         return 0.0
     margin = max(0.0, (top - runner_up) / top)
-    strength = 1.0 - math.exp(-top / SCORE_SCALE)
-    value = (coverage**1.5) * (0.55 + 0.45 * margin) * (0.35 + 0.65 * strength)
-    return float(min(1.0, max(0.0, value * 1.6)))
+    z = CAL_COVERAGE * coverage + CAL_SCORE * math.log1p(top) + CAL_MARGIN * margin + CAL_BIAS
+    return float(1.0 / (1.0 + math.exp(-z)))
 
 
 def _top_indices(scores: FloatArray, k: int) -> list[int]:
@@ -232,9 +243,13 @@ def _top_indices(scores: FloatArray, k: int) -> list[int]:
     return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
 
 
-def _coverage(units: list[QueryUnit], doc: int, index: _LangIndex) -> float:
-    """IDF-weighted share of question words that the document matches."""
-    unknown_idf = math.log(1.0 + index.full.size) + 1.0
+def _coverage(units: list[QueryUnit], doc: int, index: _LangIndex, foreign: bool) -> float:
+    """IDF-weighted share of question words that the document matches.
+
+    A word the index has never seen weighs as much as the rarest known word: a question
+    full of unknown words is probably about something else (unless ``foreign``).
+    """
+    unknown_idf = 0.0 if foreign else inverse_document_frequency(index.full.size, 1)
     total = matched = 0.0
     for unit in units:
         known = [index.full.idf[t] for t, _ in unit.terms if t in index.full.idf]
@@ -258,10 +273,14 @@ def _analyze_query(
     units: list[QueryUnit] = []
     for positions in groups:
         terms: dict[str, float] = {}
+        # The words of a multi-word glossary term stand for the concept together; alone
+        # they would match unrelated text ("plan" in "samordnad individuell plan").
+        word_weight = 1.0 if len(positions) == 1 else PHRASE_WORD_WEIGHT
         for pos in positions:
             if not is_stop_word(tokens[pos], lang):
-                _add(terms, stemmed[pos], 1.0)
-                _expand_word(tokens[pos], stemmed[pos], lang, lang_index, glossary, terms)
+                _add(terms, stemmed[pos], word_weight)
+                if len(positions) == 1:
+                    _expand_word(tokens[pos], stemmed[pos], lang, lang_index, glossary, terms)
         for key in concepts.get(positions[0], ()):
             _add_concept(key, GLOSSARY_WEIGHT, lang, glossary, terms, synonyms=True)
         if terms:
@@ -368,9 +387,9 @@ def _build_lang_index(
     fields = [_article_fields(article) for article in articles]
     tokenised = [{name: tokenize(text) for name, text in doc.items()} for doc in fields]
     vocabulary = _vocabulary(tokenised, lang)
-    splitter = _CompoundCache(vocabulary, lang)
+    cache = _TokenCache(vocabulary, lang)
     counts = [
-        {name: _field_terms(tokens, lang, glossary, splitter) for name, tokens in doc.items()}
+        {name: _field_terms(tokens, lang, glossary, cache) for name, tokens in doc.items()}
         for doc in tokenised
     ]
     doc_positions = [position[a.id] for a in articles]
@@ -402,39 +421,49 @@ def _vocabulary(tokenised: list[dict[str, list[str]]], lang: str) -> frozenset[s
     return frozenset(words | {stem(w, lang) for w in words})
 
 
-class _CompoundCache:
-    """Compound splits of document words, computed once per distinct word."""
+class _TokenCache:
+    """Per distinct document word: its stem, whether it is a stop word, its compound parts.
+
+    Computed once per word, so building an index costs little more than tokenising it.
+    """
 
     def __init__(self, vocabulary: frozenset[str], lang: str) -> None:
         self.vocabulary = vocabulary
         self.lang = lang
-        self.cache: dict[str, tuple[str, ...]] = {}
+        self.info: dict[str, tuple[str, bool, tuple[str, ...]]] = {}
 
-    def parts(self, token: str) -> tuple[str, ...]:
-        cached = self.cache.get(token)
-        if cached is None:
-            found = None
+    def get(self, token: str) -> tuple[str, bool, tuple[str, ...]]:
+        entry = self.info.get(token)
+        if entry is None:
+            parts = None
             if len(token) >= MIN_COMPOUND_LENGTH + 1 and token.isalpha():
-                found = split_compound(token, self.vocabulary, self.lang, min_part=4)
-            cached = tuple(found) if found else ()
-            self.cache[token] = cached
-        return cached
+                parts = split_compound(token, self.vocabulary, self.lang, min_part=4)
+            entry = (stem(token, self.lang), is_stop_word(token, self.lang), tuple(parts or ()))
+            self.info[token] = entry
+        return entry
 
 
 def _field_terms(
-    tokens: list[str], lang: str, glossary: Glossary, splitter: _CompoundCache
+    tokens: list[str], lang: str, glossary: Glossary, cache: _TokenCache
 ) -> dict[str, float]:
     """Term frequencies of one field: stems, glossary concepts and compound parts."""
-    stemmed = [stem(tok, lang) for tok in tokens]
     counts: dict[str, float] = defaultdict(float)
-    for tok, term in zip(tokens, stemmed, strict=True):
-        if not is_stop_word(tok, lang):
-            counts[term] += 1.0
-    for match in glossary.match(stemmed, lang):
-        counts[GLOSSARY_PREFIX + match.key] += GLOSSARY_WEIGHT
-    for tok in tokens:
-        for part in splitter.parts(tok):
-            counts[part] += COMPOUND_PART_WEIGHT_INDEX
+    single_keys = glossary.single_word_keys(lang)
+    phrase_starts = glossary.phrase_first_stems(lang)
+    may_match = False
+    for token, n in Counter(tokens).items():
+        term, stop, parts = cache.get(token)
+        if not stop:
+            counts[term] += n
+        for part in parts:
+            counts[part] += n * COMPOUND_PART_WEIGHT_INDEX
+        for key in single_keys.get(term, ()):
+            counts[GLOSSARY_PREFIX + key] += n * GLOSSARY_WEIGHT
+        may_match = may_match or term in phrase_starts
+    if may_match:
+        stemmed = [cache.info[token][0] for token in tokens]
+        for match in glossary.match(stemmed, lang, phrases_only=True):
+            counts[GLOSSARY_PREFIX + match.key] += GLOSSARY_WEIGHT
     return counts
 
 
@@ -450,30 +479,31 @@ def inverse_document_frequency(n: int, df: int) -> float:
 def _field_index(
     counts: list[dict[str, dict[str, float]]], doc_positions: list[int], fields: Sequence[str]
 ) -> _FieldIndex:
-    """Precompute BM25F weights idf(t) * tf'/(k1 + tf') for every (term, document)."""
+    """Precompute BM25F weights idf(t) * tf'(k1 + 1)/(k1 + tf') for every (term, document)."""
     n = len(counts)
+    lengths = [{name: sum(doc[name].values()) for name in fields} for doc in counts]
     averages = {
-        name: (sum(sum(doc[name].values()) for doc in counts) / n if n else 1.0) or 1.0
-        for name in fields
+        name: (sum(doc[name] for doc in lengths) / n if n else 1.0) or 1.0 for name in fields
     }
-    pseudo: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for doc, position in zip(counts, doc_positions, strict=True):
+    term_docs: dict[str, list[int]] = defaultdict(list)
+    term_tfs: dict[str, list[float]] = defaultdict(list)
+    # Visit documents in position order so that every posting list comes out sorted.
+    for i in sorted(range(n), key=doc_positions.__getitem__):
         combined: dict[str, float] = defaultdict(float)
         for name in fields:
-            length = sum(doc[name].values())
-            norm = 1.0 - FIELD_B[name] + FIELD_B[name] * length / averages[name]
+            norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths[i][name] / averages[name]
             factor = FIELD_WEIGHTS[name] / norm
-            for term, tf in doc[name].items():
+            for term, tf in counts[i][name].items():
                 combined[term] += tf * factor
+        position = doc_positions[i]
         for term, tf in combined.items():
-            pseudo[term].append((position, tf))
+            term_docs[term].append(position)
+            term_tfs[term].append(tf)
     postings: dict[str, tuple[IntArray, FloatArray]] = {}
     idf: dict[str, float] = {}
-    for term, entries in pseudo.items():
-        df = len(entries)
-        idf[term] = inverse_document_frequency(n, df)
-        entries.sort()
-        docs = np.fromiter((d for d, _ in entries), dtype=np.int32, count=df)
-        tfs = np.fromiter((t for _, t in entries), dtype=np.float64, count=df)
-        postings[term] = (docs, idf[term] * tfs * (K1 + 1.0) / (K1 + tfs))
+    for term, docs in term_docs.items():
+        idf[term] = inverse_document_frequency(n, len(docs))
+        tfs = np.array(term_tfs[term], dtype=np.float64)
+        weights = idf[term] * tfs * (K1 + 1.0) / (K1 + tfs)
+        postings[term] = (np.array(docs, dtype=np.int32), weights)
     return _FieldIndex(postings, idf, n)

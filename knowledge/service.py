@@ -151,7 +151,7 @@ class KnowledgeBase:
         """Answer ``question``; ``preferred_lang`` is the person's language setting."""
         decision = detect_language(question, preferred_lang)
         lang = decision.lang
-        result = self.index.search(question, lang)
+        result = self.index.search(question, lang, foreign=decision.unsupported)
         if is_emergency(question):
             logger.info("Emergency answer given (lang=%s)", lang)
             return self._emergency_answer(result, lang, decision.detected, decision.unsupported)

@@ -75,20 +75,59 @@ def normalize(text: str) -> str:
 
     Swedish å, ä and ö are kept; Norwegian/Danish æ and ø become ä and ö.
     """
-    text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
-    decomposed = []
-    for char in text:
-        if char in _KEEP:
-            decomposed.append(char)
-            continue
-        base = unicodedata.normalize("NFD", char)
-        decomposed.append("".join(c for c in base if not unicodedata.combining(c)))
-    return _SPACE_RE.sub(" ", "".join(decomposed)).strip()
+    text = unicodedata.normalize("NFKC", text).lower()
+    unseen = set(text) - _SEEN_CHARS
+    if unseen:
+        _learn_chars(unseen)
+    return _SPACE_RE.sub(" ", text.translate(_CHAR_TABLE)).strip()
+
+
+# Per-character folding is computed once per distinct character and then applied with
+# str.translate, which keeps normalisation fast when indexing thousands of articles.
+_CHAR_TABLE: dict[int, str] = {}
+_SEEN_CHARS: set[str] = set()
+_MAX_SEEN_CHARS = 200_000
+
+
+def _fold_char(char: str) -> str:
+    char = char.translate(_FOLD)
+    if char in _KEEP:
+        return char
+    return "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+
+
+def _learn_chars(chars: set[str]) -> None:
+    if len(_SEEN_CHARS) > _MAX_SEEN_CHARS:
+        _SEEN_CHARS.clear()
+        _CHAR_TABLE.clear()
+    for char in chars:
+        folded = _fold_char(char)
+        if folded != char:
+            _CHAR_TABLE[ord(char)] = folded
+        _SEEN_CHARS.add(char)
 
 
 def tokenize(text: str) -> list[str]:
-    """Split ``text`` into normalised word tokens (letters and digits only)."""
-    return _TOKEN_RE.findall(normalize(text))
+    """Split ``text`` into normalised word tokens (letters and digits only).
+
+    Equivalent to ``_TOKEN_RE.findall(normalize(text))`` but folds each distinct raw word
+    once (cached), which matters when indexing thousands of articles.
+    """
+    tokens: list[str] = []
+    cache = _RAW_TOKEN_CACHE
+    for raw in _RAW_WORD_RE.findall(unicodedata.normalize("NFKC", text).lower()):
+        folded = cache.get(raw)
+        if folded is None:
+            folded = tuple(_TOKEN_RE.findall(normalize(raw)))
+            if len(cache) < _MAX_RAW_TOKENS:
+                cache[raw] = folded
+        tokens.extend(folded)
+    return tokens
+
+
+_RAW_WORD_RE = re.compile(r"[^\W_]+")
+_RAW_TOKEN_CACHE: dict[str, tuple[str, ...]] = {}
+_MAX_RAW_TOKENS = 500_000
 
 
 def is_stop_word(token: str, lang: str) -> bool:

@@ -1,0 +1,55 @@
+"""Retrieval quality of Dalsbot versus a plain BM25 baseline on the evaluation set.
+
+Run from the repository root: ``python benchmarks/kb_eval.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.bm25_baseline import PlainBM25  # noqa: E402
+from knowledge.articles import ARTICLES_DIR, load_articles  # noqa: E402
+from knowledge.evaluation import EvalReport, dalsbot_system, evaluate, load_eval_set  # noqa: E402
+from knowledge.service import KnowledgeBase  # noqa: E402
+
+EVAL_PATH = ROOT / "tests" / "knowledge" / "eval_questions.yaml"
+ROWS = (
+    ("top-1 accuracy (in-scope)", "top1"),
+    ("recall@3 (in-scope)", "recall_at_3"),
+    ("answered (in-scope)", "answered"),
+    ("abstention precision", "abstention_precision"),
+    ("abstention recall (off-topic)", "abstention_recall"),
+    ("answer-language accuracy", "language"),
+    ("emergencies recognised", "emergency"),
+)
+
+
+def main() -> int:
+    """Evaluate both systems and print a side-by-side table."""
+    items = load_eval_set(EVAL_PATH)
+    dalsbot = evaluate(items, dalsbot_system(KnowledgeBase()))
+    baseline_index = PlainBM25(load_articles(ARTICLES_DIR))
+    threshold = baseline_index.tune_threshold(items)
+    baseline = evaluate(items, baseline_index.predict)
+    print(
+        f"{len(items)} questions: {dalsbot.n_in_scope} in-scope, {dalsbot.n_off_topic} "
+        f"off-topic, {dalsbot.n_emergency} emergencies"
+    )
+    print(f"(baseline abstention threshold tuned on the same set: {threshold:.2f})\n")
+    print(f"{'metric':32} {'Dalsbot':>9} {'BM25':>9}")
+    for label, attr in ROWS:
+        print(f"{label:32} {_value(dalsbot, attr):>9} {_value(baseline, attr):>9}")
+    return 0
+
+
+def _value(report: EvalReport, attr: str) -> str:
+    return f"{getattr(report, attr):.3f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""Search, answers and the CLI on the real knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from knowledge.cli import add_commands
+from knowledge.service import KnowledgeBase
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "expected"),
+    [
+        ("vem kallar till barnteamsmöte", "sv", {"roll-barnkontakt", "barnteam"}),
+        ("behovskompasen områden", "sv", {"behovskompassen"}),
+        ("samtyckesblankett för sip", "sv", {"samtycke"}),
+        ("uppföljningsmöte hur ofta", "sv", {"uppfoljning-av-plan"}),
+        ("Skottlandsmodellen", "sv", {"girfec"}),
+        ("Dalslandsmodellen", "sv", {"backa-barnet-dalsland"}),
+        ("named person", "en", {"roll-barnkontakt", "girfec"}),
+    ],
+)
+def test_search_finds_the_article(
+    kb: KnowledgeBase, question: str, lang: str, expected: set[str]
+) -> None:
+    """Stems, compounds, typos and glossary terms lead to the right article."""
+    result = kb.index.search(question, lang)
+    assert result.article_id in expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["vad blir det för väder", "recommend a movie", "hur bakar man kanelbullar"],
+)
+def test_off_topic_questions_abstain(kb: KnowledgeBase, question: str) -> None:
+    """Questions outside the domain get no article."""
+    answer = kb.answer(question, "sv")
+    assert not answer.answered
+    assert answer.article_id is None
+
+
+def test_related_starts_with_the_articles_own_related(kb: KnowledgeBase) -> None:
+    """related: the article's own related ids first, at most three."""
+    result = kb.index.search("vad är en SIP", "sv")
+    article = kb.get("sip", "sv")
+    assert article is not None
+    assert result.related == list(article.related[:3])
+
+
+def test_emergency_answer_is_akut_lage_with_best_match_related(kb: KnowledgeBase) -> None:
+    """An emergency gets akut-lage, with the ordinary best match as related[0]."""
+    answer = kb.answer("ett barn är i fara just nu, ska jag göra en orosanmälan", "sv")
+    assert answer.emergency
+    assert answer.article_id == "akut-lage"
+    assert answer.related[0] == "orosanmalan"
+
+
+def test_unsupported_language_is_flagged_and_answered_in_preferred(kb: KnowledgeBase) -> None:
+    """A German question is answered in the preferred language and flagged."""
+    answer = kb.answer("Wie melde ich eine Sorge um ein Kind beim Jugendamt", "en")
+    assert answer.unsupported_language
+    assert answer.lang == "en"
+
+
+def test_kb_accessors(kb: KnowledgeBase) -> None:
+    """ids(), titles() and get() expose both languages."""
+    assert "sip" in kb.ids()
+    assert kb.titles("en")["sip"]
+    sv, en = kb.get("sip", "sv"), kb.get("sip", "en")
+    assert sv is not None and en is not None and sv.lang == "sv" and en.lang == "en"
+    assert kb.get("nope", "sv") is None
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=150), st.sampled_from(["sv", "en"]))
+def test_search_never_raises_and_confidence_is_bounded(
+    kb: KnowledgeBase, question: str, lang: str
+) -> None:
+    """Any text can be searched; the confidence is in [0, 1]."""
+    result = kb.index.search(question, lang)
+    assert 0.0 <= result.confidence <= 1.0
+    assert len(result.related) <= 3
+    assert len(result.ranked) <= 5
+
+
+def run_cli(args: list[str]) -> int:
+    """Parse ``args`` with a parser that only has the knowledge commands and run them."""
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    namespace = parser.parse_args(args)
+    result: int = namespace.func(namespace)
+    return result
+
+
+def test_cli_ask_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ask --json` prints one JSON object with the documented keys."""
+    assert run_cli(["ask", "vad är en samordnad individuell plan", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {
+        "answered", "lang", "article_id", "title", "confidence", "related", "emergency", "text",
+    }  # fmt: skip
+    assert data["article_id"] == "sip"
+    assert data["lang"] == "sv"
+    assert "Källa: https://" in data["text"]
+
+
+def test_cli_ask_abstains_in_english(capsys: pytest.CaptureFixture[str]) -> None:
+    """An off-topic English question gets the English "don't know" text."""
+    assert run_cli(["ask", "recommend a movie", "--lang", "en", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answered"] is False
+    assert data["text"].startswith("I'm sorry, I don't know")
+
+
+def test_cli_kb_check_passes_on_real_articles(capsys: pytest.CaptureFixture[str]) -> None:
+    """`kb check` exits 0 when there are no errors."""
+    assert run_cli(["kb", "check"]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
