@@ -26,7 +26,9 @@ _CANDIDATE: Final = re.compile(r"(?<![\d])(\d{6}|\d{8})[ \t]?([-+]?)[ \t]?(\d{4}
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Swedish and international phone numbers: 070-123 45 67, 0701234567, +46 70 123 45 67,
 # 0530-123 45. At least 7 digits once separators are removed.
-_PHONE: Final = re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s-]?)?(?:\(?0\)?[\s-]?)?\d(?:[\s-]?\d){6,12}(?!\w)")
+_PHONE: Final = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[\s-]?)?(?:\(?0\)?[\s-]?)?\d(?:[\s-]?\d){6,12}(?!\w)"
+)
 
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}-\d{2}-\d{4}")
 # Language-neutral, since the organiser may read the comments in Swedish or English.

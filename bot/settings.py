@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Stockholm"
     default_language: Literal["sv", "en"] = "sv"
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
+    webhook_listen: str = "0.0.0.0"  # a container listens on all interfaces
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     pulse_secret: SecretStr | None = None
@@ -46,8 +46,14 @@ class Settings(BaseSettings):
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (7, 1, 0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("telegram_token", "pulse_secret", "webhook_secret", "webhook_url",
-                     "bot_username", mode="before")
+    @field_validator(
+        "telegram_token",
+        "pulse_secret",
+        "webhook_secret",
+        "webhook_url",
+        "bot_username",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value

@@ -358,7 +358,7 @@ class BotApiStandIn:
             self.events[chat_id].append(ChatEvent("answer", {"text": str(text)}, str(text)))
         return True
 
-    # -- helpers ------------------------------------------------------------------------------------
+    # -- helpers -------------------------------------------------------------------------------
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         chat = self.chats.get(chat_id)
@@ -377,8 +377,11 @@ class BotApiStandIn:
         }
         if params.get("caption"):
             message["caption"] = str(params["caption"])
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
+        markup = params.get("reply_markup")
+        # Like Telegram, only inline keyboards come back on the message (ForceReply and reply
+        # keyboards act on the client and are not part of the returned Message).
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
         self.messages[(chat_id, message["message_id"])] = message
         self.events[chat_id].append(ChatEvent("send", json.loads(json.dumps(message))))
         if self.on_send is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -63,8 +61,9 @@ async def start_invite(update: Update, context: BotContext) -> int:
     return ROLE
 
 
-async def _checked_step(update: Update, context: BotContext, allowed: set[str]) -> tuple[
-    str, Lang, dict[str, str]] | None:
+async def _checked_step(
+    update: Update, context: BotContext, allowed: set[str]
+) -> tuple[str, Lang, dict[str, str]] | None:
     """The chosen value if the presser is still an admin and the value is one offered."""
     query = update.callback_query
     assert query is not None and context.user_data is not None
@@ -88,8 +87,10 @@ async def pick_role(update: Update, context: BotContext) -> int:
         return ROLE
     value, lang, draft = step
     draft["role"] = value
-    rows = [[(municipality_label(m.value, lang), f"inv:mun:{index}")]
-            for index, m in enumerate(Municipality)]
+    rows = [
+        [(municipality_label(m.value, lang), f"inv:mun:{index}")]
+        for index, m in enumerate(Municipality)
+    ]
     await edit_or_send(update, t("core.admin_invite_pick_municipality", lang), keyboard(rows))
     return MUNICIPALITY
 
@@ -119,8 +120,17 @@ async def pick_uses(update: Update, context: BotContext) -> int:
         return USES
     value, lang, draft = step
     draft["uses"] = value
-    rows = [[(t("core.admin_invite_days_one", lang) if n == 1 else
-              t("core.admin_invite_days", lang, n=n), f"inv:days:{n}") for n in DAYS_CHOICES]]
+    rows = [
+        [
+            (
+                t("core.admin_invite_days_one", lang)
+                if n == 1
+                else t("core.admin_invite_days", lang, n=n),
+                f"inv:days:{n}",
+            )
+            for n in DAYS_CHOICES
+        ]
+    ]
     await edit_or_send(update, t("core.admin_invite_pick_days", lang), keyboard(rows))
     return DAYS
 
@@ -135,21 +145,31 @@ async def pick_days(update: Update, context: BotContext) -> int:
     admin_id = update.effective_user.id
     invitation = await context.db.run(
         lambda session: staff_store.create_invitation(
-            session, role=Role(draft["role"]), municipality=draft["municipality"],
-            uses=int(draft["uses"]), expires_days=int(value), created_by=admin_id,
+            session,
+            role=Role(draft["role"]),
+            municipality=draft["municipality"],
+            uses=int(draft["uses"]),
+            expires_days=int(value),
+            created_by=admin_id,
             now=context.now(),
         )
     )
     assert context.user_data is not None
     context.user_data.pop("invite", None)
     expires = invitation.expires_at.astimezone(context.settings.tz)
-    await edit_or_send(update, t(
-        "core.admin_invite_created", lang,
-        role=t(f"core.roles.{invitation.role}", lang),
-        municipality=municipality_label(invitation.municipality, lang),
-        uses=_uses_label(invitation.max_uses, lang), expires=format_date(expires.date(), lang),
-        link=invite_link(context.data.bot_username, invitation.code), code=invitation.code,
-    ))
+    await edit_or_send(
+        update,
+        t(
+            "core.admin_invite_created",
+            lang,
+            role=t(f"core.roles.{invitation.role}", lang),
+            municipality=municipality_label(invitation.municipality, lang),
+            uses=_uses_label(invitation.max_uses, lang),
+            expires=format_date(expires.date(), lang),
+            link=invite_link(context.data.bot_username, invitation.code),
+            code=invitation.code,
+        ),
+    )
     return ConversationHandler.END
 
 
@@ -172,9 +192,17 @@ async def cancel_invite(update: Update, context: BotContext) -> int:
 def _staff_list_markup(people: list[Staff], page: int, lang: Lang) -> InlineKeyboardMarkup:
     pages = max(1, -(-len(people) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
-    shown = people[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-    rows = [[(f"{p.display_name} · {t(f'core.roles.{p.role}', lang)} · "
-              f"{municipality_label(p.municipality, lang)}", f"stf:view:{p.id}")] for p in shown]
+    shown = people[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    rows = [
+        [
+            (
+                f"{p.display_name} · {t(f'core.roles.{p.role}', lang)} · "
+                f"{municipality_label(p.municipality, lang)}",
+                f"stf:view:{p.id}",
+            )
+        ]
+        for p in shown
+    ]
     nav = []
     if page > 0:
         nav.append((t("core.previous_page", lang), f"stf:page:{page - 1}"))
@@ -202,12 +230,24 @@ async def list_staff(update: Update, context: BotContext) -> None:
 
 
 def _card(person: Staff, lang: Lang) -> tuple[str, InlineKeyboardMarkup]:
-    text = t("core.admin_staff_card", lang, name=person.display_name,
-             role=t(f"core.roles.{person.role}", lang),
-             municipality=municipality_label(person.municipality, lang),
-             organisation=t(f"core.organisations.{person.organisation}", lang))
-    rows = [[(t("core.admin_make_role", lang, role=t(f"core.roles.{role.value}", lang)),
-              f"stf:role:{person.id}:{role.value}")] for role in Role if role.value != person.role]
+    text = t(
+        "core.admin_staff_card",
+        lang,
+        name=person.display_name,
+        role=t(f"core.roles.{person.role}", lang),
+        municipality=municipality_label(person.municipality, lang),
+        organisation=t(f"core.organisations.{person.organisation}", lang),
+    )
+    rows = [
+        [
+            (
+                t("core.admin_make_role", lang, role=t(f"core.roles.{role.value}", lang)),
+                f"stf:role:{person.id}:{role.value}",
+            )
+        ]
+        for role in Role
+        if role.value != person.role
+    ]
     rows.append([(t("core.admin_remove", lang), f"stf:rm:{person.id}")])
     rows.append([(t("core.admin_back", lang), "stf:page:0")])
     return text, keyboard(rows)
@@ -240,8 +280,9 @@ async def staff_button(update: Update, context: BotContext) -> None:
     await _staff_action(update, context, lang, action, person, parts[2:])
 
 
-async def _staff_action(update: Update, context: BotContext, lang: Lang, action: str,
-                        person: Staff, rest: list[str]) -> None:
+async def _staff_action(
+    update: Update, context: BotContext, lang: Lang, action: str, person: Staff, rest: list[str]
+) -> None:
     query = update.callback_query
     assert query is not None and person.id is not None
     person_id = person.id
@@ -252,13 +293,26 @@ async def _staff_action(update: Update, context: BotContext, lang: Lang, action:
     elif action == "role" and rest and rest[0] in {r.value for r in Role}:
         role = Role(rest[0])
         result = await context.db.run(_change_role, person_id, role)
-        await _after_change(update, context, lang, result, "core.admin_role_changed",
-                            role=t(f"core.roles.{role.value}", lang))
+        await _after_change(
+            update,
+            context,
+            lang,
+            result,
+            "core.admin_role_changed",
+            role=t(f"core.roles.{role.value}", lang),
+        )
     elif action == "rm" and not rest:
         await query.answer()
-        await edit_or_send(update, t("core.admin_remove_confirm", lang, name=person.display_name),
-                           keyboard([[(t("core.admin_remove_yes", lang), f"stf:rmok:{person_id}")],
-                                     [(t("core.admin_back", lang), f"stf:view:{person_id}")]]))
+        await edit_or_send(
+            update,
+            t("core.admin_remove_confirm", lang, name=person.display_name),
+            keyboard(
+                [
+                    [(t("core.admin_remove_yes", lang), f"stf:rmok:{person_id}")],
+                    [(t("core.admin_back", lang), f"stf:view:{person_id}")],
+                ]
+            ),
+        )
     elif action == "rmok" and not rest:
         result = await context.db.run(_remove, person_id)
         await _after_change(update, context, lang, result, "core.admin_removed")
@@ -268,8 +322,10 @@ async def _staff_action(update: Update, context: BotContext, lang: Lang, action:
 
 def _is_last_admin(session: Session, person_id: int) -> bool:
     person = staff_store.get_staff_by_id(session, staff_id=person_id)
-    return person is not None and person.role == Role.ADMIN.value and (
-        staff_store.count_admins(session) <= 1
+    return (
+        person is not None
+        and person.role == Role.ADMIN.value
+        and (staff_store.count_admins(session) <= 1)
     )
 
 
@@ -285,8 +341,14 @@ def _remove(session: Session, person_id: int) -> Staff | str | None:
     return staff_store.remove_staff(session, staff_id=person_id)
 
 
-async def _after_change(update: Update, context: BotContext, lang: Lang,
-                        result: Staff | str | None, key: str, **params: str) -> None:
+async def _after_change(
+    update: Update,
+    context: BotContext,
+    lang: Lang,
+    result: Staff | str | None,
+    key: str,
+    **params: str,
+) -> None:
     query = update.callback_query
     assert query is not None
     if result == "last_admin":
@@ -296,8 +358,11 @@ async def _after_change(update: Update, context: BotContext, lang: Lang,
         await query.answer(t("core.admin_gone", lang), show_alert=True)
         return
     await query.answer()
-    await edit_or_send(update, t(key, lang, name=result.display_name, **params),
-                       keyboard([[(t("core.admin_back", lang), "stf:page:0")]]))
+    await edit_or_send(
+        update,
+        t(key, lang, name=result.display_name, **params),
+        keyboard([[(t("core.admin_back", lang), "stf:page:0")]]),
+    )
 
 
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
@@ -310,10 +375,15 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
             USES: [CallbackQueryHandler(pick_uses, pattern=r"^inv:uses:")],
             DAYS: [CallbackQueryHandler(pick_days, pattern=r"^inv:days:")],
         },
-        fallbacks=[CommandHandler("cancel", cancel_invite),
-                   MessageHandler(filters.TEXT & ~filters.COMMAND, expect_button)],
+        fallbacks=[
+            CommandHandler("cancel", cancel_invite),
+            MessageHandler(filters.TEXT & ~filters.COMMAND, expect_button),
+        ],
         name="invite",
         conversation_timeout=30 * 60,
     )
-    return [invite, CommandHandler("staff", list_staff),
-            CallbackQueryHandler(staff_button, pattern=r"^stf:")]
+    return [
+        invite,
+        CommandHandler("staff", list_staff),
+        CallbackQueryHandler(staff_button, pattern=r"^stf:"),
+    ]

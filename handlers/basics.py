@@ -29,8 +29,9 @@ COMMANDS = [
 
 def commands_for(role: str | None, commands: list[CommandSpec]) -> list[CommandSpec]:
     """The commands a person with ``role`` (None: not registered) may use, in order."""
-    return [spec for spec in commands
-            if spec.roles is None or (role is not None and role in spec.roles)]
+    return [
+        spec for spec in commands if spec.roles is None or (role is not None and role in spec.roles)
+    ]
 
 
 async def show_help(update: Update, context: BotContext) -> None:
@@ -47,8 +48,11 @@ async def show_help(update: Update, context: BotContext) -> None:
 async def pick_language(update: Update, context: BotContext) -> None:
     """Offers Swedish and English as buttons."""
     lang = user_lang(update, context, await current_staff(update, context))
-    await reply(update, t("core.language_pick", lang),
-                keyboard([[("🇸🇪 Svenska", "lang:sv"), ("🇬🇧 English", "lang:en")]]))
+    await reply(
+        update,
+        t("core.language_pick", lang),
+        keyboard([[("🇸🇪 Svenska", "lang:sv"), ("🇬🇧 English", "lang:en")]]),
+    )
 
 
 async def set_language(update: Update, context: BotContext) -> None:
@@ -93,5 +97,6 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         CommandHandler("language", pick_language),
         CallbackQueryHandler(set_language, pattern=r"^lang:"),
         CommandHandler("privacy", show_privacy),
-        CommandHandler("cancel", cancel_nothing),
+        # /cancel with no flow running is added by the app after every feature's flows
+        # (bot/app.py), so that the flows' own /cancel fallbacks are tried first.
     ]

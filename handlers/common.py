@@ -39,9 +39,7 @@ async def current_staff(update: Update, context: BotContext) -> Staff | None:
     user = update.effective_user
     if user is None:
         return None
-    return await context.db.run(
-        lambda session: staff_store.get_staff(session, telegram_id=user.id)
-    )
+    return await context.db.run(lambda session: staff_store.get_staff(session, telegram_id=user.id))
 
 
 def user_lang(update: Update, context: BotContext, staff: Staff | None = None) -> Lang:

@@ -46,8 +46,11 @@ async def start(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is not None and staff.display_name == staff_store.placeholder_admin_name(user.id):
         # An admin from DALSBOT_ADMINS gets their Telegram name on their first /start.
-        staff = await context.db.run(lambda session: staff_store.rename(
-            session, telegram_id=user.id, display_name=user.full_name[:64]))
+        staff = await context.db.run(
+            lambda session: staff_store.rename(
+                session, telegram_id=user.id, display_name=user.full_name[:64]
+            )
+        )
         assert staff is not None
     await reply(update, t("core.start_welcome_back", lang, name=staff.display_name))
 
@@ -76,17 +79,30 @@ async def start_with_invitation(update: Update, context: BotContext) -> int:
     suggested = update.effective_user.full_name[:64]
     draft = _draft(context)
     draft.clear()
-    draft.update(code=code, suggested=suggested, role=checked.invitation.role,
-                 municipality=checked.invitation.municipality)
-    await reply(update, t("core.register_intro", lang, role=t(f"core.roles.{draft['role']}", lang),
-                          municipality=municipality_label(draft["municipality"], lang)),
-                keyboard([[(t("core.register_use_name", lang, name=suggested), "reg:name")]]))
+    draft.update(
+        code=code,
+        suggested=suggested,
+        role=checked.invitation.role,
+        municipality=checked.invitation.municipality,
+    )
+    await reply(
+        update,
+        t(
+            "core.register_intro",
+            lang,
+            role=t(f"core.roles.{draft['role']}", lang),
+            municipality=municipality_label(draft["municipality"], lang),
+        ),
+        keyboard([[(t("core.register_use_name", lang, name=suggested), "reg:name")]]),
+    )
     return NAME
 
 
 async def _ask_organisation(update: Update, context: BotContext, lang: Lang) -> int:
-    rows = [[(t(f"core.organisations.{org.value}", lang), f"reg:org:{org.value}")]
-            for org in Organisation]
+    rows = [
+        [(t(f"core.organisations.{org.value}", lang), f"reg:org:{org.value}")]
+        for org in Organisation
+    ]
     text = t("core.register_pick_organisation", lang, name=_draft(context)["name"])
     await edit_or_send(update, text, keyboard(rows))
     return ORGANISATION
@@ -128,12 +144,24 @@ async def pick_organisation(update: Update, context: BotContext) -> int:
     await query.answer()
     draft = _draft(context)
     draft["organisation"] = parts[1]
-    text = t("core.register_confirm", lang, name=draft["name"],
-             role=t(f"core.roles.{draft['role']}", lang),
-             municipality=municipality_label(draft["municipality"], lang),
-             organisation=t(f"core.organisations.{draft['organisation']}", lang))
-    await edit_or_send(update, text, keyboard([[(t("core.register_yes", lang), "reg:ok")],
-                                               [(t("core.register_restart", lang), "reg:again")]]))
+    text = t(
+        "core.register_confirm",
+        lang,
+        name=draft["name"],
+        role=t(f"core.roles.{draft['role']}", lang),
+        municipality=municipality_label(draft["municipality"], lang),
+        organisation=t(f"core.organisations.{draft['organisation']}", lang),
+    )
+    await edit_or_send(
+        update,
+        text,
+        keyboard(
+            [
+                [(t("core.register_yes", lang), "reg:ok")],
+                [(t("core.register_restart", lang), "reg:again")],
+            ]
+        ),
+    )
     return CONFIRM
 
 
@@ -147,8 +175,13 @@ async def confirm_registration(update: Update, context: BotContext) -> int:
     await query.answer()
     status, staff = await context.db.run(
         lambda session: staff_store.redeem_invitation(
-            session, code=draft["code"], telegram_id=user.id, display_name=draft["name"],
-            username=user.username, organisation=draft["organisation"], language=lang,
+            session,
+            code=draft["code"],
+            telegram_id=user.id,
+            display_name=draft["name"],
+            username=user.username,
+            organisation=draft["organisation"],
+            language=lang,
             now=context.now(),
         )
     )
@@ -156,9 +189,16 @@ async def confirm_registration(update: Update, context: BotContext) -> int:
     if staff is None:
         await edit_or_send(update, t(f"core.invite_{status.value}", lang))
         return ConversationHandler.END
-    await edit_or_send(update, t("core.register_done", lang, name=staff.display_name,
-                                 role=t(f"core.roles.{staff.role}", lang),
-                                 municipality=municipality_label(staff.municipality, lang)))
+    await edit_or_send(
+        update,
+        t(
+            "core.register_done",
+            lang,
+            name=staff.display_name,
+            role=t(f"core.roles.{staff.role}", lang),
+            municipality=municipality_label(staff.municipality, lang),
+        ),
+    )
     return ConversationHandler.END
 
 
@@ -168,11 +208,16 @@ async def restart_registration(update: Update, context: BotContext) -> int:
     await update.callback_query.answer()
     lang = user_lang(update, context)
     draft = _draft(context)
-    await edit_or_send(update, t("core.register_intro", lang,
-                                 role=t(f"core.roles.{draft['role']}", lang),
-                                 municipality=municipality_label(draft["municipality"], lang)),
-                       keyboard([[(t("core.register_use_name", lang, name=draft["suggested"]),
-                                   "reg:name")]]))
+    await edit_or_send(
+        update,
+        t(
+            "core.register_intro",
+            lang,
+            role=t(f"core.roles.{draft['role']}", lang),
+            municipality=municipality_label(draft["municipality"], lang),
+        ),
+        keyboard([[(t("core.register_use_name", lang, name=draft["suggested"]), "reg:name")]]),
+    )
     return NAME
 
 
@@ -191,16 +236,23 @@ async def cancel_registration(update: Update, context: BotContext) -> int:
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
     """The /start handlers, in order: the invitation flow before the plain welcome."""
     registration: ConversationHandler[BotContext] = ConversationHandler(
-        entry_points=[CommandHandler("start", start_with_invitation,
-                                     filters.ChatType.PRIVATE & INVITE_LINK)],
+        entry_points=[
+            CommandHandler("start", start_with_invitation, filters.ChatType.PRIVATE & INVITE_LINK)
+        ],
         states={
-            NAME: [CallbackQueryHandler(use_suggested_name, pattern=r"^reg:name$"),
-                   MessageHandler(filters.TEXT & ~filters.COMMAND, type_name)],
-            ORGANISATION: [CallbackQueryHandler(pick_organisation, pattern=r"^reg:org:"),
-                           MessageHandler(filters.TEXT & ~filters.COMMAND, expect_button)],
-            CONFIRM: [CallbackQueryHandler(confirm_registration, pattern=r"^reg:ok$"),
-                      CallbackQueryHandler(restart_registration, pattern=r"^reg:again$"),
-                      MessageHandler(filters.TEXT & ~filters.COMMAND, expect_button)],
+            NAME: [
+                CallbackQueryHandler(use_suggested_name, pattern=r"^reg:name$"),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, type_name),
+            ],
+            ORGANISATION: [
+                CallbackQueryHandler(pick_organisation, pattern=r"^reg:org:"),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, expect_button),
+            ],
+            CONFIRM: [
+                CallbackQueryHandler(confirm_registration, pattern=r"^reg:ok$"),
+                CallbackQueryHandler(restart_registration, pattern=r"^reg:again$"),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, expect_button),
+            ],
         },
         fallbacks=[CommandHandler("cancel", cancel_registration)],
         name="registration",

@@ -6,9 +6,10 @@ the ``akut-lage`` article (call 112, socialjouren) before anything else.
 Policy, chosen to err on the side of safety:
 
 * Acute signals always count: 112 / 911 / 999, socialjouren, suicide words (självmord, ta
-  livet av sig, vill dö, suicide, kill himself...), ongoing violence in the present tense
-  ("misshandlar", "slår barnet", "being hit"), danger words with a now-word ("i kväll",
-  "just nu", "tonight", "right now"), and "not safe / vågar inte gå hem".
+  livet av sig, vill dö, suicide, kill himself...), self-harm and bleeding, ongoing violence
+  in the present tense ("misshandlar", "slår barnet", "being hit", "hurts her"), danger
+  words with a now-word ("i kväll", "just nu", "tonight", "right now"), and "not safe /
+  vågar inte gå hem / rädd att gå hem / can't go home".
 * The word "akut"/"urgent"/"emergency" alone counts, because a stressed person writes
   "akut!!" and nothing more. It does not count in a question about the *meaning* of the
   word ("vad menas med akut ärende i SIP", "what does urgent mean"): such a question is
@@ -56,6 +57,11 @@ _ALWAYS = [
     r"\bnot safe (at home|tonight|to go home|now|right now)\b",
     r"\b(vågar|tör|tor) (inte|ikke) (gå|gaa|dra) hjem|\bvågar inte gå hem\b",
     r"\b(afraid|scared|too scared) to go home\b",
+    r"\b(rädd|rädda|redd|redde) (för )?att (gå|gaa|dra) hem\b",
+    r"\b(can'?t|cannot|can not|daren'?t|won'?t) go home\b",
+    r"\b(hurts|hits|beats|kicks|chokes|abuses) (her|him|them|the child|the boy|the girl)\b",
+    r"\bskada(r|t|de)? sig själv\b|\bself[- ]?harm\w*",
+    r"\b(blöder|bleeding)\b",
     r"\b(i|in) (akut|livs)?fara\b",
     r"\bin (immediate )?danger\b(?! of)",
     r"\blivsfarlig\w*",

@@ -36,6 +36,7 @@ MIN_PROBABILITY = 0.80
 SEED = 0
 
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+_SPACE_RE = re.compile(r"\s+")
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -78,10 +79,31 @@ class LanguageDecision:
     unsupported: bool
 
 
+# English names of the Scottish model's concepts, which Swedish staff quote verbatim in
+# Swedish sentences ("getting it right for every child kort förklaring"). They say nothing
+# about the language of the question, so they are removed before detection (unless the
+# question consists of nothing else).
+_QUOTED_NAMES = (
+    "getting it right for every child",
+    "team around the child",
+    "national practice model",
+    "my world triangle",
+    "resilience matrix",
+    "wellbeing indicators",
+    "wellbeing wheel",
+    "lead professional",
+    "named person",
+)
+_QUOTED_RE = re.compile(r"\b(" + "|".join(_QUOTED_NAMES) + r")s?\b")
+
+
 def detect_language(text: str, preferred: str) -> LanguageDecision:
     """Choose the answer language for ``text``; ``preferred`` is used when unsure."""
     fallback = preferred if preferred in SUPPORTED_LANGS else "sv"
     normalised = normalize(text)
+    stripped = _SPACE_RE.sub(" ", _QUOTED_RE.sub(" ", normalised)).strip()
+    if stripped != normalised and _WORD_RE.search(stripped):
+        normalised = text = stripped
     words = _WORD_RE.findall(normalised)
     letters = sum(len(w) for w in words)
     vote = _word_vote(words)

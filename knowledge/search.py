@@ -65,7 +65,14 @@ CAL_SCORE = 2.6
 CAL_MARGIN = 0.4
 CAL_BIAS = -8.2
 ABSTAIN_THRESHOLD = 0.5
+# An article that matches less than this share of the question (IDF-weighted) is no answer,
+# however strongly it matches the rest: "recommend a thriller to read" is not about reading
+# promotion.
+MIN_COVERAGE = 0.2
 TOP_K = 5
+# The best RERANK_K articles by BM25F are re-ranked with their question coverage.
+RERANK_K = 8
+RERANK_FLOOR = 0.5
 QUERY_CACHE_SIZE = 4096
 MAX_RELATED = 3
 
@@ -190,16 +197,21 @@ class KnowledgeIndex:
     def _result(
         self, scores: FloatArray, units: list[QueryUnit], index: _LangIndex, foreign: bool
     ) -> SearchResult:
-        order = _top_indices(scores, TOP_K)
-        ranked = [(self.doc_ids[i], round(float(scores[i]), 4)) for i in order if scores[i] > 0]
-        if not ranked:
+        candidates = [i for i in _top_indices(scores, RERANK_K) if scores[i] > 0]
+        if not candidates:
             return SearchResult(None, 0.0, [], [])
-        best = int(order[0])
-        runner_up = float(scores[order[1]]) if len(order) > 1 else 0.0
-        coverage = _coverage(units, best, index, foreign)
-        confidence = calibrate(float(scores[best]), runner_up, coverage)
+        coverages = {i: _coverage(units, i, index, foreign) for i in candidates}
+        adjusted = {i: _rerank_score(float(scores[i]), coverages[i]) for i in candidates}
+        order = sorted(candidates, key=lambda i: -adjusted[i])[:TOP_K]
+        ranked = [(self.doc_ids[i], round(adjusted[i], 4)) for i in order]
+        best = order[0]
+        # Calibration uses the raw BM25F score (what it was fitted on) and the margin
+        # after re-ranking.
+        top = float(scores[best])
+        ratio = adjusted[order[1]] / adjusted[best] if len(order) > 1 and adjusted[best] else 0.0
+        confidence = calibrate(top, top * ratio, coverages[best])
         related = self._related(best, ranked, index)
-        if confidence < ABSTAIN_THRESHOLD:
+        if confidence < ABSTAIN_THRESHOLD or coverages[best] < MIN_COVERAGE:
             return SearchResult(None, confidence, related, ranked)
         return SearchResult(self.doc_ids[best], confidence, related, ranked)
 
@@ -234,6 +246,17 @@ def calibrate(top: float, runner_up: float, coverage: float) -> float:
     margin = max(0.0, (top - runner_up) / top)
     z = CAL_COVERAGE * coverage + CAL_SCORE * math.log1p(top) + CAL_MARGIN * margin + CAL_BIAS
     return float(1.0 / (1.0 + math.exp(-z)))
+
+
+def _rerank_score(score: float, coverage: float) -> float:
+    """The BM25F score, discounted for the share of the question the article leaves unmatched.
+
+    Two articles can reach similar BM25F scores, one by matching a single frequent word
+    very strongly ("elev" in the student-health article), the other by matching most of
+    the question's words; the second is the better answer. The discount is mild, so a
+    strong title match still wins over a scattered body match.
+    """
+    return score * (RERANK_FLOOR + (1.0 - RERANK_FLOOR) * coverage)
 
 
 def _top_indices(scores: FloatArray, k: int) -> list[int]:
@@ -297,7 +320,16 @@ def _phrase_groups(
     """
     owner = list(range(len(stemmed)))
     concepts: dict[int, set[str]] = defaultdict(set)
+    covered_until = -1
+    covering = ""
     for match in sorted(glossary.match(stemmed, lang), key=lambda m: (m.start, -m.length)):
+        end = match.start + match.length
+        # A term inside a longer term of another concept is part of that term, not a
+        # concept of its own ("samordnad" in "samordnad individuell plan" is no coordinator).
+        if end <= covered_until and match.key != covering:
+            continue
+        if end > covered_until:
+            covered_until, covering = end, match.key
         head = owner[match.start]
         for pos in range(match.start, match.start + match.length):
             if owner[pos] == pos or owner[pos] == head:

@@ -44,6 +44,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         finns fins vill behöver ni gäller egentligen iaf osv dvs
         förklara förklaring berätta kort kortfattat kortfattad undrar undra handlar
         information info snabbt
+        går gå gick gått kommer igenom ifrån innebär betyder menas
         """
     ),
     "en": _wordset(
@@ -56,6 +57,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         there here up out over under again further once only own same other such more most
         get got please thanks thank hi hello hey ok okay yes there's what's whats
         explain tell briefly brief wondering wonder quick quickly info
+        go goes going went gone mean means meant
         """
     ),
 }
@@ -155,11 +157,21 @@ def _stemmer(lang: str) -> Callable[[str], str]:
 _SV_EXTRA_SUFFIXES: tuple[str, ...] = ("ets", "et", "ns")
 
 
+# Snowball over-stems a few Swedish nouns onto a verb of another meaning: "kallelse" (the
+# invitation) became "kall", the stem of "kallar" (who calls the meeting). Exceptions: the
+# noun's forms share their own stem.
+_SV_STEM_EXCEPTIONS: dict[str, str] = {
+    form: "kallels" for form in ("kallelse", "kallelsen", "kallelser", "kallelserna")
+}
+
+
 @lru_cache(maxsize=65536)
 def stem(token: str, lang: str) -> str:
     """Return the stem of a normalised ``token`` in ``lang`` ("sv" or "en")."""
     if token.isdigit() or len(token) < 3:
         return token
+    if lang == "sv" and token in _SV_STEM_EXCEPTIONS:
+        return _SV_STEM_EXCEPTIONS[token]
     result: str = _stemmer(lang)(token)
     if lang == "sv":
         for suffix in _SV_EXTRA_SUFFIXES:

@@ -8,6 +8,7 @@ keys on; PostgreSQL is used through psycopg 3 with the same models and migration
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -89,7 +90,7 @@ class Database:
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run ``fn(session, ...)`` in one transaction in a worker thread."""
-        return await asyncio.to_thread(self.call, fn, *args, **kwargs)
+        return await asyncio.to_thread(functools.partial(self.call, fn, *args, **kwargs))
 
     def check(self) -> None:
         """Connect once, turning failures into a one-line :class:`DatabaseError`."""
@@ -97,7 +98,7 @@ class Database:
             with self.engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError as exc:
-            reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise DatabaseError(f"Cannot open the database: {reason}") from None
 
     def dispose(self) -> None:

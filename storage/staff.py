@@ -69,9 +69,7 @@ def create_invitation(
     return invitation
 
 
-def check_invitation(
-    session: Session, *, code: str, now: dt.datetime | None = None
-) -> InviteCheck:
+def check_invitation(session: Session, *, code: str, now: dt.datetime | None = None) -> InviteCheck:
     """Look a code up without using it."""
     invitation = session.exec(select(Invitation).where(Invitation.code == code)).first()
     if invitation is None:
@@ -111,9 +109,15 @@ def redeem_invitation(
         return InviteStatus.USED, None
     staff = get_staff(session, telegram_id=telegram_id, include_inactive=True)
     if staff is None:
-        staff = Staff(telegram_id=telegram_id, display_name=display_name, role=invitation.role,
-                      municipality=invitation.municipality, organisation=organisation,
-                      language=language, username=username)
+        staff = Staff(
+            telegram_id=telegram_id,
+            display_name=display_name,
+            role=invitation.role,
+            municipality=invitation.municipality,
+            organisation=organisation,
+            language=language,
+            username=username,
+        )
     else:
         staff.display_name, staff.role = display_name, invitation.role
         staff.municipality, staff.organisation = invitation.municipality, organisation
@@ -192,8 +196,14 @@ def ensure_admin(session: Session, *, telegram_id: int, display_name: str) -> St
     """Make sure a configured admin exists and is an admin (``DALSBOT_ADMINS``)."""
     staff = get_staff(session, telegram_id=telegram_id, include_inactive=True)
     if staff is None:
-        staff = Staff(telegram_id=telegram_id, display_name=display_name, role=Role.ADMIN.value,
-                      municipality="region", organisation="annan", language="sv")
+        staff = Staff(
+            telegram_id=telegram_id,
+            display_name=display_name,
+            role=Role.ADMIN.value,
+            municipality="region",
+            organisation="annan",
+            language="sv",
+        )
     staff.role, staff.active = Role.ADMIN.value, True
     session.add(staff)
     session.flush()

@@ -95,9 +95,13 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings built explicitly, ignoring the environment's .env file."""
-    return Settings(_env_file=None, data_dir=tmp_path, admins=(ADMIN_ID,),  # type: ignore[call-arg]
-                    database_url=f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
-                    pulse_secret="test-secret-for-hmac")
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        admins=(ADMIN_ID,),  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+        pulse_secret="test-secret-for-hmac",
+    )
 
 
 @pytest.fixture
@@ -116,8 +120,9 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 
 
 @pytest.fixture
-async def app(settings: Settings, sqlite_db: Database, standin: BotApiStandIn,
-              clock: FakeClock) -> AsyncIterator[DalsbotApp]:
+async def app(
+    settings: Settings, sqlite_db: Database, standin: BotApiStandIn, clock: FakeClock
+) -> AsyncIterator[DalsbotApp]:
     """The real Application, polling the stand-in."""
     application = build_application(settings, db=sqlite_db, api_root=standin.url, clock=clock)
     async with running(application, poll_timeout=2):

@@ -29,7 +29,8 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
     ],
 )
 def test_wrong_value_gives_one_line_naming_the_setting(
-        monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
     """Every wrong value stops start-up with one line that names the setting."""
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:
@@ -64,8 +65,8 @@ def test_httpx_request_lines_are_logged_without_the_token() -> None:
     handler = logging.getLogger().handlers[0]
     handler.setStream(stream)  # type: ignore[attr-defined]
     logging.getLogger("httpx").warning(
-        'HTTP Request: POST %s "HTTP/1.1 200 OK"',
-        f"https://api.telegram.org/bot{TOKEN}/getUpdates")
+        'HTTP Request: POST %s "HTTP/1.1 200 OK"', f"https://api.telegram.org/bot{TOKEN}/getUpdates"
+    )
     try:
         raise RuntimeError(f"failed calling https://api.telegram.org/bot{TOKEN}/sendMessage")
     except RuntimeError:
@@ -82,8 +83,15 @@ def test_filter_redacts_a_bare_token() -> None:
 
 
 def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -99,8 +107,23 @@ def test_cli_invite_create_prints_code_and_deep_link(tmp_path: Path) -> None:
     """`dalsbot invite create --json` prints the code and the t.me deep link."""
     import json
 
-    result = _cli(["invite", "create", "--role", "coordinator", "--municipality", "åmål",
-                   "--uses", "3", "--expires-days", "14", "--json"], _env(tmp_path), tmp_path)
+    result = _cli(
+        [
+            "invite",
+            "create",
+            "--role",
+            "coordinator",
+            "--municipality",
+            "åmål",
+            "--uses",
+            "3",
+            "--expires-days",
+            "14",
+            "--json",
+        ],
+        _env(tmp_path),
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["link"] == f"https://t.me/dalsbot_local_bot?start={data['code']}"
@@ -111,13 +134,17 @@ def test_cli_wrong_database_url_is_one_clear_line(tmp_path: Path) -> None:
     """A database that cannot be opened stops with one line, not a traceback."""
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = _cli(["db", "upgrade"], _env(tmp_path, DALSBOT_DATA_DIR=str(blocker / "sub")),
-                  tmp_path)
+    result = _cli(
+        ["db", "upgrade"], _env(tmp_path, DALSBOT_DATA_DIR=str(blocker / "sub")), tmp_path
+    )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("Cannot create the data folder")
     assert "Traceback" not in result.stderr
-    bad_pg = _cli(["db", "upgrade"], _env(
-        tmp_path, DALSBOT_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none"), tmp_path)
+    bad_pg = _cli(
+        ["db", "upgrade"],
+        _env(tmp_path, DALSBOT_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none"),
+        tmp_path,
+    )
     assert bad_pg.returncode == 2
     assert bad_pg.stderr.startswith("Cannot open the database")
     assert "Traceback" not in bad_pg.stderr
@@ -128,4 +155,5 @@ def test_cli_wrong_setting_is_one_clear_line(tmp_path: Path) -> None:
     result = _cli(["db", "upgrade"], _env(tmp_path, DALSBOT_TIMEZONE="Nowhere/City"), tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "Invalid setting DALSBOT_TIMEZONE: unknown time zone 'Nowhere/City'"]
+        "Invalid setting DALSBOT_TIMEZONE: unknown time zone 'Nowhere/City'"
+    ]

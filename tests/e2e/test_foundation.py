@@ -15,9 +15,13 @@ from storage.models import Role
 from tests.conftest import ADMIN_ID, FakeClock
 
 
-async def create_invite(standin: BotApiStandIn, role: str = "staff",
-                        municipality: str = "Mellerud", uses: str = "1 person",
-                        days: str = "7 dagar") -> str:
+async def create_invite(
+    standin: BotApiStandIn,
+    role: str = "staff",
+    municipality: str = "Mellerud",
+    uses: str = "1 person",
+    days: str = "7 dagar",
+) -> str:
     """Make an invitation as the admin through the chat; returns the code."""
     admin = standin.user(ADMIN_ID, "Astrid", username="astrid")
     menu = await admin.ask("/invite")
@@ -29,8 +33,13 @@ async def create_invite(standin: BotApiStandIn, role: str = "staff",
     return done.text.split("start=")[1].split()[0]
 
 
-async def register(standin: BotApiStandIn, user_id: int, code: str, name: str = "Bertil",
-                   organisation: str = "Socialtjänst") -> str:
+async def register(
+    standin: BotApiStandIn,
+    user_id: int,
+    code: str,
+    name: str = "Bertil",
+    organisation: str = "Socialtjänst",
+) -> str:
     """A person joins with the code, keeping their Telegram name; returns the last text."""
     person = standin.user(user_id, name, last_name="Ek")
     intro = await person.ask(f"/start {code}")
@@ -43,7 +52,8 @@ async def register(standin: BotApiStandIn, user_id: int, code: str, name: str = 
 
 
 async def test_start_without_invitation_explains_access_and_nothing_else(
-        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
     """/start from a stranger says how to get access; a forged deep link says the same."""
     stranger = standin.user(11, "Sven")
     reply = await stranger.ask("/start")
@@ -52,22 +62,27 @@ async def test_start_without_invitation_explains_access_and_nothing_else(
     assert reply.text == t("core.start_unregistered", "sv")
 
 
-async def test_admin_invites_and_second_person_joins(app: DalsbotApp,
-                                                     standin: BotApiStandIn) -> None:
+async def test_admin_invites_and_second_person_joins(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
     """An invitation made in chat registers a second person with name and organisation."""
     code = await create_invite(standin, role="coordinator", municipality="Åmål")
     done = await register(standin, 21, code)
     assert done.startswith("Klart, Bertil Ek! Du är nu registrerad som samordnare i Åmål.")
     staff = app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=21))
     assert staff is not None
-    assert (staff.role, staff.municipality, staff.organisation) == ("coordinator", "Åmål",
-                                                                    "socialtjanst")
+    assert (staff.role, staff.municipality, staff.organisation) == (
+        "coordinator",
+        "Åmål",
+        "socialtjanst",
+    )
     helped = await standin.user(21, "Bertil").ask("/help")
     assert "/help" in helped.text and "/invite" not in helped.text
 
 
 async def test_used_expired_and_unknown_invitations_register_nobody(
-        app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock) -> None:
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
     """A single-use code works once; an expired or made-up code gives a clear message."""
     code = await create_invite(standin)
     await register(standin, 31, code)
@@ -80,17 +95,22 @@ async def test_used_expired_and_unknown_invitations_register_nobody(
     late = await standin.user(34, "Eva").ask(f"/start {late_code}")
     assert late.text == t("core.invite_expired", "sv")
     for user_id in (32, 33, 34):
-        assert app.bot_data.db.call(
-            lambda s, u=user_id: staff_store.get_staff(s, telegram_id=u)) is None
+        assert (
+            app.bot_data.db.call(lambda s, u=user_id: staff_store.get_staff(s, telegram_id=u))
+            is None
+        )
 
 
 async def test_invitation_used_up_while_confirming_registers_nobody(
-        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
     """Two people open the same single-use link; only the first to confirm gets in."""
     code = await create_invite(standin)
     first, second = standin.user(41, "Fia"), standin.user(42, "Gun")
-    first_intro, second_intro = await first.ask(f"/start {code}"), await second.ask(
-        f"/start {code}")
+    first_intro, second_intro = (
+        await first.ask(f"/start {code}"),
+        await second.ask(f"/start {code}"),
+    )
     first_confirm = await first.tap(await first.tap(first_intro, "Använd"), "Polis")
     second_confirm = await second.tap(await second.tap(second_intro, "Använd"), "Polis")
     assert "Klart" in (await first.tap(first_confirm, "Ja")).text
@@ -98,7 +118,8 @@ async def test_invitation_used_up_while_confirming_registers_nobody(
 
 
 async def test_registration_refuses_personnummer_as_name_and_asks_again(
-        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
     """A typed name that is a personnummer is refused; text instead of a button is explained."""
     code = await create_invite(standin)
     person = standin.user(51, "Hugo")
@@ -114,8 +135,7 @@ async def test_registration_refuses_personnummer_as_name_and_asks_again(
     assert app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=51)) is None
 
 
-async def test_staff_only_commands_refuse_others(app: DalsbotApp,
-                                                 standin: BotApiStandIn) -> None:
+async def test_staff_only_commands_refuse_others(app: DalsbotApp, standin: BotApiStandIn) -> None:
     """/invite and /staff refuse strangers and non-admins; unknown commands point to /help."""
     stranger = standin.user(61, "Ida")
     assert (await stranger.ask("/invite")).text == t("core.not_registered", "sv")
@@ -128,7 +148,8 @@ async def test_staff_only_commands_refuse_others(app: DalsbotApp,
 
 
 async def test_admin_changes_role_and_removes_and_forged_buttons_are_refused(
-        app: DalsbotApp, standin: BotApiStandIn) -> None:
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
     """/staff changes a role and removes a person; forged or foreign button data is refused."""
     code = await create_invite(standin)
     await register(standin, 71, code, name="Jan")
@@ -153,8 +174,7 @@ async def test_admin_changes_role_and_removes_and_forged_buttons_are_refused(
     assert (await member.ask("/invite")).text == t("core.not_registered", "sv")
 
 
-async def test_last_admin_cannot_remove_themselves(app: DalsbotApp,
-                                                   standin: BotApiStandIn) -> None:
+async def test_last_admin_cannot_remove_themselves(app: DalsbotApp, standin: BotApiStandIn) -> None:
     """The only admin may not demote or remove themselves."""
     admin = standin.user(ADMIN_ID, "Astrid")
     listing = await admin.ask("/staff")
@@ -166,8 +186,7 @@ async def test_last_admin_cannot_remove_themselves(app: DalsbotApp,
     assert staff is not None and staff.role == Role.ADMIN.value
 
 
-async def test_language_switch_is_stored_and_used(app: DalsbotApp,
-                                                  standin: BotApiStandIn) -> None:
+async def test_language_switch_is_stored_and_used(app: DalsbotApp, standin: BotApiStandIn) -> None:
     """/language → English: the confirmation and later replies are in English."""
     admin = standin.user(ADMIN_ID, "Astrid")
     menu = await admin.ask("/language")
@@ -179,8 +198,7 @@ async def test_language_switch_is_stored_and_used(app: DalsbotApp,
     assert staff is not None and staff.language == "en"
 
 
-async def test_privacy_and_cancel_outside_a_flow(app: DalsbotApp,
-                                                 standin: BotApiStandIn) -> None:
+async def test_privacy_and_cancel_outside_a_flow(app: DalsbotApp, standin: BotApiStandIn) -> None:
     """/privacy says what is never stored; /cancel with nothing running says so."""
     person = standin.user(81, "Karin")
     privacy = await person.ask("/privacy")
@@ -188,8 +206,7 @@ async def test_privacy_and_cancel_outside_a_flow(app: DalsbotApp,
     assert (await person.ask("/cancel")).text == t("core.nothing_to_cancel", "sv")
 
 
-async def test_command_menu_is_set_per_language(app: DalsbotApp,
-                                                standin: BotApiStandIn) -> None:
+async def test_command_menu_is_set_per_language(app: DalsbotApp, standin: BotApiStandIn) -> None:
     """Telegram's command menu exists in Swedish (also the default) and English."""
     sv = {c["command"]: c["description"] for c in standin.commands["sv"]}
     en = {c["command"]: c["description"] for c in standin.commands["en"]}
@@ -199,8 +216,11 @@ async def test_command_menu_is_set_per_language(app: DalsbotApp,
 
 
 async def test_unexpected_error_is_logged_without_text_and_user_told(
-        app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    app: DalsbotApp,
+    standin: BotApiStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A crash in a handler: the person gets an apology, the log has no message text."""
 
     def broken(*_args: object, **_kwargs: object) -> None:
@@ -211,14 +231,16 @@ async def test_unexpected_error_is_logged_without_text_and_user_told(
     person = standin.user(91, "Lena")
     reply = await person.ask("/privacy hemlig text 19900101-0017")
     assert reply.text == t("core.error", "sv")
-    logged = "\n".join(record.getMessage() + str(record.exc_text or "")
-                       for record in caplog.records)
+    logged = "\n".join(
+        record.getMessage() + str(record.exc_text or "") for record in caplog.records
+    )
     assert "Error while handling update" in logged
     assert "hemlig" not in logged and "19900101" not in logged
 
 
-async def test_registration_deadline_is_respected_by_clock(app: DalsbotApp, clock: FakeClock,
-                                                           standin: BotApiStandIn) -> None:
+async def test_registration_deadline_is_respected_by_clock(
+    app: DalsbotApp, clock: FakeClock, standin: BotApiStandIn
+) -> None:
     """The invitation's expiry shown to the admin is a Swedish date a week ahead."""
     admin = standin.user(ADMIN_ID, "Astrid")
     menu = await admin.ask("/invite")

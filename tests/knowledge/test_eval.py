@@ -1,7 +1,8 @@
 """Retrieval quality on our own labelled question set (tests/knowledge/eval_questions.yaml).
 
-Thresholds: top-1 ≥ 0.90 on in-scope questions, abstention on off-topic ≥ 0.90, answered
-≥ 0.95 of in-scope, answer language ≥ 0.98, emergencies 100 %.
+Thresholds: top-1 ≥ 0.94 on in-scope questions, abstention on off-topic ≥ 0.94, answered
+≥ 0.97 of in-scope, answer language ≥ 0.98, emergencies 100 %. The held-out set has its own,
+lower thresholds (tests/knowledge/test_holdout.py).
 """
 
 from __future__ import annotations
@@ -31,18 +32,18 @@ def test_eval_set_is_large_and_varied() -> None:
 
 
 def test_top1_accuracy(report: EvalReport) -> None:
-    """The right article comes first for at least 90 % of in-scope questions."""
-    assert report.top1 >= 0.90, report.failures["top1"]
+    """The right article comes first for at least 94 % of in-scope questions."""
+    assert report.top1 >= 0.94, report.failures["top1"]
 
 
 def test_in_scope_questions_are_answered(report: EvalReport) -> None:
-    """At least 95 % of in-scope questions get an answer."""
-    assert report.answered >= 0.95, report.failures["top1"]
+    """At least 97 % of in-scope questions get an answer."""
+    assert report.answered >= 0.97, report.failures["top1"]
 
 
 def test_off_topic_questions_abstain(report: EvalReport) -> None:
-    """At least 90 % of off-topic questions get no article."""
-    assert report.abstention_recall >= 0.90, report.failures["abstain"]
+    """At least 94 % of off-topic questions get no article."""
+    assert report.abstention_recall >= 0.94, report.failures["abstain"]
 
 
 def test_answer_language(report: EvalReport) -> None:

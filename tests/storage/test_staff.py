@@ -18,9 +18,18 @@ NOW = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 
 
 def _redeem(db: Database, code: str, telegram_id: int) -> InviteStatus:
-    status, _ = db.call(lambda s: staff_store.redeem_invitation(
-        s, code=code, telegram_id=telegram_id, display_name=f"P{telegram_id}", username=None,
-        organisation="skola", language="sv", now=NOW))
+    status, _ = db.call(
+        lambda s: staff_store.redeem_invitation(
+            s,
+            code=code,
+            telegram_id=telegram_id,
+            display_name=f"P{telegram_id}",
+            username=None,
+            organisation="skola",
+            language="sv",
+            now=NOW,
+        )
+    )
     return status
 
 
@@ -36,16 +45,25 @@ def test_migrations_create_tables_with_wal_on_sqlite(db: Database) -> None:
 
 def test_invitation_codes_are_unguessable_and_url_safe(db: Database) -> None:
     """Codes are at most 64 characters of [A-Za-z0-9_-] and never repeat."""
-    codes = {db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.STAFF, municipality="Åmål", now=NOW)).code for _ in range(50)}
+    codes = {
+        db.call(
+            lambda s: staff_store.create_invitation(
+                s, role=Role.STAFF, municipality="Åmål", now=NOW
+            )
+        ).code
+        for _ in range(50)
+    }
     assert len(codes) == 50
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{30,64}", code) for code in codes)
 
 
 def test_single_use_invitation_registers_once(db: Database) -> None:
     """The first redeem registers the person with the invitation's role; the second is refused."""
-    invitation = db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.COORDINATOR, municipality="Dals-Ed", now=NOW))
+    invitation = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.COORDINATOR, municipality="Dals-Ed", now=NOW
+        )
+    )
     assert _redeem(db, invitation.code, 1) == InviteStatus.OK
     assert _redeem(db, invitation.code, 2) == InviteStatus.USED
     person = db.call(lambda s: staff_store.get_staff(s, telegram_id=1))
@@ -56,20 +74,35 @@ def test_single_use_invitation_registers_once(db: Database) -> None:
 
 def test_expired_and_unknown_invitations(db: Database) -> None:
     """An invitation past its expiry, or a code never issued, registers nobody."""
-    invitation = db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.STAFF, municipality="Åmål", expires_days=1, now=NOW))
+    invitation = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.STAFF, municipality="Åmål", expires_days=1, now=NOW
+        )
+    )
     late = NOW + dt.timedelta(days=1, seconds=1)
-    status, staff = db.call(lambda s: staff_store.redeem_invitation(
-        s, code=invitation.code, telegram_id=5, display_name="X", username=None,
-        organisation="skola", language="sv", now=late))
+    status, staff = db.call(
+        lambda s: staff_store.redeem_invitation(
+            s,
+            code=invitation.code,
+            telegram_id=5,
+            display_name="X",
+            username=None,
+            organisation="skola",
+            language="sv",
+            now=late,
+        )
+    )
     assert (status, staff) == (InviteStatus.EXPIRED, None)
     assert _redeem(db, "inv_unknown", 6) == InviteStatus.UNKNOWN
 
 
 def test_concurrent_redeems_of_the_last_use_let_exactly_one_in(db: Database) -> None:
     """Eight people racing for a 3-use invitation: exactly three get in."""
-    invitation = db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.STAFF, municipality="Mellerud", uses=3, now=NOW))
+    invitation = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.STAFF, municipality="Mellerud", uses=3, now=NOW
+        )
+    )
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda uid: _redeem(db, invitation.code, uid), range(100, 108)))
     assert results.count(InviteStatus.OK) == 3
@@ -79,17 +112,22 @@ def test_concurrent_redeems_of_the_last_use_let_exactly_one_in(db: Database) -> 
 def test_invitation_limits_are_checked(db: Database) -> None:
     """Uses and expiry outside the allowed ranges are refused."""
     with pytest.raises(ValueError, match="uses"):
-        db.call(lambda s: staff_store.create_invitation(s, role=Role.STAFF,
-                                                        municipality="Åmål", uses=0))
+        db.call(
+            lambda s: staff_store.create_invitation(s, role=Role.STAFF, municipality="Åmål", uses=0)
+        )
     with pytest.raises(ValueError, match="expires-days"):
-        db.call(lambda s: staff_store.create_invitation(s, role=Role.STAFF,
-                                                        municipality="Åmål", expires_days=365))
+        db.call(
+            lambda s: staff_store.create_invitation(
+                s, role=Role.STAFF, municipality="Åmål", expires_days=365
+            )
+        )
 
 
 def test_removed_staff_are_hidden_and_can_rejoin(db: Database) -> None:
     """Removal hides the person everywhere; a new invitation re-activates the same row."""
-    first = db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.STAFF, municipality="Åmål", now=NOW))
+    first = db.call(
+        lambda s: staff_store.create_invitation(s, role=Role.STAFF, municipality="Åmål", now=NOW)
+    )
     _redeem(db, first.code, 7)
     person = db.call(lambda s: staff_store.get_staff(s, telegram_id=7))
     assert person is not None and person.id is not None
@@ -97,8 +135,11 @@ def test_removed_staff_are_hidden_and_can_rejoin(db: Database) -> None:
     db.call(lambda s: staff_store.remove_staff(s, staff_id=person_id))
     assert db.call(lambda s: staff_store.get_staff(s, telegram_id=7)) is None
     assert db.call(lambda s: staff_store.list_staff(s)) == []
-    second = db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.COORDINATOR, municipality="Mellerud", now=NOW))
+    second = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.COORDINATOR, municipality="Mellerud", now=NOW
+        )
+    )
     assert _redeem(db, second.code, 7) == InviteStatus.OK
     again = db.call(lambda s: staff_store.get_staff(s, telegram_id=7))
     assert again is not None and again.id == person_id and again.role == "coordinator"
@@ -107,10 +148,15 @@ def test_removed_staff_are_hidden_and_can_rejoin(db: Database) -> None:
 def test_coordinators_of_a_municipality_fall_back_to_admins(db: Database) -> None:
     """Coordinators of the municipality (and region) are found; with none, the admins."""
     db.call(lambda s: staff_store.ensure_admin(s, telegram_id=1, display_name="Admin"))
-    assert [p.telegram_id for p in db.call(
-        lambda s: staff_store.coordinators_of(s, municipality="Åmål"))] == [1]
-    invitation = db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.COORDINATOR, municipality="Åmål", uses=2, now=NOW))
+    assert [
+        p.telegram_id
+        for p in db.call(lambda s: staff_store.coordinators_of(s, municipality="Åmål"))
+    ] == [1]
+    invitation = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.COORDINATOR, municipality="Åmål", uses=2, now=NOW
+        )
+    )
     _redeem(db, invitation.code, 2)
     found = db.call(lambda s: staff_store.coordinators_of(s, municipality="Åmål"))
     assert [p.telegram_id for p in found] == [2]
@@ -118,11 +164,21 @@ def test_coordinators_of_a_municipality_fall_back_to_admins(db: Database) -> Non
 
 def test_find_staff_by_id_or_username(db: Database) -> None:
     """CSV import finds people by Telegram id or @username (any case)."""
-    invitation = db.call(lambda s: staff_store.create_invitation(
-        s, role=Role.STAFF, municipality="Åmål", now=NOW))
-    db.call(lambda s: staff_store.redeem_invitation(
-        s, code=invitation.code, telegram_id=77, display_name="Maja", username="Maja_K",
-        organisation="skola", language="sv", now=NOW))
+    invitation = db.call(
+        lambda s: staff_store.create_invitation(s, role=Role.STAFF, municipality="Åmål", now=NOW)
+    )
+    db.call(
+        lambda s: staff_store.redeem_invitation(
+            s,
+            code=invitation.code,
+            telegram_id=77,
+            display_name="Maja",
+            username="Maja_K",
+            organisation="skola",
+            language="sv",
+            now=NOW,
+        )
+    )
     by_id = db.call(lambda s: staff_store.find_staff(s, handle="77"))
     by_name = db.call(lambda s: staff_store.find_staff(s, handle="@maja_k"))
     assert by_id is not None and by_name is not None and by_id.id == by_name.id

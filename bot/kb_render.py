@@ -1,0 +1,263 @@
+"""Knowledge-base answers as Telegram cards: plain text (no parse mode needed) and buttons.
+
+Plain functions over the knowledge base's values, testable without Telegram. Articles are
+Markdown with ``## `` sections and ``- `` lists; Telegram shows them as plain text, so
+headings become their own lines and list dashes become bullets. Long texts are split at
+paragraph boundaries under Telegram's 4096-character message limit. Callback data:
+``kb:more:<id>:<lang>``, ``kb:art:<id>:<lang>``, ``kb:vote:<log id>:<up|down>``,
+``kb:coord:<log id>``, ``kb:page:<n>`` (``kb:reply:<id>`` is made by the handler).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
+
+from bot.i18n import LANGUAGES, Lang, as_lang, format_date, t
+from knowledge.articles import Article, KnowledgeBaseError
+from knowledge.check import check_knowledge_base
+from knowledge.glossary import GlossaryError
+from knowledge.service import Answer, KnowledgeBase
+
+ARTICLES_PER_PAGE: Final = 8
+MAX_RELATED: Final = 3
+TELEGRAM_LIMIT: Final = 4096
+# Headroom below the hard limit, so a part never hits it after Telegram's own counting.
+MESSAGE_LIMIT: Final = 4000
+
+_HEADING: Final = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
+_BULLET: Final = re.compile(r"^(\s*)[-*+]\s+")
+_EMPHASIS: Final = re.compile(r"(\*\*|__)(.+?)\1")
+_LINK: Final = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+# Swedish alphabetical order: å, ä, ö come after z (and in that order).
+_SORT_MAP: Final = str.maketrans({"å": "{", "ä": "|", "ö": "}", "é": "e", "ü": "y"})
+
+T = TypeVar("T")
+
+Rows = list[list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Card:
+    """A message ready to send: text and rows of ``(label, callback_data)`` buttons."""
+
+    text: str
+    rows: Rows = field(default_factory=list)
+
+
+def plain_article(body: str) -> str:
+    """A Markdown article body as readable plain text."""
+    lines: list[str] = []
+    for raw in body.strip().splitlines():
+        line = raw.rstrip()
+        heading = _HEADING.match(line)
+        if heading:
+            if lines and lines[-1] != "":
+                lines.append("")
+            lines.append(heading.group(1))
+            continue
+        line = _BULLET.sub(lambda m: f"{m.group(1)}• ", line)
+        line = _EMPHASIS.sub(r"\2", line)
+        line = _LINK.sub(r"\1 (\2)", line)
+        lines.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _hard_split(text: str, limit: int) -> list[str]:
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text] if text else parts
+
+
+def _pack(pieces: Sequence[str], joiner: str, limit: int) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = f"{current}{joiner}{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """``text`` in parts of at most ``limit`` characters, cut between paragraphs when possible."""
+    pieces: list[str] = []
+    for paragraph in (p.strip() for p in re.split(r"\n\s*\n", text.strip())):
+        if len(paragraph) <= limit:
+            pieces.append(paragraph)
+            continue
+        for line in _pack(paragraph.splitlines(), "\n", limit):
+            pieces.extend(_hard_split(line, limit) if len(line) > limit else [line])
+    return _pack(pieces, "\n\n", limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def title_sort_key(title: str) -> str:
+    """Sort key that puts titles in Swedish alphabetical order (å, ä, ö last)."""
+    return title.casefold().translate(_SORT_MAP)
+
+
+def page_of(items: Sequence[T], page: int, per_page: int) -> tuple[list[T], int]:
+    """The items on ``page`` (0-based, clamped) and the number of pages."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(page, 0), pages - 1)
+    return list(items[page * per_page : (page + 1) * per_page]), pages
+
+
+def localised(kb: KnowledgeBase, article_id: str, lang: str) -> Article | None:
+    """The article in ``lang``, else in the other language."""
+    for candidate in (lang, *LANGUAGES):
+        article = kb.get(article_id, candidate)
+        if article is not None:
+            return article
+    return None
+
+
+def source_line(sources: tuple[str, ...] | list[str], lang: Lang) -> str | None:
+    """The first source and how many more there are."""
+    if not sources:
+        return None
+    if len(sources) == 1:
+        return t("ask.source_one", lang, url=sources[0])
+    return t("ask.source_more", lang, url=sources[0], more=len(sources) - 1)
+
+
+def article_buttons(kb: KnowledgeBase, article_ids: list[str], lang: Lang) -> Rows:
+    """One row per existing article, labelled with its title in ``lang``."""
+    rows: Rows = []
+    for article_id in article_ids:
+        article = localised(kb, article_id, lang)
+        if article is not None and len(rows) < MAX_RELATED:
+            label = t("ask.related_button", lang, title=article.title)
+            rows.append([(label, f"kb:art:{article_id}:{lang}")])
+    return rows
+
+
+def article_card(
+    kb: KnowledgeBase,
+    article: Article,
+    lang: Lang,
+    *,
+    log_id: int,
+    related: list[str],
+    emergency: bool = False,
+    unsupported: bool = False,
+    can_forward: bool = True,
+) -> Card:
+    """The phone-sized answer: short answer, title, first source, reviewed date, buttons."""
+    parts = [t("ask.unsupported_note", lang)] if unsupported else []
+    title_key = "ask.emergency_title" if emergency else "ask.card_title"
+    parts.append(f"{t(title_key, lang, title=article.title)}\n\n{article.short_answer}")
+    footer = [
+        source_line(article.sources, lang),
+        t("ask.reviewed", lang, date=format_date(article.reviewed, lang)),
+    ]
+    parts.append("\n".join(line for line in footer if line))
+    rows = [[(t("ask.more_button", lang), f"kb:more:{article.id}:{lang}")]]
+    rows += article_buttons(kb, [r for r in related if r != article.id], lang)
+    rows.append(
+        [
+            (t("ask.up_button", lang), f"kb:vote:{log_id}:up"),
+            (t("ask.down_button", lang), f"kb:vote:{log_id}:down"),
+        ]
+    )
+    if can_forward:
+        rows.append([(t("ask.coordinator_button", lang), f"kb:coord:{log_id}")])
+    return Card("\n\n".join(parts), rows)
+
+
+def abstention_card(kb: KnowledgeBase, answer: Answer, lang: Lang, *, log_id: int) -> Card:
+    """An honest "I don't know", near misses as buttons, whom to ask, and the coordinator button."""
+    parts = [t("ask.unsupported_note", lang)] if answer.unsupported_language else []
+    parts.append(t("ask.dont_know", lang))
+    rows = article_buttons(kb, list(answer.suggestions), lang)
+    if rows:
+        parts.append(t("ask.dont_know_suggestions", lang))
+    parts.append(t("ask.dont_know_whom", lang))
+    rows.append([(t("ask.coordinator_button", lang), f"kb:coord:{log_id}")])
+    return Card("\n\n".join(parts), rows)
+
+
+def answer_card(kb: KnowledgeBase, answer: Answer, *, log_id: int) -> Card:
+    """The card for one engine answer (emergency guidance first, or an article, or abstention)."""
+    lang = as_lang(answer.lang)
+    article = localised(kb, answer.article_id, lang) if answer.article_id else None
+    if not answer.answered or article is None:
+        return abstention_card(kb, answer, lang, log_id=log_id)
+    return article_card(
+        kb,
+        article,
+        lang,
+        log_id=log_id,
+        related=list(answer.related),
+        emergency=answer.emergency,
+        unsupported=answer.unsupported_language,
+    )
+
+
+def full_article(article: Article, lang: Lang) -> list[str]:
+    """The whole article as plain-text messages under Telegram's limit."""
+    sources = "\n".join(f"• {url}" for url in article.sources)
+    text = "\n\n".join(
+        [
+            t("ask.card_title", lang, title=article.title),
+            plain_article(article.body),
+            f"{t('ask.article_sources', lang)}\n{sources}",
+            t(
+                "ask.article_reviewed",
+                lang,
+                date=format_date(article.reviewed, lang),
+                owner=article.owner,
+            ),
+        ]
+    )
+    return split_message(text)
+
+
+def articles_page(kb: KnowledgeBase, lang: Lang, page: int) -> Card:
+    """One page of topics, sorted by title in ``lang``."""
+    titles = sorted(kb.titles(lang).items(), key=lambda item: title_sort_key(item[1]))
+    shown, pages = page_of(titles, page, ARTICLES_PER_PAGE)
+    page = min(max(page, 0), pages - 1)
+    rows = [[(title, f"kb:art:{article_id}:{lang}")] for article_id, title in shown]
+    nav: list[tuple[str, str]] = []
+    if page > 0:
+        nav.append((t("core.previous_page", lang), f"kb:page:{page - 1}"))
+    if page < pages - 1:
+        nav.append((t("core.next_page", lang), f"kb:page:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    return Card(t("ask.articles_title", lang, page=page + 1, pages=pages), rows)
+
+
+def reload_knowledge_base(kb: KnowledgeBase, today: dt.date) -> tuple[int | None, str, int]:
+    """Check, then reload: ``(articles, "", warnings)`` or ``(None, first error, more errors)``.
+
+    Runs in a worker thread. A knowledge base that fails the check is not loaded, so the
+    bot keeps answering from the previous one.
+    """
+    report = check_knowledge_base(kb.root, today, kb.glossary_path)
+    if report.errors:
+        return None, report.errors[0], len(report.errors) - 1
+    try:
+        kb.reload()
+    except (KnowledgeBaseError, GlossaryError, OSError, ValueError) as exc:
+        return None, str(exc).splitlines()[0], 0
+    return len(kb.ids()), "", len(report.warnings)

@@ -1,0 +1,465 @@
+"""End to end over HTTP: asking the knowledge base through the real Application and stand-in."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.app import build_application
+from bot.context import DalsbotApp
+from bot.i18n import format_date, t
+from bot.kb_render import full_article
+from bot.settings import Settings
+from bot.standin import BotApiStandIn, ChatEvent
+from handlers import ask as ask_handlers
+from knowledge.service import KnowledgeBase
+from storage.db import Database
+from storage.models import (
+    KbCoordinatorQuestion,
+    KbFeedback,
+    KbQuestion,
+    Role,
+    Staff,
+)
+from tests.conftest import ADMIN_ID, FakeClock
+from tests.e2e.test_foundation import create_invite, register
+
+GROUP = -1001
+
+
+def add_staff(
+    app: DalsbotApp,
+    telegram_id: int,
+    name: str,
+    *,
+    role: Role = Role.STAFF,
+    municipality: str = "Mellerud",
+    language: str = "sv",
+) -> int:
+    """A registered staff member, created directly in the database."""
+
+    def add(session: Session) -> int:
+        person = Staff(
+            telegram_id=telegram_id,
+            display_name=name,
+            role=role.value,
+            municipality=municipality,
+            organisation="skola",
+            language=language,
+        )
+        session.add(person)
+        session.flush()
+        assert person.id is not None
+        return person.id
+
+    return app.bot_data.db.call(add)
+
+
+def kb_of(app: DalsbotApp) -> KnowledgeBase:
+    """The knowledge base the running bot uses."""
+    kb: KnowledgeBase = app.bot_data.services["kb"]
+    return kb
+
+
+def questions(app: DalsbotApp) -> list[KbQuestion]:
+    """Every logged answer card."""
+    return app.bot_data.db.call(lambda s: list(s.exec(select(KbQuestion))))
+
+
+def labels(event: ChatEvent) -> list[str]:
+    """The button labels of a message."""
+    return [button["text"] for button in event.buttons]
+
+
+def title(app: DalsbotApp, article_id: str, lang: str) -> str:
+    """An article's title."""
+    article = kb_of(app).get(article_id, lang)
+    assert article is not None
+    return article.title
+
+
+async def group_messages(standin: BotApiStandIn, count: int) -> list[ChatEvent]:
+    """Wait until the bot has sent ``count`` messages to the group."""
+    await standin.wait_for(lambda: len(standin.sent_messages(GROUP)) >= count)
+    return standin.sent_messages(GROUP)
+
+
+async def test_swedish_question_with_typo_gets_article_with_source_and_date(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A typo ("behovskompasen") still finds the article, with source +N and reviewed date."""
+    add_staff(app, 101, "Anna Ek")
+    card = await standin.user(101, "Anna").ask("vad är behovskompasen?")
+    article = kb_of(app).get("behovskompassen", "sv")
+    assert article is not None
+    assert card.text.startswith(f"📘 {article.title}\n\n{article.short_answer}")
+    extra = f" (+{len(article.sources) - 1} till)" if len(article.sources) > 1 else ""
+    assert f"Källa: {article.sources[0]}{extra}" in card.text
+    assert card.text.endswith(f"Granskad {format_date(article.reviewed, 'sv')}")
+    assert labels(card)[0] == "📖 Läs mer"
+    assert labels(card)[-3:] == ["👍", "👎", "🙋 Fråga en samordnare"]
+    logged = questions(app)
+    assert [(q.question, q.answered, q.article_id, q.lang) for q in logged] == [
+        ("vad är behovskompasen?", True, "behovskompassen", "sv")
+    ]
+
+
+async def test_english_question_is_answered_in_english(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A Swedish-speaking person asking in English gets the English article."""
+    add_staff(app, 102, "Bo Ek")
+    card = await standin.user(102, "Bo").ask("How do I prepare a child team meeting?")
+    assert card.text.startswith(f"📘 {title(app, 'forbereda-mote', 'en')}\n\n")
+    assert "Reviewed " in card.text and "Source: " in card.text
+    assert labels(card)[0] == "📖 Read more" and "🙋 Ask a coordinator" in labels(card)
+
+
+async def test_short_question_uses_the_persons_language(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A bare "SIP?" is answered in the person's language (English or Swedish)."""
+    add_staff(app, 103, "Cara Ek", language="en")
+    add_staff(app, 104, "Dag Ek", language="sv")
+    english = await standin.user(103, "Cara").ask("SIP?")
+    swedish = await standin.user(104, "Dag").ask("SIP?")
+    assert english.text.startswith(f"📘 {title(app, 'sip', 'en')}\n\n")
+    assert swedish.text.startswith(f"📘 {title(app, 'sip', 'sv')}\n\n")
+
+
+async def test_other_language_gets_a_bilingual_note_then_the_persons_language(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A German question: a short note in Swedish and English, then the answer in Swedish."""
+    add_staff(app, 119, "Ulla Ek")
+    question = "Wie funktioniert das Barnteam in der Schule?"
+    expected = kb_of(app).answer(question, "sv")
+    assert expected.unsupported_language and expected.lang == "sv" and expected.article_id
+    card = await standin.user(119, "Ulla").ask(question)
+    assert card.text.startswith(
+        f"{t('ask.unsupported_note', 'sv')}\n\n📘 {title(app, expected.article_id, 'sv')}\n\n"
+    )
+    assert "Jag kan bara svara" in card.text and "I can only answer" in card.text
+
+
+async def test_off_topic_question_gets_an_honest_i_dont_know(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """No article, whom to ask, suggestion buttons (if any) and the coordinator button."""
+    add_staff(app, 105, "Eva Ek")
+    person = standin.user(105, "Eva")
+    for question in ("vad blir det för väder i morgon?", "vem betalar för möten och lokaler"):
+        expected = kb_of(app).answer(question, "sv")
+        assert not expected.answered
+        card = await person.ask(question)
+        assert card.text.startswith(t("ask.dont_know", "sv"))
+        assert t("ask.dont_know_whom", "sv") in card.text
+        suggested = [
+            b["callback_data"].split(":")[2]
+            for b in card.buttons
+            if b["callback_data"].startswith("kb:art:")
+        ]
+        assert suggested == list(expected.suggestions)[:3]
+        assert (t("ask.dont_know_suggestions", "sv") in card.text) == bool(suggested)
+        assert labels(card)[-1] == "🙋 Fråga en samordnare"
+    assert [q.answered for q in questions(app)] == [False, False]
+    english = await person.ask("can you recommend a movie for tonight?")
+    assert english.text.startswith(t("ask.dont_know", "en"))
+
+
+async def test_emergency_gets_acute_guidance_first_with_112(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Acute danger: the akut-lage card with 112 first; the ordinary match as a button."""
+    add_staff(app, 106, "Fia Ek")
+    question = "akut: våld hemma ikväll, vem kallar till SIP?"
+    card = await standin.user(106, "Fia").ask(question)
+    assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}\n\n")
+    assert "112" in card.text.split("\n\n")[1]
+    expected = kb_of(app).answer(question, "sv")
+    assert expected.emergency
+    assert labels(card)[1] == f"➡️ {title(app, expected.related[0], 'sv')}"
+    assert questions(app)[0].emergency is True
+
+
+async def test_personnummer_in_a_question_is_refused_and_nothing_stored(
+    app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A question with a personnummer is not searched, stored or logged; one-line refusal."""
+    for name in ("handlers", "knowledge", "storage", "bot"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    add_staff(app, 107, "Gun Ek")
+    person = standin.user(107, "Gun")
+    refused = await person.ask("behöver 19900101-0017 en SIP?")
+    assert refused.text == t("ask.personnummer", "sv") and "\n" not in refused.text
+    assert refused.buttons == []
+    refused = await person.ask("/fraga samtycke för 900101-0017?")
+    assert refused.text == t("ask.personnummer", "sv")
+    assert questions(app) == []
+    ours = "\n".join(
+        r.getMessage()
+        for r in caplog.records
+        if r.name.split(".")[0] in ("handlers", "knowledge", "storage", "bot")
+    )
+    assert "0017" not in ours and "behöver" not in ours and "samtycke" not in ours
+
+
+async def test_read_more_sends_the_whole_article_in_parts_under_the_limit(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A long article arrives as several plain-text messages, each under 4096 characters."""
+    kb = kb_of(app)
+    barnteam = kb.get("barnteam", "sv")
+    assert barnteam is not None
+    long = dataclasses.replace(barnteam, body=(barnteam.body + "\n\n") * 5)
+    others = [kb.get(i, lang) for i in kb.ids() for lang in ("sv", "en")]
+    articles = [long if a is barnteam else a for a in others if a is not None]
+    app.bot_data.services["kb"] = KnowledgeBase.from_articles(articles, kb.glossary)
+    add_staff(app, 108, "Hans Ek")
+    person = standin.user(108, "Hans")
+    card = await person.ask("vad är ett barnteam?")
+    assert card.text.startswith(f"📘 {barnteam.title}")
+    await person.press(card, "Läs mer")
+    expected = full_article(long, "sv")
+    parts = await person.next(len(expected))
+    assert len(parts) >= 3
+    assert [p.text for p in parts] == expected
+    assert all(len(p.text) < 4096 for p in parts)
+    assert not any(line.startswith("##") for p in parts for line in p.text.splitlines())
+    assert parts[0].text.startswith(f"📘 {barnteam.title}\n\n{barnteam.short_answer}")
+
+
+async def test_related_button_opens_that_articles_card(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A related article's button shows its card; the browse is logged without any text."""
+    add_staff(app, 109, "Ida Ek")
+    person = standin.user(109, "Ida")
+    card = await person.ask("vem kallar till SIP?")
+    related = kb_of(app).answer("vem kallar till SIP?", "sv").related[0]
+    opened = await person.tap(card, f"➡️ {title(app, related, 'sv')}")
+    assert opened.text.startswith(f"📘 {title(app, related, 'sv')}\n\n")
+    assert "👍" in labels(opened) and "🙋 Fråga en samordnare" not in labels(opened)
+    browse = questions(app)[-1]
+    assert (browse.kind, browse.question, browse.article_id) == ("browse", None, related)
+
+
+async def test_votes_are_stored_once_per_person_and_can_change(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """👍 twice keeps one vote; 👎 changes it; each is acknowledged with an alert."""
+    staff_id = add_staff(app, 110, "Jon Ek")
+    person = standin.user(110, "Jon")
+    card = await person.ask("vem kallar till SIP?")
+    assert (await person.tap(card, "👍")).alert == t("ask.vote_up", "sv")
+    assert (await person.tap(card, "👍")).alert == t("ask.vote_same", "sv", vote="👍")
+    assert (await person.tap(card, "👎")).alert == t("ask.vote_changed", "sv", vote="👎")
+    votes = app.bot_data.db.call(
+        lambda s: [(f.staff_id, f.vote) for f in s.exec(select(KbFeedback))]
+    )
+    assert votes == [(staff_id, -1)]
+
+
+async def test_forged_or_foreign_callback_data_is_refused(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Unknown ids, languages, cards and strangers are refused; nothing is stored."""
+    add_staff(app, 111, "Kim Ek")
+    person = standin.user(111, "Kim")
+    card = await person.ask("vem kallar till SIP?")
+    stale = t("core.stale_button", "sv")
+    for forged in (
+        "kb:vote:99999:up",
+        "kb:vote:1:maybe",
+        "kb:art:nosuch:sv",
+        "kb:more:sip:de",
+        "kb:art:..:sv",
+        "kb:coord:x",
+        "kb:page:99",
+        "kb:reply:1",
+        "kb:more:sip",
+    ):
+        await person.press(card, 0, data=forged)
+        answer = await person.reply()
+        expected = t("core.not_allowed_coordinator", "sv") if "reply" in forged else stale
+        assert (forged, answer.alert) == (forged, expected)
+    stranger = standin.user(112, "Lo")
+    await stranger.press(card, "👍")
+    assert (await stranger.reply()).alert == t("core.not_registered", "sv")
+    assert (await stranger.ask("vem kallar till SIP?")).text == t("core.not_registered", "sv")
+    assert app.bot_data.db.call(lambda s: list(s.exec(select(KbFeedback)))) == []
+    assert len(questions(app)) == 1
+
+
+async def test_ask_a_coordinator_and_the_reply_reaches_the_asker(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Forwarded to the municipality's coordinator, who replies through the bot (guarded)."""
+    code = await create_invite(standin, role="coordinator", municipality="Mellerud")
+    await register(standin, 121, code, name="Cecilia")
+    add_staff(app, 122, "Olle Åmålsson", role=Role.COORDINATOR, municipality="Åmål")
+    add_staff(app, 123, "Maja Ek", municipality="Mellerud", language="en")
+    asker, coordinator = standin.user(123, "Maja"), standin.user(121, "Cecilia")
+    other = standin.user(122, "Olle")
+    card = await asker.ask("Who pays for the meeting room?")
+    assert card.text.startswith(t("ask.dont_know", "en"))
+    confirmation = await asker.tap(card, "Ask a coordinator")
+    assert confirmation.text == t("ask.forwarded", "en", municipality="Mellerud")
+    incoming = await coordinator.reply()
+    assert incoming.text.startswith(
+        "🙋 Fråga från Maja Ek (medarbetare, Mellerud):\n\nWho pays for the meeting room?"
+    )
+    assert t("ask.coordinator_bot_no_answer", "sv") in incoming.text
+    assert labels(incoming) == ["✍️ Svara"]
+    assert (await asker.tap(card, "Ask a coordinator")).alert == t("ask.forward_already", "en")
+    await other.press(incoming, "Svara")
+    assert (await other.reply()).alert == t("ask.reply_not_recipient", "sv")
+    prompt = await coordinator.tap(incoming, "Svara")
+    assert prompt.text == t("ask.reply_prompt", "sv", name="Maja Ek")
+    refused = await coordinator.ask("Fråga om 19900101-0017 först")
+    assert refused.text == t("ask.reply_personnummer", "sv")
+    sent = await coordinator.ask("Kommunen betalar lokalen. Boka via receptionen.")
+    assert sent.text == t("ask.reply_sent", "sv", name="Maja Ek")
+    answer = await asker.reply()
+    assert answer.text == (
+        "💬 Answer from Cecilia Ek (coordinator) to your question:\n"
+        "“Who pays for the meeting room?”\n\n"
+        "Kommunen betalar lokalen. Boka via receptionen."
+    )
+    assert standin.sent_messages(122) == []
+    stored = app.bot_data.db.call(lambda s: s.exec(select(KbCoordinatorQuestion)).one())
+    assert stored.answer == "Kommunen betalar lokalen. Boka via receptionen."
+    await coordinator.press(incoming, "Svara")
+    assert (await coordinator.reply()).alert == t("ask.reply_answered", "sv", name="Cecilia Ek")
+
+
+async def test_fraga_without_text_takes_the_next_message_and_cancel_stops_it(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """/fraga alone asks for the question; the next text is it; /cancel drops the request."""
+    add_staff(app, 130, "Nils Ek")
+    person = standin.user(130, "Nils")
+    assert (await person.ask("/fraga")).text == t("ask.ask_prompt", "sv")
+    card = await person.ask("vem kallar till SIP?")
+    assert card.text.startswith(f"📘 {title(app, 'sip', 'sv')}")
+    assert (await person.ask("/ask")).text == t("ask.ask_prompt", "sv")
+    assert (await person.ask("/cancel")).text == t("core.cancelled", "sv")
+    assert (await person.ask("/cancel")).text == t("core.nothing_to_cancel", "sv")
+
+
+async def test_in_a_group_only_fraga_and_mentions_are_questions(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Plain group text is ignored; /fraga, /fraga@bot and a mention are answered."""
+    add_staff(app, 140, "Pia Ek")
+    standin.group(GROUP)
+    person = standin.user(140, "Pia")
+    await person.send("vem kallar till SIP?", chat_id=GROUP)
+    await person.send("/fraga vem kallar till SIP?", chat_id=GROUP)
+    first = (await group_messages(standin, 1))[0]
+    assert first.text.startswith(f"📘 {title(app, 'sip', 'sv')}")
+    await person.send("@dalsbot_local_bot vad är ett barnteam?", chat_id=GROUP)
+    second = (await group_messages(standin, 2))[1]
+    assert second.text.startswith(f"📘 {title(app, 'barnteam', 'sv')}")
+    await person.send("/fraga@dalsbot_local_bot", chat_id=GROUP)
+    prompt = (await group_messages(standin, 3))[2]
+    assert prompt.text == t("ask.ask_prompt_group", "sv")
+    await person.send("vad är samtycke?", chat_id=GROUP)
+    third = (await group_messages(standin, 4))[3]
+    assert third.text.startswith(f"📘 {title(app, 'samtycke', 'sv')}")
+    await person.send("hej @someone_else", chat_id=GROUP)
+    await person.send("/fraga behovskompassen", chat_id=GROUP)
+    last = (await group_messages(standin, 5))[4]
+    assert last.text.startswith(f"📘 {title(app, 'behovskompassen', 'sv')}")
+    assert [q.question for q in questions(app)] == [
+        "vem kallar till SIP?",
+        "vad är ett barnteam?",
+        "vad är samtycke?",
+        "behovskompassen",
+    ]
+    assert len(standin.sent_messages(GROUP)) == 5
+
+
+async def test_artiklar_pages_through_topics_and_opens_one(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """/artiklar: eight titles per page, next/previous in place, a title opens its card."""
+    add_staff(app, 150, "Rut Ek")
+    person = standin.user(150, "Rut")
+    kb = kb_of(app)
+    pages = -(-len(kb.ids()) // 8)
+    first = await person.ask("/artiklar")
+    assert first.text == t("ask.articles_title", "sv", page=1, pages=pages)
+    assert len(first.buttons) == 9 and labels(first)[-1] == t("core.next_page", "sv")
+    second = await person.tap(first, t("core.next_page", "sv"))
+    assert second.kind == "edit"
+    assert second.text == t("ask.articles_title", "sv", page=2, pages=pages)
+    assert labels(second)[-2:] == [t("core.previous_page", "sv"), t("core.next_page", "sv")]
+    shown = labels(first)[:8] + labels(second)[:8]
+    assert len(set(shown)) == 16
+    opened = await person.tap(second, labels(second)[0])
+    assert opened.text.startswith(f"📘 {labels(second)[0]}\n\n")
+
+
+async def test_kb_reload_and_kb_gaps_are_for_admins_only(
+    app: DalsbotApp, standin: BotApiStandIn, tmp_path: Path
+) -> None:
+    """Staff are refused; the admin reloads (or sees why not) and sees the gaps."""
+    add_staff(app, 160, "Sam Ek")
+    person, admin = standin.user(160, "Sam"), standin.user(ADMIN_ID, "Astrid")
+    assert (await person.ask("/kb_reload")).text == t("core.not_allowed", "sv")
+    assert (await person.ask("/kb_gaps")).text == t("core.not_allowed", "sv")
+    kb = kb_of(app)
+    reloaded = await admin.ask("/kb_reload")
+    count = len(kb.ids())
+    assert reloaded.text in (
+        t("ask.reload_ok", "sv", count=count),
+        *(t("ask.reload_ok_warnings", "sv", count=count, warnings=n) for n in range(1, 100)),
+    )
+    await person.ask("vad blir det för väder i morgon?")
+    await person.ask("Vad blir det för väder i morgon")
+    card = await person.ask("vem kallar till SIP?")
+    await person.tap(card, "👎")
+    gaps = await admin.ask("/kb_gaps")
+    assert gaps.text.startswith(t("ask.gaps_title", "sv", days=30))
+    assert "2 × vad blir det för väder i morgon" in gaps.text
+    assert f"{title(app, 'sip', 'sv')}: 1 👎, 0 👍" in gaps.text
+    broken = tmp_path / "articles"
+    shutil.copytree(kb.root, broken)
+    (broken / "sv" / "sip.md").write_text("no front matter", encoding="utf-8")
+    kb.root = broken
+    refused = await admin.ask("/kb_reload")
+    assert refused.text.startswith(t("ask.reload_failed", "sv", error="")[:60])
+    assert "sip.md" in refused.text
+    still = await person.ask("vem kallar till SIP?")
+    assert still.text.startswith(f"📘 {title(app, 'sip', 'sv')}")
+
+
+async def test_purge_job_is_scheduled_daily_and_clears_old_texts(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """The daily job exists; run 91 days later it deletes the question text."""
+    assert app.job_queue is not None
+    jobs = app.job_queue.get_jobs_by_name("kb:purge-old-questions")
+    assert len(jobs) == 1
+    add_staff(app, 170, "Tor Ek")
+    await standin.user(170, "Tor").ask("vem kallar till SIP?")
+    clock.advance(days=91)
+    await jobs[0].run(app)
+    assert [(q.question, q.staff_id, q.article_id) for q in questions(app)] == [(None, None, "sip")]
+
+
+def test_start_up_fails_clearly_when_the_knowledge_base_cannot_load(
+    settings: Settings, sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken article folder stops start-up with a one-line reason."""
+    monkeypatch.setattr(
+        ask_handlers, "KnowledgeBase", lambda: KnowledgeBase(root=tmp_path / "missing")
+    )
+    with pytest.raises(SystemExit, match=r"Cannot load the knowledge base: .*missing"):
+        build_application(settings, db=sqlite_db, api_root="http://127.0.0.1:9")
