@@ -29,7 +29,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, TypeVar
 
 from bot.guard import contains_identity_number
@@ -74,6 +74,8 @@ class PlanRow:
     participants: tuple[int, ...]
     next_follow_up: dt.date
     follow_up_time: dt.time | None = None
+    # Where the row was read (1-based, the header is line 1); 0 when not read from a file.
+    line: int = field(default=0, compare=False)
 
 
 @dataclass
@@ -276,7 +278,7 @@ def _check_row(
         seen[key] = line
     result.errors.extend(f"line {line}: {error}" for error in errors)
     if isinstance(parsed, PlanRow) and not errors:
-        result.rows.append(parsed)
+        result.rows.append(replace(parsed, line=line))
 
 
 def _duplicate_key(reference: str) -> str | None:
