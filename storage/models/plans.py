@@ -33,6 +33,7 @@ class ReminderKind(StrEnum):
     OVERDUE = "overdue"  # the follow-up date passed without being marked held (seq 1..3)
     ESCALATION = "escalation"  # to the municipality's coordinators after the third notice
     SNOOZE = "snooze"  # "remind me tomorrow"
+    UNDELIVERED = "undelivered"  # tells the responsible (or an admin) a reminder bounced (403)
 
 
 class ReminderState(StrEnum):
@@ -91,8 +92,9 @@ class FollowUp(SQLModel, table=True):
 # The unique key stops the same reminder from being planned twice for one follow-up date.
 class Reminder(SQLModel, table=True):
     __table_args__ = (
-        sa.UniqueConstraint("plan_id", "staff_id", "kind", "follow_up_date", "seq",
-                            name="uq_reminder_once"),
+        sa.UniqueConstraint(
+            "plan_id", "staff_id", "kind", "follow_up_date", "seq", name="uq_reminder_once"
+        ),
         sa.Index("ix_reminder_due", "state", "due_at"),
     )
 

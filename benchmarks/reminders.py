@@ -1,0 +1,323 @@
+"""Reminder benchmark: ``python benchmarks/reminders.py`` (about two minutes).
+
+1. **Start-up with 10,000 active plans.** 1,000 staff and 10,000 plans (two participants
+   each, follow-ups spread over the next 90 days) are created with bulk inserts and planned
+   with ``sync_plan_reminders``. Then a real ``python -m bot run`` starts against the Bot
+   API stand-in; reported: the time until it polls for updates (migrations checked, the
+   dispatcher's first run started) and its resident memory a moment later.
+2. **2,000 due reminders through Telegram's limits.** 2,000 reminders due now for 400 staff
+   (five each, so the one-a-second-per-chat limit matters), sent by the real Application's
+   dispatcher to the stand-in enforcing 30 messages a second overall and one a second per
+   chat (429 with ``retry_after`` beyond them). Reported: sustained messages a second (first
+   to last delivery), 429s received, duplicates and lost reminders.
+
+Targets: ≥ 25 messages a second, 0 lost, 0 duplicates, at most 1% of requests answered 429.
+Exits with status 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import re
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlmodel import Session, select
+
+from bot.app import build_application, running
+from bot.duetimes import DEFAULT_POLICY, WorkCalendar
+from bot.settings import Settings
+from bot.standin import BotApiStandIn, RateLimits
+from storage import migrate
+from storage.db import Database
+from storage.models import Plan, PlanParticipant, Reminder, Staff
+from storage.reminders import sync_plan_reminders
+
+TOKEN = "123456789:" + "B" * 35
+REFERENCE = re.compile(r"\bB-\d+\b")
+TARGET_RATE = 25.0
+MAX_429_SHARE = 0.01
+
+
+class ExplainedLimits(RateLimits):
+    """The stand-in's limits, also counting which one each 429 came from."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.per_chat_rejections = 0
+
+    def check(self, chat_id: int, now: float) -> int | None:
+        """As :meth:`RateLimits.check`; remembers per-chat rejections."""
+        last = self.last_per_chat.get(chat_id)
+        wait = super().check(chat_id, now)
+        if wait is not None and last is not None and now - last < self.per_chat_interval:
+            self.per_chat_rejections += 1
+        return wait
+
+
+def daytime_zone(now: dt.datetime) -> str:
+    """A fixed-offset zone where it is around noon now (nothing is sent 20:00–07:00)."""
+    offset = now.hour - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'+' if offset > 0 else '-'}{abs(offset)}"
+
+
+def _bulk_staff(session: Session, count: int, first_id: int) -> list[int]:
+    table = Staff.__table__  # type: ignore[attr-defined]
+    session.execute(
+        table.insert(),
+        [
+            {
+                "telegram_id": first_id + i,
+                "display_name": f"Person {i}",
+                "role": "coordinator" if i % 100 == 0 else "staff",
+                "municipality": ("Bengtsfors", "Dals-Ed", "Färgelanda", "Mellerud", "Åmål")[i % 5],
+                "organisation": "skola",
+                "language": "sv" if i % 4 else "en",
+                "active": True,
+                "created_at": dt.datetime.now(dt.UTC),
+            }
+            for i in range(count)
+        ],
+    )
+    return list(session.exec(select(Staff.id).where(Staff.telegram_id >= first_id)).all())  # type: ignore[arg-type]
+
+
+def create_active_plans(db: Database, *, plans: int, staff: int) -> float:
+    """Bulk-insert staff and plans, then plan their reminders; returns the seconds taken."""
+    started = time.perf_counter()
+    rng = random.Random(4)
+    now = dt.datetime.now(dt.UTC)
+    today = now.astimezone(DEFAULT_POLICY.tz).date()
+    with db.session() as session:
+        ids = _bulk_staff(session, staff, 700_000)
+        plan_table = Plan.__table__  # type: ignore[attr-defined]
+        rows = []
+        for i in range(plans):
+            rows.append(
+                {
+                    "reference": f"A-{i}",
+                    "reference_key": f"A-{i}",
+                    "plan_type": ("sip", "barnets_plan", "annan")[i % 3],
+                    "municipality": ("Bengtsfors", "Dals-Ed", "Färgelanda", "Mellerud", "Åmål")[
+                        i % 5
+                    ],
+                    "responsible_id": ids[i % len(ids)],
+                    "next_follow_up": today + dt.timedelta(days=rng.randint(1, 90)),
+                    "follow_up_time": dt.time(rng.randint(8, 15), 0),
+                    "status": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        session.execute(plan_table.insert(), rows)
+        plan_ids = list(session.exec(select(Plan.id).order_by(Plan.id)).all())  # type: ignore[arg-type]
+        links = [
+            {"plan_id": plan_id, "staff_id": ids[(n + k) % len(ids)]}
+            for n, plan_id in enumerate(plan_ids)
+            for k in (7, 13)
+        ]
+        session.execute(PlanParticipant.__table__.insert(), links)  # type: ignore[attr-defined]
+        session.commit()
+    calendar = WorkCalendar()
+    for start in range(0, len(plan_ids), 500):
+        with db.session() as session:
+            for plan_id in plan_ids[start : start + 500]:
+                sync_plan_reminders(
+                    session,
+                    plan_id=plan_id or 0,
+                    policy=DEFAULT_POLICY,
+                    calendar=calendar,
+                    now=now,
+                )
+            session.commit()
+    return time.perf_counter() - started
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def measure_startup(workdir: Path, *, plans: int) -> dict[str, float]:
+    """Start a real bot process on a database with ``plans`` active plans."""
+    url = f"sqlite:///{workdir / 'startup.sqlite3'}"
+    db = Database(url)
+    migrate.upgrade(db)
+    creation = create_active_plans(db, plans=plans, staff=1_000)
+    with db.session() as session:
+        pending = len(session.exec(select(Reminder.id).where(Reminder.state == "pending")).all())
+    db.dispose()
+    standin = BotApiStandIn()
+    await standin.start()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DALSBOT_")}
+    env.update(
+        DALSBOT_TELEGRAM_TOKEN=TOKEN,
+        DALSBOT_TELEGRAM_API_URL=standin.url,
+        DALSBOT_DATABASE_URL=url,
+        DALSBOT_DATA_DIR=str(workdir),
+        DALSBOT_LOG_LEVEL="WARNING",
+        PTB_TIMEDELTA="true",
+    )
+    started = time.perf_counter()
+    with (workdir / "startup.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=workdir, stdout=log, stderr=log
+        )
+    try:
+        # Polled: the stand-in only signals waiters when a call *ends*, and a long poll lasts.
+        while standin.calls["getUpdates"] == 0:
+            if time.perf_counter() - started > 60 or process.returncode is not None:
+                raise RuntimeError("the bot did not start; see startup.log")
+            await asyncio.sleep(0.01)
+        ready = time.perf_counter() - started
+        await asyncio.sleep(2)
+        rss = _rss_mb(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 20)
+        await standin.stop()
+    return {"creation_s": creation, "pending_rows": pending, "ready_s": ready, "rss_mb": rss}
+
+
+def _due_burst(
+    session: Session, *, reminders: int, staff: int, now: dt.datetime, zone: str
+) -> None:
+    ids = _bulk_staff(session, staff, 800_000)
+    follow_up = now.astimezone(ZoneInfo(zone)).date() + dt.timedelta(days=3)
+    for i in range(reminders):
+        plan = Plan(
+            reference=f"B-{i}",
+            reference_key=f"B-{i}",
+            plan_type="sip",
+            municipality="Mellerud",
+            responsible_id=ids[i % staff],
+            next_follow_up=follow_up,
+        )
+        session.add(plan)
+        session.flush()
+        session.add(
+            Reminder(
+                plan_id=plan.id or 0,
+                staff_id=ids[i % staff],
+                kind="before",
+                seq=3,
+                follow_up_date=follow_up,
+                due_at=now - dt.timedelta(minutes=1),
+            )
+        )
+    session.commit()
+
+
+async def measure_dispatch(workdir: Path, *, reminders: int, staff: int) -> dict[str, float]:
+    """Send ``reminders`` due reminders through the rate-limited stand-in."""
+    now = dt.datetime.now(dt.UTC)
+    zone = daytime_zone(now)
+    url = f"sqlite:///{workdir / 'dispatch.sqlite3'}"
+    db = Database(url)
+    migrate.upgrade(db)
+    db.call(lambda s: _due_burst(s, reminders=reminders, staff=staff, now=now, zone=zone))
+    standin = BotApiStandIn()
+    await standin.start()
+    for i in range(staff):
+        standin.user(800_000 + i, f"P{i}")
+    limits = ExplainedLimits()
+    standin.rate_limits = limits
+    delivered: Counter[str] = Counter()
+    times: list[float] = []
+
+    def on_send(_chat: int, message: dict[str, Any]) -> None:
+        match = REFERENCE.search(str(message.get("text", "")))
+        if match:
+            delivered[match.group(0)] += 1
+            times.append(time.perf_counter())
+
+    standin.on_send = on_send
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=workdir,
+        database_url=url,
+        timezone=zone,
+        telegram_api_url=standin.url,
+    )
+    os.environ["PTB_TIMEDELTA"] = "true"
+    app = build_application(settings, db=db, api_root=standin.url)
+    try:
+        async with running(app, poll_timeout=1):
+            await standin.wait_for(lambda: len(delivered) >= reminders, timeout=reminders / 10)
+            await asyncio.sleep(1)
+    except AssertionError:
+        pass  # reported as lost below
+    finally:
+        await standin.stop()
+    with db.session() as session:
+        states = Counter(session.exec(select(Reminder.state)).all())
+    db.dispose()
+    span = (times[-1] - times[0]) if len(times) > 1 else float("nan")
+    requests = standin.calls["sendMessage"]
+    return {
+        "delivered": len(delivered),
+        "rate": (len(times) - 1) / span if span else float("nan"),
+        "seconds": span,
+        "requests": requests,
+        "429s": limits.rejected,
+        "429s_per_chat": limits.per_chat_rejections,
+        "duplicates": sum(count - 1 for count in delivered.values()),
+        "lost": reminders - len(delivered),
+        "rows_sent": states.get("sent", 0),
+    }
+
+
+async def main(argv: list[str] | None = None) -> int:
+    """Run both parts and print the figures; 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plans", type=int, default=10_000)
+    parser.add_argument("--reminders", type=int, default=2_000)
+    parser.add_argument("--staff", type=int, default=400)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="dalsbot-bench-") as folder:
+        workdir = Path(folder)
+        start = await measure_startup(workdir, plans=args.plans)
+        print(
+            f"Start-up with {args.plans:,} active plans ({start['pending_rows']:,.0f} pending "
+            f"reminder rows, created and planned in {start['creation_s']:.1f} s):"
+        )
+        print(f"  ready (polling) after  {start['ready_s']:.2f} s")
+        print(f"  resident memory        {start['rss_mb']:.0f} MB")
+        sent = await measure_dispatch(workdir, reminders=args.reminders, staff=args.staff)
+    share = sent["429s"] / sent["requests"] if sent["requests"] else 1.0
+    print(f"{args.reminders:,} due reminders to {args.staff} chats, limits 30/s and 1/s per chat:")
+    print(f"  sustained rate         {sent['rate']:.1f} messages/s over {sent['seconds']:.1f} s")
+    print(
+        f"  429s received          {sent['429s']:.0f} of {sent['requests']:.0f} requests "
+        f"({share:.2%}; {sent['429s_per_chat']:.0f} for the per-chat limit)"
+    )
+    print(f"  duplicates             {sent['duplicates']:.0f}")
+    print(
+        f"  lost                   {sent['lost']:.0f} (rows marked sent: {sent['rows_sent']:.0f})"
+    )
+    ok = (
+        sent["rate"] >= TARGET_RATE
+        and sent["lost"] == 0
+        and sent["duplicates"] == 0
+        and share <= MAX_429_SHARE
+    )
+    print("targets met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
