@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import warnings
 import functools
 import logging
+import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -16,6 +16,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     BaseHandler,
+    CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
@@ -27,7 +28,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, system_clock
 from bot.i18n import LANGUAGES, t
 from bot.settings import Settings
-from handlers import admin, basics, errors, start
+from handlers import admin, ask, basics, errors, plans, pulse, reminders, start
 from storage import staff as staff_store
 from storage.db import Database
 
@@ -42,7 +43,7 @@ LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 # Feature modules in the order their handlers are tried (order matters: a flow's entry
 # points and specific deep links must come before the generic /start and the free-text
 # fallbacks). Each module has build_handlers() and COMMANDS.
-FEATURES: tuple[ModuleType, ...] = (start, basics, admin)
+FEATURES: tuple[ModuleType, ...] = (pulse, start, basics, admin, plans, reminders, ask)
 
 PostInit = Callable[[DalsbotApp], Any]
 
@@ -54,14 +55,9 @@ def all_commands(features: Sequence[ModuleType] = FEATURES) -> list[CommandSpec]
 
 async def set_command_menus(app: DalsbotApp, commands: Sequence[CommandSpec]) -> None:
     """Telegram's command menu, per language (Swedish is also the default)."""
+    # The menu shows what every registered staff member may use (admins see the rest in /help).
     shown = [
-        spec
-        for spec in commands
-        if spec.in_menu
-        and spec.roles is None
-        or spec.in_menu
-        and spec.roles is not None
-        and "staff" in spec.roles
+        spec for spec in commands if spec.in_menu and (spec.roles is None or "staff" in spec.roles)
     ]
     for lang in LANGUAGES:
         menu = [BotCommand(spec.command, t(spec.text_key, lang)[:256]) for spec in shown]
@@ -76,9 +72,9 @@ async def _post_init(app: DalsbotApp) -> None:
     data.bot_username = me.username or data.bot_username
     for admin_id in data.settings.admins:
         await data.db.run(
-            lambda s, a=admin_id: staff_store.ensure_admin(
-                s, telegram_id=a, display_name=f"Admin {a}"
-            )
+            staff_store.ensure_admin,
+            telegram_id=admin_id,
+            display_name=staff_store.placeholder_admin_name(admin_id),
         )
     await set_command_menus(app, data.commands)
     for hook in data.services.get("post_init_hooks", []):
@@ -125,9 +121,10 @@ def build_application(
     """The real ``Application``, talking to ``api_root`` (Telegram or a stand-in)."""
     root = (api_root or settings.telegram_api_url).rstrip("/")
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else LOCAL_TOKEN
-    context_types = ContextTypes(
+    # ContextTypes instantiates bot_data without arguments: a partial carries ours in.
+    context_types = ContextTypes(  # type: ignore[call-overload]
         context=BotContext,
-        bot_data=functools.partial(BotData, settings, db, clock),  # type: ignore[arg-type]
+        bot_data=functools.partial(BotData, settings, db, clock),
     )
     builder = (
         ApplicationBuilder()
@@ -150,7 +147,7 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    app: DalsbotApp = builder.build()  # type: ignore[assignment]
+    app: DalsbotApp = builder.build()
     app.bot_data.commands = all_commands(features)
     for module in features:
         handlers: list[BaseHandler[Update, BotContext, object]] = module.build_handlers()
@@ -158,9 +155,12 @@ def build_application(
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
+    # After every feature's flows (their own /cancel fallbacks come first): /cancel with
+    # nothing running.
+    app.add_handler(CommandHandler("cancel", basics.cancel_nothing))
     # Last: any command nobody handled gets a hint to /help.
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
-    app.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    app.add_error_handler(errors.on_error)
     return app
 
 

@@ -18,7 +18,7 @@ from typing import TextIO
 from bot.app import build_application, running
 from bot.runner import open_database
 from bot.settings import Settings
-from bot.standin import BotApiStandIn, ChatEvent, SimUser
+from bot.standin import BotApiStandIn, ChatEvent
 
 LOCAL_USER_ID = 1000
 

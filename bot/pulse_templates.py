@@ -338,3 +338,22 @@ def load_templates(folder: Path | str = TEMPLATES_DIR) -> dict[str, Template]:
             raise TemplateError(f"{path.name}: duplicate template key {template.key!r}")
         templates[template.key] = template
     return templates
+
+
+def site_templates_dir(data_dir: Path | str) -> Path:
+    """Where ``dalsbot pulse templates add`` puts templates added on this server."""
+    return Path(data_dir) / "pulse_templates"
+
+
+def load_all_templates(extra: Path | str | None = None) -> dict[str, Template]:
+    """The repository's templates plus those in ``extra`` (a server's own folder).
+
+    A file in ``extra`` with the key of a repository template replaces it: that is how an
+    admin edits a template on a server without changing the repository. Pulses already
+    opened keep the version they were opened with.
+    """
+    templates = load_templates(TEMPLATES_DIR)
+    folder = Path(extra) if extra is not None else None
+    if folder is not None and folder.is_dir() and any(folder.glob("*.yaml")):
+        templates.update(load_templates(folder))
+    return templates

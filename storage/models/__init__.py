@@ -8,6 +8,13 @@ reminders), ``pulse`` (anonymous pulse feedback).
 from sqlmodel import SQLModel
 
 from storage.models.core import Invitation, Municipality, Organisation, Role, Staff
+from storage.models.knowledge import (
+    KbCoordinatorQuestion,
+    KbCoordinatorRecipient,
+    KbFeedback,
+    KbQuestion,
+    QuestionKind,
+)
 from storage.models.plans import (
     FollowUp,
     Plan,
@@ -26,6 +33,10 @@ metadata = SQLModel.metadata
 __all__ = [
     "FollowUp",
     "Invitation",
+    "KbCoordinatorQuestion",
+    "KbCoordinatorRecipient",
+    "KbFeedback",
+    "KbQuestion",
     "Municipality",
     "Organisation",
     "Plan",
@@ -36,6 +47,7 @@ __all__ = [
     "PulseAnswer",
     "PulseRespondent",
     "PulseScore",
+    "QuestionKind",
     "Reminder",
     "ReminderKind",
     "ReminderState",

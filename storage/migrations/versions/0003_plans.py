@@ -41,15 +41,17 @@ def upgrade() -> None:
     op.create_index("ix_plan_status", "plan", ["status"])
     op.create_table(
         "planparticipant",
-        sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plan.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "plan_id", sa.Integer(), sa.ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("staff_id", sa.Integer(), sa.ForeignKey("staff.id"), primary_key=True),
     )
     op.create_table(
         "followup",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plan.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "plan_id", sa.Integer(), sa.ForeignKey("plan.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("scheduled_for", sa.Date(), nullable=False),
         sa.Column("held_on", sa.Date(), nullable=False),
         sa.Column("recorded_by", sa.Integer(), sa.ForeignKey("staff.id"), nullable=True),
@@ -59,8 +61,9 @@ def upgrade() -> None:
     op.create_table(
         "reminder",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("plan_id", sa.Integer(), sa.ForeignKey("plan.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "plan_id", sa.Integer(), sa.ForeignKey("plan.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("staff_id", sa.Integer(), sa.ForeignKey("staff.id"), nullable=False),
         sa.Column("kind", sa.String(12), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -73,8 +76,9 @@ def upgrade() -> None:
         sa.Column("sent_at", UTCDateTime(), nullable=True),
         sa.Column("telegram_message_id", sa.BigInteger(), nullable=True),
         sa.Column("last_error", sa.String(64), nullable=True),
-        sa.UniqueConstraint("plan_id", "staff_id", "kind", "follow_up_date", "seq",
-                            name="uq_reminder_once"),
+        sa.UniqueConstraint(
+            "plan_id", "staff_id", "kind", "follow_up_date", "seq", name="uq_reminder_once"
+        ),
     )
     op.create_index("ix_reminder_plan_id", "reminder", ["plan_id"])
     op.create_index("ix_reminder_due", "reminder", ["state", "due_at"])

@@ -45,8 +45,9 @@ def upgrade() -> None:
     op.create_table(
         "pulse_answer",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("pulse_id", sa.Integer(), sa.ForeignKey("pulse.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "pulse_id", sa.Integer(), sa.ForeignKey("pulse.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("answered_on", sa.Date(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
         sqlite_with_rowid=False,
@@ -54,19 +55,28 @@ def upgrade() -> None:
     op.create_index("ix_pulse_answer_pulse_id", "pulse_answer", ["pulse_id"])
     op.create_table(
         "pulse_score",
-        sa.Column("answer_id", sa.String(32),
-                  sa.ForeignKey("pulse_answer.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "answer_id",
+            sa.String(32),
+            sa.ForeignKey("pulse_answer.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("question_key", sa.String(16), primary_key=True),
-        sa.Column("pulse_id", sa.Integer(), sa.ForeignKey("pulse.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "pulse_id", sa.Integer(), sa.ForeignKey("pulse.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("score", sa.SmallInteger(), nullable=False),
         sqlite_with_rowid=False,
     )
     op.create_index("ix_pulse_score_group", "pulse_score", ["pulse_id", "question_key", "score"])
     op.create_table(
         "pulse_respondent",
-        sa.Column("pulse_id", sa.Integer(), sa.ForeignKey("pulse.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "pulse_id",
+            sa.Integer(),
+            sa.ForeignKey("pulse.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("key_hash", sa.String(64), primary_key=True),
         sqlite_with_rowid=False,
     )

@@ -1,0 +1,512 @@
+"""The pulse end to end over HTTP: the real Application against the Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from bot.context import DalsbotApp
+from bot.guard import REDACTED
+from bot.i18n import t
+from bot.standin import BotApiStandIn
+from handlers.pulse import JOB_NAME, PulseDrafts
+from storage import pulse as pulse_store
+from storage.db import Database
+from storage.models import Plan, PlanParticipant, Pulse, PulseAnswer, PulseRespondent, PulseScore
+from tests.conftest import ADMIN_ID, FakeClock
+from tests.pulse.helpers import TEMPLATES, add_staff, answer, link_command, open_pulse
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+async def run_closing_job(app: DalsbotApp) -> None:
+    """Run the repeating closing job once, now (it would otherwise wait a minute)."""
+    assert app.job_queue is not None
+    (job,) = app.job_queue.get_jobs_by_name(JOB_NAME)
+    await job.run(app)
+
+
+def answers_of(db: Database, pulse: Pulse) -> list[tuple[dict[str, int], str | None, dt.date]]:
+    """Every stored answer of ``pulse``: its scores, comment and date."""
+
+    def read(session: object) -> list[tuple[dict[str, int], str | None, dt.date]]:
+        from sqlmodel import Session
+
+        assert isinstance(session, Session)
+        rows = []
+        for row in session.exec(select(PulseAnswer).where(PulseAnswer.pulse_id == pulse.id)):
+            scores = session.exec(select(PulseScore).where(PulseScore.answer_id == row.id))
+            rows.append(({s.question_key: s.score for s in scores}, row.comment, row.answered_on))
+        return rows
+
+    return db.call(read)
+
+
+def drafts_of(app: DalsbotApp) -> PulseDrafts:
+    drafts = app.bot_data.services["pulse_drafts"]
+    assert isinstance(drafts, PulseDrafts)
+    return drafts
+
+
+async def test_organiser_opens_a_pulse_and_gets_link_and_qr_code(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """/puls → template, label, closing time, k: a deep link and a QR code PNG; the pulse is
+    stored with the template's version and a snapshot, closing 48 hours later."""
+    db = app.bot_data.db
+    add_staff(db, 50, "Olle")
+    organiser = standin.user(50, "Olle")
+    menu = await organiser.ask("/puls")
+    assert menu.text == t("pulse.new_pick_template", "sv")
+    assert [b["text"] for b in menu.buttons] == [
+        "Barnteamsmöte",
+        "Hur var mötet för dig? (familjeversion)",
+        "Arbetsgrupps- eller nätverksmöte",
+        "SIP-möte",
+    ]
+    prompt = await organiser.tap(menu, "Barnteamsmöte")
+    assert "etikett" in prompt.text
+    closing = await organiser.ask("Barnteam Rektorsområde Norr")
+    assert [b["text"] for b in closing.buttons] == [
+        "2 timmar", "24 timmar", "48 timmar (standard)", "7 dagar",
+    ]  # fmt: skip
+    k_menu = await organiser.tap(closing, "48 timmar")
+    assert [b["text"] for b in k_menu.buttons] == ["3 svar (standard)", "5 svar", "10 svar"]
+    await organiser.tap(k_menu, "3 svar", count=2)
+    created, photo = organiser.events()[-2:]
+    pulse = db.call(lambda s: s.exec(select(Pulse)).one())
+    link = f"https://t.me/dalsbot_local_bot?start=pulse_{pulse.token}"
+    assert link in created.text
+    assert "Barnteamsmöte – Barnteam Rektorsområde Norr" in created.text
+    assert "27 november 2026 kl. 10:00" in created.text  # 48 h after 10:00 Stockholm time
+    assert created.buttons[0]["text"] == t("pulse.send_to_plan", "sv")
+    assert photo.file_name == "puls-qr.png"
+    stored = standin.files[photo.message["photo"][-1]["file_id"]]
+    assert stored.content.startswith(PNG) and len(stored.content) > 1000
+    assert len(f"pulse_{pulse.token}") <= 64
+    template = TEMPLATES["barnteam"]
+    assert (pulse.template_key, pulse.template_version, pulse.k) == (
+        "barnteam",
+        template.version,
+        3,
+    )
+    assert pulse.closes_at == clock.now + dt.timedelta(hours=48)
+    assert pulse_store.pulse_template(pulse) == template
+
+
+async def test_label_with_personal_data_is_refused_and_cancel_opens_nothing(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A label with a personnummer or phone number is refused; /cancel opens no pulse."""
+    add_staff(app.bot_data.db, 50, "Olle")
+    organiser = standin.user(50, "Olle")
+    await organiser.tap(await organiser.ask("/puls"), "SIP-möte")
+    refused = await organiser.ask("SIP för 19900101-0017")
+    assert refused.text == t("pulse.label_personal", "sv")
+    refused = await organiser.ask("Ring 070-123 45 67")
+    assert refused.text == t("pulse.label_personal", "sv")
+    assert (await organiser.ask("x")).text == t("pulse.label_invalid", "sv", max=60)
+    assert (await organiser.ask("/cancel")).text == t("core.cancelled", "sv")
+    assert app.bot_data.db.call(lambda s: s.exec(select(Pulse)).all()) == []
+
+
+async def test_strangers_cannot_open_pulses_or_see_results(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Starting pulses and results are for registered staff only."""
+    stranger = standin.user(70, "Sven")
+    for command in ("/puls", "/puls_resultat", "/puls_trend"):
+        assert (await stranger.ask(command)).text == t("core.not_registered", "sv")
+
+
+async def test_several_people_answer_at_once_through_the_deep_link(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """Four people answer concurrently without registering; one skips, one comments; every
+    answer is stored once, with the date only and the comment redacted."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    pulse = open_pulse(db, organiser, now=clock.now)
+    comment = "Bra möte! Ring 070-123 45 67, mejla anna@exempel.se, gäller 19900101-0017."
+    done = await asyncio.gather(
+        answer(standin, 101, pulse, [5, 4, 4, 3, 5]),
+        answer(standin, 102, pulse, [4, None, 3, 3, 4]),
+        answer(standin, 103, pulse, [2, 3, 3, 2, 1], comment=comment),
+        answer(standin, 104, pulse, [5, 5, 5, 5, 5]),
+    )
+    assert [event.text for event in done] == [t("pulse.thanks", "sv")] * 4
+    assert all(event.buttons == [] for event in done)
+    stored = answers_of(db, pulse)
+    assert len(stored) == 4
+    assert all(date == dt.date(2026, 11, 25) for _, _, date in stored)
+    keys = TEMPLATES["barnteam"].question_keys
+    assert sorted(tuple(scores.get(key) for key in keys) for scores, _, _ in stored) == sorted(
+        [(5, 4, 4, 3, 5), (4, None, 3, 3, 4), (2, 3, 3, 2, 1), (5, 5, 5, 5, 5)]
+    )
+    comments = [text for _, text, _ in stored if text]
+    assert comments == [f"Bra möte! Ring {REDACTED}, mejla {REDACTED}, gäller {REDACTED}."]
+    respondents = db.call(lambda s: s.exec(select(PulseRespondent)).all())
+    assert len(respondents) == 4
+    assert all(str(user_id) not in r.key_hash for r in respondents for user_id in range(101, 105))
+    assert len(drafts_of(app)) == 0
+
+
+async def test_answers_can_be_changed_and_go_back_before_sending(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """One message is edited in place; back, change from the summary and the comment all
+    work, and only what is sent is stored."""
+    db = app.bot_data.db
+    pulse = open_pulse(db, add_staff(db, 50, "Olle"), now=clock.now, template=TEMPLATES["natverk"])
+    person = standin.user(105, "Anna")
+    message = await person.ask(link_command(pulse))
+    assert "Fråga 1 av 4" in message.text and "Var mötets syfte tydligt?" in message.text
+    first_id = message.message["message_id"]
+    message = await person.tap(message, "2")
+    assert "Fråga 2 av 4" in message.text
+    message = await person.tap(message, "Tillbaka")
+    assert "Fråga 1 av 4" in message.text and t("pulse.your_answer", "sv", score=2) in message.text
+    for score in ("4", "3", "Hoppa över", "5"):
+        message = await person.tap(message, score)
+    assert message.kind == "edit" and message.message["message_id"] == first_id
+    assert "3. Nytta i arbetet: hoppade över" in message.text
+    message = await person.tap(message, "✏️ 2")
+    assert "Fråga 2 av 4" in message.text
+    message = await person.tap(message, "1")
+    assert "2. Alla kom till tals: 1" in message.text
+    done = await person.tap(message, "Skicka utan kommentar")
+    assert done.text == t("pulse.thanks", "sv")
+    assert answers_of(db, pulse) == [
+        ({"syfte": 4, "delaktighet": 1, "nasta_steg": 5}, None, dt.date(2026, 11, 25))
+    ]
+
+
+async def test_too_long_comment_is_refused_and_a_second_answer_is_refused(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """Over 1,000 characters the person is asked to shorten it; a second answer from the
+    same account gets "already answered" and nothing more."""
+    db = app.bot_data.db
+    pulse = open_pulse(db, add_staff(db, 50, "Olle"), now=clock.now, template=TEMPLATES["familj"])
+    person = standin.user(106, "Bo", language_code="en")
+    message = await person.ask(link_command(pulse))
+    assert "Did you feel listened to?" in message.text
+    for _ in range(5):
+        message = await person.tap(message, "Skip")
+    prompt = await person.tap(message, "Add a comment")
+    assert "anything else you want to say" in prompt.text
+    refused = await person.ask("a" * 1001)
+    assert refused.text == t("pulse.comment_too_long", "en", length=1001, max=1000)
+    await person.send("Thank you for listening.")
+    summary = (await person.next(2))[0]
+    assert "Comment: Thank you for listening." in summary.text
+    assert (await person.tap(summary, "Send")).text == t("pulse.thanks", "en")
+    again = await person.ask(link_command(pulse))
+    assert again.text == t("pulse.already_answered", "en") and again.buttons == []
+    await asyncio.sleep(0.2)
+    assert person.events()[-1].text == again.text
+    assert answers_of(db, pulse) == [({}, "Thank you for listening.", dt.date(2026, 11, 25))]
+
+
+async def test_text_not_meant_as_comment_goes_to_the_other_features(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """Only after "add a comment" is a text taken as a comment; commands always pass."""
+    db = app.bot_data.db
+    pulse = open_pulse(db, add_staff(db, 50, "Olle"), now=clock.now)
+    person = standin.user(107, "Cia")
+    await person.ask(link_command(pulse))
+    assert (await person.ask("/privacy")).text.startswith("Så hanterar Dalsbot uppgifter")
+
+
+async def test_unknown_and_closed_links_get_a_clear_message(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """A made-up token says the link leads nowhere; a pulse past its closing time is closed,
+    also for someone who opened it before it closed."""
+    db = app.bot_data.db
+    pulse = open_pulse(db, add_staff(db, 50, "Olle"), now=clock.now, hours=2)
+    person = standin.user(108, "Dan")
+    unknown = await person.ask("/start pulse_NoSuchPulseToken123")
+    assert unknown.text == t("pulse.unknown_link", "sv")
+    clock.advance(hours=1, minutes=55)
+    message = await person.ask(link_command(pulse))
+    for score in ("3", "3", "3", "3", "3"):
+        message = await person.tap(message, score)
+    clock.advance(minutes=5)
+    assert (await person.tap(message, "Skicka")).text == t("pulse.closed", "sv")
+    assert (await person.ask(link_command(pulse))).text == t("pulse.closed", "sv")
+    assert answers_of(db, pulse) == []
+
+
+async def test_forged_and_foreign_button_data_is_refused(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """Made-up pulse ids, scores, questions and actions, and another person's message, are
+    refused with an alert and change nothing."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    pulse = open_pulse(db, organiser, now=clock.now)
+    person = standin.user(109, "Eva")
+    message = await person.ask(link_command(pulse))
+    forged = [
+        "pa:999:q0:5", f"pa:{pulse.id}:q0:9", f"pa:{pulse.id}:q7:3", f"pa:{pulse.id}:send:0",
+        f"pa:{pulse.id}:com:0", f"pa:{pulse.id}:drop:0", "pa:x:y", "pa:1:2:3:4:5",
+    ]  # fmt: skip
+    for data in forged:
+        await person.press(message, 0, data=data)
+        alert = await person.reply()
+        assert alert.kind == "answer" and alert.alert == t("pulse.button_invalid", "sv"), data
+    other = standin.user(110, "Fia")
+    await other.press(message, "4")
+    assert (await other.reply()).alert == t("pulse.button_invalid", "sv")
+    colleague = add_staff(db, 51, "Gun")
+    assert colleague.id is not None
+    nosy = standin.user(51, "Gun")
+    await nosy.press(message, 0, data=f"pres:{pulse.id}:show")
+    assert (await nosy.reply()).alert == t("core.stale_button", "sv")
+    await nosy.press(message, 0, data=f"ppl:{pulse.id}:0")
+    assert (await nosy.reply()).alert == t("core.stale_button", "sv")
+    assert "Fråga 1 av 5" in person.last().text
+    assert drafts_of(app).get(pulse.id or 0, 109) is not None
+    assert answers_of(db, pulse) == []
+
+
+async def test_results_are_hidden_below_k_and_shown_at_k_when_the_pulse_closes(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """With k = 3: two answers → the organiser is told only that there were too few; three
+    answers → counts, means, bars, the comments and a PNG chart. The markers are deleted."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    olle = standin.user(50, "Olle")
+    few = open_pulse(db, organiser, now=clock.now, label="Få svar")
+    enough = open_pulse(db, organiser, now=clock.now, label="Tillräckligt")
+    for user_id in (111, 112):
+        await answer(standin, user_id, few, [5, 5, 5, 5, 5], comment=f"hemlig {user_id}")
+    for user_id, score in ((111, 2), (112, 4), (113, 5)):
+        await answer(standin, user_id, enough, [score, score, None, 3, 4], comment=f"ok {user_id}")
+    await run_closing_job(app)
+    assert olle.events() == []  # nothing closes before its time
+    clock.advance(hours=48)
+    await run_closing_job(app)
+    sent = await olle.next(3)
+    await asyncio.sleep(0.2)
+    assert len(olle.events()) == 3
+    by_label = {event.text.split("”")[1] if "”" in event.text else "": event for event in sent}
+    hidden = by_label["Få svar"]
+    assert t("pulse.too_few_closed", "sv") in hidden.text
+    assert "hemlig" not in hidden.text and "Medel" not in hidden.text
+    shown = by_label["Tillräckligt"]
+    assert "3 svar" in shown.text
+    assert "1. Tydligt syfte\nMedel 3,7 av 5 (3 svar)" in shown.text
+    assert "3. Familjen kom till tals\n" + t("pulse.question_hidden", "sv") in shown.text
+    assert all(f"• ok {user_id}" in shown.text for user_id in (111, 112, 113))
+    photos = [event for event in sent if event.file_name == "puls-resultat.png"]
+    assert len(photos) == 1
+    assert standin.files[photos[0].message["photo"][-1]["file_id"]].content.startswith(PNG)
+    assert db.call(lambda s: s.exec(select(PulseRespondent)).all()) == []
+    await run_closing_job(app)  # results are sent once
+    await asyncio.sleep(0.2)
+    assert len(olle.events()) == 3
+
+
+async def test_results_on_request_only_after_closing(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """/puls_resultat on an open pulse shows the count only; closing it now shows results."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    pulse = open_pulse(db, organiser, now=clock.now, label="Nätverket")
+    for user_id in (121, 122, 123):
+        await answer(standin, user_id, pulse, [4, 4, 4, 4, 4])
+    olle = standin.user(50, "Olle")
+    listing = await olle.ask("/puls_resultat")
+    assert [b["text"] for b in listing.buttons] == ["🟢 Nätverket (ons 25 nov)"]
+    status = await olle.tap(listing, "Nätverket")
+    assert "Antal svar hittills: 3." in status.text and "Medel" not in status.text
+    confirm = await olle.tap(status, t("pulse.close_now", "sv"))
+    assert confirm.text == t("pulse.close_confirm", "sv", label="Nätverket")
+    await olle.press(confirm, t("pulse.close_yes", "sv"))
+    results, chart = await olle.next(2)
+    assert results.text.startswith("Möte: Nätverket\n\nResultat – Barnteamsmöte")
+    assert "Medel 4,0 av 5 (3 svar)" in results.text
+    assert chart.file_name == "puls-resultat.png"
+    delivered = len(olle.events())
+    await run_closing_job(app)  # already delivered: the job sends nothing more
+    await asyncio.sleep(0.2)
+    assert len(olle.events()) == delivered
+    person = standin.user(124, "Hanna")
+    assert (await person.ask(link_command(pulse))).text == t("pulse.closed", "sv")
+    admin = standin.user(ADMIN_ID, "Astrid")
+    listing = await admin.ask("/puls_resultat")
+    await admin.press(listing, "Nätverket")
+    assert "Medel 4,0 av 5 (3 svar)" in (await admin.next(2))[0].text
+
+
+async def test_trend_shows_the_last_visible_pulses_in_scope(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """A coordinator's trend covers their municipality's closed pulses with enough answers;
+    a staff member sees only their own pulses; pulses below k are left out."""
+    db = app.bot_data.db
+    olle = add_staff(db, 50, "Olle")
+    add_staff(db, 52, "Ines", role="coordinator")
+    other = add_staff(db, 53, "Jon", municipality="Åmål")
+    standin.user(50, "Olle"), standin.user(53, "Jon")  # their chats, for the results
+    for day, score in enumerate((2, 3, 4)):
+        pulse = open_pulse(db, olle, now=clock.now, label=f"Möte {day}", hours=1)
+        for user_id in range(3):
+            await answer(standin, 200 + 10 * day + user_id, pulse, [score] * 5)
+        clock.advance(days=1)
+        await run_closing_job(app)
+    hidden = open_pulse(db, olle, now=clock.now, hours=1)
+    await answer(standin, 250, hidden, [1] * 5)
+    elsewhere = open_pulse(db, other, now=clock.now, hours=1)
+    for user_id in range(3):
+        await answer(standin, 260 + user_id, elsewhere, [1] * 5)
+    clock.advance(days=1)
+    await run_closing_job(app)
+    coordinator = standin.user(52, "Ines")
+    menu = await coordinator.ask("/puls_trend")
+    await coordinator.press(menu, "Barnteamsmöte")
+    text, chart = await coordinator.next(2)
+    assert text.text.startswith("Pulser i Mellerud\n\nTrend – Barnteamsmöte")
+    assert "3 möten, 26 november 2026 – 28 november 2026" in text.text
+    assert "2,0 → 4,0" in text.text
+    assert chart.file_name == "puls-trend.png"
+    jon = standin.user(53, "Jon")
+    jon.skip_pending()
+    await jon.press(await jon.ask("/puls_trend"), "Barnteamsmöte")
+    own, _chart = await jon.next(2)
+    assert own.text.startswith("Dina egna pulser") and "1 möte: 29 november 2026" in own.text
+    assert "1,0" in own.text
+
+
+async def test_link_is_sent_to_the_people_of_one_of_the_organisers_plans(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """The button lists the organiser's active plans; the link goes to the responsible and
+    participants except the organiser (and not to removed staff)."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    lead = add_staff(db, 54, "Kim", language="en")
+    member = add_staff(db, 55, "Lo")
+    gone = add_staff(db, 56, "Max")
+    outsider = add_staff(db, 57, "Nils")
+
+    def plans(session: object) -> None:
+        from sqlmodel import Session
+
+        assert isinstance(session, Session)
+        gone.active = False
+        session.add(gone)
+
+        def plan(reference: str, responsible: int | None, status: str = "active") -> Plan:
+            assert responsible is not None
+            return Plan(
+                reference=reference,
+                reference_key=reference,
+                plan_type="sip",
+                municipality="Mellerud",
+                responsible_id=responsible,
+                status=status,
+            )
+
+        team = plan("BT-12", lead.id)
+        closed = plan("BT-07", organiser.id, "closed")
+        foreign = plan("BT-99", outsider.id)
+        session.add_all([team, closed, foreign])
+        session.flush()
+        for person in (organiser, member, gone):
+            session.add(PlanParticipant(plan_id=team.id, staff_id=person.id))
+
+    db.call(plans)
+    pulse = open_pulse(db, organiser, now=clock.now, label="Barnteam BT-12")
+    people = {user_id: standin.user(user_id, "x") for user_id in (54, 55, 56, 57)}
+    olle = standin.user(50, "Olle")
+    await olle.send("/puls_resultat")  # any message of Olle's to press the button on
+    listing = await olle.reply()
+    await olle.press(listing, 0, data=f"ppl:{pulse.id}:0")
+    pick = await olle.reply()
+    assert pick.text == t("pulse.plan_pick", "sv")
+    assert [b["text"] for b in pick.buttons] == ["BT-12"]
+    done = await olle.tap(pick, "BT-12")
+    assert done.text == t("pulse.plan_sent", "sv", sent=2, total=2, reference="BT-12")
+    link = f"https://t.me/dalsbot_local_bot?start=pulse_{pulse.token}"
+    (to_lead,) = await people[54].next(1)
+    assert (
+        to_lead.text.startswith("Olle asks you to answer an anonymous pulse")
+        and link in to_lead.text
+    )
+    (to_member,) = await people[55].next(1)
+    assert to_member.text.startswith("Olle ber dig svara på en anonym puls")
+    await asyncio.sleep(0.2)
+    assert people[56].events() == [] and people[57].events() == []
+    await olle.press(pick, 0, data=f"ppl:{pulse.id}:999")
+    assert (await olle.reply()).alert == t("core.stale_button", "sv")
+
+
+async def test_unfinished_answers_expire_and_are_dropped_from_memory(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """After 15 minutes without a tap the draft is gone: the job edits the message, and a
+    later tap is refused; nothing was ever written to the database."""
+    db = app.bot_data.db
+    pulse = open_pulse(db, add_staff(db, 50, "Olle"), now=clock.now)
+    person = standin.user(130, "Olga")
+    message = await person.ask(link_command(pulse))
+    message = await person.tap(message, "4")
+    clock.advance(minutes=16)
+    await run_closing_job(app)
+    expired = await person.reply()
+    assert expired.kind == "edit" and expired.text == t("pulse.expired", "sv")
+    assert len(drafts_of(app)) == 0
+    await person.press(message, 0, data=f"pa:{pulse.id}:q1:4")
+    assert (await person.reply()).alert == t("pulse.button_invalid", "sv")
+    counts = db.call(
+        lambda s: [
+            s.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in (PulseAnswer, PulseScore, PulseRespondent)
+        ]
+    )
+    assert counts == [0, 0, 0]
+
+
+async def test_privacy_text_describes_the_pulse_as_built(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """/privacy says answers are stored without ids and time, with a keyed hash kept apart,
+    comments redacted, results only from k answers and after closing."""
+    text = (await standin.user(140, "Pia").ask("/privacy")).text
+    for phrase in ("användar-id", "bara datum", "nyckelhash", "minst 3", "har stängt", "minnet"):
+        assert phrase in text, phrase
+
+
+async def test_admin_sees_results_but_the_organiser_still_gets_them_and_alone_closes(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """An admin may look at a pulse's results but not close it early; when the admin looks
+    at a pulse that is due, the organiser is still sent the results."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    olle = standin.user(50, "Olle")
+    pulse = open_pulse(db, organiser, now=clock.now, label="Uppföljning", hours=2)
+    for user_id in (151, 152, 153):
+        await answer(standin, user_id, pulse, [3, 3, 3, 3, 3])
+    admin = standin.user(ADMIN_ID, "Astrid")
+    listing = await admin.ask("/puls_resultat")
+    status = await admin.tap(listing, "Uppföljning")
+    assert "Antal svar hittills: 3." in status.text and status.buttons == []
+    await admin.press(status, 0, data=f"pres:{pulse.id}:closeyes")
+    assert (await admin.reply()).alert == t("core.stale_button", "sv")
+    clock.advance(hours=2)
+    await admin.press(listing, "Uppföljning")
+    seen, _chart = await admin.next(2)
+    assert "Medel 3,0 av 5 (3 svar)" in seen.text
+    await run_closing_job(app)
+    notice, _chart = await olle.next(2)
+    assert notice.text.startswith(t("pulse.closed_notice", "sv", label="Uppföljning"))
