@@ -13,12 +13,13 @@ import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app import build_application, running
 from bot.runner import open_database
 from bot.settings import Settings
 from bot.standin import BotApiStandIn, ChatEvent
+from storage.staff import ensure_admin
 
 LOCAL_USER_ID = 1000
 
@@ -62,11 +63,26 @@ class TerminalChat:
             self.say(f"🤖 {prefix}[fil: {path}]")
         if event.text:
             self.say("🤖 " + prefix + event.text.replace("\n", "\n   "))
-        labels = [b for b in event.buttons]
-        if labels:
-            self.buttons = [(event, index, b["text"]) for index, b in enumerate(labels)]
-            for number, (_, _, text) in enumerate(self.buttons, start=1):
-                self.say(f"   [{number}] {text}")
+        rows = (event.message.get("reply_markup") or {}).get("inline_keyboard", [])
+        if rows:
+            self._show_keyboard(event, rows)
+
+    def _show_keyboard(self, event: ChatEvent, rows: list[list[dict[str, Any]]]) -> None:
+        """One line per keyboard row (a calendar stays a calendar); only pressable buttons get
+        a number, so padding and past days do not crowd the numbering."""
+        self.buttons = []
+        index = 0
+        for row in rows:
+            cells = []
+            for button in row:
+                label = str(button["text"]).strip()
+                if str(button.get("callback_data", "")).endswith(":noop"):
+                    cells.append(label or "  ")
+                else:
+                    self.buttons.append((event, index, button["text"]))
+                    cells.append(f"[{len(self.buttons)}] {label}")
+                index += 1
+            self.say("   " + "  ".join(cells))
 
     def _save_file(self, event: ChatEvent) -> Path:
         info = event.message.get("document") or event.message["photo"][-1]
@@ -112,6 +128,7 @@ async def run_local(
     await standin.start()
     settings = settings.model_copy(update={"admins": (*settings.admins, LOCAL_USER_ID)})
     db = open_database(settings)
+    db.call(lambda session: ensure_admin(session, telegram_id=LOCAL_USER_ID, display_name="Du"))
     app = build_application(settings, db=db, api_root=standin.url)
     chat = TerminalChat(standin, settings.data_dir / "local-files", out)
     reader = read_line or (lambda: input())

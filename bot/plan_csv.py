@@ -92,7 +92,7 @@ class CsvImport:
 
 
 class _RowError(ValueError):
-    pass
+    """One problem in one row; its message is shown with the row's line number."""
 
 
 def _show(value: str) -> str:

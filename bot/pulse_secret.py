@@ -20,6 +20,7 @@ answer once more; closed pulses are unaffected (their markers are deleted at clo
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -27,6 +28,8 @@ from typing import Final
 
 from bot.pulse_logic import MIN_SECRET_BYTES
 from bot.settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
 
 SECRET_FILE: Final = "pulse_secret"
 
@@ -63,7 +66,7 @@ def load_pulse_secret(settings: Settings) -> bytes:
             file.write(secrets.token_hex(32) + "\n")
         os.link(temporary, path)
     except FileExistsError:
-        pass
+        logger.debug("Another process created the pulse secret first; using theirs")
     finally:
         temporary.unlink(missing_ok=True)
     return _read(path)

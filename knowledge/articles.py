@@ -6,6 +6,7 @@ tags, related, sources, owner and reviewed; the body's first paragraph is the sh
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -154,8 +155,6 @@ def _date(meta: dict[str, Any], key: str, path: Path) -> dt.date:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
     raise KnowledgeBaseError(f"{path}: field '{key}' must be a date (YYYY-MM-DD)")
