@@ -142,6 +142,7 @@ class BotApiStandIn:
         self.files: dict[str, StoredFile] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.blocked: set[int] = set()
+        self.webhook: dict[str, Any] | None = None
         self.rate_limits: RateLimits | None = None
         self.drop_next_requests = 0
         self.calls: defaultdict[str, int] = defaultdict(int)
@@ -267,9 +268,11 @@ class BotApiStandIn:
         return self.bot_user
 
     def _api_deleteWebhook(self, _params: object, _files: object) -> Any:
+        self.webhook = None
         return True
 
-    def _api_setWebhook(self, _params: object, _files: object) -> Any:
+    def _api_setWebhook(self, params: dict[str, Any], _files: object) -> Any:
+        self.webhook = dict(params)
         return True
 
     def _api_getWebhookInfo(self, _params: object, _files: object) -> Any:
