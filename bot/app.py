@@ -53,9 +53,17 @@ FEATURES: tuple[ModuleType, ...] = (pulse, start, basics, admin, plans, reminder
 PostInit = Callable[[DalsbotApp], Any]
 
 
+# The order /help and the command menu list the features in: the basics first, then the three
+# jobs, then administration (independent of the order handlers are tried in).
+HELP_ORDER: tuple[ModuleType, ...] = (start, basics, ask, plans, reminders, pulse, admin)
+
+
 def all_commands(features: Sequence[ModuleType] = FEATURES) -> list[CommandSpec]:
     """Every feature's commands, in the order /help lists them."""
-    return [spec for module in features for spec in getattr(module, "COMMANDS", [])]
+    ordered = sorted(
+        features, key=lambda m: HELP_ORDER.index(m) if m in HELP_ORDER else len(HELP_ORDER)
+    )
+    return [spec for module in ordered for spec in getattr(module, "COMMANDS", [])]
 
 
 async def set_command_menus(app: DalsbotApp, commands: Sequence[CommandSpec]) -> None:
