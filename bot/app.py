@@ -16,6 +16,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     BaseHandler,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -171,8 +172,9 @@ def build_application(
     # After every feature's flows (their own /cancel fallbacks come first): /cancel with
     # nothing running.
     app.add_handler(CommandHandler("cancel", basics.cancel_nothing))
-    # Last: any command nobody handled gets a hint to /help.
+    # Last: any command nobody handled gets a hint to /help, any button nobody handled an alert.
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
+    app.add_handler(CallbackQueryHandler(basics.stale_button))
     app.add_error_handler(errors.on_error)
     return app
 

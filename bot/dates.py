@@ -10,8 +10,12 @@ vecka``, ``tomorrow``, ``in 3 weeks``, ``next friday``, ``friday next week``... 
   (``32/13`` becomes 13 December 2032 and ``15.12`` a time of day). Everything else goes to
   the maintained ``dateparser`` library (languages sv and en, day-month-year order, future
   dates preferred), after rewriting the Swedish relative forms it does not know itself.
-- **Future first**: a date without a year is the next one on or after today (``15/12`` typed
-  on 20 December 2026 is 15 December 2027; typed on 15 December it is today). A weekday
+- **Future first**: a date without a year is the next one on or after today (``15/10``
+  typed on 20 December 2026 is 15 October 2027; ``15/12`` typed on 15 December is today),
+  except when that day and month passed within the last :data:`RECENT_PAST_DAYS` days
+  (``15/12`` typed on 20 December): that is a slip or a date that has been, not a meeting
+  almost a year ahead, so it is refused as past rather than silently booked a year late
+  (with the year typed, ``15/12/2027``, it is taken). A weekday
   alone, or with "nästa"/"next"/"på"/"on", is the first such day after today (``fredag``
   typed on a Friday is the Friday a week later; "i dag" is today). "<weekday> nästa vecka" /
   "<weekday> next week" is that day in the following Monday-to-Sunday week.
@@ -36,6 +40,8 @@ from dateparser.date import DateDataParser
 from bot.i18n import Lang
 
 MAX_YEARS_AHEAD: Final = 5
+# A day and month without a year that passed this recently is refused, not moved a year on.
+RECENT_PAST_DAYS: Final = 31
 _STOCKHOLM: Final = ZoneInfo("Europe/Stockholm")
 
 # Built once; only the relative base changes, and the parser for a given day is cached.
@@ -54,6 +60,7 @@ _ISO: Final = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})", re.ASCII
 _BARE_NUMBER: Final = re.compile(r"\d+", re.ASCII)
 _RELATIVE: Final = re.compile(r"\b(om|in|nästa|next|efter|after)\b")
 _FOUR_DIGITS: Final = re.compile(r"\d{4}")
+_NUMBER: Final = re.compile(r"\d+")
 
 _WEEKDAY_NAMES: Final[dict[str, int]] = {
     **{name: i for i, name in enumerate(("måndag", "tisdag", "onsdag", "torsdag", "fredag"))},
@@ -124,6 +131,8 @@ def _numeric_date(text: str, today: dt.date) -> dt.date | None:
     if year_text is not None:
         year = int(year_text) + (2000 if len(year_text) == 2 else 0)
         return _make_date(year, month, day)
+    if _recently_passed(month, day, today):
+        raise DateParseError("plans.date_past")
     # The next such day on or after today; up to four years ahead finds the next 29 February.
     for year in range(today.year, today.year + 5):
         try:
@@ -133,6 +142,18 @@ def _numeric_date(text: str, today: dt.date) -> dt.date | None:
         if candidate >= today:
             return candidate
     raise DateParseError("plans.date_unreadable")
+
+
+def _recently_passed(month: int, day: int, today: dt.date) -> bool:
+    """True when this day and month (typed without a year) fell in the last few weeks."""
+    for year in (today.year, today.year - 1):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:
+            continue
+        if today - dt.timedelta(days=RECENT_PAST_DAYS) <= candidate < today:
+            return True
+    return False
 
 
 def _make_date(year: int, month: int, day: int) -> dt.date:
@@ -175,8 +196,16 @@ def _dateparser_date(text: str, lang: Lang, today: dt.date) -> dt.date:
         today.month,
         today.day,
     )
-    if same_day_next_year and not relative and not _FOUR_DIGITS.search(text):
+    no_year = not relative and not _FOUR_DIGITS.search(text)
+    if same_day_next_year and no_year:
         return today
+    # Only the day's number typed ("15 dec"): dateparser moved a day just past a year ahead.
+    if (
+        no_year
+        and len(_NUMBER.findall(text)) <= 1
+        and _recently_passed(result.month, result.day, today)
+    ):
+        raise DateParseError("plans.date_past")
     return result
 
 

@@ -20,9 +20,13 @@ from typing import Final
 
 from personnummer import personnummer
 
-# Eight or six date digits, an optional separator (-, + or a space), four digits; not part
-# of a longer run of digits.
-_CANDIDATE: Final = re.compile(r"(?<![\d])(\d{6}|\d{8})[ \t]?([-+]?)[ \t]?(\d{4})(?![\d])")
+# Dashes a phone or a word processor may put in place of the hyphen (‐ ‑ ‒ – — ―, minus −).
+_DASHES: Final = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+# Eight or six date digits, an optional separator (a hyphen or another dash, + or a space),
+# four digits; not part of a longer run of digits.
+_CANDIDATE: Final = re.compile(
+    rf"(?<![\d])(\d{{6}}|\d{{8}})[ \t]?([-+{_DASHES}]?)[ \t]?(\d{{4}})(?![\d])"
+)
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Swedish and international phone numbers: 070-123 45 67, 0701234567, +46 70 123 45 67,
 # 0530-123 45. At least 7 digits once separators are removed.
@@ -36,6 +40,8 @@ REDACTED: Final = "[…]"
 
 
 def _is_identity_number(date_digits: str, separator: str, serial: str) -> bool:
+    if separator and separator in _DASHES:
+        separator = "-"
     candidate = f"{date_digits}{separator or '-'}{serial}"
     if len(date_digits) == 8 and separator == "+":
         return False

@@ -20,7 +20,7 @@ from bot.i18n import LANGUAGES, Lang, as_lang, format_date, t
 from knowledge.articles import Article, KnowledgeBaseError
 from knowledge.check import check_knowledge_base
 from knowledge.glossary import GlossaryError
-from knowledge.service import Answer, KnowledgeBase
+from knowledge.service import EMERGENCY_ARTICLE_ID, Answer, KnowledgeBase
 
 ARTICLES_PER_PAGE: Final = 8
 MAX_RELATED: Final = 3
@@ -181,6 +181,15 @@ def article_card(
     if can_forward:
         rows.append([(t("ask.coordinator_button", lang), f"kb:coord:{log_id}")])
     return Card("\n\n".join(parts), rows)
+
+
+def emergency_guidance(kb: KnowledgeBase, lang: Lang) -> Card | None:
+    """The acute-danger article's answer as text only (for someone who is not registered)."""
+    article = localised(kb, EMERGENCY_ARTICLE_ID, lang)
+    if article is None:
+        return None
+    card = article_card(kb, article, lang, log_id=0, related=[], emergency=True)
+    return Card(card.text)
 
 
 def abstention_card(kb: KnowledgeBase, answer: Answer, lang: Lang, *, log_id: int) -> Card:

@@ -29,15 +29,18 @@ class TerminalChat:
 
     def __init__(self, standin: BotApiStandIn, files_dir: Path, out: TextIO) -> None:
         self.standin, self.files_dir, self.out = standin, files_dir, out
-        self.user = standin.user(LOCAL_USER_ID, "Du", username="lokal_admin")
+        self.user = standin.user(LOCAL_USER_ID, "Admin", username="lokal_admin")
         self.buttons: list[tuple[ChatEvent, int, str]] = []
-        self.printed = 0
+        # Per person: how many of their chat's events were printed. What the bot sent a person
+        # while you wrote as someone else (a forwarded question, a reply) shows when you switch.
+        self.printed: dict[int, int] = {}
 
     def switch(self, user_id: int, name: str) -> None:
-        """Continue as another simulated person."""
+        """Continue as another simulated person, showing what they got in the meantime."""
         self.user = self.standin.user(user_id, name)
-        self.printed = len(self.standin.events[user_id])
+        self.buttons = []
         self.say(f"— Du skriver nu som {name} (id {user_id}) —")
+        self.show_new()
 
     def say(self, line: str) -> None:
         """Print one line of the chat."""
@@ -47,9 +50,9 @@ class TerminalChat:
     def show_new(self) -> None:
         """Print everything the bot did since the last call."""
         events = self.standin.events[self.user.id]
-        for event in events[self.printed :]:
+        for event in events[self.printed.get(self.user.id, 0) :]:
             self._show(event)
-        self.printed = len(events)
+        self.printed[self.user.id] = len(events)
 
     def _show(self, event: ChatEvent) -> None:
         if event.kind == "answer":
@@ -128,7 +131,7 @@ async def run_local(
     await standin.start()
     settings = settings.model_copy(update={"admins": (*settings.admins, LOCAL_USER_ID)})
     db = open_database(settings)
-    db.call(lambda session: ensure_admin(session, telegram_id=LOCAL_USER_ID, display_name="Du"))
+    db.call(lambda session: ensure_admin(session, telegram_id=LOCAL_USER_ID, display_name="Admin"))
     app = build_application(settings, db=db, api_root=standin.url)
     chat = TerminalChat(standin, settings.data_dir / "local-files", out)
     reader = read_line or (lambda: input())

@@ -342,6 +342,22 @@ def _round_half_up(value: float, places: int) -> str:
     return str(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
 
 
+def format_count(value: int, lang: str | None) -> str:
+    """A whole number with thousands grouped: ``1 000`` (no-break space) in Swedish, ``1,000``."""
+    text = f"{value:,}"
+    return text.replace(",", "\u00a0") if as_lang(lang) == "sv" else text
+
+
+def error_params(error: CommentError, lang: str | None) -> dict[str, object]:
+    """``error.params`` ready for the catalogue: numbers written as people read them."""
+    return {
+        name: format_count(value, lang)
+        if isinstance(value, int) and not isinstance(value, bool)
+        else value
+        for name, value in error.params.items()
+    }
+
+
 def format_mean(value: float, lang: str | None) -> str:
     """A mean with one decimal, with a decimal comma in Swedish (``4,2``)."""
     text = _round_half_up(value, 1)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -124,6 +126,14 @@ class Settings(BaseSettings):
     def _database_scheme(cls, value: str) -> str:
         if value and not re.match(r"(sqlite|postgresql(\+psycopg)?)://", value):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if value:
+            try:
+                make_url(value)  # e.g. a port that is not a number
+            except (ArgumentError, ValueError):
+                # Not the URL itself in the message: it may hold a password.
+                raise ValueError(
+                    "is not a valid database URL (check host, port and quoting)"
+                ) from None
         if value.startswith("postgresql://"):
             return "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value

@@ -39,6 +39,7 @@ from bot.kb_render import (
     answer_card,
     article_card,
     articles_page,
+    emergency_guidance,
     full_article,
     localised,
     reload_knowledge_base,
@@ -60,6 +61,7 @@ from handlers.common import (
     user_lang,
 )
 from knowledge.articles import KnowledgeBaseError
+from knowledge.emergency import is_emergency
 from knowledge.glossary import GlossaryError
 from knowledge.service import KnowledgeBase
 from storage import knowledge as kb_store
@@ -113,6 +115,10 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         await reply(update, t("ask.personnummer", lang))
         return
     if staff is None or staff.id is None:
+        guidance = emergency_guidance(knowledge_base(context), lang)
+        if guidance is not None and is_emergency(question):
+            # Acute danger gets 112 and socialjouren from anyone (nothing is stored or logged).
+            await send_card(update.effective_chat, guidance)
         await reply(update, t("core.not_registered", lang))
         return
     question = question.strip()
@@ -344,6 +350,12 @@ async def ask_coordinator(update: Update, context: BotContext) -> None:
         return
     delivered = await _send_to_coordinators(context, result)
     if not delivered:
+        # Nobody got it (all blocked the bot, say): forget the forward so a retry may work.
+        forwarded_id = result.coordinator_question_id
+        assert forwarded_id is not None
+        await context.db.run(
+            lambda session: kb_store.withdraw_forward(session, coordinator_question_id=forwarded_id)
+        )
         await query.answer(t("ask.forward_nobody", lang), show_alert=True)
         return
     done = t("ask.forwarded", lang, municipality=municipality_label(staff.municipality, lang))

@@ -9,6 +9,7 @@ from bot.context import BotContext
 from bot.i18n import t
 from bot.pulse_logic import MIN_K
 from handlers.common import (
+    ADMIN_ONLY,
     CommandSpec,
     callback_parts,
     current_staff,
@@ -28,10 +29,12 @@ COMMANDS = [
 
 
 def commands_for(role: str | None, commands: list[CommandSpec]) -> list[CommandSpec]:
-    """The commands a person with ``role`` (None: not registered) may use, in order."""
-    return [
+    """The commands a person with ``role`` (None: not registered) may use, in order; the
+    administration commands (whichever feature they belong to) come last."""
+    allowed = [
         spec for spec in commands if spec.roles is None or (role is not None and role in spec.roles)
     ]
+    return sorted(allowed, key=lambda spec: spec.roles == ADMIN_ONLY)
 
 
 async def show_help(update: Update, context: BotContext) -> None:
@@ -88,6 +91,14 @@ async def cancel_nothing(update: Update, context: BotContext) -> None:
 async def unknown_command(update: Update, context: BotContext) -> None:
     """A command the bot does not know: point to /help."""
     await reply(update, t("core.unknown_command", user_lang(update, context)))
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button nobody handles (its flow ended or timed out, or forged data): say so, so the
+    person's phone does not show a spinning button."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
 
 
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:

@@ -19,6 +19,7 @@ from handlers.plan_ui import (
     back_row,
     flow,
     flow_step,
+    is_handle,
     load_view,
     people_rows,
     person_label,
@@ -141,7 +142,11 @@ async def type_add_participant(update: Update, context: BotContext) -> int | Non
     if not (handle.startswith("@") or handle.isdigit()):
         await ask_again(update, context, t("plans.expected_button", lang))
         return None
-    person = await context.db.run(lambda session: staff_store.find_staff(session, handle=handle))
+    person = (
+        await context.db.run(lambda session: staff_store.find_staff(session, handle=handle))
+        if is_handle(handle)
+        else None
+    )
     view = await load_view(context, draft["plan_id"], staff)
     if view is None or not view.rights.manage:
         await ask_again(update, context, t("plans.not_allowed", lang))
@@ -218,8 +223,10 @@ async def remove_participant(update: Update, context: BotContext) -> None:
         await query.answer(t(exc.key, lang), show_alert=True)
         return
     await query.answer()
-    names = {p.id: p.name for p in view.participants}
-    notice = t("plans.removed", lang, name=names[person_id]) if removed else None
+    # The name as the list showed it; someone whose access was taken away meanwhile is no
+    # longer among the plan's (active) participants, so they are removed without a notice.
+    name = {p.id: p.name for p in view.participants}.get(person_id)
+    notice = t("plans.removed", lang, name=name) if removed and name is not None else None
     fresh = await load_view(context, view.id, staff)
     assert fresh is not None
     await show_card(update, context, fresh, lang, notice=notice)

@@ -25,6 +25,8 @@ from handlers.plan_ui import (
     end_flow,
     flow_press,
     flow_step,
+    is_handle,
+    is_id,
     load_view,
     people_rows,
     person_label,
@@ -141,7 +143,7 @@ async def page_responsible(update: Update, context: BotContext) -> int | None:
 
 async def pick_responsible(update: Update, context: BotContext) -> int | None:
     """ "Me" or a person is tapped as responsible; checked against the database."""
-    press = await flow_press(update, context, "np", 2, lambda p: p[1] == "me" or p[1].isdigit())
+    press = await flow_press(update, context, "np", 2, lambda p: p[1] == "me" or is_id(p[1]))
     if press is None:
         return None
     staff, lang, draft, parts = press
@@ -190,7 +192,11 @@ async def _typed_person(update: Update, context: BotContext) -> Staff | None:
     if not (handle.startswith("@") or handle.isdigit()):
         await ask_again(update, context, t("plans.expected_button", lang))
         return None
-    person = await context.db.run(lambda session: staff_store.find_staff(session, handle=handle))
+    person = (
+        await context.db.run(lambda session: staff_store.find_staff(session, handle=handle))
+        if is_handle(handle)
+        else None
+    )
     if person is None:
         await ask_again(update, context, t("plans.staff_not_found", lang))
     return person
@@ -242,7 +248,7 @@ async def _ask_participants(
 
 async def toggle_participant(update: Update, context: BotContext) -> int | None:
     """A name is tapped: chosen (✅) or not any more."""
-    press = await flow_press(update, context, "np", 2, lambda p: p[1].isdigit())
+    press = await flow_press(update, context, "np", 2, lambda p: is_id(p[1]))
     if press is None:
         return None
     _staff, lang, draft, parts = press

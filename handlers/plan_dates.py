@@ -94,7 +94,10 @@ async def change_date(update: Update, context: BotContext) -> int | None:
         await query.answer(t("plans.closed", lang), show_alert=True)
         return None
     await query.answer()
-    start_flow(context, mode="date", plan_id=view.id, extra=[back_row(view, lang)])
+    # The place is offered again at the place step, so moving a meeting does not lose it.
+    start_flow(
+        context, mode="date", plan_id=view.id, extra=[back_row(view, lang)], old_place=view.place
+    )
     return await ask_date(
         update, context, lang, t("plans.ask_new_date", lang, reference=view.reference)
     )
@@ -247,18 +250,23 @@ async def type_time(update: Update, context: BotContext) -> int | None:
 
 
 async def _ask_place(update: Update, context: BotContext, lang: Lang) -> int:
-    rows = [[(t("plans.btn_skip_place", lang), "pf:place:skip")]]
+    rows: Rows = []
+    draft = flow(context)
+    old_place = draft.get("old_place") if draft is not None else None
+    if old_place:
+        rows.append([(t("plans.btn_keep_place", lang, place=old_place), "pf:place:keep")])
+    rows.append([(t("plans.btn_skip_place", lang), "pf:place:skip")])
     await show(update, context, t("plans.ask_place", lang), keyboard(rows))
     return PLACE
 
 
 async def skip_place(update: Update, context: BotContext) -> int | None:
-    """No place."""
-    press = await flow_press(update, context, "pf", 2, lambda p: p[1] == "skip")
+    """No place, or (for a moved follow-up) the same place as before."""
+    press = await flow_press(update, context, "pf", 2, lambda p: p[1] in ("skip", "keep"))
     if press is None:
         return None
-    staff, lang, draft, _parts = press
-    draft["place"] = None
+    staff, lang, draft, parts = press
+    draft["place"] = draft.get("old_place") if parts[1] == "keep" else None
     return await _finish(update, context, staff.id, lang, draft)
 
 

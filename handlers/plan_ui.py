@@ -48,6 +48,10 @@ PAGE_SIZE: Final = 8
 # answers with a new message, so a reminder's text is never overwritten.
 OWN_KEY: Final = "plan_messages"
 OWN_KEPT: Final = 50
+# Database ids are 32-bit integers and Telegram user ids fit in 52 bits: a larger number in
+# callback data or typed text is refused here, before the database rejects it with an error.
+MAX_ID: Final = 2**31 - 1
+MAX_TELEGRAM_ID_DIGITS: Final = 15
 
 Draft = dict[str, Any]
 Rows = list[list[tuple[str, str]]]
@@ -68,6 +72,18 @@ def scheduling(context: BotContext) -> tuple[ReminderPolicy, WorkCalendar]:
 def local_today(context: BotContext) -> dt.date:
     """Today in the bot's time zone (Europe/Stockholm)."""
     return context.now().astimezone(context.settings.tz).date()
+
+
+def is_id(text: str) -> bool:
+    """True for a database id taken from callback data: ASCII digits within the range."""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID
+
+
+def is_handle(text: str) -> bool:
+    """True for a typed ``@username`` or a plausible Telegram user id."""
+    if text.startswith("@"):
+        return True
+    return text.isascii() and text.isdigit() and len(text) <= MAX_TELEGRAM_ID_DIGITS
 
 
 # -- the flow draft -----------------------------------------------------------------------------
@@ -216,7 +232,7 @@ async def plan_press(
         return None
     lang = user_lang(update, context, staff)
     parts = callback_parts(query.data, "pln", count)
-    if parts is None or not all(part.isdigit() for part in parts[1:]):
+    if parts is None or not all(is_id(part) for part in parts[1:]):
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return None
     plan_id, viewer = int(parts[1]), staff.id

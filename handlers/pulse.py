@@ -6,7 +6,8 @@
 - ``/start pulse_<token>`` (anyone, no registration): one message, edited in place as the
   person taps 1–5 or skips, with a summary where answers can be changed and a comment added.
   The unfinished answer lives only in memory (:class:`PulseDrafts`), never in the database
-  or ``user_data``, and is dropped when sent or after 15 minutes without a tap.
+  or ``user_data``, and is dropped when sent, after 15 minutes without a tap, or when the
+  pulse closes (the person is told at once).
 - ``/puls_resultat``: results of a closed pulse (text + PNG); for an open pulse only the
   number of answers, with the choice to close it now. Results are never shown while a pulse
   is open, so nobody can work out one person's answer by comparing the results before and
@@ -15,7 +16,7 @@
   coordinators their municipality, other staff only the pulses they organised themselves
   (they may not see colleagues' pulse results, and a trend shows each pulse's means).
 - A repeating job closes due pulses, sends each organiser the results (or only that there
-  were too few answers) and drops expired unfinished answers.
+  were too few answers) and drops expired unfinished answers and those of closed pulses.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from bot.pulse_logic import (
     PulseAnswerDraft,
     PulseResults,
     answer_key,
+    error_params,
     qr_png,
     render_results_png,
     render_results_text,
@@ -114,7 +116,8 @@ class PulseDrafts:
     """Unfinished answers keyed by (pulse id, Telegram user id), in this process's memory.
 
     Nothing here is ever written anywhere: a restart drops every unfinished answer, which is
-    the point. The closing job calls :meth:`pop_expired` every minute.
+    the point. The closing job calls :meth:`pop_expired` every minute, and
+    :meth:`pop_pulse` for each pulse it closes.
     """
 
     def __init__(self) -> None:
@@ -149,6 +152,11 @@ class PulseDrafts:
         expired = [key for key, entry in self._entries.items() if entry.draft.is_expired(now)]
         return [self._entries.pop(key) for key in expired]
 
+    def pop_pulse(self, pulse_id: int) -> list[DraftEntry]:
+        """Remove and return every unfinished answer to ``pulse_id`` (it has closed)."""
+        keys = [key for key in self._entries if key[0] == pulse_id]
+        return [self._entries.pop(key) for key in keys]
+
 
 def _drafts(context: BotContext) -> PulseDrafts:
     drafts: PulseDrafts = context.data.services.setdefault("pulse_drafts", PulseDrafts())
@@ -161,6 +169,18 @@ def _secret(context: BotContext) -> bytes:
         secret = context.data.services["pulse_secret"] = load_pulse_secret(context.settings)
     assert isinstance(secret, bytes)
     return secret
+
+
+# The largest id a database integer column holds: bigger "ids" in button data are forged.
+MAX_ID: Final = 2**31 - 1
+
+
+def parse_id(part: str) -> int | None:
+    """A row id from button data, or None when it cannot be one (not digits, out of range)."""
+    if not part.isdigit() or len(part) > 10:
+        return None
+    number = int(part)
+    return number if 0 < number <= MAX_ID else None
 
 
 def pulse_link(bot_username: str, token: str) -> str:
@@ -187,6 +207,12 @@ async def _templates(context: BotContext) -> dict[str, Template]:
     return await asyncio.to_thread(load_all_templates, folder)
 
 
+def _private(update: Update) -> bool:
+    # Results, comments and trends go only to a private chat, never to a group the
+    # organiser happens to type in (and /puls is for the organiser's own chat too).
+    return update.effective_chat is not None and update.effective_chat.type == "private"
+
+
 def _template_label(template: Template, lang: Lang) -> str:
     title = template.title.get(lang)
     return t("pulse.template_family", lang, title=title) if template.audience == "family" else title
@@ -207,7 +233,7 @@ async def start_pulse(update: Update, context: BotContext) -> int:
     if staff is None:
         return ConversationHandler.END
     lang = user_lang(update, context, staff)
-    if update.effective_chat is None or update.effective_chat.type != "private":
+    if not _private(update):
         await reply(update, t("core.private_only", lang))
         return ConversationHandler.END
     templates = await _templates(context)
@@ -403,14 +429,17 @@ async def send_to_plan(update: Update, context: BotContext) -> None:
         return
     lang = user_lang(update, context, staff)
     parts = callback_parts(query.data, "ppl", 2)
-    if parts is None or not all(part.isdigit() for part in parts):
+    # The plan part is 0 on the first button ("pick a plan"), a plan id after that.
+    pulse_id = parse_id(parts[0]) if parts is not None else None
+    plan_id = 0 if parts is not None and parts[1] == "0" else parse_id(parts[1] if parts else "")
+    if pulse_id is None or plan_id is None:
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return
-    pulse = await _own_open_pulse(update, context, int(parts[0]), staff, lang)
+    pulse = await _own_open_pulse(update, context, pulse_id, staff, lang)
     if pulse is None:
         return
     assert staff.id is not None and pulse.id is not None
-    staff_id, plan_id = staff.id, int(parts[1])
+    staff_id = staff.id
     if plan_id == 0:
         plans = await context.db.run(lambda s: pulse_store.plans_of(s, staff_id=staff_id))
         await query.answer()
@@ -608,17 +637,19 @@ async def tap_answer(update: Update, context: BotContext) -> None:
     assert query is not None and user is not None
     parts = callback_parts(query.data, "pa", 3)
     drafts = _drafts(context)
-    entry = drafts.get(int(parts[0]), user.id) if parts and parts[0].isdigit() else None
+    pulse_id = parse_id(parts[0]) if parts else None
+    entry = drafts.get(pulse_id, user.id) if pulse_id is not None else None
     # message_id 0: the message is still being sent, and a tap on it may already arrive.
     if (
         parts is None
         or entry is None
         or query.message is None
+        or pulse_id is None
         or entry.message_id not in (0, query.message.message_id)
     ):
         await query.answer(t("pulse.button_invalid", user_lang(update, context)), show_alert=True)
         return
-    pulse_id, now = int(parts[0]), context.now()
+    now = context.now()
     if entry.draft.is_expired(now):
         drafts.pop(pulse_id, user.id)
         await query.answer()
@@ -705,7 +736,7 @@ async def type_comment(update: Update, context: BotContext) -> None:
     try:
         draft = entry.draft.set_comment(message.text)
     except CommentError as error:
-        await reply(update, t(error.key, entry.lang, **error.params))
+        await reply(update, t(error.key, entry.lang, **error_params(error, entry.lang)))
         raise ApplicationHandlerStop from None
     entry.draft = replace(draft, expires_at=now + DRAFT_TTL)
     entry.awaiting_comment = False
@@ -759,6 +790,9 @@ async def list_results(update: Update, context: BotContext) -> None:
     if staff is None:
         return
     lang = user_lang(update, context, staff)
+    if not _private(update):
+        await reply(update, t("core.private_only", lang))
+        return
     pulses = await context.db.run(lambda s: pulse_store.pulses_for(s, staff=staff))
     if not pulses:
         await reply(update, t("pulse.results_none", lang))
@@ -786,10 +820,11 @@ async def show_results(update: Update, context: BotContext) -> None:
     lang = user_lang(update, context, staff)
     parts = callback_parts(query.data, "pres", 2)
     actions = ("show", "close", "closeyes", "keep")
-    if parts is None or not parts[0].isdigit() or parts[1] not in actions:
+    pulse_id = parse_id(parts[0]) if parts is not None else None
+    if parts is None or pulse_id is None or parts[1] not in actions or not _private(update):
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return
-    pulse_id, action = int(parts[0]), parts[1]
+    action = parts[1]
     pulse = await context.db.run(lambda s: pulse_store.get_pulse(s, pulse_id=pulse_id))
     # Admins may look at every pulse's results, but only the organiser closes a pulse early.
     organiser = staff.id == pulse.organiser_id if pulse is not None else False
@@ -816,6 +851,7 @@ async def show_results(update: Update, context: BotContext) -> None:
                 await context.db.run(lambda s: _close_now(s, pulse_id, now, delivered=organiser))
                 or pulse
             )
+        await _drop_drafts_of_closed(context, [pulse_id])
         heading = t("pulse.results_label", lang, label=pulse.label)
         await send_results(context, chat.id, pulse, lang, heading)
         return
@@ -864,6 +900,9 @@ async def pick_trend(update: Update, context: BotContext) -> None:
     if staff is None:
         return
     lang = user_lang(update, context, staff)
+    if not _private(update):
+        await reply(update, t("core.private_only", lang))
+        return
     templates = await _templates(context)
     rows = [
         [(_template_label(template, lang), f"ptr:{key}")] for key, template in templates.items()
@@ -890,7 +929,7 @@ async def show_trend(update: Update, context: BotContext) -> None:
     lang = user_lang(update, context, staff)
     parts = callback_parts(query.data, "ptr", 1)
     template = (await _templates(context)).get(parts[0]) if parts else None
-    if template is None:
+    if template is None or not _private(update):
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return
     await query.answer()
@@ -910,14 +949,22 @@ async def show_trend(update: Update, context: BotContext) -> None:
 # -- the closing job ----------------------------------------------------------------------
 
 
-async def _expire_drafts(context: BotContext, now: dt.datetime) -> None:
-    for entry in _drafts(context).pop_expired(now):
+async def _end_drafts(context: BotContext, entries: list[DraftEntry], key: str) -> None:
+    """Replace the answering messages of dropped unfinished answers with the text ``key``."""
+    for entry in entries:
         try:
             await context.bot.edit_message_text(
-                t("pulse.expired", entry.lang), chat_id=entry.chat_id, message_id=entry.message_id
+                t(key, entry.lang), chat_id=entry.chat_id, message_id=entry.message_id
             )
         except (BadRequest, Forbidden, NetworkError):
-            logger.debug("An expired pulse message could not be updated")
+            logger.debug("A dropped pulse answer's message could not be updated")
+
+
+async def _drop_drafts_of_closed(context: BotContext, pulse_ids: list[int]) -> None:
+    # They can no longer be sent: say so now rather than after the last tap, and forget them.
+    drafts = _drafts(context)
+    entries = [entry for pulse_id in pulse_ids for entry in drafts.pop_pulse(pulse_id)]
+    await _end_drafts(context, entries, "pulse.closed")
 
 
 async def _notify_organiser(context: BotContext, pulse_id: int, now: dt.datetime) -> None:
@@ -945,10 +992,11 @@ async def _notify_organiser(context: BotContext, pulse_id: int, now: dt.datetime
 async def close_due_pulses(context: BotContext) -> None:
     """Every minute: drop expired drafts, close due pulses, send their organisers the results."""
     now = context.now()
-    await _expire_drafts(context, now)
+    await _end_drafts(context, _drafts(context).pop_expired(now), "pulse.expired")
     closed = await context.db.run(lambda s: pulse_store.close_due_pulses(s, now=now))
     if closed:
         logger.info("Closed %d pulse(s)", len(closed))
+        await _drop_drafts_of_closed(context, closed)
     for pulse_id in await context.db.run(pulse_store.pulses_to_notify):
         await _notify_organiser(context, pulse_id, now)
 

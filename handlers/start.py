@@ -44,12 +44,15 @@ async def start(update: Update, context: BotContext) -> None:
         await reply(update, t("core.start_unregistered", lang))
         return
     user = update.effective_user
-    if user is not None and staff.display_name == staff_store.placeholder_admin_name(user.id):
+    name = _clean_name(user.full_name)[:64] if user is not None else ""
+    if (
+        user is not None
+        and staff.display_name == staff_store.placeholder_admin_name(user.id)
+        and _name_problem(name) is None
+    ):
         # An admin from DALSBOT_ADMINS gets their Telegram name on their first /start.
         staff = await context.db.run(
-            lambda session: staff_store.rename(
-                session, telegram_id=user.id, display_name=user.full_name[:64]
-            )
+            lambda session: staff_store.rename(session, telegram_id=user.id, display_name=name)
         )
         assert staff is not None
     await reply(update, t("core.start_welcome_back", lang, name=staff.display_name))
@@ -76,26 +79,48 @@ async def start_with_invitation(update: Update, context: BotContext) -> int:
     if checked.invitation is None:
         await reply(update, t(f"core.invite_{checked.status.value}", lang))
         return ConversationHandler.END
-    suggested = update.effective_user.full_name[:64]
     draft = _draft(context)
     draft.clear()
     draft.update(
         code=code,
-        suggested=suggested,
+        suggested=_clean_name(update.effective_user.full_name)[:64],
         role=checked.invitation.role,
         municipality=checked.invitation.municipality,
     )
-    await reply(
+    await _ask_name(update, context, lang)
+    return NAME
+
+
+def _clean_name(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _name_problem(name: str) -> str | None:
+    """The catalogue key explaining why ``name`` cannot be a display name, or None."""
+    if contains_identity_number(name):
+        return "core.register_name_personnummer"
+    if not 2 <= len(name) <= 64 or name.startswith("/"):
+        return "core.register_name_invalid"
+    return None
+
+
+async def _ask_name(update: Update, context: BotContext, lang: Lang) -> None:
+    """Ask for the name to show, offering the Telegram name when it may be kept."""
+    draft = _draft(context)
+    params = {
+        "role": t(f"core.roles.{draft['role']}", lang),
+        "municipality": municipality_label(draft["municipality"], lang),
+    }
+    suggested = draft["suggested"]
+    if _name_problem(suggested) is not None:
+        # A Telegram name that fails the checks (e.g. holds a personnummer) is never offered.
+        await edit_or_send(update, t("core.register_intro_type_name", lang, **params))
+        return
+    await edit_or_send(
         update,
-        t(
-            "core.register_intro",
-            lang,
-            role=t(f"core.roles.{draft['role']}", lang),
-            municipality=municipality_label(draft["municipality"], lang),
-        ),
+        t("core.register_intro", lang, **params),
         keyboard([[(t("core.register_use_name", lang, name=suggested), "reg:name")]]),
     )
-    return NAME
 
 
 async def _ask_organisation(update: Update, context: BotContext, lang: Lang) -> int:
@@ -113,20 +138,23 @@ async def use_suggested_name(update: Update, context: BotContext) -> int:
     assert update.callback_query is not None
     await update.callback_query.answer()
     draft = _draft(context)
+    lang = user_lang(update, context)
+    problem = _name_problem(draft.get("suggested", ""))
+    if problem is not None:
+        await reply(update, t(problem, lang))
+        return NAME
     draft["name"] = draft["suggested"]
-    return await _ask_organisation(update, context, user_lang(update, context))
+    return await _ask_organisation(update, context, lang)
 
 
 async def type_name(update: Update, context: BotContext) -> int:
     """The person types the name to show; it is checked before it is kept."""
     assert update.message is not None
     lang = user_lang(update, context)
-    name = " ".join((update.message.text or "").split())
-    if contains_identity_number(name):
-        await reply(update, t("core.register_name_personnummer", lang))
-        return NAME
-    if not 2 <= len(name) <= 64 or name.startswith("/"):
-        await reply(update, t("core.register_name_invalid", lang))
+    name = _clean_name(update.message.text or "")
+    problem = _name_problem(name)
+    if problem is not None:
+        await reply(update, t(problem, lang))
         return NAME
     _draft(context)["name"] = name
     return await _ask_organisation(update, context, lang)
@@ -206,18 +234,7 @@ async def restart_registration(update: Update, context: BotContext) -> int:
     """The person wants to change what they chose: back to the name."""
     assert update.callback_query is not None
     await update.callback_query.answer()
-    lang = user_lang(update, context)
-    draft = _draft(context)
-    await edit_or_send(
-        update,
-        t(
-            "core.register_intro",
-            lang,
-            role=t(f"core.roles.{draft['role']}", lang),
-            municipality=municipality_label(draft["municipality"], lang),
-        ),
-        keyboard([[(t("core.register_use_name", lang, name=draft["suggested"]), "reg:name")]]),
-    )
+    await _ask_name(update, context, user_lang(update, context))
     return NAME
 
 

@@ -61,6 +61,8 @@ _ALWAYS = [
     r"\b(can'?t|cannot|can not|daren'?t|won'?t) go home\b",
     r"\b(hurts|hits|beats|kicks|chokes|abuses) (her|him|them|the child|the boy|the girl)\b",
     r"\bskada(r|t|de)? sig själv\b|\bself[- ]?harm\w*",
+    r"\b(själv|selv)skad\w*",
+    r"\b(skurit|skuret|skåret|skuri) (sig|seg)\b",
     r"\b(blöder|bleeding)\b",
     r"\b(i|in) (akut|livs)?fara\b",
     r"\bin (immediate )?danger\b(?! of)",

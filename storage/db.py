@@ -43,7 +43,11 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``; creates the SQLite file's folder when needed."""
+    """An engine for ``url``; creates the SQLite file's folder when needed.
+
+    ``hide_parameters``: a database error's message (logged by the error handler) never
+    carries the statement's values, which may be a person's text, a name or a reference.
+    """
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is not None:
@@ -54,11 +58,16 @@ def create_db_engine(url: str) -> Engine:
                     f"Cannot create the data folder {path.parent}: {exc.strerror}"
                 ) from None
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            hide_parameters=True,
         )
         sa.event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=8, max_overflow=8, hide_parameters=True
+    )
 
 
 class Database:

@@ -251,6 +251,20 @@ def forward_question(
     )
 
 
+def withdraw_forward(session: Session, *, coordinator_question_id: int) -> None:
+    """Undo a forward that reached nobody (every send failed), so the asker may try again."""
+    recipients = KbCoordinatorRecipient.__table__  # type: ignore[attr-defined]
+    forwarded = KbCoordinatorQuestion.__table__  # type: ignore[attr-defined]
+    session.execute(
+        recipients.delete().where(recipients.c.coordinator_question_id == coordinator_question_id)
+    )
+    session.execute(
+        forwarded.delete().where(
+            forwarded.c.id == coordinator_question_id, forwarded.c.answered_by.is_(None)
+        )
+    )
+
+
 def check_reply(session: Session, *, coordinator_question_id: int, staff_id: int) -> ReplyCheck:
     """May this staff member reply to the forwarded question (they received it, nobody answered)?"""
     forwarded = session.get(KbCoordinatorQuestion, coordinator_question_id)

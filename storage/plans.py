@@ -702,9 +702,13 @@ def export_rows(session: Session) -> PlanExport:
         )
     )
     telegram_ids = {s.id: s.telegram_id for s in session.exec(select(Staff))}
+    active = set(session.exec(select(Staff.id).where(col(Staff.active).is_(True))))
     members: dict[int, list[int]] = {}
     for link in session.exec(select(PlanParticipant).order_by(col(PlanParticipant.staff_id))):
-        members.setdefault(link.plan_id, []).append(telegram_ids[link.staff_id])
+        # As on the card: someone whose access was taken away is no longer in the team (and
+        # would make the export fail to import again).
+        if link.staff_id in active:
+            members.setdefault(link.plan_id, []).append(telegram_ids[link.staff_id])
     rows: list[PlanRow] = []
     without_date = 0
     for plan in plans:

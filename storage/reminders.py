@@ -18,6 +18,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.duetimes import (
@@ -310,12 +311,20 @@ def _prepare(session: Session, row: Reminder, *, now: dt.datetime, tz: ZoneInfo)
     plan = session.get(Plan, row.plan_id)
     staff = session.get(Staff, row.staff_id)
     notice = row.kind == ReminderKind.UNDELIVERED.value
-    if plan is None or staff is None or not staff.active:
+    if plan is None:
         _settle(session, row, ReminderState.CANCELLED)
         return None
     current = plan.status == PlanStatus.ACTIVE.value and plan.next_follow_up == row.follow_up_date
     if not notice and not current:
         # The plan was closed, held or moved after this row was claimable.
+        _settle(session, row, ReminderState.CANCELLED)
+        return None
+    if row.kind == ReminderKind.ESCALATION.value and not _escalation_still_theirs(
+        session, row, plan, now=now
+    ):
+        _settle(session, row, ReminderState.CANCELLED)
+        return None
+    if staff is None or not staff.active:
         _settle(session, row, ReminderState.CANCELLED)
         return None
     if not notice and not _useful(session, row, plan, now=now, tz=tz):
@@ -337,6 +346,49 @@ def _prepare(session: Session, row: Reminder, *, now: dt.datetime, tz: ZoneInfo)
         lang=staff.language,
         unreachable_name=unreachable.display_name if unreachable is not None else None,
     )
+
+
+def _escalation_still_theirs(
+    session: Session, row: Reminder, plan: Plan, *, now: dt.datetime
+) -> bool:
+    """Whether the escalation row's recipient is still among the plan's coordinators.
+
+    Escalations are planned with the follow-up, often weeks before they are due, for the
+    coordinators (or, without any, the admins) of that day. When one falls due, the
+    coordinators of *now* are told: a row is added, due at once, for each who has none for
+    this follow-up yet (the unique key keeps it to one each, also with two processes), so
+    neither a coordinator who left nor one who arrived makes the escalation go astray.
+    """
+    wanted = [c.id for c in staff_store.coordinators_of(session, municipality=plan.municipality)]
+    for staff_id in wanted:
+        if staff_id is None or staff_id == row.staff_id:
+            continue
+        exists = session.exec(
+            select(Reminder.id).where(
+                Reminder.plan_id == row.plan_id,
+                Reminder.staff_id == staff_id,
+                Reminder.kind == ReminderKind.ESCALATION.value,
+                Reminder.follow_up_date == row.follow_up_date,
+                Reminder.seq == row.seq,
+            )
+        ).first()
+        if exists is not None:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    Reminder(
+                        plan_id=row.plan_id,
+                        staff_id=staff_id,
+                        kind=ReminderKind.ESCALATION.value,
+                        seq=row.seq,
+                        follow_up_date=row.follow_up_date,
+                        due_at=now,
+                    )
+                )
+        except IntegrityError:
+            pass  # another process added it at the same moment
+    return row.staff_id in wanted
 
 
 def _useful(session: Session, row: Reminder, plan: Plan, *, now: dt.datetime, tz: ZoneInfo) -> bool:
@@ -591,6 +643,8 @@ def snooze_reminder(
         or plan is None
         or plan.status != PlanStatus.ACTIVE.value
         or plan.next_follow_up != row.follow_up_date
+        # Taken out of the plan (or its team) since the reminder went out: nothing to plan.
+        or staff_id not in _recipients(session, plan)
     ):
         return SnoozeResult(SnoozeStatus.GONE)
     earlier = session.exec(

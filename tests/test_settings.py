@@ -22,6 +22,11 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
         ("DALSBOT_ADMINS", "12,abc", "Invalid setting DALSBOT_ADMINS"),
         ("DALSBOT_TIMEZONE", "Mars/Olympus", "Invalid setting DALSBOT_TIMEZONE"),
         ("DALSBOT_DATABASE_URL", "mysql://x", "Invalid setting DALSBOT_DATABASE_URL"),
+        (
+            "DALSBOT_DATABASE_URL",
+            "postgresql+psycopg://dalsbot:secret@db:port/dalsbot",
+            "Invalid setting DALSBOT_DATABASE_URL: is not a valid database URL",
+        ),
         ("DALSBOT_TELEGRAM_TOKEN", "not-a-token", "Invalid setting DALSBOT_TELEGRAM_TOKEN"),
         ("DALSBOT_DEFAULT_LANGUAGE", "de", "Invalid setting DALSBOT_DEFAULT_LANGUAGE"),
         ("DALSBOT_TELEGRAM_API_URL", "ftp://x", "Invalid setting DALSBOT_TELEGRAM_API_URL"),

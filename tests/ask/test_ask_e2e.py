@@ -463,3 +463,34 @@ def test_start_up_fails_clearly_when_the_knowledge_base_cannot_load(
     )
     with pytest.raises(SystemExit, match=r"Cannot load the knowledge base: .*missing"):
         build_application(settings, db=sqlite_db, api_root="http://127.0.0.1:9")
+
+
+async def test_a_forward_that_reached_nobody_can_be_tried_again(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """When every coordinator has blocked the bot, the asker is told and may try again later."""
+    add_staff(app, 150, "Rut Ek", role=Role.COORDINATOR, municipality="Dals-Ed")
+    add_staff(app, 151, "Sam Ek", municipality="Dals-Ed")
+    asker, coordinator = standin.user(151, "Sam"), standin.user(150, "Rut")
+    card = await asker.ask("Vem betalar fikat på mötet?")
+    standin.blocked.add(150)
+    await asker.press(card, "Fråga en samordnare")
+    assert (await asker.reply()).alert == t("ask.forward_nobody", "sv")
+    assert app.bot_data.db.call(lambda s: list(s.exec(select(KbCoordinatorQuestion)))) == []
+    standin.blocked.discard(150)
+    confirmation = await asker.tap(card, "Fråga en samordnare")
+    assert confirmation.text == t("ask.forwarded", "sv", municipality="Dals-Ed")
+    assert "Vem betalar fikat på mötet?" in (await coordinator.reply()).text
+
+
+async def test_acute_danger_gets_112_even_from_someone_not_registered(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Emergency guidance is never withheld; the stranger's text is still not stored."""
+    stranger = standin.user(160, "Vera")
+    await stranger.send("pappan slår barnet just nu, vad gör jag")
+    guidance, note = await stranger.next(2)
+    assert guidance.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
+    assert "112" in guidance.text and not guidance.buttons
+    assert note.text == t("core.not_registered", "sv")
+    assert questions(app) == []

@@ -249,3 +249,49 @@ async def test_registration_deadline_is_respected_by_clock(
     done = await admin.tap(menu, "7 dagar")
     expected = (clock.now + dt.timedelta(days=7)).astimezone(app.bot_data.settings.tz)
     assert f"giltig till {expected.day} december 2026" in done.text
+
+
+async def test_a_button_nobody_handles_is_answered_as_stale(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A button whose flow is over (or forged data) gets an alert, not a spinning button."""
+    code = await create_invite(standin)
+    await register(standin, 95, code, name="Maja")
+    maja = standin.user(95, "Maja")
+    done = maja.last()
+    await maja.press(done, 0, data="reg:ok")  # registration ended: nobody handles it now
+    alert = await maja.reply()
+    assert alert.kind == "answer" and alert.alert == t("core.stale_button", "sv")
+    await maja.press(done, 0, data="zzz:1")
+    assert (await maja.reply()).alert == t("core.stale_button", "sv")
+
+
+async def test_a_telegram_name_with_a_personnummer_is_never_offered_or_kept(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """The suggested display name passes the same guard as a typed one."""
+    code = await create_invite(standin)
+    person = standin.user(96, "Olle", last_name="121212-1212")
+    intro = await person.ask(f"/start {code}")
+    assert intro.text.startswith("Välkommen till Dalsbot!")
+    assert not intro.buttons and "121212" not in intro.text
+    await person.press(intro, 0, data="reg:name")  # forged: the button was never offered
+    assert (await person.reply()).text == t("core.register_name_personnummer", "sv")
+    orgs = await person.ask("Olle Berg")
+    confirm = await person.tap(orgs, "Skola")
+    done = await person.tap(confirm, "Ja, registrera mig")
+    assert done.text.startswith("Klart, Olle Berg!")
+    staff = app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=96))
+    assert staff is not None and staff.display_name == "Olle Berg"
+
+
+async def test_help_lists_the_administration_commands_last(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """An admin's /help: everyday commands first, every admin-only command at the end."""
+    admin = standin.user(ADMIN_ID, "Astrid")
+    lines = (await admin.ask("/help")).text.splitlines()
+    commands = [line.split(" – ")[0] for line in lines if line.startswith("/")]
+    tail = commands[-4:]
+    assert sorted(tail) == ["/invite", "/kb_gaps", "/kb_reload", "/staff"]
+    assert commands.index("/fraga") < commands.index("/puls") < commands.index(tail[0])

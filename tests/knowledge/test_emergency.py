@@ -29,6 +29,10 @@ from knowledge.emergency import is_emergency
         "moren slår barnet akkurat nå",
         "jenta tør ikke gå hjem i natt",
         "barnet er ikke trygt hjemme",
+        "en elev har självskadat sig idag",
+        "hon självskadar",
+        "eleven har skurit sig på armarna",
+        "jenta driver med selvskading",
     ],
 )
 def test_acute_danger_is_an_emergency(text: str) -> None:

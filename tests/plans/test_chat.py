@@ -17,6 +17,7 @@ from bot.context import DalsbotApp
 from bot.i18n import t
 from bot.standin import BotApiStandIn, ChatEvent, SimUser
 from storage import plans as plans_store
+from storage import staff as staff_store
 from storage.models import FollowUp, Plan, PlanParticipant, Reminder, ReminderState
 from tests.conftest import FakeClock
 from tests.plans.helpers import CALENDAR, POLICY, add_staff
@@ -333,7 +334,7 @@ async def test_mark_held_then_next_date_or_close(
     step = await dan.tap(step, "Ingen tid")
     dan_card = await dan.tap(step, "Hoppa över")
     assert "Nästa uppföljning: onsdag 16 december 2026\n" in dan_card.text
-    assert "Hållna uppföljningar: 1" in dan_card.text
+    assert "Genomförda uppföljningar: 1" in dan_card.text
 
     bo = standin.user(BO, "Bo")
     card = await open_card(bo, "BP-17")
@@ -342,7 +343,7 @@ async def test_mark_held_then_next_date_or_close(
     assert confirm.text == t("plans.close_confirm", "sv", reference="BP-17")
     closed = await bo.tap(confirm, t("plans.btn_close_yes", "sv"))
     assert closed.text.startswith(t("plans.closed_notice", "sv"))
-    assert "Status: stängd" in closed.text and "Hållna uppföljningar: 2" in closed.text
+    assert "Status: stängd" in closed.text and "Genomförda uppföljningar: 2" in closed.text
     assert labels(closed) == [t("plans.btn_reopen", "sv")]
     plan = get_plan(app, plan_id)
     assert (plan.status, plan.next_follow_up) == ("closed", None)
@@ -464,3 +465,78 @@ async def test_plan_commands_usage_and_help(
     help_text = (await bo.ask("/help")).text
     for command in ("ny_plan", "planer", "plan"):
         assert f"/{command} – {t(f'plans.commands.{command}', 'sv')}" in help_text
+
+
+async def test_forged_ids_beyond_the_database_range_are_refused_as_stale(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """An id too large for the database (forged data, a typed user id) is refused like any
+    other malformed input, not answered with the internal-error text."""
+    plan_id = make_plan(app, clock, "BP-17", team["bo"], participants=(team["dan"],))
+    huge = "9" * 25
+    bo = standin.user(BO, "Bo")
+    card = await open_card(bo, "BP-17")
+    for data in (f"pln:card:{huge}", f"pln:held:{huge}", f"pln:rmp:{plan_id}:{huge}",
+                 f"rem:snooze:{huge}"):  # fmt: skip
+        alert = await alert_after(bo, card, 0, data)
+        assert alert in (t("core.stale_button", "sv"), t("reminders.snooze_gone", "sv")), data
+    picker = await bo.tap(card, t("plans.btn_add", "sv"))
+    answer = await bo.ask(huge)
+    assert answer.text.startswith(t("plans.staff_not_found", "sv")), answer.text
+    assert labels(answer) == labels(picker)
+    await bo.ask("/cancel")
+    await bo.ask("/ny_plan")
+    step = await bo.tap(await bo.ask("BP-99"), "SIP")
+    step = await bo.tap(step, "Mellerud")
+    assert await alert_after(bo, step, 0, f"np:resp:{huge}") == t("core.stale_button", "sv")
+    step = await bo.ask(huge)
+    assert step.text.startswith(t("plans.staff_not_found", "sv"))
+    step = await bo.tap(step, "Jag själv")
+    assert await alert_after(bo, step, 0, f"np:part:{huge}") == t("core.stale_button", "sv")
+    assert not any(t("core.error", "sv") in e.text for e in bo.events())
+    assert members(app, plan_id) == {team["dan"]}
+
+
+async def test_removing_a_participant_whose_access_was_taken_away(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """A name in the "remove" list whose person left Dalsbot meanwhile is still removed,
+    and the card is shown (no internal error)."""
+    plan_id = make_plan(app, clock, "BP-17", team["bo"], participants=(team["dan"], team["eva"]))
+    bo = standin.user(BO, "Bo")
+    card = await open_card(bo, "BP-17")
+    choose = await bo.tap(card, t("plans.btn_remove", "sv"))
+    app.bot_data.db.call(lambda s: staff_store.remove_staff(s, staff_id=team["dan"]))
+    card = await bo.tap(choose, "Dan Ulf")
+    assert "Deltagare: Eva Ny\n" in card.text, card.text
+    assert not any(t("core.error", "sv") in e.text for e in bo.events())
+    assert members(app, plan_id) == {team["eva"]}
+
+
+async def test_moving_a_follow_up_offers_to_keep_its_place(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """ "Change date" offers the booked place again, so a moved meeting keeps it with a tap;
+    "skip" still books it without a place."""
+    plan_id = make_plan(app, clock, "BP-17", team["bo"])
+    bo = standin.user(BO, "Bo")
+    card = await open_card(bo, "BP-17")
+    await bo.tap(card, t("plans.btn_date", "sv"))
+    step = await bo.tap(await bo.ask("15/12"), "10:00")
+    assert labels(step) == [
+        t("plans.btn_keep_place", "sv", place="Familjecentralen"),
+        t("plans.btn_skip_place", "sv"),
+    ]
+    card = await bo.tap(step, "Samma plats")
+    assert "Nästa uppföljning: tisdag 15 december 2026 kl. 10:00, Familjecentralen" in card.text
+    plan = get_plan(app, plan_id)
+    assert (plan.next_follow_up, plan.follow_up_time, plan.place) == (
+        dt.date(2026, 12, 15), dt.time(10), "Familjecentralen",
+    )  # fmt: skip
+    # After "held" the next meeting's place is asked afresh: nothing to keep.
+    question = await bo.tap(card, t("plans.btn_held", "sv"))
+    step = await bo.tap(await bo.ask("16/12"), t("plans.btn_no_time", "sv"))
+    assert labels(step) == [t("plans.btn_skip_place", "sv")]
+    await bo.tap(step, t("plans.btn_skip_place", "sv"))
+    assert get_plan(app, plan_id).place is None
+    assert question.text.startswith("✅ Uppföljningen 15 december 2026")

@@ -10,10 +10,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.cli import main
+from bot.plan_csv import plans_to_csv
 from bot.plans_cli import import_plans_csv
 from bot.runner import open_database
 from bot.settings import Settings
 from storage import plans as plans_store
+from storage import staff as staff_store
 from storage.db import Database
 from storage.models import Plan, PlanParticipant, Reminder
 from tests.plans.helpers import CALENDAR, POLICY, add_staff
@@ -209,3 +211,21 @@ def test_unreadable_file_and_missing_format(
     assert "CSV UTF-8" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["plans", "export"])
+
+
+def test_export_leaves_out_participants_whose_access_was_taken_away(
+    cli_db: Database, cli_env: Settings
+) -> None:
+    """A participant removed from Dalsbot is not in the team the card shows, so the export
+    does not list them either, and the export still imports again."""
+    now = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+    source = f"{HEADER}\nBP-1,sip,Mellerud,11,12;13,2026-12-15,13:30\n"
+    assert import_plans_csv(cli_db, source, settings=cli_env, now=now).errors == []
+    bo = cli_db.call(lambda s: staff_store.get_staff(s, telegram_id=12))
+    assert bo is not None and bo.id is not None
+    bo_id = bo.id
+    cli_db.call(lambda s: staff_store.remove_staff(s, staff_id=bo_id))
+    exported = plans_to_csv(cli_db.call(plans_store.export_rows).rows)
+    assert exported.splitlines()[1] == "BP-1,sip,Mellerud,11,13,2026-12-15,13:30"
+    again = import_plans_csv(cli_db, exported, settings=cli_env, now=now)
+    assert again.errors == [] and again.result is not None

@@ -43,7 +43,7 @@ def test_card_in_swedish_and_english() -> None:
         "Ansvarig: Anna Ek\n"
         "Deltagare: Bo Al\n"
         "Nästa uppföljning: fredag 15 januari 2027 kl. 13:30, Familjecentralen\n"
-        "Hållna uppföljningar: 2\n"
+        "Genomförda uppföljningar: 2\n"
         "Status: aktiv"
     )
     english = card_text(_view(participants=(), status="closed"), "en", today, "Done.")

@@ -82,11 +82,34 @@ def test_the_user_language_only_orders_the_guesses(text: str) -> None:
 
 
 def test_a_date_without_year_that_has_passed_is_next_year() -> None:
-    """15/12 typed on 20 December 2026 is 15 December 2027."""
+    """15/10 typed on 20 December 2026 is 15 October 2027."""
     today = dt.date(2026, 12, 20)
-    assert parse_date("15/12", "sv", today) == dt.date(2027, 12, 15)
-    assert parse_date("15 dec", "sv", today) == dt.date(2027, 12, 15)
-    assert parse_date("15.12", "en", today) == dt.date(2027, 12, 15)
+    assert parse_date("15/10", "sv", today) == dt.date(2027, 10, 15)
+    assert parse_date("15 okt", "sv", today) == dt.date(2027, 10, 15)
+    assert parse_date("15.10", "en", today) == dt.date(2027, 10, 15)
+    assert parse_date("15 October", "en", today) == dt.date(2027, 10, 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "today"),
+    [
+        ("15/12", dt.date(2026, 12, 20)),
+        ("15 dec", dt.date(2026, 12, 20)),
+        ("15.12", dt.date(2026, 12, 20)),
+        ("den 15 december", dt.date(2026, 12, 20)),
+        ("24/11", dt.date(2026, 11, 25)),
+        ("1 nov", dt.date(2026, 11, 25)),
+        ("28/12", dt.date(2027, 1, 5)),
+    ],
+)
+def test_a_date_without_year_that_just_passed_is_refused(text: str, today: dt.date) -> None:
+    """A day and month that passed in the last month is refused as past, not booked almost a
+    year later without a word; typed with its year it is taken."""
+    with pytest.raises(DateParseError) as caught:
+        parse_date(text, "sv", today)
+    assert caught.value.key == "plans.date_past"
+    assert parse_date("15/12/2027", "sv", dt.date(2026, 12, 20)) == dt.date(2027, 12, 15)
+    assert parse_date("15 dec 2027", "sv", dt.date(2026, 12, 20)) == dt.date(2027, 12, 15)
 
 
 def test_a_date_without_year_on_its_own_day_is_today() -> None:

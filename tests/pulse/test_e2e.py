@@ -199,7 +199,7 @@ async def test_too_long_comment_is_refused_and_a_second_answer_is_refused(
     prompt = await person.tap(message, "Add a comment")
     assert "anything else you want to say" in prompt.text
     refused = await person.ask("a" * 1001)
-    assert refused.text == t("pulse.comment_too_long", "en", length=1001, max=1000)
+    assert refused.text == t("pulse.comment_too_long", "en", length="1,001", max="1,000")
     await person.send("Thank you for listening.")
     summary = (await person.next(2))[0]
     assert "Comment: Thank you for listening." in summary.text
@@ -510,3 +510,85 @@ async def test_admin_sees_results_but_the_organiser_still_gets_them_and_alone_cl
     await run_closing_job(app)
     notice, _chart = await olle.next(2)
     assert notice.text.startswith(t("pulse.closed_notice", "sv", label="Uppföljning"))
+
+
+async def test_out_of_range_ids_in_button_data_are_refused_not_an_error(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """Ids too large for any database column (forged) get the same alert as any other forged
+    button, not the generic error (the database refused to compare them before)."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    pulse = open_pulse(db, organiser, now=clock.now)
+    olle = standin.user(50, "Olle")
+    listing = await olle.ask("/puls_resultat")
+    huge = "9" * 30
+    for data in (f"pres:{huge}:show", f"ppl:{huge}:0", f"ppl:{pulse.id}:{huge}", "ppl:0:0"):
+        await olle.press(listing, 0, data=data)
+        alert = await olle.reply()
+        assert alert.kind == "answer" and alert.alert == t("core.stale_button", "sv"), data
+    person = standin.user(160, "Eva")
+    message = await person.ask(link_command(pulse))
+    await person.press(message, 0, data=f"pa:{huge}:q0:5")
+    assert (await person.reply()).alert == t("pulse.button_invalid", "sv")
+    assert t("core.error", "sv") not in [event.text for event in olle.events()]
+
+
+async def test_results_and_trends_are_never_posted_in_a_group(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """/puls_resultat and /puls_trend in a group chat say "private chat only" and show no
+    pulse; a results or trend button pressed on a group message sends nothing there."""
+    group = -500
+    standin.group(group)
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    pulse = open_pulse(db, organiser, now=clock.now, label="Hemligt möte")
+    for user_id in (171, 172, 173):
+        await answer(standin, user_id, pulse, [4, 4, 4, 4, 4], comment=f"kommentar {user_id}")
+    clock.advance(hours=48)
+    await run_closing_job(app)
+    olle = standin.user(50, "Olle")
+    olle.skip_pending()
+    for command in ("/puls_resultat", "/puls_trend"):
+        await olle.send(command, chat_id=group)
+        await standin.wait_for(lambda: len(standin.events[group]) > 0)
+        (said,) = standin.events[group]
+        assert said.text == t("core.private_only", "sv"), command
+        assert said.buttons == []
+        standin.events[group].clear()
+    await olle.send("hej", chat_id=group)  # a message to hang forged buttons on
+    message = standin.messages[(group, max(m for c, m in standin.messages if c == group))]
+    for data in (f"pres:{pulse.id}:show", "ptr:barnteam"):
+        await olle.press(message, 0, data=data)
+        await asyncio.sleep(0.3)
+    assert [event for event in standin.events[group] if event.kind != "answer"] == []
+
+
+async def test_unfinished_answers_are_dropped_when_the_pulse_closes(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """Someone halfway through when the pulse closes (at its time, or closed early by the
+    organiser) is told at once that it has closed, not after the last tap, and their
+    unfinished answer leaves memory then."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    olle = standin.user(50, "Olle")
+    due = open_pulse(db, organiser, now=clock.now, label="Kort", hours=2)
+    early = open_pulse(db, organiser, now=clock.now, label="Stängs tidigt")
+    clock.advance(minutes=110)
+    halfway = standin.user(180, "Pia")
+    await halfway.tap(await halfway.ask(link_command(due)), "4")
+    other = standin.user(181, "Rut")
+    await other.tap(await other.ask(link_command(early)), "2")
+    assert len(drafts_of(app)) == 2
+    clock.advance(minutes=10)  # the pulse closes; the answers have not expired
+    await run_closing_job(app)
+    told = await halfway.reply()
+    assert told.kind == "edit" and told.text == t("pulse.closed", "sv") and told.buttons == []
+    assert drafts_of(app).get(due.id or 0, 180) is None
+    olle.skip_pending()
+    await olle.press(olle.last(), 0, data=f"pres:{early.id}:closeyes")
+    told = await other.reply()
+    assert told.kind == "edit" and told.text == t("pulse.closed", "sv")
+    assert len(drafts_of(app)) == 0

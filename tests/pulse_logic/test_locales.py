@@ -38,13 +38,15 @@ def test_every_key_the_logic_uses_exists() -> None:
 
 
 def test_comment_too_long_text_takes_the_error_params() -> None:
-    """The handler can show CommentError's key with its params as they are."""
+    """The handler shows CommentError's key with its params, numbers grouped as each
+    language writes them (Swedish "1 000" with a no-break space, English "1,000")."""
     try:
         pulse_logic.clean_comment("x" * 1200)
     except pulse_logic.CommentError as error:
-        assert t(error.key, "sv", **error.params) == (
-            "Kommentaren är för lång (1200 tecken). Korta den till högst 1000 tecken och "
-            "skicka den igen."
+        assert t(error.key, "sv", **pulse_logic.error_params(error, "sv")) == (
+            "Kommentaren är för lång (1\u00a0200 tecken). Korta den till högst 1\u00a0000 "
+            "tecken och skicka den igen."
         )
+        assert "(1,200 characters)" in t(error.key, "en", **pulse_logic.error_params(error, "en"))
     else:  # pragma: no cover
         raise AssertionError("no CommentError")

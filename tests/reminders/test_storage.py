@@ -415,3 +415,54 @@ def test_digest_is_claimed_once_a_day(db: Database) -> None:
     assert [(i.reference, i.day, i.responsible) for i in items] == [
         ("BP-17", dt.date(2026, 11, 27), False)
     ]
+
+
+def test_snooze_refused_for_someone_no_longer_in_the_plan(db: Database) -> None:
+    """A participant taken out of the plan cannot plan a new reminder from an old one."""
+    with db.session() as session:
+        plan = _plan(session)
+        session.commit()
+    [_, bo_row] = _claim(db, "p1", utc(2026, 12, 2, 7)).deliveries
+    assert bo_row.staff_id == 2
+    with db.session() as session:
+        link = session.get(PlanParticipant, (plan.id, 2))
+        session.delete(link)
+        moved = session.get(Plan, plan.id)
+        assert moved is not None
+        resync(session, moved, now=utc(2026, 12, 3, 9))
+        session.commit()
+    options = {"policy": POLICY, "calendar": CALENDAR, "now": utc(2026, 12, 3, 9)}
+    result = db.call(store.snooze_reminder, reminder_id=bo_row.reminder_id, staff_id=2, **options)  # type: ignore[arg-type]
+    assert result.status is store.SnoozeStatus.GONE
+    with db.session() as session:
+        assert [r for r in rows(session) if r.kind == "snooze"] == []
+
+
+def test_escalation_goes_to_the_coordinators_of_the_day_it_is_sent(db: Database) -> None:
+    """The escalation is planned with the follow-up, weeks ahead; when it falls due it goes to
+    the municipality's coordinators at that time: one who left is not told (nor lost: the
+    new one is), and each is told once."""
+    with db.session() as session:
+        plan = _plan(session)  # Cia (id 3) is Mellerud's coordinator when it is planned
+        session.commit()
+    escalation_day = utc(2026, 12, 15, 7)
+    with db.session() as session:
+        cia = session.get(Staff, 3)
+        assert cia is not None
+        cia.active = False  # Cia's access is taken away; Dora takes over
+        session.add(cia)
+        dora = make_staff(session, 104, "Dora", role="coordinator", municipality="region")
+        session.commit()
+        dora_id = dora.id
+    claims = [_claim(db, "p1", escalation_day)]
+    claims.append(_claim(db, "p1", escalation_day + dt.timedelta(seconds=1)))
+    claims.append(_claim(db, "p1", escalation_day + dt.timedelta(seconds=2)))
+    sent = [(d.staff_id, d.kind) for c in claims for d in c.deliveries]
+    assert (dora_id, "escalation") in sent
+    assert sent.count((dora_id, "escalation")) == 1
+    assert all(staff_id != 3 for staff_id, _ in sent)
+    with db.session() as session:
+        escalations = {
+            r.staff_id: r.state for r in rows(session, plan.id) if r.kind == "escalation"
+        }
+        assert escalations == {3: "cancelled", dora_id: "sending"}

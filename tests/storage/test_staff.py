@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from storage import staff as staff_store
 from storage.db import Database
-from storage.models import Role
+from storage.models import Role, Staff
 from storage.staff import InviteStatus
 
 NOW = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
@@ -192,3 +192,14 @@ async def test_database_work_runs_off_the_event_loop(db: Database) -> None:
     loop_thread = threading.get_ident()
     worker_thread = await db.run(lambda _s: threading.get_ident())
     assert worker_thread != loop_thread
+
+
+def test_database_errors_never_carry_the_values_written(db: Database) -> None:
+    """An error's text (which the error handler logs) holds no name or other value."""
+    db.call(lambda s: s.add(Staff(telegram_id=5, display_name="Hemliga Hilda", **_PERSON)))
+    with pytest.raises(sa.exc.IntegrityError) as caught:
+        db.call(lambda s: s.add(Staff(telegram_id=5, display_name="Hemliga Hilda", **_PERSON)))
+    assert "Hemliga" not in str(caught.value)
+
+
+_PERSON = {"role": "staff", "municipality": "Åmål", "organisation": "skola"}

@@ -1,0 +1,41 @@
+"""The personal-data guard: every common written form of a personnummer is found."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.guard import REDACTED, contains_identity_number, redact
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "121212-1212",
+        "19121212-1212",
+        "121212+1212",
+        "1212121212",
+        "121212 1212",
+        "121212 - 1212",
+        # Word processors and phones often write a dash instead of the hyphen.
+        "121212–1212",
+        "19121212–1212",
+        "121212—1212",
+        "121212‑1212",
+        "121212−1212",
+        "gäller eleven 121212 – 1212?",
+    ],
+)
+def test_identity_number_in_any_common_form_is_found(text: str) -> None:
+    assert contains_identity_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["121212–1213", "2026–1212", "möte 2026-12-15 kl 10", "19121212+1212", "tel 0530-123 45"],
+)
+def test_ordinary_numbers_are_not_refused(text: str) -> None:
+    assert not contains_identity_number(text)
+
+
+def test_redact_replaces_a_dashed_identity_number() -> None:
+    assert redact("pnr 121212–1212, tack") == f"pnr {REDACTED}, tack"
