@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError
@@ -12,6 +13,25 @@ from bot.i18n import t
 from handlers.common import user_lang
 
 logger = logging.getLogger(__name__)
+
+
+def describe(error: BaseException | None) -> str:
+    """The exception's type and stack, with every exception *message* left out.
+
+    Messages may quote data: a database error repeats the values it failed to write (a plan
+    reference in a unique-key violation), a ValueError the text it could not parse. The types
+    and the frames are enough to find the bug; the person's data stays out of the log.
+    """
+    lines: list[str] = []
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        lines.append(f"{type(error).__module__}.{type(error).__qualname__}")
+        lines.extend(line.rstrip() for line in traceback.format_tb(error.__traceback__))
+        error = error.__cause__ or error.__context__
+        if error is not None:
+            lines.append("caused by:")
+    return "\n".join(lines) if lines else "unknown error"
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -35,12 +55,7 @@ async def on_error(update: object, context: BotContext) -> None:
             "Network error while handling update %s (%s): %s", update_id, kind, type(error).__name__
         )
     else:
-        logger.error(
-            "Error while handling update %s (%s)",
-            update_id,
-            kind,
-            exc_info=(type(error), error, error.__traceback__) if error else None,
-        )
+        logger.error("Error while handling update %s (%s): %s", update_id, kind, describe(error))
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 EMERGENCY_ARTICLE_ID = "akut-lage"
 SUGGESTION_MIN_CONFIDENCE = 0.08
+EMERGENCY_RELATED_MIN_CONFIDENCE = 0.75
 SUGGESTION_MIN_RATIO = 0.5
 
 # Texts for the CLI's "text" field (the bot renders from its own catalogue).
@@ -178,7 +179,13 @@ class KnowledgeBase:
     ) -> Answer:
         article = self._localised(EMERGENCY_ARTICLE_ID, lang)
         related: list[str] = []
-        if result.article_id and result.article_id != EMERGENCY_ARTICLE_ID:
+        # Next to an emergency only a confident match is offered: a weak one is noise at best
+        # ("ta livet av sig" weakly matches "Det goda livet i Dalsland").
+        if (
+            result.article_id
+            and result.article_id != EMERGENCY_ARTICLE_ID
+            and result.confidence >= EMERGENCY_RELATED_MIN_CONFIDENCE
+        ):
             related.append(result.article_id)
         for candidate in article.related if article else ():
             if candidate not in related and len(related) < 3:

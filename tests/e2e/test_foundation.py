@@ -221,10 +221,14 @@ async def test_unexpected_error_is_logged_without_text_and_user_told(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A crash in a handler: the person gets an apology, the log has no message text."""
+    """A crash in a handler: the person gets an apology; the log names the exception type and
+    where it happened, but neither the message text nor the exception's own message (which
+    may quote stored values, such as a plan reference in a unique-key violation)."""
+
+    stored_value = "-".join(("BP", "SECRET", "17"))  # a value only the exception message holds
 
     def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("database exploded")
+        raise RuntimeError(f"duplicate key value (reference_key)=({stored_value})")
 
     monkeypatch.setattr(staff_store, "get_staff", broken)
     caplog.set_level(logging.ERROR)
@@ -235,7 +239,9 @@ async def test_unexpected_error_is_logged_without_text_and_user_told(
         record.getMessage() + str(record.exc_text or "") for record in caplog.records
     )
     assert "Error while handling update" in logged
+    assert "builtins.RuntimeError" in logged and "in broken" in logged
     assert "hemlig" not in logged and "19900101" not in logged
+    assert stored_value not in logged
 
 
 async def test_registration_deadline_is_respected_by_clock(

@@ -60,6 +60,16 @@ def test_emergency_answer_is_akut_lage_with_best_match_related(kb: KnowledgeBase
     assert answer.related[0] == "orosanmalan"
 
 
+def test_emergency_answer_leaves_out_a_weak_match(kb: KnowledgeBase) -> None:
+    """A weak ordinary match is not offered next to an emergency (only akut-lage's own)."""
+    answer = kb.answer("han säger att han vill ta livet av sig", "sv")
+    assert answer.emergency
+    assert "det-goda-livet-i-dalsland" not in answer.related
+    article = kb.get("akut-lage", "sv")
+    assert article is not None
+    assert answer.related == list(article.related[:3])
+
+
 def test_unsupported_language_is_flagged_and_answered_in_preferred(kb: KnowledgeBase) -> None:
     """A German question is answered in the preferred language and flagged."""
     answer = kb.answer("Wie melde ich eine Sorge um ein Kind beim Jugendamt", "en")
