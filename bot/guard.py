@@ -28,10 +28,11 @@ _CANDIDATE: Final = re.compile(
     rf"(?<![\d])(\d{{6}}|\d{{8}})[ \t]?([-+{_DASHES}]?)[ \t]?(\d{{4}})(?![\d])"
 )
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Swedish and international phone numbers: 070-123 45 67, 0701234567, +46 70 123 45 67,
-# 0530-123 45. At least 7 digits once separators are removed.
+# A phone number starts with a trunk 0 (070-123 45 67, 0530-123 45) or an international
+# prefix (+46 70..., 0046 70...); a run of digits that starts otherwise is a case number or a
+# date in a plan reference (ÅM-2026-014), not a phone number.
 _PHONE: Final = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s-]?)?(?:\(?0\)?[\s-]?)?\d(?:[\s-]?\d){6,12}(?!\w)"
+    r"(?<![\w+])(?:\+\d{1,3}[\s-]?(?:\(0\)[\s-]?)?\d|0\d)(?:[\s-]?\d){5,12}(?!\w)"
 )
 
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}-\d{2}-\d{4}")

@@ -147,6 +147,18 @@ class PulseDrafts:
         _, pulse_id, entry = max(found, key=lambda item: item[0])
         return pulse_id, entry
 
+    def latest_active(self, user_id: int, now: dt.datetime) -> tuple[int, DraftEntry] | None:
+        """The pulse id and entry of ``user_id``'s most recent unfinished, unexpired answer."""
+        found = [
+            (entry.draft.expires_at, pulse_id, entry)
+            for (pulse_id, uid), entry in self._entries.items()
+            if uid == user_id and not entry.draft.is_expired(now)
+        ]
+        if not found:
+            return None
+        _, pulse_id, entry = max(found, key=lambda item: item[0])
+        return pulse_id, entry
+
     def pop_expired(self, now: dt.datetime) -> list[DraftEntry]:
         """Remove and return every entry whose time is up."""
         expired = [key for key, entry in self._entries.items() if entry.draft.is_expired(now)]
@@ -724,11 +736,20 @@ async def type_comment(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     drafts = _drafts(context)
+    now = context.now()
     waiting = drafts.awaiting_comment(user.id)
     if waiting is None:
-        return
+        # Text typed while answering must never reach another feature (the knowledge base
+        # would log it with the person's staff id): at the comment step it is the comment,
+        # before that the person is shown how to answer.
+        active = drafts.latest_active(user.id, now)
+        if active is None:
+            return
+        if not active[1].draft.at_comment:
+            await reply(update, t("pulse.type_while_answering", active[1].lang))
+            raise ApplicationHandlerStop
+        waiting = active
     pulse_id, entry = waiting
-    now = context.now()
     if entry.draft.is_expired(now):
         drafts.pop(pulse_id, user.id)
         await reply(update, t("pulse.expired", entry.lang))

@@ -39,3 +39,11 @@ def test_ordinary_numbers_are_not_refused(text: str) -> None:
 
 def test_redact_replaces_a_dashed_identity_number() -> None:
     assert redact("pnr 121212–1212, tack") == f"pnr {REDACTED}, tack"
+
+
+def test_case_numbers_and_dates_are_not_taken_for_phone_numbers() -> None:
+    """Plan references and dates keep their digits; real phone numbers are redacted."""
+    for kept in ("SIP ÅM-2026-014 uppföljning", "möte 2026-12-15", "BP-0123-45"):
+        assert redact(kept) == kept
+    for phone in ("070-123 45 67", "+46 70 123 45 67", "0046 70 123 45 67", "0530-123 45"):
+        assert redact(f"ring {phone} i dag") == f"ring {REDACTED} i dag"

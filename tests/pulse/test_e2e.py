@@ -222,6 +222,37 @@ async def test_text_not_meant_as_comment_goes_to_the_other_features(
     assert (await person.ask("/privacy")).text.startswith("Så hanterar Dalsbot uppgifter")
 
 
+async def test_text_typed_while_answering_never_reaches_the_question_log(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """A staff member who types while answering (before pressing "add a comment") is shown
+    how to answer; at the comment step the text is the comment. The knowledge base, which
+    logs questions with the asker's staff id, never sees it."""
+    from storage.models import KbQuestion
+
+    db = app.bot_data.db
+    pulse = open_pulse(db, add_staff(db, 50, "Olle"), now=clock.now, template=TEMPLATES["natverk"])
+    add_staff(db, 108, "Dan")
+    person = standin.user(108, "Dan")
+    message = await person.ask(link_command(pulse))
+    hint = await person.ask("mötet var rörigt, Olle pratade hela tiden")
+    assert hint.text == t("pulse.type_while_answering", "sv")
+    for score in ("3", "4", "2", "5"):
+        message = await person.tap(message, score)
+    await person.send("Bra att vi hann med alla punkter.")
+    summary = (await person.next(2))[0]
+    assert "Bra att vi hann med alla punkter." in summary.text
+    assert (await person.tap(summary, "Skicka")).text == t("pulse.thanks", "sv")
+    assert db.call(lambda s: list(s.exec(select(KbQuestion)))) == []
+    assert answers_of(db, pulse) == [
+        (
+            {"syfte": 3, "delaktighet": 4, "nytta": 2, "nasta_steg": 5},
+            "Bra att vi hann med alla punkter.",
+            dt.date(2026, 11, 25),
+        )
+    ]
+
+
 async def test_unknown_and_closed_links_get_a_clear_message(
     app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
 ) -> None:

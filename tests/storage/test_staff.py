@@ -41,6 +41,7 @@ def test_migrations_create_tables_with_wal_on_sqlite(db: Database) -> None:
         with db.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
 
 
 def test_invitation_codes_are_unguessable_and_url_safe(db: Database) -> None:
