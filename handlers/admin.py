@@ -23,6 +23,7 @@ from handlers.common import (
     edit_or_send,
     keyboard,
     municipality_label,
+    private_only,
     reply,
     user_lang,
 )
@@ -383,6 +384,8 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         conversation_timeout=30 * 60,
     )
     return [
+        # In a group these would show colleagues' names and invitation links to everyone.
+        CommandHandler(["invite", "staff"], private_only, ~filters.ChatType.PRIVATE),
         invite,
         CommandHandler("staff", list_staff),
         CallbackQueryHandler(staff_button, pattern=r"^stf:"),

@@ -112,3 +112,8 @@ async def edit_or_send(
                 raise
     else:
         await reply(update, text, markup)
+
+
+async def private_only(update: Update, context: BotContext) -> None:
+    """A private-chat command used in a group: say where it works, show nothing."""
+    await reply(update, t("core.private_only", user_lang(update, context)))

@@ -38,6 +38,7 @@ from handlers.common import (
     authorise,
     callback_parts,
     keyboard,
+    private_only,
     refuse,
     reply,
     user_lang,
@@ -221,11 +222,6 @@ async def plan_instead(update: Update, context: BotContext) -> int:
     end_flow(context)
     await show_plan(update, context)
     return END
-
-
-async def private_only(update: Update, context: BotContext) -> None:
-    """Plan commands in a group: plans are handled in the private chat only."""
-    await reply(update, t("core.private_only", user_lang(update, context)))
 
 
 def _text(callback: object) -> MessageHandler[BotContext, object]:

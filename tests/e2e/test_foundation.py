@@ -301,3 +301,17 @@ async def test_help_lists_the_administration_commands_last(
     tail = commands[-4:]
     assert sorted(tail) == ["/invite", "/kb_gaps", "/kb_reload", "/staff"]
     assert commands.index("/fraga") < commands.index("/puls") < commands.index(tail[0])
+
+
+async def test_admin_commands_in_a_group_point_to_the_private_chat(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """/staff and /invite in a group show no names or links there, only where they work."""
+    group = standin.group(-100, "Barnteam Åmål")
+    admin = standin.user(ADMIN_ID, "Astrid")
+    for command in ("/staff", "/invite"):
+        await admin.send(command, chat_id=group["id"])
+        await standin.wait_for(lambda: len(standin.sent_messages(-100)) >= 1)
+        (said,) = standin.sent_messages(-100)
+        assert said.text == t("core.private_only", "sv")
+        standin.events[-100].clear()
