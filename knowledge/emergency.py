@@ -70,12 +70,20 @@ _ALWAYS = [
     r"\b(knivhugg\w*|skjuten|skottlossning|stabbed|shot)\b",
     r"\b(hotar att döda|threatens? to kill|truer med å drepe)\b",
     r"\b(överdos\w*|overdos\w*)\b",
+    # Poisoning: "har tagit en massa tabletter", "swallowed pills".
+    r"\b(tagit|tog|svalt|svalde|ätit|åt|took|taken|swallowed|tatt) (\w+ ){0,3}"
+    r"(tabletter|tabletterna|piller|pillren|pills|tablets|tabletter|medisiner)\b",
+    r"\b(förgiftad|forgiftet|poisoned)\b",
+    # Threats against a child in the present tense (a procedural "hot" needs a now-word).
+    r"\b(hotar|truer|threatens|is threatening|are threatening) "
+    r"(barnet|barnen|barn|henne|honom|dem|mig|eleven|eleverna|ungen|ungarna|sonen|dottern|"
+    r"sin son|sin dotter|sina barn|familjen|barna|barnene|the child|the children|her|him|them)\b",
     r"\bskär sig\b|\bcutting (him|her)self\b",
 ]
 _WITH_NOW = [
     r"\b(våld|vold|violence|violent|misshandel|abuse|fara|danger|hot|hotad|hotar|threat\w*|"
     r"slag|slagsmål|skadad|skadat|hurt|injured|skada sig|far illa|farlig\w*|rädd|redd|scared|"
-    r"afraid|unsafe|otrygg|utrygg)\b",
+    r"afraid|unsafe|otrygg|utrygg|berusad|drunk|aggressiv\w*|aggressive)\b",
 ]
 _URGENT_WORD = r"\b(akut|akutt|akuta|urgent|emergency|nödsituation|nödsituasjon)\b"
 # Questions about the meaning or procedure of "akut": answered by the ordinary search.

@@ -9,6 +9,7 @@ Barnkontakt without flooding the query with every synonym.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from knowledge.text import SUPPORTED_LANGS, stem, tokenize
+from knowledge.text import SUPPORTED_LANGS, normalize, stem, tokenize
 
 GLOSSARY_PATH: Path = Path(__file__).resolve().parent / "glossary.yaml"
 GLOSSARY_PREFIX = "§"
@@ -31,13 +32,20 @@ class GlossaryEntry:
     """One concept: its key, the terms people use for it and a one-line explanation.
 
     ``expand`` says whether a question word may be expanded to the other terms (true for
-    synonym groups, false for groups of merely related words).
+    synonym groups, false for groups of merely related words). ``cues`` are regular
+    expressions over the normalised question that signal the concept without naming it
+    (question shapes such as "får X prata med Y" for information sharing); a matching cue
+    adds the concept to the question with weight ``cue_weight``. ``place`` marks place
+    names: they say where, not what, so they count for little in a question's coverage.
     """
 
     key: str
     terms: tuple[str, ...]
     explain: dict[str, str]
     expand: bool = True
+    cues: tuple[re.Pattern[str], ...] = ()
+    cue_weight: float = 1.0
+    place: bool = False
 
     @property
     def index_term(self) -> str:
@@ -110,6 +118,20 @@ class Glossary:
                     found.append(GlossaryMatch(i, n, key))
         return found
 
+    def cue_keys(self, question: str) -> list[tuple[str, float]]:
+        """Concepts whose cue patterns match ``question``, with their cue weights."""
+        text = normalize(question)
+        return [
+            (entry.key, entry.cue_weight)
+            for entry in self.entries.values()
+            if entry.cues and any(cue.search(text) for cue in entry.cues)
+        ]
+
+    def is_place(self, key: str) -> bool:
+        """Return True if concept ``key`` is a group of place names."""
+        entry = self.entries.get(key)
+        return entry is not None and entry.place
+
     def keys_for(self, stemmed: Sequence[str], lang: str) -> list[str]:
         """Return the concept keys found in ``stemmed``, each once, in order of appearance."""
         seen: dict[str, None] = {}
@@ -179,9 +201,22 @@ def _parse_entry(raw: Any, where: str) -> GlossaryEntry:
         isinstance(explain.get(x), str) for x in ("sv", "en")
     ):
         raise GlossaryError(f"{where} ({key}): 'explain' needs 'sv' and 'en' strings")
+    cues = raw.get("cues", [])
+    if not isinstance(cues, list) or not all(isinstance(cue, str) for cue in cues):
+        raise GlossaryError(f"{where} ({key}): 'cues' must be a list of strings")
+    try:
+        patterns = tuple(re.compile(cue) for cue in cues)
+    except re.error as exc:
+        raise GlossaryError(f"{where} ({key}): bad cue pattern: {exc}") from exc
+    cue_weight = raw.get("cue_weight", 1.0)
+    if not isinstance(cue_weight, int | float) or not 0 < cue_weight <= 5:
+        raise GlossaryError(f"{where} ({key}): 'cue_weight' must be a number in (0, 5]")
     return GlossaryEntry(
         key=key,
         terms=tuple(str(term) for term in terms),
         explain={"sv": explain["sv"], "en": explain["en"]},
         expand=bool(raw.get("expand", True)),
+        cues=patterns,
+        cue_weight=float(cue_weight),
+        place=bool(raw.get("place", False)),
     )

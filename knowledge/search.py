@@ -3,7 +3,12 @@
 Analysis (the same for articles and questions): normalise → tokenise → stem (Snowball,
 per language) → drop stop words → add glossary concepts → add compound parts. At query
 time unknown words are additionally split into known compound parts or, failing that,
-matched to a close index word (small typos) with ``rapidfuzz``.
+matched to a close index word (small typos) with ``rapidfuzz``. Three query-only rules
+follow the question's shape rather than its words: glossary *cues* (question shapes such
+as "får X prata med Y" or "vem kallar ...") add their concept at a raised weight; words
+about wording ("förkortningen", "står ... för", "kallas") are ignored; and a word after
+"utan"/"without" counts half (a condition, not the topic). Place names (glossary
+``place``) count little in the coverage, so "simhallen i Mellerud" is no contacts question.
 
 Scoring is BM25F with field weights title > questions > tags > body. Per-term document
 weights are precomputed at build time, so a query is a handful of vectorised additions.
@@ -54,6 +59,16 @@ SYNONYM_WEIGHT = 0.9
 PHRASE_WORD_WEIGHT = 0.3
 FUZZY_WEIGHT = 0.8
 
+# A matched place name counts this much of its weight in the coverage: "simhallen i
+# Mellerud" shares only a place with the contacts article, which is no answer.
+PLACE_MATCH_SHARE = 0.25
+# A word after "utan"/"without" states a condition ("får jag berätta ... utan samtycke"),
+# so it weighs less than the question's topic.
+CONDITION_WEIGHT = 0.5
+_WITHOUT = frozenset(("utan", "without", "uden", "uten"))
+# Cue units (question shapes that signal a concept, see Glossary.cue_keys) are named so.
+CUE_PREFIX = "cue:"
+
 MIN_COMPOUND_LENGTH = 7
 MIN_FUZZY_LENGTH = 5
 FUZZY_CUTOFF_SHORT = 88.0  # words of 5 letters: only one inserted/deleted letter
@@ -89,10 +104,15 @@ class SearchResult:
 
 @dataclass(frozen=True, slots=True)
 class QueryUnit:
-    """One word of the question with the weighted index terms it was expanded to."""
+    """One word of the question with the weighted index terms it was expanded to.
+
+    ``context`` marks a place name: it narrows a question down ("... i Mellerud") but is
+    not its topic, so matching it counts for little in the coverage.
+    """
 
     token: str
     terms: tuple[tuple[str, float], ...]
+    context: bool = False
 
 
 @dataclass(slots=True)
@@ -279,7 +299,7 @@ def _coverage(units: list[QueryUnit], doc: int, index: _LangIndex, foreign: bool
         weight = max(known) if known else unknown_idf
         total += weight
         if any(index.full.contains(term, doc) for term, _ in unit.terms):
-            matched += weight
+            matched += weight * (PLACE_MATCH_SHARE if unit.context else 1.0)
     return matched / total if total else 0.0
 
 
@@ -293,12 +313,18 @@ def _analyze_query(
     tokens = tokenize(question)
     stemmed = [stem(tok, lang) for tok in tokens]
     groups, concepts = _phrase_groups(glossary, stemmed, lang)
+    meta = _meta_positions(tokens)
     units: list[QueryUnit] = []
     for positions in groups:
         terms: dict[str, float] = {}
         # The words of a multi-word glossary term stand for the concept together; alone
         # they would match unrelated text ("plan" in "samordnad individuell plan").
         word_weight = 1.0 if len(positions) == 1 else PHRASE_WORD_WEIGHT
+        if len(positions) == 1 and positions[0] in meta:
+            continue
+        # "utan samtycke" is the condition of the question, not its topic.
+        first = positions[0]
+        scale = CONDITION_WEIGHT if first > 0 and tokens[first - 1] in _WITHOUT else 1.0
         for pos in positions:
             if not is_stop_word(tokens[pos], lang):
                 _add(terms, stemmed[pos], word_weight)
@@ -306,9 +332,51 @@ def _analyze_query(
                     _expand_word(tokens[pos], stemmed[pos], lang, lang_index, glossary, terms)
         for key in concepts.get(positions[0], ()):
             _add_concept(key, GLOSSARY_WEIGHT, lang, glossary, terms, synonyms=True)
+        if terms and scale != 1.0:
+            terms = {term: weight * scale for term, weight in terms.items()}
         if terms:
-            units.append(QueryUnit(" ".join(tokens[p] for p in positions), tuple(terms.items())))
+            keys = concepts.get(positions[0], ())
+            place = bool(keys) and all(glossary.is_place(key) for key in keys)
+            text = " ".join(tokens[p] for p in positions)
+            units.append(QueryUnit(text, tuple(terms.items()), context=place))
+    for key, weight in glossary.cue_keys(question):
+        term = GLOSSARY_PREFIX + key
+        named = [i for i, unit in enumerate(units) if any(t == term for t, _ in unit.terms)]
+        if not named:
+            units.append(QueryUnit(CUE_PREFIX + key, ((term, weight),)))
+        for i in named:
+            # The question names the concept and has its shape: the cue's weight applies.
+            unit = units[i]
+            raised = tuple((t, max(w, weight) if t == term else w) for t, w in unit.terms)
+            units[i] = QueryUnit(unit.token, raised, unit.context)
     return tuple(units)
+
+
+# Words about the question itself rather than its topic: "vad står förkortningen GIRFEC
+# för", "varför kallas det Skottlandsmodellen", "what does SIP stand for".
+_META_WORDS = frozenset(
+    ("förkortning", "förkortningen", "förkortningar", "akronym", "abbreviation", "acronym")
+)
+_STANDS_FOR = frozenset(("står", "stand", "stands"))
+_FOR = frozenset(("för", "for"))
+_NAMING = frozenset(("kallas", "kallad", "kallat", "heter", "called", "named"))
+# "vem kallas till mötet" is about invitations, not about a name.
+_NOT_NAMING_AFTER = frozenset(("till", "to", "in", "for", "för"))
+
+
+def _meta_positions(tokens: Sequence[str]) -> set[int]:
+    """Positions of words that ask about wording (names, abbreviations), not content."""
+    found: set[int] = set()
+    for pos, token in enumerate(tokens):
+        following = tokens[pos + 1 : pos + 6]
+        if token in _META_WORDS:
+            found.add(pos)
+        elif token in _STANDS_FOR and any(word in _FOR for word in following):
+            found.add(pos)
+            found.add(pos + 1 + next(i for i, w in enumerate(following) if w in _FOR))
+        elif token in _NAMING and (not following or following[0] not in _NOT_NAMING_AFTER):
+            found.add(pos)
+    return found
 
 
 def _phrase_groups(
