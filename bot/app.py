@@ -9,7 +9,6 @@ import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import ModuleType
-from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -50,8 +49,6 @@ LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 # points and specific deep links must come before the generic /start and the free-text
 # fallbacks). Each module has build_handlers() and COMMANDS.
 FEATURES: tuple[ModuleType, ...] = (pulse, start, basics, admin, plans, reminders, ask)
-
-PostInit = Callable[[DalsbotApp], Any]
 
 
 # The order /help and the command menu list the features in: the basics first, then the three
