@@ -79,11 +79,33 @@ _ALWAYS = [
     r"(barnet|barnen|barn|henne|honom|dem|mig|eleven|eleverna|ungen|ungarna|sonen|dottern|"
     r"sin son|sin dotter|sina barn|familjen|barna|barnene|the child|the children|her|him|them)\b",
     r"\bskär sig\b|\bcutting (him|her)self\b",
+    # A threat to kill, whoever says it and however it is reported.
+    r"\b(ska|skulle|tänker|kommer att|vill) (döda|ta livet av) (honom|henne|dem|mig|dig|barnet|"
+    r"barnen|oss)\b",
+    r"\b(would|will|going to|gonna|wants? to|threatened to) (kill|murder|hurt) "
+    r"(him|her|them|me|you|the child|the kids?|us)\b",
+    r"\b(skal|vil) (drepe|dræbe|slå ihjel) (ham|hende|dem|meg|mig|barnet)\b",
+    # A weapon together with a threat or violence: "hotade honom med kniv", "had a gun".
+    r"\b(hot\w*|slog|slår|attack\w*|threat\w*|true\w*|held|pulled|drog|viftade)\b"
+    r"[^.!?]{0,40}\b(kniv|kniven|vapen|vapnet|pistol|pistolen|gevär|yxa|yxan|knife|gun|weapon|"
+    r"kniv|våpen|gevær)\b",
+    r"\b(kniv|kniven|vapen|pistol|knife|gun)\b[^.!?]{0,40}\b(hot\w*|threat\w*|true\w*)\b",
+    # A parent or partner hitting, told in the present tense: "pappa är full och slår" (a
+    # threat needs an object, above: "mamma hotar att inte komma" is no emergency).
+    r"\b(pappa|mamma|styvpappa|styvmamma|mammas kille|mammas sambo|pappas tjej|pappas sambo|"
+    r"förälder|föräldern|föräldrarna|farsan|morsan|stefar|dad|mum|mom|stepdad|"
+    r"father|mother|boyfriend)\b[^.!?]{0,40}\b(slår|sparkar|misshandlar|stryper|slåss|"
+    r"hits|beats|kicks|chokes)\b",
+    # A child who says they were just hurt or threatened and is with the adult now.
+    r"\b(hotade|slog|sparkade|misshandlade|ströp|threatened|hit|beat|kicked|choked|truet|slo)\b"
+    r"[^.!?]{0,60}\b(i morse|i dag|idag|i går|igår|nyss|this morning|today|last night|i morges|"
+    r"i dag tidlig)\b",
 ]
 _WITH_NOW = [
     r"\b(våld|vold|violence|violent|misshandel|abuse|fara|danger|hot|hotad|hotar|threat\w*|"
     r"slag|slagsmål|skadad|skadat|hurt|injured|skada sig|far illa|farlig\w*|rädd|redd|scared|"
-    r"afraid|unsafe|otrygg|utrygg|berusad|drunk|aggressiv\w*|aggressive)\b",
+    r"afraid|unsafe|otrygg|utrygg|berusad|drunk|aggressiv\w*|aggressive|kill|döda|drepe|"
+    r"dræbe)\b",
 ]
 _URGENT_WORD = r"\b(akut|akutt|akuta|urgent|emergency|nödsituation|nödsituasjon)\b"
 # Questions about the meaning or procedure of "akut": answered by the ordinary search.

@@ -33,6 +33,12 @@ from knowledge.emergency import is_emergency
         "hon självskadar",
         "eleven har skurit sig på armarna",
         "jenta driver med selvskading",
+        # Threats with a weapon, a parent hitting now, threats to kill, a fresh disclosure.
+        "mammas kille viftade med en kniv mot henne",
+        "pappa är full och slår",
+        "someone at home said they would kill him",
+        "he pulled a knife on his son",
+        "hon säger att styvpappa slog henne i morse",
     ],
 )
 def test_acute_danger_is_an_emergency(text: str) -> None:
@@ -51,6 +57,10 @@ def test_acute_danger_is_an_emergency(text: str) -> None:
         "what does urgent mean in a SIP",
         "children in danger of dropping out",
         "vem kallar till barnteam",
+        "mamma hotar att inte komma på mötet",
+        "the teacher had a knife for the cooking class",
+        "vad säger lagen om att slå barn",
+        "behöver vi orosanmäla om eleven sa att pappa slog honom för ett år sedan",
         "",
     ],
 )
