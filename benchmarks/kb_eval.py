@@ -1,4 +1,4 @@
-"""Retrieval quality of Dalsbot versus a plain BM25 baseline, on four question sets.
+"""Retrieval quality of Dalsbot versus a plain BM25 baseline, on six question sets.
 
 1. The evaluation set (tests/knowledge/eval_questions.yaml), which articles, glossary and
    parameters have been tuned against.
@@ -10,6 +10,13 @@
    generalises to everyday wording.
 4. The reviewer set (tests/knowledge/reviewer_questions.yaml): misses a reviewer found by
    typing real questions, tuned against like the evaluation set.
+5. The third held-out set (tests/knowledge/holdout3_questions.yaml), written blind and
+   never tuned against; only its aggregate figures are printed here, never its questions.
+6. The off-topic development set (tests/knowledge/offtopic_dev_questions.yaml): everyday
+   local questions that must get no article plus domain questions with local or generic
+   words, tuned against in the "domain evidence" round.
+
+Only aggregate metrics are printed for every set (no individual failures).
 
 Run from the repository root: ``python benchmarks/kb_eval.py``.
 """
@@ -32,11 +39,15 @@ EVAL_PATH = ROOT / "tests" / "knowledge" / "eval_questions.yaml"
 HOLDOUT_PATH = ROOT / "tests" / "knowledge" / "holdout_questions.yaml"
 HOLDOUT2_PATH = ROOT / "tests" / "knowledge" / "holdout2_questions.yaml"
 REVIEWER_PATH = ROOT / "tests" / "knowledge" / "reviewer_questions.yaml"
+HOLDOUT3_PATH = ROOT / "tests" / "knowledge" / "holdout3_questions.yaml"
+OFFTOPIC_DEV_PATH = ROOT / "tests" / "knowledge" / "offtopic_dev_questions.yaml"
 SETS = (
     ("Evaluation set", EVAL_PATH),
     ("Held-out set 1", HOLDOUT_PATH),
     ("Held-out set 2", HOLDOUT2_PATH),
     ("Reviewer set", REVIEWER_PATH),
+    ("Held-out set 3", HOLDOUT3_PATH),
+    ("Off-topic development set", OFFTOPIC_DEV_PATH),
 )
 ROWS = (
     ("top-1 accuracy (in-scope)", "top1"),

@@ -67,6 +67,8 @@ class Glossary:
     """All entries plus a phrase matcher over stemmed tokens, per language."""
 
     entries: dict[str, GlossaryEntry]
+    generic_words: tuple[str, ...] = ()
+    _generic: dict[str, frozenset[str]] = field(default_factory=dict)
     _phrases: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
     _single: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     _first: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -97,6 +99,9 @@ class Glossary:
                 first for first, options in table.items() if any(len(p) > 1 for p, _ in options)
             )
             self._single[lang] = {key: tuple(stems) for key, stems in single.items()}
+            self._generic[lang] = frozenset(
+                stem(tok, lang) for word in self.generic_words for tok in tokenize(word)
+            )
 
     def match(
         self, stemmed: Sequence[str], lang: str, *, phrases_only: bool = False
@@ -131,6 +136,15 @@ class Glossary:
         """Return True if concept ``key`` is a group of place names."""
         entry = self.entries.get(key)
         return entry is not None and entry.place
+
+    def is_generic(self, stemmed: str, lang: str) -> bool:
+        """Return True if the stem is a generic word (``generic`` in the glossary file).
+
+        Generic words ("möte", "plan", "team", "tid", "öppet", "boka") occur in the domain's
+        text but also in everyday questions about something else, so matching one is no
+        evidence that a question is about the domain.
+        """
+        return stemmed in self._generic.get(lang, frozenset())
 
     def keys_for(self, stemmed: Sequence[str], lang: str) -> list[str]:
         """Return the concept keys found in ``stemmed``, each once, in order of appearance."""
@@ -177,7 +191,10 @@ def parse_glossary(data: Any, source: str = "glossary") -> Glossary:
         if entry.key in entries:
             raise GlossaryError(f"{source}: entry {number}: duplicate key '{entry.key}'")
         entries[entry.key] = entry
-    return Glossary(entries)
+    generic = data.get("generic", [])
+    if not isinstance(generic, list) or not all(isinstance(word, str) for word in generic):
+        raise GlossaryError(f"{source}: 'generic' must be a list of words")
+    return Glossary(entries, tuple(generic))
 
 
 def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:

@@ -17,7 +17,12 @@ titles and tags only (shared tags such as "SIP" or "named person").
 
 Confidence combines three signals: how much of the question (IDF-weighted) the best article
 covers, how far it is ahead of the runner-up, and its absolute score. Below
-``ABSTAIN_THRESHOLD`` the index abstains (``article_id`` None).
+``ABSTAIN_THRESHOLD`` the index abstains (``article_id`` None). It also abstains when the
+best article lacks *domain evidence*: no question word other than a place name or a
+generic word (glossary ``generic``: möte, plan, Teams, tid, öppet, boka ...) matches the
+article's title, example questions or tags. "När har biblioteket i Bengtsfors öppet" is
+then no reading question, and "Teams-mötet laggar" no Barnteam question. Generic words
+weigh less in the score and the coverage, place names less still.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ IntArray = npt.NDArray[np.int32]
 FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "questions": 2.2, "tags": 2.0, "body": 1.0}
 FIELD_B: dict[str, float] = {"title": 0.3, "questions": 0.5, "tags": 0.3, "body": 0.5}
 CROSS_FIELDS: tuple[str, ...] = ("title", "tags")
+_DOMAIN_FIELDS: tuple[str, ...] = ("title", "questions", "tags")
 # A high k1 (weak tf saturation) works best here: the field weights already scale tf, and a
 # title or example-question match should keep counting (tuned on the evaluation set).
 K1 = 10.0
@@ -60,8 +66,17 @@ PHRASE_WORD_WEIGHT = 0.3
 FUZZY_WEIGHT = 0.8
 
 # A matched place name counts this much of its weight in the coverage: "simhallen i
-# Mellerud" shares only a place with the contacts article, which is no answer.
+# Mellerud" shares only a place with the contacts article, which is no answer. In the
+# BM25F score it counts this much of a topic word, so "orosanmälan i Bengtsfors" ranks the
+# reporting article above the contacts article that lists every municipality.
 PLACE_MATCH_SHARE = 0.25
+PLACE_SCORE_WEIGHT = 0.3
+# A matched generic word (glossary ``generic``: möte, plan, team, tid, öppet, boka ...)
+# counts this much of its weight in the coverage: it is everyday language as much as the
+# domain's.
+GENERIC_MATCH_SHARE = 0.5
+# ... and this much of a topic word in the BM25F score: "SIP på Teams" is about SIP.
+GENERIC_SCORE_WEIGHT = 0.7
 # A word after "utan"/"without" states a condition ("får jag berätta ... utan samtycke"),
 # so it weighs less than the question's topic.
 CONDITION_WEIGHT = 0.5
@@ -107,12 +122,20 @@ class QueryUnit:
     """One word of the question with the weighted index terms it was expanded to.
 
     ``context`` marks a place name: it narrows a question down ("... i Mellerud") but is
-    not its topic, so matching it counts for little in the coverage.
+    not its topic, so matching it counts for little in the score and the coverage.
+    ``generic`` marks an everyday word the domain also uses ("möte", "Teams", "öppet"):
+    matching it ranks articles but is no evidence that the question is about the domain.
     """
 
     token: str
     terms: tuple[tuple[str, float], ...]
     context: bool = False
+    generic: bool = False
+
+    @property
+    def evidence(self) -> bool:
+        """True if matching this word in an article's title, questions or tags is evidence."""
+        return not (self.context or self.generic)
 
 
 @dataclass(slots=True)
@@ -131,8 +154,11 @@ class _FieldIndex:
         """
         total = np.zeros(n_docs, dtype=np.float64)
         for unit in units:
+            scale = PLACE_SCORE_WEIGHT if unit.context else 1.0
+            if unit.generic:
+                scale = GENERIC_SCORE_WEIGHT
             postings = [
-                (self.postings[term], weight)
+                (self.postings[term], weight * scale)
                 for term, weight in unit.terms
                 if term in self.postings
             ]
@@ -164,6 +190,9 @@ class _LangIndex:
     full: _FieldIndex
     cross: _FieldIndex
     vocabulary: frozenset[str]
+    # Per document position: the terms of its title, example questions and tags (the words
+    # that say what the article is about), for the domain-evidence check.
+    domain_terms: dict[int, frozenset[str]]
     fuzzy_buckets: dict[str, list[str]]
     related: dict[int, tuple[str, ...]]
     fuzzy_cache: dict[str, tuple[str, float] | None] = field(default_factory=dict)
@@ -231,7 +260,11 @@ class KnowledgeIndex:
         ratio = adjusted[order[1]] / adjusted[best] if len(order) > 1 and adjusted[best] else 0.0
         confidence = calibrate(top, top * ratio, coverages[best])
         related = self._related(best, ranked, index)
-        if confidence < ABSTAIN_THRESHOLD or coverages[best] < MIN_COVERAGE:
+        if (
+            confidence < ABSTAIN_THRESHOLD
+            or coverages[best] < MIN_COVERAGE
+            or not _has_domain_evidence(units, best, index)
+        ):
             return SearchResult(None, confidence, related, ranked)
         return SearchResult(self.doc_ids[best], confidence, related, ranked)
 
@@ -286,6 +319,18 @@ def _top_indices(scores: FloatArray, k: int) -> list[int]:
     return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
 
 
+def _has_domain_evidence(units: list[QueryUnit], doc: int, index: _LangIndex) -> bool:
+    """True if a topic word of the question matches what the article is about.
+
+    The article must match, in its title, example questions or tags, a question word that
+    is neither a place name nor a generic word, or a question-shape cue. "När har
+    biblioteket i Bengtsfors öppet" matches the reading article and "Teams-mötet laggar"
+    the Barnteam article only through such words, and gets no answer.
+    """
+    strong = index.domain_terms.get(doc, frozenset())
+    return any(unit.evidence and any(term in strong for term, _ in unit.terms) for unit in units)
+
+
 def _coverage(units: list[QueryUnit], doc: int, index: _LangIndex, foreign: bool) -> float:
     """IDF-weighted share of question words that the document matches.
 
@@ -299,7 +344,12 @@ def _coverage(units: list[QueryUnit], doc: int, index: _LangIndex, foreign: bool
         weight = max(known) if known else unknown_idf
         total += weight
         if any(index.full.contains(term, doc) for term, _ in unit.terms):
-            matched += weight * (PLACE_MATCH_SHARE if unit.context else 1.0)
+            share = 1.0
+            if unit.context:
+                share = PLACE_MATCH_SHARE
+            elif unit.generic:
+                share = GENERIC_MATCH_SHARE
+            matched += weight * share
     return matched / total if total else 0.0
 
 
@@ -337,8 +387,14 @@ def _analyze_query(
         if terms:
             keys = concepts.get(positions[0], ())
             place = bool(keys) and all(glossary.is_place(key) for key in keys)
+            # A glossary phrase of generic words ("ett barn en plan") is a domain term.
+            generic = (
+                not place
+                and len(positions) == 1
+                and glossary.is_generic(stemmed[positions[0]], lang)
+            )
             text = " ".join(tokens[p] for p in positions)
-            units.append(QueryUnit(text, tuple(terms.items()), context=place))
+            units.append(QueryUnit(text, tuple(terms.items()), context=place, generic=generic))
     for key, weight in glossary.cue_keys(question):
         term = GLOSSARY_PREFIX + key
         named = [i for i, unit in enumerate(units) if any(t == term for t, _ in unit.terms)]
@@ -348,7 +404,7 @@ def _analyze_query(
             # The question names the concept and has its shape: the cue's weight applies.
             unit = units[i]
             raised = tuple((t, max(w, weight) if t == term else w) for t, w in unit.terms)
-            units[i] = QueryUnit(unit.token, raised, unit.context)
+            units[i] = QueryUnit(unit.token, raised, unit.context, unit.generic)
     return tuple(units)
 
 
@@ -499,7 +555,11 @@ def _build_lang_index(
     for word in sorted(w for w in vocabulary if len(w) >= MIN_FUZZY_LENGTH - 1 and w.isalpha()):
         buckets[word[0]].append(word)
     related = {position[a.id]: a.related for a in articles}
-    return _LangIndex(lang, full, cross, vocabulary, dict(buckets), related)
+    domain_terms = {
+        pos: frozenset(term for name in _DOMAIN_FIELDS for term in doc[name])
+        for pos, doc in zip(doc_positions, counts, strict=True)
+    }
+    return _LangIndex(lang, full, cross, vocabulary, domain_terms, dict(buckets), related)
 
 
 def _article_fields(article: Article) -> dict[str, str]:
