@@ -9,6 +9,7 @@ Each function takes the session first and does one unit of work.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterable
@@ -374,20 +375,19 @@ def _escalation_still_theirs(
         ).first()
         if exists is not None:
             continue
-        try:
-            with session.begin_nested():
-                session.add(
-                    Reminder(
-                        plan_id=row.plan_id,
-                        staff_id=staff_id,
-                        kind=ReminderKind.ESCALATION.value,
-                        seq=row.seq,
-                        follow_up_date=row.follow_up_date,
-                        due_at=now,
-                    )
+        # Another process may add the same row at the same moment: the unique key turns that
+        # into an IntegrityError, and its row is as good as ours.
+        with contextlib.suppress(IntegrityError), session.begin_nested():
+            session.add(
+                Reminder(
+                    plan_id=row.plan_id,
+                    staff_id=staff_id,
+                    kind=ReminderKind.ESCALATION.value,
+                    seq=row.seq,
+                    follow_up_date=row.follow_up_date,
+                    due_at=now,
                 )
-        except IntegrityError:
-            pass  # another process added it at the same moment
+            )
     return row.staff_id in wanted
 
 
