@@ -25,6 +25,7 @@ from handlers.common import (
     municipality_label,
     private_only,
     reply,
+    staff_press,
     user_lang,
 )
 from storage import staff as staff_store
@@ -66,19 +67,18 @@ async def _checked_step(
     update: Update, context: BotContext, allowed: set[str]
 ) -> tuple[str, Lang, dict[str, str]] | None:
     """The chosen value if the presser is still an admin and the value is one offered."""
-    query = update.callback_query
-    assert query is not None and context.user_data is not None
-    staff = await authorise(update, context, ADMIN_ONLY)
-    if staff is None:
-        return None
-    lang = user_lang(update, context, staff)
-    parts = callback_parts(query.data, "inv", 2)
+    assert context.user_data is not None
     draft = context.user_data.get("invite")
-    if parts is None or parts[1] not in allowed or draft is None:
-        await query.answer(t("core.stale_button", lang), show_alert=True)
+    press = await staff_press(
+        update, context, "inv", 2, roles=ADMIN_ONLY, valid=lambda p: p[1] in allowed
+    )
+    if press is None:
         return None
-    await query.answer()
-    return parts[1], lang, draft
+    if draft is None:
+        await press.stale()
+        return None
+    await press.query.answer()
+    return press.parts[1], press.lang, draft
 
 
 async def pick_role(update: Update, context: BotContext) -> int:

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from telegram import (
@@ -52,12 +53,13 @@ from handlers.common import (
     STAFF_ROLES,
     CommandSpec,
     authorise,
-    callback_parts,
     current_staff,
     edit_or_send,
     keyboard,
     municipality_label,
+    parse_id,
     reply,
+    staff_press,
     user_lang,
 )
 from knowledge.articles import KnowledgeBaseError
@@ -65,7 +67,7 @@ from knowledge.emergency import is_emergency
 from knowledge.glossary import GlossaryError
 from knowledge.service import KnowledgeBase
 from storage import knowledge as kb_store
-from storage.models import QuestionKind, Staff
+from storage.models import QuestionKind
 
 logger = logging.getLogger(__name__)
 
@@ -221,60 +223,43 @@ async def take_pending_text(update: Update, context: BotContext) -> None:
 # -- buttons -------------------------------------------------------------------------------------
 
 
-async def _stale(update: Update, context: BotContext, staff: Staff | None = None) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.answer(t("core.stale_button", user_lang(update, context, staff)), show_alert=True)
+def _article_data(action: str) -> Callable[[list[str]], bool]:
+    # Well-formed only (kb:<action>:<id>:<lang>); whether the article exists is checked
+    # against the knowledge base.
+    return lambda p: p[0] == action and bool(_ID.fullmatch(p[1])) and p[2] in LANGUAGES
 
 
-def _article_parts(data: str | None, action: str) -> tuple[str, Lang] | None:
-    # Well-formed only; whether the article exists is checked against the knowledge base.
-    parts = callback_parts(data, "kb", 3)
-    if parts is None or parts[0] != action or parts[2] not in LANGUAGES:
-        return None
-    if not _ID.fullmatch(parts[1]):
-        return None
-    return parts[1], as_lang(parts[2])
-
-
-def _number_part(data: str | None, action: str, count: int = 2) -> list[str] | None:
-    parts = callback_parts(data, "kb", count)
-    if parts is None or parts[0] != action or not parts[1].isdigit() or len(parts[1]) > 12:
-        return None
-    return parts
+def _with_id(action: str) -> Callable[[list[str]], bool]:
+    # kb:<action>:<row id>[:...]
+    return lambda p: p[0] == action and parse_id(p[1]) is not None
 
 
 async def read_more(update: Update, context: BotContext) -> None:
     """Sends the whole article, in as many messages as it needs."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
+    press = await staff_press(update, context, "kb", 3, valid=_article_data("more"))
+    if press is None:
         return
-    parsed = _article_parts(query.data, "more")
-    article = localised(knowledge_base(context), *parsed) if parsed else None
-    if parsed is None or article is None:
-        await _stale(update, context, staff)
+    lang = as_lang(press.parts[2])
+    article = localised(knowledge_base(context), press.parts[1], lang)
+    if article is None:
+        await press.stale()
         return
-    await query.answer()
-    for part in full_article(article, parsed[1]):
+    await press.query.answer()
+    for part in full_article(article, lang):
         await send_card(update.effective_chat, Card(part))
 
 
 async def open_article(update: Update, context: BotContext) -> None:
     """Shows an article's answer card (from a related, suggestion or topic button)."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None or staff.id is None:
+    press = await staff_press(update, context, "kb", 3, valid=_article_data("art"))
+    if press is None:
         return
-    parsed = _article_parts(query.data, "art")
-    kb = knowledge_base(context)
-    article = localised(kb, *parsed) if parsed else None
-    if parsed is None or article is None:
-        await _stale(update, context, staff)
+    query, lang, kb = press.query, as_lang(press.parts[2]), knowledge_base(context)
+    article = localised(kb, press.parts[1], lang)
+    if article is None:
+        await press.stale()
         return
-    staff_id, lang = staff.id, parsed[1]
+    staff_id = press.staff_id
     log_id = await context.db.run(
         lambda session: kb_store.log_question(
             session,
@@ -299,24 +284,20 @@ async def open_article(update: Update, context: BotContext) -> None:
 
 async def vote(update: Update, context: BotContext) -> None:
     """Stores 👍/👎 (one per person and answer, changeable) and thanks with an alert."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None or staff.id is None:
+    press = await staff_press(
+        update, context, "kb", 3, valid=lambda p: _with_id("vote")(p) and p[2] in kb_store.VOTES
+    )
+    if press is None:
         return
-    lang = user_lang(update, context, staff)
-    parts = _number_part(query.data, "vote", 3)
-    if parts is None or parts[2] not in kb_store.VOTES:
-        await _stale(update, context, staff)
-        return
-    log_id, choice, staff_id = int(parts[1]), parts[2], staff.id
+    query, lang, parts = press.query, press.lang, press.parts
+    log_id, choice, staff_id = int(parts[1]), parts[2], press.staff_id
     outcome = await context.db.run(
         lambda session: kb_store.record_vote(
             session, question_id=log_id, staff_id=staff_id, vote=choice, now=context.now()
         )
     )
     if outcome is None:
-        await _stale(update, context, staff)
+        await press.stale()
         return
     emoji = t(f"ask.{choice}_button", lang)
     text = {
@@ -329,17 +310,11 @@ async def vote(update: Update, context: BotContext) -> None:
 
 async def ask_coordinator(update: Update, context: BotContext) -> None:
     """Forwards the asker's question to their municipality's coordinators, with a reply button."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None or staff.id is None:
+    press = await staff_press(update, context, "kb", 2, valid=_with_id("coord"))
+    if press is None:
         return
-    lang = user_lang(update, context, staff)
-    parts = _number_part(query.data, "coord")
-    if parts is None:
-        await _stale(update, context, staff)
-        return
-    log_id, staff_id = int(parts[1]), staff.id
+    query, staff, lang = press.query, press.staff, press.lang
+    log_id, staff_id = int(press.parts[1]), press.staff_id
     result = await context.db.run(
         lambda session: kb_store.forward_question(
             session, question_id=log_id, asker_id=staff_id, now=context.now()
@@ -412,17 +387,11 @@ async def _send_to_coordinators(context: BotContext, result: kb_store.Forwarded)
 
 async def start_reply(update: Update, context: BotContext) -> None:
     """A coordinator who received the question presses "Svara": their next text is the reply."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context, COORDINATORS)
-    if staff is None or staff.id is None:
+    press = await staff_press(update, context, "kb", 2, roles=COORDINATORS, valid=_with_id("reply"))
+    if press is None:
         return
-    lang = user_lang(update, context, staff)
-    parts = _number_part(query.data, "reply")
-    if parts is None:
-        await _stale(update, context, staff)
-        return
-    forwarded_id, staff_id = int(parts[1]), staff.id
+    query, lang = press.query, press.lang
+    forwarded_id, staff_id = int(press.parts[1]), press.staff_id
     checked = await context.db.run(
         lambda session: kb_store.check_reply(
             session, coordinator_question_id=forwarded_id, staff_id=staff_id
@@ -519,20 +488,19 @@ async def browse_articles(update: Update, context: BotContext) -> None:
 
 async def turn_page(update: Update, context: BotContext) -> None:
     """Shows another page of topics in the same message."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
-        return
-    lang = user_lang(update, context, staff)
-    parts = _number_part(query.data, "page")
     kb = knowledge_base(context)
     pages = -(-len(kb.ids()) // ARTICLES_PER_PAGE)
-    if parts is None or int(parts[1]) >= pages:
-        await _stale(update, context, staff)
+    press = await staff_press(
+        update,
+        context,
+        "kb",
+        2,
+        valid=lambda p: p[0] == "page" and p[1].isdigit() and int(p[1]) < pages,
+    )
+    if press is None:
         return
-    await query.answer()
-    card = articles_page(kb, lang, int(parts[1]))
+    await press.query.answer()
+    card = articles_page(kb, press.lang, int(press.parts[1]))
     await edit_or_send(update, card.text, keyboard(card.rows))
 
 

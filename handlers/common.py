@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.context import BotContext, CommandSpec
@@ -22,6 +24,18 @@ __all__ = ["CommandSpec"]
 STAFF_ROLES = frozenset({Role.ADMIN.value, Role.COORDINATOR.value, Role.STAFF.value})
 ADMIN_ONLY = frozenset({Role.ADMIN.value})
 COORDINATORS = frozenset({Role.ADMIN.value, Role.COORDINATOR.value})
+
+
+# Row ids are 32-bit integers on PostgreSQL: a larger number from button data is forged.
+MAX_ID: Final = 2**31 - 1
+
+
+def parse_id(part: str | None) -> int | None:
+    """A row id from button data, or None when it cannot be one (not digits, out of range)."""
+    if part is None or not part.isascii() or not part.isdigit() or len(part) > 10:
+        return None
+    number = int(part)
+    return number if 0 < number <= MAX_ID else None
 
 
 def callback_parts(data: str | None, prefix: str, count: int) -> list[str] | None:
@@ -117,3 +131,50 @@ async def edit_or_send(
 async def private_only(update: Update, context: BotContext) -> None:
     """A private-chat command used in a group: say where it works, show nothing."""
     await reply(update, t("core.private_only", user_lang(update, context)))
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press by a registered person whose role allows it, with well-formed data."""
+
+    query: CallbackQuery
+    staff: Staff
+    lang: Lang
+    parts: list[str]
+
+    @property
+    def staff_id(self) -> int:
+        """The presser's row id (a stored row always has one)."""
+        assert self.staff.id is not None
+        return self.staff.id
+
+    async def stale(self) -> None:
+        """Tell the presser the button no longer applies (forged, old or out of date)."""
+        await self.query.answer(t("core.stale_button", self.lang), show_alert=True)
+
+
+async def staff_press(
+    update: Update,
+    context: BotContext,
+    prefix: str,
+    count: int,
+    *,
+    roles: frozenset[str] = STAFF_ROLES,
+    valid: Callable[[list[str]], bool] = lambda _parts: True,
+) -> Press | None:
+    """Every button's first checks, against the database: the presser is registered and their
+    role is in ``roles``, and the data is ``prefix`` with ``count`` parts that pass ``valid``.
+    Otherwise the person has been told why (a refusal or a "stale button" alert) and the
+    result is None. The query is not answered on success: the caller answers with its own
+    text."""
+    query = update.callback_query
+    assert query is not None
+    staff = await authorise(update, context, roles)
+    if staff is None:
+        return None
+    press = Press(query, staff, user_lang(update, context, staff), [])
+    parts = callback_parts(query.data, prefix, count)
+    if parts is None or not valid(parts):
+        await press.stale()
+        return None
+    return Press(query, staff, press.lang, parts)

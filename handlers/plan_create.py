@@ -11,7 +11,7 @@ from bot.context import BotContext
 from bot.i18n import Lang, t
 from bot.plan_render import follow_up_when, municipality_name, names, plan_type_label
 from handlers import plan_dates
-from handlers.common import authorise, keyboard, user_lang
+from handlers.common import authorise, keyboard, parse_id, user_lang
 from handlers.plan_ui import (
     CONFIRM,
     END,
@@ -26,7 +26,6 @@ from handlers.plan_ui import (
     flow_press,
     flow_step,
     is_handle,
-    is_id,
     load_view,
     people_rows,
     person_label,
@@ -143,7 +142,9 @@ async def page_responsible(update: Update, context: BotContext) -> int | None:
 
 async def pick_responsible(update: Update, context: BotContext) -> int | None:
     """ "Me" or a person is tapped as responsible; checked against the database."""
-    press = await flow_press(update, context, "np", 2, lambda p: p[1] == "me" or is_id(p[1]))
+    press = await flow_press(
+        update, context, "np", 2, lambda p: p[1] == "me" or parse_id(p[1]) is not None
+    )
     if press is None:
         return None
     staff, lang, draft, parts = press
@@ -248,7 +249,7 @@ async def _ask_participants(
 
 async def toggle_participant(update: Update, context: BotContext) -> int | None:
     """A name is tapped: chosen (✅) or not any more."""
-    press = await flow_press(update, context, "np", 2, lambda p: is_id(p[1]))
+    press = await flow_press(update, context, "np", 2, lambda p: parse_id(p[1]) is not None)
     if press is None:
         return None
     _staff, lang, draft, parts = press

@@ -22,7 +22,15 @@ from bot.duetimes import ReminderPolicy, WorkCalendar
 from bot.i18n import Lang, t
 from bot.plan_render import card_text
 from bot.reminder_policy import policy_from_settings
-from handlers.common import authorise, callback_parts, keyboard, refuse, user_lang
+from handlers.common import (
+    authorise,
+    callback_parts,
+    keyboard,
+    parse_id,
+    refuse,
+    staff_press,
+    user_lang,
+)
 from storage import plans as plans_store
 from storage.models import Staff
 from storage.plans import Person, PlanRights, PlanView
@@ -50,7 +58,6 @@ OWN_KEY: Final = "plan_messages"
 OWN_KEPT: Final = 50
 # Database ids are 32-bit integers and Telegram user ids fit in 52 bits: a larger number in
 # callback data or typed text is refused here, before the database rejects it with an error.
-MAX_ID: Final = 2**31 - 1
 MAX_TELEGRAM_ID_DIGITS: Final = 15
 
 Draft = dict[str, Any]
@@ -72,11 +79,6 @@ def scheduling(context: BotContext) -> tuple[ReminderPolicy, WorkCalendar]:
 def local_today(context: BotContext) -> dt.date:
     """Today in the bot's time zone (Europe/Stockholm)."""
     return context.now().astimezone(context.settings.tz).date()
-
-
-def is_id(text: str) -> bool:
-    """True for a database id taken from callback data: ASCII digits within the range."""
-    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID
 
 
 def is_handle(text: str) -> bool:
@@ -225,16 +227,12 @@ async def plan_press(
     Answers the query with an alert and returns None when the data is malformed, the plan
     is gone, or the presser lacks the right ``need`` (``view``, ``act``, ``manage``).
     """
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
+    press = await staff_press(
+        update, context, "pln", count, valid=lambda p: all(parse_id(x) is not None for x in p[1:])
+    )
+    if press is None:
         return None
-    lang = user_lang(update, context, staff)
-    parts = callback_parts(query.data, "pln", count)
-    if parts is None or not all(is_id(part) for part in parts[1:]):
-        await query.answer(t("core.stale_button", lang), show_alert=True)
-        return None
+    query, staff, lang, parts = press.query, press.staff, press.lang, press.parts
     plan_id, viewer = int(parts[1]), staff.id
     view = await context.db.run(
         lambda session: plans_store.plan_view(session, plan_id=plan_id, viewer_id=viewer)

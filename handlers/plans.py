@@ -36,11 +36,11 @@ from handlers.common import (
     STAFF_ROLES,
     CommandSpec,
     authorise,
-    callback_parts,
     keyboard,
     private_only,
     refuse,
     reply,
+    staff_press,
     user_lang,
 )
 from handlers.plan_ui import (
@@ -117,18 +117,11 @@ async def _show_list(
 
 async def page_my_plans(update: Update, context: BotContext) -> None:
     """◀/▶ in /planer."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
+    press = await staff_press(update, context, "pln", 2, valid=lambda p: p[1].isdigit())
+    if press is None:
         return
-    lang = user_lang(update, context, staff)
-    parts = callback_parts(query.data, "pln", 2)
-    if parts is None or not parts[1].isdigit():
-        await query.answer(t("core.stale_button", lang), show_alert=True)
-        return
-    await query.answer()
-    await _show_list(update, context, staff, lang, page=int(parts[1]), new=False)
+    await press.query.answer()
+    await _show_list(update, context, press.staff, press.lang, page=int(press.parts[1]), new=False)
 
 
 async def show_plan(update: Update, context: BotContext) -> None:

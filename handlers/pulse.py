@@ -70,7 +70,9 @@ from handlers.common import (
     edit_or_send,
     keyboard,
     municipality_label,
+    parse_id,
     reply,
+    staff_press,
     user_lang,
 )
 from storage import pulse as pulse_store
@@ -184,15 +186,6 @@ def _secret(context: BotContext) -> bytes:
 
 
 # The largest id a database integer column holds: bigger "ids" in button data are forged.
-MAX_ID: Final = 2**31 - 1
-
-
-def parse_id(part: str) -> int | None:
-    """A row id from button data, or None when it cannot be one (not digits, out of range)."""
-    if not part.isdigit() or len(part) > 10:
-        return None
-    number = int(part)
-    return number if 0 < number <= MAX_ID else None
 
 
 def pulse_link(bot_username: str, token: str) -> str:
@@ -260,17 +253,10 @@ async def start_pulse(update: Update, context: BotContext) -> int:
 
 async def _step(update: Update, context: BotContext, name: str) -> tuple[str, Staff, Lang] | None:
     """The pressed value of ``pnew:<name>:<value>`` after re-checking the presser."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
+    press = await staff_press(update, context, "pnew", 2, valid=lambda p: p[0] == name)
+    if press is None:
         return None
-    lang = user_lang(update, context, staff)
-    parts = callback_parts(query.data, "pnew", 2)
-    if parts is None or parts[0] != name:
-        await query.answer(t("core.stale_button", lang), show_alert=True)
-        return None
-    return parts[1], staff, lang
+    return press.parts[1], press.staff, press.lang
 
 
 async def pick_template(update: Update, context: BotContext) -> int:
@@ -434,19 +420,18 @@ async def _own_open_pulse(
 
 async def send_to_plan(update: Update, context: BotContext) -> None:
     """The organiser picks one of their plans; its people get the link in a message."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
-        return
-    lang = user_lang(update, context, staff)
-    parts = callback_parts(query.data, "ppl", 2)
     # The plan part is 0 on the first button ("pick a plan"), a plan id after that.
-    pulse_id = parse_id(parts[0]) if parts is not None else None
-    plan_id = 0 if parts is not None and parts[1] == "0" else parse_id(parts[1] if parts else "")
-    if pulse_id is None or plan_id is None:
-        await query.answer(t("core.stale_button", lang), show_alert=True)
+    press = await staff_press(
+        update,
+        context,
+        "ppl",
+        2,
+        valid=lambda p: parse_id(p[0]) is not None and (p[1] == "0" or parse_id(p[1]) is not None),
+    )
+    if press is None:
         return
+    query, staff, lang = press.query, press.staff, press.lang
+    pulse_id, plan_id = int(press.parts[0]), int(press.parts[1])
     pulse = await _own_open_pulse(update, context, pulse_id, staff, lang)
     if pulse is None:
         return
@@ -833,19 +818,18 @@ async def list_results(update: Update, context: BotContext) -> None:
 
 async def show_results(update: Update, context: BotContext) -> None:
     """A pulse's results; for an open pulse its count so far and the choice to close it."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
-        return
-    lang = user_lang(update, context, staff)
-    parts = callback_parts(query.data, "pres", 2)
     actions = ("show", "close", "closeyes", "keep")
-    pulse_id = parse_id(parts[0]) if parts is not None else None
-    if parts is None or pulse_id is None or parts[1] not in actions or not _private(update):
-        await query.answer(t("core.stale_button", lang), show_alert=True)
+    press = await staff_press(
+        update,
+        context,
+        "pres",
+        2,
+        valid=lambda p: parse_id(p[0]) is not None and p[1] in actions and _private(update),
+    )
+    if press is None:
         return
-    action = parts[1]
+    query, staff, lang = press.query, press.staff, press.lang
+    pulse_id, action = int(press.parts[0]), press.parts[1]
     pulse = await context.db.run(lambda s: pulse_store.get_pulse(s, pulse_id=pulse_id))
     # Admins may look at every pulse's results, but only the organiser closes a pulse early.
     organiser = staff.id == pulse.organiser_id if pulse is not None else False
@@ -942,17 +926,13 @@ def _scope_text(scope: pulse_store.TrendScope, lang: Lang) -> str:
 
 async def show_trend(update: Update, context: BotContext) -> None:
     """A template's trend over the last closed pulses in the person's scope: text and chart."""
-    query = update.callback_query
-    assert query is not None
-    staff = await authorise(update, context)
-    if staff is None:
+    templates = await _templates(context)
+    press = await staff_press(
+        update, context, "ptr", 1, valid=lambda p: p[0] in templates and _private(update)
+    )
+    if press is None:
         return
-    lang = user_lang(update, context, staff)
-    parts = callback_parts(query.data, "ptr", 1)
-    template = (await _templates(context)).get(parts[0]) if parts else None
-    if template is None or not _private(update):
-        await query.answer(t("core.stale_button", lang), show_alert=True)
-        return
+    query, staff, lang, template = press.query, press.staff, press.lang, templates[press.parts[0]]
     await query.answer()
     scope, tz = pulse_store.trend_scope(staff), context.settings.tz
     points = await context.db.run(

@@ -29,10 +29,10 @@ from handlers.common import (
     callback_parts,
     edit_or_send,
     keyboard,
+    parse_id,
     refuse,
     user_lang,
 )
-from handlers.plan_ui import is_id
 from storage import reminders as store
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ async def snooze_reminder(update: Update, context: BotContext) -> None:
     if staff is None:
         return
     lang = user_lang(update, context, staff)
-    if parts is None or parts[0] != "snooze" or not is_id(parts[1]):
+    if parts is None or parts[0] != "snooze" or parse_id(parts[1]) is None:
         await refuse(update, t("reminders.snooze_gone", lang))
         return
     assert staff.id is not None

@@ -275,6 +275,8 @@ async def test_forged_or_foreign_callback_data_is_refused(
     stale = t("core.stale_button", "sv")
     for forged in (
         "kb:vote:99999:up",
+        "kb:vote:99999999999:up",  # beyond PostgreSQL's integer range: refused before the DB
+        "kb:coord:0",
         "kb:vote:1:maybe",
         "kb:art:nosuch:sv",
         "kb:more:sip:de",
