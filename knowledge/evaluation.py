@@ -27,11 +27,18 @@ class EvalItem:
     emergency: bool = False
     short: bool = False
     foreign: bool = False
+    # Realistic sets: the writer's label ("smalltalk", "case", "meta-routine" ...), the
+    # category of an emergency, the article of a second question in the same message, and
+    # whether the item is one of the alarming-but-safe messages.
+    kind: str | None = None
+    category: str | None = None
+    also: str | None = None
+    alarming: bool = False
 
     @property
     def in_scope(self) -> bool:
         """An ordinary question the knowledge base should answer (not an emergency)."""
-        return self.expect is not None and not self.emergency
+        return self.expect is not None and not self.emergency and not self.alarming
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,7 @@ class Prediction:
     ranked: list[str]
     lang: str
     emergency: bool = False
+    safety_note: bool = False
 
 
 @dataclass(slots=True)
@@ -58,27 +66,50 @@ class EvalReport:
     abstention_precision: float = 0.0
     language: float = 0.0
     emergency: float = 0.0
+    n_safe: int = 0
+    false_alarm: float = 0.0
+    false_alarm_alarming: float = 0.0
+    safety_net: float = 0.0
     failures: dict[str, list[str]] = field(default_factory=dict)
 
 
 System = Callable[[str, str], Prediction]
 
 
+# The bot answers Norwegian and Danish in Swedish (see knowledge.language).
+_ANSWER_LANG = {"no": "sv", "nb": "sv", "nn": "sv", "da": "sv"}
+_ALARMING_KINDS = frozenset(
+    ("meta-routine", "training", "past-handled", "negated", "hypothetical", "procedural-concern")
+)
+
+
 def load_eval_set(path: Path) -> list[EvalItem]:
-    """Read the YAML question set at ``path``."""
+    """Read the YAML question set at ``path``.
+
+    ``lang`` is the language the answer must be in; the realistic sets give the language
+    the message is written in (``no`` and ``da`` are answered in Swedish).
+    """
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [
-        EvalItem(
-            question=str(raw["q"]),
-            preferred=str(raw.get("pref", "sv")),
-            expect=raw.get("expect"),
-            lang=str(raw["lang"]),
-            emergency=bool(raw.get("emergency", False)),
-            short=bool(raw.get("short", False)),
-            foreign=bool(raw.get("foreign", False)),
+    items = []
+    for raw in data["questions"]:
+        written = "no" if raw["lang"] is False else str(raw["lang"])
+        kind = raw.get("kind")
+        items.append(
+            EvalItem(
+                question=str(raw["q"]),
+                preferred=str(raw.get("pref", "sv")),
+                expect=raw.get("expect"),
+                lang=_ANSWER_LANG.get(written, written),
+                emergency=bool(raw.get("emergency", False)),
+                short=bool(raw.get("short", False)),
+                foreign=bool(raw.get("foreign", False)),
+                kind=kind,
+                category=raw.get("category"),
+                also=raw.get("also"),
+                alarming=kind in _ALARMING_KINDS,
+            )
         )
-        for raw in data["questions"]
-    ]
+    return items
 
 
 def dalsbot_system(kb: KnowledgeBase) -> System:
@@ -87,17 +118,34 @@ def dalsbot_system(kb: KnowledgeBase) -> System:
     def predict(question: str, preferred: str) -> Prediction:
         answer = kb.answer(question, preferred)
         ranked = [doc_id for doc_id, _ in kb.index.search(question, answer.lang).ranked]
-        return Prediction(answer.article_id, ranked, answer.lang, answer.emergency)
+        if answer.article_id and answer.article_id in ranked:
+            ranked.remove(answer.article_id)
+        if answer.article_id:
+            ranked.insert(0, answer.article_id)
+        return Prediction(
+            answer.article_id, ranked, answer.lang, answer.emergency, answer.safety_note
+        )
 
     return predict
 
 
 def evaluate(items: list[EvalItem], system: System) -> EvalReport:
     """Run ``system`` on every item and compute the report."""
-    report = EvalReport(failures={key: [] for key in ("top1", "abstain", "lang", "emergency")})
+    report = EvalReport(
+        failures={key: [] for key in ("top1", "abstain", "lang", "emergency", "false_alarm")}
+    )
     hits = recall = answered = abstained_off = abstained_total = lang_ok = emerg_ok = 0
+    alarms = alarms_alarming = n_alarming = netted = 0
     for item in items:
         pred = system(item.question, item.preferred)
+        if not item.emergency:
+            report.n_safe += 1
+            if pred.emergency:
+                alarms += 1
+                report.failures["false_alarm"].append(repr(item.question))
+            if item.alarming:
+                n_alarming += 1
+                alarms_alarming += pred.emergency
         if pred.lang == item.lang:
             lang_ok += 1
         else:
@@ -106,10 +154,13 @@ def evaluate(items: list[EvalItem], system: System) -> EvalReport:
             abstained_total += 1
         if item.emergency:
             report.n_emergency += 1
-            if pred.emergency and pred.article_id == item.expect:
+            netted += pred.emergency or pred.safety_note
+            if pred.emergency and pred.article_id == (item.expect or "akut-lage"):
                 emerg_ok += 1
             else:
                 report.failures["emergency"].append(repr(item.question))
+        elif item.alarming:
+            continue
         elif item.expect is None:
             report.n_off_topic += 1
             if pred.article_id is None:
@@ -133,6 +184,9 @@ def evaluate(items: list[EvalItem], system: System) -> EvalReport:
     report.abstention_precision = _ratio(abstained_off, abstained_total)
     report.language = _ratio(lang_ok, len(items))
     report.emergency = _ratio(emerg_ok, report.n_emergency)
+    report.safety_net = _ratio(netted, report.n_emergency)
+    report.false_alarm = alarms / report.n_safe if report.n_safe else 0.0
+    report.false_alarm_alarming = alarms_alarming / n_alarming if n_alarming else 0.0
     return report
 
 

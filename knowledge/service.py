@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.articles import ARTICLES_DIR, Article, load_articles
-from knowledge.emergency import is_emergency
+from knowledge.emergency import assess
 from knowledge.glossary import GLOSSARY_PATH, Glossary, load_glossary
 from knowledge.language import detect_language
 from knowledge.search import KnowledgeIndex, SearchResult
@@ -71,6 +71,8 @@ class Answer:
     emergency: bool
     unsupported_language: bool
     suggestions: list[str] = field(default_factory=list)
+    # A possible emergency: the normal answer carries a one-line safety footer.
+    safety_note: bool = False
     detected_language: str | None = None
     short_answer: str | None = None
     sources: list[str] = field(default_factory=list)
@@ -86,6 +88,7 @@ class Answer:
             "confidence": round(self.confidence, 3),
             "related": list(self.related),
             "emergency": self.emergency,
+            "safety_note": self.safety_note,
             "text": self.text,
         }
 
@@ -153,13 +156,17 @@ class KnowledgeBase:
         decision = detect_language(question, preferred_lang)
         lang = decision.lang
         result = self.index.search(question, lang, foreign=decision.unsupported)
-        if is_emergency(question):
+        danger = assess(question)
+        if danger.emergency:
             logger.info("Emergency answer given (lang=%s)", lang)
             return self._emergency_answer(result, lang, decision.detected, decision.unsupported)
         if result.article_id is None:
-            return self._abstain(result, lang, decision.detected, decision.unsupported)
+            return self._abstain(
+                result, lang, decision.detected, decision.unsupported, danger.safety_note
+            )
         article = self._localised(result.article_id, lang)
         return Answer(
+            safety_note=danger.safety_note,
             answered=True,
             lang=lang,
             article_id=result.article_id,
@@ -207,7 +214,12 @@ class KnowledgeBase:
         )
 
     def _abstain(
-        self, result: SearchResult, lang: str, detected: str | None, unsupported: bool
+        self,
+        result: SearchResult,
+        lang: str,
+        detected: str | None,
+        unsupported: bool,
+        safety_note: bool = False,
     ) -> Answer:
         suggestions = _suggestions(result)
         texts = CLI_TEXTS[lang]
@@ -229,6 +241,7 @@ class KnowledgeBase:
             suggestions=suggestions,
             detected_language=detected,
             text="\n\n".join(parts),
+            safety_note=safety_note,
         )
 
     def _article_text(self, article: Article | None, lang: str, unsupported: bool) -> str:

@@ -114,7 +114,8 @@ def test_cli_ask_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["ask", "vad är en samordnad individuell plan", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {
-        "answered", "lang", "article_id", "title", "confidence", "related", "emergency", "text",
+        "answered", "lang", "article_id", "title", "confidence", "related", "emergency",
+        "safety_note", "text",
     }  # fmt: skip
     assert data["article_id"] == "sip"
     assert data["lang"] == "sv"

@@ -1,0 +1,310 @@
+"""Recognise messages about acute danger to a child: a safety net, not a keyword list.
+
+The signals are data, one reviewed file per language in ``signals/`` (Swedish, English,
+Norwegian/Danish); this module only combines them. Every file is applied to every message,
+because staff mix languages. Matching runs on a *folded* form of the text (lower case, NFKC,
+å/ä/ö/æ/ø written as a/a/o/a/o, punctuation kept only as clause breaks), so a message typed
+without Swedish letters matches the same signals; the patterns are folded the same way when
+they are compiled, so reviewers read and write them with the real letters.
+
+Two tiers (``Tier``):
+
+* ``CLEAR``: the bot answers with the ``akut-lage`` card first (112, the socialjour, the
+  asker's municipality's numbers).
+* ``POSSIBLE``: the normal answer, with a one-line safety footer ("Är barnet i fara nu? Ring
+  112.").
+
+The combination rules, per category of acute danger:
+
+* a *clear* signal ("vill inte leva", "skurit sig", "ingen har hämtat treåringen") is an
+  emergency on its own, and so is a *together* group whose every pattern is in the message
+  ("helt borta" and "bilen"; "hittar inte" and a child);
+* a *weak* signal ("blåmärken", "full", "kniv") is an emergency together with a child or
+  pupil **and** immediacy ("nu", "idag", "ska hämta"), or with concrete presence ("just
+  nu", "ikväll", "sitter hos mig"), and a possible one otherwise;
+* a *soft* signal ("mår jättedåligt", "orkar inte") is never more than a possible one;
+* a signal preceded by a negation in the same clause ("hon har inte skadat sig") does not
+  count;
+* a *meta* message about routines, words, training, statistics, hypotheticals or a case that
+  is already handled ("vad är rutinen om en elev pratar om självmord", "förra året anmälde
+  vi ...") turns a clear signal into a possible one, unless the message also says that
+  something is happening now or within the hour ("hon sitter hos mig nu", "om 20 min");
+* a *calm* phrase ("ingen akut fara", "not urgent") does the same, whatever else it says;
+* the word "akut"/"urgent"/"112" with a child and a signal is clear; alone, in a message of a
+  few words ("AKUT!!", "hjälp akut"), it is clear too; elsewhere it adds a safety footer.
+
+Recall matters more than precision, but a footer costs little and an alarm on every mention
+of "akut" teaches people to ignore it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+SIGNALS_DIR = Path(__file__).with_name("signals")
+CATEGORIES: tuple[str, ...] = (
+    "suicide-selfharm",
+    "violence-now",
+    "sexual-abuse",
+    "weapons-threats",
+    "intoxicated-caregiver",
+    "child-alone",
+    "missing-runaway",
+    "threat-to-kill",
+)
+# A negation counts when it stands this many words or fewer before a signal, in its clause.
+NEGATION_WINDOW = 3
+# "AKUT!!" or "hjälp, akut" alone: a message of at most this many words.
+BARE_URGENT_WORDS = 4
+
+_FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "æ": "a", "ø": "o"})
+_CLAUSE_BREAK = re.compile(r"[.!?;,:\n]+|\s+(?:men|but)\s+")
+_NON_WORD = re.compile(r"[^a-z0-9\s'-]+")
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+class Tier(enum.IntEnum):
+    """How sure the detector is that a child is in acute danger."""
+
+    NONE = 0
+    POSSIBLE = 1
+    CLEAR = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The tier and the categories of danger whose signals were seen."""
+
+    tier: Tier
+    categories: tuple[str, ...] = ()
+
+    @property
+    def emergency(self) -> bool:
+        """True for the first tier only (the ``akut-lage`` card comes first)."""
+        return self.tier is Tier.CLEAR
+
+    @property
+    def safety_note(self) -> bool:
+        """True for the second tier (the normal answer carries a one-line safety footer)."""
+        return self.tier is Tier.POSSIBLE
+
+
+_LISTS: tuple[str, ...] = (
+    "child", "now", "present", "negation", "meta", "calm", "urgent", "definitional",
+)  # fmt: skip
+
+
+_STRENGTHS: tuple[str, ...] = ("clear", "weak", "soft")
+
+
+class SignalsError(ValueError):
+    """A signals file is malformed (raised at load time, reported by ``dalsbot kb check``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Category:
+    name: str
+    clear: re.Pattern[str] | None
+    weak: re.Pattern[str] | None
+    soft: re.Pattern[str] | None
+    # Combinations: every pattern of one group must match somewhere in the message.
+    together: tuple[tuple[re.Pattern[str], ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """All signal files compiled into one set of patterns."""
+
+    categories: tuple[_Category, ...]
+    child: re.Pattern[str] | None
+    now: re.Pattern[str] | None
+    present: re.Pattern[str] | None
+    negation: re.Pattern[str] | None
+    meta: re.Pattern[str] | None
+    calm: re.Pattern[str] | None
+    urgent: re.Pattern[str] | None
+    definitional: re.Pattern[str] | None
+
+
+def fold(text: str) -> str:
+    """``text`` in the form the signals match: lower case, no Nordic letters, clause marks kept.
+
+    Invisible format characters go; every kind of dash becomes "-"; clause punctuation
+    becomes " . " so that a pattern never reaches across two sentences.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    chars: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        if category == "Pd":
+            chars.append("-")
+        elif category == "Mn":
+            continue
+        else:
+            chars.append(char)
+    text = unicodedata.normalize("NFD", "".join(chars).translate(_FOLD))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _CLAUSE_BREAK.sub(" . ", text)
+    text = _NON_WORD.sub(lambda m: " . " if "." in m.group() else " ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _compile(patterns: list[str], source: str) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    folded = [fold_pattern(p) for p in patterns]
+    joined = "|".join(f"(?:{p})" for p in folded)
+    try:
+        return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
+    except re.error as exc:
+        raise SignalsError(f"{source}: {exc}") from exc
+
+
+def fold_pattern(pattern: str) -> str:
+    """A signal pattern as it is matched: lower case, Nordic letters folded like the text."""
+    pattern = unicodedata.normalize("NFKC", pattern).lower().translate(_FOLD)
+    pattern = unicodedata.normalize("NFD", pattern)
+    return "".join(c for c in pattern if not unicodedata.combining(c))
+
+
+def _strings(raw: object, where: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise SignalsError(f"{where}: expected a list")
+    for item in raw:
+        if not isinstance(item, str) or not item:
+            # YAML reads a bare no as false and 112 as a number: quote them.
+            raise SignalsError(f"{where}: {item!r} is not a quoted, non-empty string")
+    return list(raw)
+
+
+def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
+    """Read and compile every ``*.yaml`` signals file in ``directory``."""
+    lists: dict[str, list[str]] = {}
+    together: dict[str, list[tuple[re.Pattern[str], ...]]] = {c: [] for c in CATEGORIES}
+    per_category: dict[str, dict[str, list[str]]] = {
+        c: {strength: [] for strength in _STRENGTHS} for c in CATEGORIES
+    }
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise SignalsError(f"{directory}: no signals files")
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise SignalsError(f"{path.name}: not valid YAML ({exc})") from exc
+        if not isinstance(data, dict):
+            raise SignalsError(f"{path.name}: expected a mapping")
+        for key in _LISTS:
+            lists.setdefault(key, []).extend(_strings(data.get(key), f"{path.name}: {key}"))
+        categories = data.get("categories") or {}
+        if not isinstance(categories, dict):
+            raise SignalsError(f"{path.name}: categories must be a mapping")
+        for name, body in categories.items():
+            if name not in per_category:
+                raise SignalsError(f"{path.name}: unknown category {name!r}")
+            if not isinstance(body, dict):
+                raise SignalsError(f"{path.name}: {name} must be a mapping")
+            for strength in _STRENGTHS:
+                where = f"{path.name}: {name}.{strength}"
+                per_category[name][strength].extend(_strings(body.get(strength), where))
+            groups = body.get("together") or []
+            if not isinstance(groups, list):
+                raise SignalsError(f"{path.name}: {name}.together must be a list of lists")
+            for i, group in enumerate(groups):
+                where = f"{path.name}: {name}.together[{i}]"
+                parts = [_compile([p], where) for p in _strings(group, where)]
+                together[name].append(tuple(p for p in parts if p is not None))
+    compiled = tuple(
+        _Category(
+            name,
+            _compile(per_category[name]["clear"], f"{name}.clear"),
+            _compile(per_category[name]["weak"], f"{name}.weak"),
+            _compile(per_category[name]["soft"], f"{name}.soft"),
+            tuple(together[name]),
+        )
+        for name in CATEGORIES
+    )
+    return Signals(
+        categories=compiled,
+        **{key: _compile(lists.get(key, []), key) for key in _LISTS},
+    )
+
+
+@lru_cache(maxsize=1)
+def default_signals() -> Signals:
+    """The signals shipped with Dalsbot (loaded once)."""
+    return load_signals()
+
+
+def _negated(text: str, start: int, negation: re.Pattern[str] | None) -> bool:
+    """True if a negation stands just before ``start`` in the same clause."""
+    if negation is None:
+        return False
+    before = text[:start]
+    clause = before.rsplit(" . ", 1)[-1]
+    words = _WORD.findall(clause)[-NEGATION_WINDOW:]
+    return bool(words) and negation.search(" ".join(words)) is not None
+
+
+def _hits(pattern: re.Pattern[str] | None, text: str, negation: re.Pattern[str] | None) -> bool:
+    if pattern is None:
+        return False
+    return any(not _negated(text, m.start(), negation) for m in pattern.finditer(text))
+
+
+def _found(pattern: re.Pattern[str] | None, text: str) -> bool:
+    return pattern is not None and pattern.search(text) is not None
+
+
+def assess(text: str, signals: Signals | None = None) -> Assessment:
+    """Assess ``text`` for acute danger to a child (see the module docstring for the rules)."""
+    signals = signals or default_signals()
+    folded = f" {fold(text)} "
+    if not folded.strip(" ."):
+        return Assessment(Tier.NONE)
+    now = _found(signals.now, folded)
+    present = _found(signals.present, folded)
+    child = _found(signals.child, folded)
+    calm = _found(signals.calm, folded)
+    meta = _found(signals.meta, folded) or calm
+    urgent = _found(signals.urgent, folded) and (
+        present or not _found(signals.definitional, folded)
+    )
+    clear: list[str] = []
+    possible: list[str] = []
+    for category in signals.categories:
+        combined = any(
+            all(_hits(part, folded, signals.negation) for part in group)
+            for group in category.together
+        )
+        if combined or _hits(category.clear, folded, signals.negation):
+            (possible if calm or (meta and not present) else clear).append(category.name)
+        elif _hits(category.weak, folded, signals.negation):
+            strong = ((child and (now or urgent)) or present) and not meta
+            (clear if strong else possible).append(category.name)
+        elif _hits(category.soft, folded, signals.negation):
+            possible.append(category.name)
+    if clear:
+        return Assessment(Tier.CLEAR, tuple(clear))
+    if urgent and len(_WORD.findall(folded)) <= BARE_URGENT_WORDS and not meta:
+        return Assessment(Tier.CLEAR, ())
+    if possible or urgent:
+        return Assessment(Tier.POSSIBLE, tuple(possible))
+    return Assessment(Tier.NONE)
+
+
+def is_emergency(text: str) -> bool:
+    """True when ``text`` is a clear emergency (the first tier)."""
+    return assess(text).emergency
