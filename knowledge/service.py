@@ -16,7 +16,8 @@ from typing import Any
 from knowledge.articles import ARTICLES_DIR, Article, load_articles
 from knowledge.emergency import assess
 from knowledge.glossary import GLOSSARY_PATH, Glossary, load_glossary
-from knowledge.language import detect_language
+from knowledge.intent import Kind, classify
+from knowledge.language import LanguageDecision, detect_language
 from knowledge.search import KnowledgeIndex, SearchResult
 from knowledge.text import SUPPORTED_LANGS
 
@@ -41,6 +42,17 @@ CLI_TEXTS: dict[str, dict[str, str]] = {
             "Ring 112 om ett barn är i akut fara. Utanför kontorstid når du socialjouren. "
             "Dalsbot är inte till för akuta lägen."
         ),
+        "smalltalk": "Hej! Fråga mig gärna om rutinerna i Backa barnet Dalsland.",
+        "case": (
+            "Jag kan inte se information om enskilda barn eller ärenden. Fråga den ansvariga "
+            "socialsekreteraren eller den som ansvarar för barnets plan."
+        ),
+        "offtopic": (
+            "Det ligger utanför det jag kan svara på. Jag kan hjälpa till med rutinerna i "
+            "Backa barnet Dalsland: roller, SIP, samtycke, sekretess, orosanmälan och "
+            "uppföljning."
+        ),
+        "safety_note": "Är barnet i fara nu? Ring 112.",
     },
     "en": {
         "dont_know": (
@@ -54,6 +66,16 @@ CLI_TEXTS: dict[str, dict[str, str]] = {
             "Call 112 if a child is in acute danger. Outside office hours, contact socialjouren "
             "(social services' on-call service). Dalsbot is not for emergencies."
         ),
+        "smalltalk": "Hi! Ask me anything about the routines of Backa barnet Dalsland.",
+        "case": (
+            "I can't see information about individual children or cases. Ask the responsible "
+            "social worker or whoever is responsible for the child's plan."
+        ),
+        "offtopic": (
+            "That is outside what I can answer. I can help with the routines of Backa barnet "
+            "Dalsland: roles, SIP, consent, secrecy, reporting concern and follow-up."
+        ),
+        "safety_note": "Is the child in danger now? Call 112.",
     },
 }
 
@@ -73,6 +95,10 @@ class Answer:
     suggestions: list[str] = field(default_factory=list)
     # A possible emergency: the normal answer carries a one-line safety footer.
     safety_note: bool = False
+    # What the message was: "question" (searched), "smalltalk", "case" (about a particular
+    # child or family: never stored) or "offtopic" (``topic`` says which kind).
+    intent: str = Kind.QUESTION.value
+    topic: str | None = None
     detected_language: str | None = None
     short_answer: str | None = None
     sources: list[str] = field(default_factory=list)
@@ -89,6 +115,8 @@ class Answer:
             "related": list(self.related),
             "emergency": self.emergency,
             "safety_note": self.safety_note,
+            "intent": self.intent,
+            "topic": self.topic,
             "text": self.text,
         }
 
@@ -160,6 +188,9 @@ class KnowledgeBase:
         if danger.emergency:
             logger.info("Emergency answer given (lang=%s)", lang)
             return self._emergency_answer(result, lang, decision.detected, decision.unsupported)
+        intent = classify(question)
+        if intent.kind is not Kind.QUESTION:
+            return self._reply(intent.kind, intent.topic, result, lang, decision, danger.safety_note)
         if result.article_id is None:
             return self._abstain(
                 result, lang, decision.detected, decision.unsupported, danger.safety_note
@@ -211,6 +242,36 @@ class KnowledgeBase:
             short_answer=article.short_answer if article else None,
             sources=list(article.sources) if article else [],
             text=text if article else CLI_TEXTS[lang]["emergency_fallback"],
+        )
+
+    def _reply(
+        self,
+        kind: Kind,
+        topic: str | None,
+        result: SearchResult,
+        lang: str,
+        decision: LanguageDecision,
+        safety_note: bool,
+    ) -> Answer:
+        """Small talk, a case question or an off-topic question: a short reply, no article."""
+        texts = CLI_TEXTS[lang]
+        parts = [texts[kind.value]]
+        if safety_note:
+            parts.append(texts["safety_note"])
+        return Answer(
+            answered=False,
+            lang=lang,
+            article_id=None,
+            title=None,
+            confidence=result.confidence,
+            related=[],
+            emergency=False,
+            unsupported_language=decision.unsupported,
+            detected_language=decision.detected,
+            text="\n\n".join(parts),
+            safety_note=safety_note,
+            intent=kind.value,
+            topic=topic,
         )
 
     def _abstain(

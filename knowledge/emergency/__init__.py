@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from knowledge.patterns import WORD, PatternError, compile_words, fold, strings
 
 SIGNALS_DIR = Path(__file__).with_name("signals")
 CATEGORIES: tuple[str, ...] = (
@@ -63,13 +64,6 @@ CATEGORIES: tuple[str, ...] = (
 NEGATION_WINDOW = 3
 # "AKUT!!" or "hjälp, akut" alone: a message of at most this many words.
 BARE_URGENT_WORDS = 4
-
-_FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "æ": "a", "ø": "o"})
-_CLAUSE_BREAK = re.compile(r"[.!?;,:\n]+|\s+(?:men|but)\s+")
-_NON_WORD = re.compile(r"[^a-z0-9\s'-]+")
-_SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"[a-z0-9']+")
-
 
 class Tier(enum.IntEnum):
     """How sure the detector is that a child is in acute danger."""
@@ -105,7 +99,7 @@ _LISTS: tuple[str, ...] = (
 _STRENGTHS: tuple[str, ...] = ("clear", "weak", "soft")
 
 
-class SignalsError(ValueError):
+class SignalsError(PatternError):
     """A signals file is malformed (raised at load time, reported by ``dalsbot kb check``)."""
 
 
@@ -134,59 +128,18 @@ class Signals:
     definitional: re.Pattern[str] | None
 
 
-def fold(text: str) -> str:
-    """``text`` in the form the signals match: lower case, no Nordic letters, clause marks kept.
-
-    Invisible format characters go; every kind of dash becomes "-"; clause punctuation
-    becomes " . " so that a pattern never reaches across two sentences.
-    """
-    text = unicodedata.normalize("NFKC", text).lower()
-    chars: list[str] = []
-    for char in text:
-        category = unicodedata.category(char)
-        if category == "Cf":
-            continue
-        if category == "Pd":
-            chars.append("-")
-        elif category == "Mn":
-            continue
-        else:
-            chars.append(char)
-    text = unicodedata.normalize("NFD", "".join(chars).translate(_FOLD))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _CLAUSE_BREAK.sub(" . ", text)
-    text = _NON_WORD.sub(lambda m: " . " if "." in m.group() else " ", text)
-    return _SPACE.sub(" ", text).strip()
-
-
 def _compile(patterns: list[str], source: str) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    folded = [fold_pattern(p) for p in patterns]
-    joined = "|".join(f"(?:{p})" for p in folded)
     try:
-        return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
-    except re.error as exc:
-        raise SignalsError(f"{source}: {exc}") from exc
-
-
-def fold_pattern(pattern: str) -> str:
-    """A signal pattern as it is matched: lower case, Nordic letters folded like the text."""
-    pattern = unicodedata.normalize("NFKC", pattern).lower().translate(_FOLD)
-    pattern = unicodedata.normalize("NFD", pattern)
-    return "".join(c for c in pattern if not unicodedata.combining(c))
+        return compile_words(patterns, source)
+    except PatternError as exc:
+        raise SignalsError(str(exc)) from exc
 
 
 def _strings(raw: object, where: str) -> list[str]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise SignalsError(f"{where}: expected a list")
-    for item in raw:
-        if not isinstance(item, str) or not item:
-            # YAML reads a bare no as false and 112 as a number: quote them.
-            raise SignalsError(f"{where}: {item!r} is not a quoted, non-empty string")
-    return list(raw)
+    try:
+        return strings(raw, where)
+    except PatternError as exc:
+        raise SignalsError(str(exc)) from exc
 
 
 def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
@@ -254,7 +207,7 @@ def _negated(text: str, start: int, negation: re.Pattern[str] | None) -> bool:
         return False
     before = text[:start]
     clause = before.rsplit(" . ", 1)[-1]
-    words = _WORD.findall(clause)[-NEGATION_WINDOW:]
+    words = WORD.findall(clause)[-NEGATION_WINDOW:]
     return bool(words) and negation.search(" ".join(words)) is not None
 
 
@@ -298,7 +251,7 @@ def assess(text: str, signals: Signals | None = None) -> Assessment:
             possible.append(category.name)
     if clear:
         return Assessment(Tier.CLEAR, tuple(clear))
-    if urgent and len(_WORD.findall(folded)) <= BARE_URGENT_WORDS and not meta:
+    if urgent and len(WORD.findall(folded)) <= BARE_URGENT_WORDS and not meta:
         return Assessment(Tier.CLEAR, ())
     if possible or urgent:
         return Assessment(Tier.POSSIBLE, tuple(possible))

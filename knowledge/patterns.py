@@ -1,0 +1,72 @@
+"""Folded text and whole-word pattern lists: the shared ground of the reviewed signal files.
+
+The emergency signals (``knowledge/emergency/signals``) and the message intents
+(``knowledge/intents.yaml``) are lists of regular expressions that people review like the
+articles. Both are matched against the same *folded* form of a message, so that a message
+typed without å/ä/ö, with invisible characters or with odd dashes matches the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "æ": "a", "ø": "o"})
+_CLAUSE_BREAK = re.compile(r"[.!?;,:\n]+|\s+(?:men|but)\s+")
+_NON_WORD = re.compile(r"[^a-z0-9\s'-]+")
+_SPACE = re.compile(r"\s+")
+WORD = re.compile(r"[a-z0-9']+")
+
+
+class PatternError(ValueError):
+    """A pattern list is malformed (raised at load time, reported by ``dalsbot kb check``)."""
+
+
+def fold(text: str) -> str:
+    """``text`` in the form the patterns match: lower case, no Nordic letters, clause marks kept.
+
+    Invisible format characters go; every kind of dash becomes "-"; clause punctuation
+    becomes " . " so that a pattern never reaches across two sentences.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    chars: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cf", "Mn"):
+            continue
+        chars.append("-" if category == "Pd" else char)
+    text = unicodedata.normalize("NFD", "".join(chars).translate(_FOLD))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _CLAUSE_BREAK.sub(" . ", text)
+    text = _NON_WORD.sub(lambda m: " . " if "." in m.group() else " ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def fold_pattern(pattern: str) -> str:
+    """A pattern as it is matched: lower case, Nordic letters folded like the text."""
+    pattern = unicodedata.normalize("NFKC", pattern).lower().translate(_FOLD)
+    pattern = unicodedata.normalize("NFD", pattern)
+    return "".join(c for c in pattern if not unicodedata.combining(c))
+
+
+def compile_words(patterns: list[str], source: str) -> re.Pattern[str] | None:
+    """One regular expression matching any of ``patterns`` as whole words (None if empty)."""
+    if not patterns:
+        return None
+    joined = "|".join(f"(?:{fold_pattern(p)})" for p in patterns)
+    try:
+        return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
+    except re.error as exc:
+        raise PatternError(f"{source}: {exc}") from exc
+
+
+def strings(raw: object, where: str) -> list[str]:
+    """The list of pattern strings at ``where`` (YAML reads a bare no as false: quote it)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise PatternError(f"{where}: expected a list")
+    for item in raw:
+        if not isinstance(item, str) or not item:
+            raise PatternError(f"{where}: {item!r} is not a quoted, non-empty string")
+    return list(raw)
