@@ -39,7 +39,14 @@ from rapidfuzz import fuzz, process
 
 from knowledge.articles import Article
 from knowledge.glossary import GLOSSARY_PREFIX, Glossary
-from knowledge.text import SUPPORTED_LANGS, is_stop_word, split_compound, stem, tokenize
+from knowledge.text import (
+    STOP_WORDS,
+    SUPPORTED_LANGS,
+    is_stop_word,
+    split_compound,
+    stem,
+    tokenize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +202,10 @@ class _LangIndex:
     domain_terms: dict[int, frozenset[str]]
     fuzzy_buckets: dict[str, list[str]]
     related: dict[int, tuple[str, ...]]
+    # Every word the articles (and the stop-word list) use, and the same words typed without
+    # å/ä/ö ("uppfoljning" → "uppföljning"), for repairing a question before analysis.
+    surface: frozenset[str] = frozenset()
+    restore: dict[str, str] = field(default_factory=dict)
     fuzzy_cache: dict[str, tuple[str, float] | None] = field(default_factory=dict)
 
 
@@ -360,7 +371,7 @@ def _analyze_query(
     lang_index: _LangIndex, glossary: Glossary, question: str, lang: str
 ) -> tuple[QueryUnit, ...]:
     """Turn a question into units: one per content word, or one per glossary phrase."""
-    tokens = tokenize(question)
+    tokens = repair_tokens(tokenize(question), lang_index)
     stemmed = [stem(tok, lang) for tok in tokens]
     groups, concepts = _phrase_groups(glossary, stemmed, lang)
     meta = _meta_positions(tokens)
@@ -406,6 +417,46 @@ def _analyze_query(
             raised = tuple((t, max(w, weight) if t == term else w) for t, w in unit.terms)
             units[i] = QueryUnit(unit.token, raised, unit.context, unit.generic)
     return tuple(units)
+
+
+_ASCII = str.maketrans({"å": "a", "ä": "a", "ö": "o"})
+# A word split in two by voice-to-text or a phone keyboard ("sam tycke", "oros anmälan")
+# is joined again when the joined word is one the articles use and at least this long.
+MIN_JOINED_LENGTH = 7
+
+
+def repair_tokens(tokens: Sequence[str], index: _LangIndex) -> list[str]:
+    """Restore å/ä/ö to words typed without them and join words split in two.
+
+    A word is restored only when it is unknown as typed and known with the letters
+    ("nar" → "när", "orosanmalan" → "orosanmälan"); two neighbours are joined only when
+    the joined word is known and at least one of the two is not ("barn kontakt" →
+    "barnkontakt", but "barn team" stays as typed if "barnteam" is unknown).
+    """
+    restored = [_restore(token, index) for token in tokens]
+    repaired: list[str] = []
+    i = 0
+    while i < len(restored):
+        if i + 1 < len(restored):
+            joined = _restore(restored[i] + restored[i + 1], index)
+            halves_known = restored[i] in index.surface and restored[i + 1] in index.surface
+            if (
+                len(joined) >= MIN_JOINED_LENGTH
+                and joined in index.surface
+                and not (halves_known and len(restored[i]) > 3 and len(restored[i + 1]) > 3)
+            ):
+                repaired.append(joined)
+                i += 2
+                continue
+        repaired.append(restored[i])
+        i += 1
+    return repaired
+
+
+def _restore(token: str, index: _LangIndex) -> str:
+    if token in index.surface:
+        return token
+    return index.restore.get(token, token)
 
 
 # Words about the question itself rather than its topic: "vad står förkortningen GIRFEC
@@ -555,11 +606,28 @@ def _build_lang_index(
     for word in sorted(w for w in vocabulary if len(w) >= MIN_FUZZY_LENGTH - 1 and w.isalpha()):
         buckets[word[0]].append(word)
     related = {position[a.id]: a.related for a in articles}
+    surface = {token for doc in tokenised for tokens in doc.values() for token in tokens}
+    surface |= STOP_WORDS.get(lang, frozenset())
+    restore: dict[str, str] = {}
+    for word in sorted(surface):
+        plain = word.translate(_ASCII)
+        if plain != word and plain not in surface:
+            restore.setdefault(plain, word)
     domain_terms = {
         pos: frozenset(term for name in _DOMAIN_FIELDS for term in doc[name])
         for pos, doc in zip(doc_positions, counts, strict=True)
     }
-    return _LangIndex(lang, full, cross, vocabulary, domain_terms, dict(buckets), related)
+    return _LangIndex(
+        lang,
+        full,
+        cross,
+        vocabulary,
+        domain_terms,
+        dict(buckets),
+        related,
+        frozenset(surface),
+        restore,
+    )
 
 
 def _article_fields(article: Article) -> dict[str, str]:

@@ -8,15 +8,16 @@ from their own message catalogue, the CLI uses ``Answer.to_json_dict()``.
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from knowledge.articles import ARTICLES_DIR, Article, load_articles
 from knowledge.emergency import assess
 from knowledge.glossary import GLOSSARY_PATH, Glossary, load_glossary
-from knowledge.intent import Kind, classify
+from knowledge.intent import Intent, Kind, classify
 from knowledge.language import LanguageDecision, detect_language
 from knowledge.search import KnowledgeIndex, SearchResult
 from knowledge.text import SUPPORTED_LANGS
@@ -24,6 +25,7 @@ from knowledge.text import SUPPORTED_LANGS
 logger = logging.getLogger(__name__)
 
 EMERGENCY_ARTICLE_ID = "akut-lage"
+NORDIC_NEIGHBOURS = frozenset({"no", "nb", "nn", "da"})
 SUGGESTION_MIN_CONFIDENCE = 0.08
 EMERGENCY_RELATED_MIN_CONFIDENCE = 0.75
 SUGGESTION_MIN_RATIO = 0.5
@@ -99,6 +101,8 @@ class Answer:
     # child or family: never stored) or "offtopic" (``topic`` says which kind).
     intent: str = Kind.QUESTION.value
     topic: str | None = None
+    # The question as asked (kept in memory for rendering only; never in the JSON output).
+    question: str = ""
     detected_language: str | None = None
     short_answer: str | None = None
     sources: list[str] = field(default_factory=list)
@@ -183,14 +187,17 @@ class KnowledgeBase:
         """Answer ``question``; ``preferred_lang`` is the person's language setting."""
         decision = detect_language(question, preferred_lang)
         lang = decision.lang
-        result = self.index.search(question, lang, foreign=decision.unsupported)
+        # Norwegian and Danish are answered in Swedish; their own words are no sign that the
+        # question is off topic.
+        nordic = decision.detected in NORDIC_NEIGHBOURS
+        result = self._search(question, lang, decision.unsupported or nordic)
         danger = assess(question)
         if danger.emergency:
             logger.info("Emergency answer given (lang=%s)", lang)
             return self._emergency_answer(result, lang, decision.detected, decision.unsupported)
         intent = classify(question)
         if intent.kind is not Kind.QUESTION:
-            return self._reply(intent.kind, intent.topic, result, lang, decision, danger.safety_note)
+            return self._reply(question, intent, result, lang, decision, danger.safety_note)
         if result.article_id is None:
             return self._abstain(
                 result, lang, decision.detected, decision.unsupported, danger.safety_note
@@ -211,6 +218,31 @@ class KnowledgeBase:
             sources=list(article.sources) if article else [],
             text=self._article_text(article, lang, decision.unsupported),
         )
+
+    def _search(self, question: str, lang: str, foreign: bool) -> SearchResult:
+        """Search the question; in a message of two questions, answer the first.
+
+        The second question's best article is offered first among the related ones. In a
+        long message that tells a situation before asking, the asking sentence decides
+        when it finds an answer on its own.
+        """
+        parts = split_questions(question)
+        if len(parts) == 2:
+            first = self.index.search(parts[0], lang, foreign=foreign)
+            second = self.index.search(parts[1], lang, foreign=foreign)
+            if first.article_id is not None:
+                extra = second.article_id
+                related = list(first.related)
+                if extra and extra != first.article_id:
+                    related = [extra, *[r for r in related if r != extra]][: len(related) or 3]
+                return replace(first, related=related)
+        full = self.index.search(question, lang, foreign=foreign)
+        asking = asking_part(question)
+        if asking is not None:
+            focused = self.index.search(asking, lang, foreign=foreign)
+            if focused.article_id is not None and focused.confidence >= full.confidence:
+                return focused
+        return full
 
     def _emergency_answer(
         self, result: SearchResult, lang: str, detected: str | None, unsupported: bool
@@ -246,14 +278,15 @@ class KnowledgeBase:
 
     def _reply(
         self,
-        kind: Kind,
-        topic: str | None,
+        question: str,
+        intent: Intent,
         result: SearchResult,
         lang: str,
         decision: LanguageDecision,
         safety_note: bool,
     ) -> Answer:
         """Small talk, a case question or an off-topic question: a short reply, no article."""
+        kind, topic = intent.kind, intent.topic
         texts = CLI_TEXTS[lang]
         parts = [texts[kind.value]]
         if safety_note:
@@ -272,6 +305,7 @@ class KnowledgeBase:
             safety_note=safety_note,
             intent=kind.value,
             topic=topic,
+            question=question,
         )
 
     def _abstain(
@@ -325,6 +359,42 @@ class KnowledgeBase:
 
     def _load(self) -> _State:
         return _build_state(load_articles(self.root), load_glossary(self.glossary_path))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_QUESTION_WORD = re.compile(
+    r"^(vad|vem|vilka|vilken|vilket|hur|när|var|varför|får|kan|ska|måste|behöver|bör|är|"
+    r"what|who|which|how|when|where|why|can|may|should|must|do|does|is|are|"
+    r"hva|hvem|hvordan|hvornår|når|hvor|hvorfor|kan|skal|må|er)\b",
+    re.IGNORECASE,
+)
+_SECOND_QUESTION = re.compile(
+    r"\?\s+(?:och\s+|and\s+|og\s+)?(?=\w)|,?\s+(?:och|and|og|samt)\s+(?=(?:vad|vem|vilka|vilken|hur|"
+    r"när|var|får|kan|ska|måste|what|who|which|how|when|where|can|should|must|hva|hvem|"
+    r"hvordan|hvad)\b)",
+    re.IGNORECASE,
+)
+# A message this long (in words) that tells a situation first is searched by its asking part.
+LONG_MESSAGE_WORDS = 30
+
+
+def split_questions(text: str) -> list[str]:
+    """Two questions in one message as two parts (each of three words or more), else one."""
+    parts = [p.strip(" ,.") for p in _SECOND_QUESTION.split(text.strip(), maxsplit=1)]
+    if len(parts) == 2 and all(len(p.split()) >= 3 for p in parts):
+        return parts
+    return [text]
+
+
+def asking_part(text: str) -> str | None:
+    """In a long message, the sentences that ask (a question mark or a question word)."""
+    if len(text.split()) < LONG_MESSAGE_WORDS:
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    asking = [s for s in sentences if s.endswith("?") or _QUESTION_WORD.match(s)]
+    if not asking or len(asking) == len(sentences):
+        return None
+    return " ".join(asking)
 
 
 def _suggestions(result: SearchResult) -> list[str]:

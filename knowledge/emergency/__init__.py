@@ -65,6 +65,7 @@ NEGATION_WINDOW = 3
 # "AKUT!!" or "hjälp, akut" alone: a message of at most this many words.
 BARE_URGENT_WORDS = 4
 
+
 class Tier(enum.IntEnum):
     """How sure the detector is that a child is in acute danger."""
 
