@@ -16,7 +16,15 @@
    local questions that must get no article plus domain questions with local or generic
    words, tuned against in the "domain evidence" round.
 
-Only aggregate metrics are printed for every set (no individual failures).
+7. The realistic sets R1 (tests/knowledge/realistic1_*.yaml): messages written blind, the way
+   staff type on a phone, with 150+ indirect emergencies, 100 alarming-but-safe messages and
+   100+ near-domain off-topic ones. Measured once when frozen, then tuned on.
+8. The realistic sets R2 (tests/knowledge/realistic2_*.yaml): written blind at the same time
+   as R1 and not read until the code was frozen; measured once. This is the result.
+
+Only aggregate metrics are printed for every set (no individual failures). "false alarms"
+is the share of non-emergency messages that got the emergency card; "safety net" the share
+of emergencies that got the card or at least the one-line safety footer.
 
 Run from the repository root: ``python benchmarks/kb_eval.py``.
 """
@@ -41,6 +49,10 @@ HOLDOUT2_PATH = ROOT / "tests" / "knowledge" / "holdout2_questions.yaml"
 REVIEWER_PATH = ROOT / "tests" / "knowledge" / "reviewer_questions.yaml"
 HOLDOUT3_PATH = ROOT / "tests" / "knowledge" / "holdout3_questions.yaml"
 OFFTOPIC_DEV_PATH = ROOT / "tests" / "knowledge" / "offtopic_dev_questions.yaml"
+REALISTIC = {
+    name: ROOT / "tests" / "knowledge" / f"{name}.yaml"
+    for name in ("realistic1_scope", "realistic1_safety", "realistic2_scope", "realistic2_safety")
+}
 SETS = (
     ("Evaluation set", EVAL_PATH),
     ("Held-out set 1", HOLDOUT_PATH),
@@ -48,6 +60,10 @@ SETS = (
     ("Reviewer set", REVIEWER_PATH),
     ("Held-out set 3", HOLDOUT3_PATH),
     ("Off-topic development set", OFFTOPIC_DEV_PATH),
+    ("Realistic R1, in-scope and off-topic (tuned on)", REALISTIC["realistic1_scope"]),
+    ("Realistic R1, emergencies and alarming-but-safe (tuned on)", REALISTIC["realistic1_safety"]),
+    ("Realistic R2, in-scope and off-topic (held out)", REALISTIC["realistic2_scope"]),
+    ("Realistic R2, emergencies and alarming-but-safe (held out)", REALISTIC["realistic2_safety"]),
 )
 ROWS = (
     ("top-1 accuracy (in-scope)", "top1"),
@@ -57,6 +73,8 @@ ROWS = (
     ("abstention recall (off-topic)", "abstention_recall"),
     ("answer-language accuracy", "language"),
     ("emergencies recognised", "emergency"),
+    ("safety net (card or footer)", "safety_net"),
+    ("false alarms (non-emergencies)", "false_alarm"),
 )
 
 
@@ -68,12 +86,15 @@ def main() -> int:
     threshold = baseline_index.tune_threshold(load_eval_set(EVAL_PATH))
     print(f"(baseline abstention threshold tuned on the evaluation set: {threshold:.2f})")
     for title, path in SETS:
+        if not path.exists():
+            continue
         items = load_eval_set(path)
         dalsbot = evaluate(items, dalsbot_system(kb))
         baseline = evaluate(items, baseline_index.predict)
         print(
             f"\n{title} ({path.name}): {len(items)} questions: {dalsbot.n_in_scope} in-scope, "
-            f"{dalsbot.n_off_topic} off-topic, {dalsbot.n_emergency} emergencies\n"
+            f"{dalsbot.n_off_topic} off-topic, {dalsbot.n_emergency} emergencies, "
+            f"{sum(item.alarming for item in items)} alarming-but-safe\n"
         )
         print(f"{'metric':32} {'Dalsbot':>9} {'BM25':>9}")
         for label, attr in ROWS:
@@ -81,7 +102,23 @@ def main() -> int:
     return 0
 
 
+# The count each metric is a share of: a metric over no items is shown as "n/a".
+_DENOMINATOR = {
+    "top1": "n_in_scope",
+    "recall_at_3": "n_in_scope",
+    "answered": "n_in_scope",
+    "abstention_precision": "n_off_topic",
+    "abstention_recall": "n_off_topic",
+    "emergency": "n_emergency",
+    "safety_net": "n_emergency",
+    "false_alarm": "n_safe",
+}
+
+
 def _value(report: EvalReport, attr: str) -> str:
+    count = _DENOMINATOR.get(attr)
+    if count is not None and getattr(report, count) == 0:
+        return "n/a"
     return f"{getattr(report, attr):.3f}"
 
 

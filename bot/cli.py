@@ -3,7 +3,7 @@
 ``dalsbot run`` runs the bot: against Telegram when a token is set, otherwise in local mode.
 ``dalsbot chat`` always runs local mode. ``dalsbot db upgrade`` applies the migrations;
 ``dalsbot invite create`` makes an invitation. Feature modules add their own commands
-(``kb check``, ``ask``, ``plans``, ``pulse``) through ``add_commands``.
+(``kb check``, ``ask``, ``contacts check``, ``plans``, ``pulse``) through ``add_commands``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from storage.db import DatabaseError
 logger = logging.getLogger(__name__)
 
 # Modules that add sub-commands: each has add_commands(subparsers).
-COMMAND_MODULES = ("knowledge.cli", "bot.plans_cli", "bot.pulse_cli")
+COMMAND_MODULES = ("knowledge.cli", "bot.contacts_cli", "bot.plans_cli", "bot.pulse_cli")
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 from bot.i18n import LANGUAGES, Lang, as_lang, format_date, t
 from knowledge.articles import Article, KnowledgeBaseError
 from knowledge.check import check_knowledge_base
+from knowledge.contacts import LocalContacts
 from knowledge.glossary import GlossaryError
 from knowledge.service import EMERGENCY_ARTICLE_ID, Answer, KnowledgeBase
 
@@ -160,16 +161,26 @@ def article_card(
     emergency: bool = False,
     unsupported: bool = False,
     can_forward: bool = True,
+    local: LocalContacts | None = None,
+    safety_note: bool = False,
 ) -> Card:
-    """The phone-sized answer: short answer, title, first source, reviewed date, buttons."""
+    """The phone-sized answer: short answer, title, first source, reviewed date, buttons.
+
+    An emergency card also lists the numbers to call (112, and ``local``'s configured ones);
+    an ordinary card for a possible emergency (``safety_note``) ends with a line about 112.
+    """
     parts = [t("ask.unsupported_note", lang)] if unsupported else []
     title_key = "ask.emergency_title" if emergency else "ask.card_title"
     parts.append(f"{t(title_key, lang, title=article.title)}\n\n{article.short_answer}")
+    if emergency:
+        parts.append(phone_numbers(local, lang))
     footer = [
         source_line(article.sources, lang),
         t("ask.reviewed", lang, date=format_date(article.reviewed, lang)),
     ]
     parts.append("\n".join(line for line in footer if line))
+    if safety_note and not emergency:
+        parts.append(t("ask.safety_note", lang))
     rows = [[(t("ask.more_button", lang), f"kb:more:{article.id}:{lang}")]]
     rows += article_buttons(kb, [r for r in related if r != article.id], lang)
     rows.append(
@@ -183,6 +194,21 @@ def article_card(
     return Card("\n\n".join(parts), rows)
 
 
+def phone_numbers(local: LocalContacts | None, lang: Lang) -> str:
+    """112 always, then the municipality's configured numbers, each on its own line.
+
+    Only numbers an admin has put in the contacts file appear; Telegram makes them tappable.
+    """
+    lines = [t("ask.emergency_112", lang)]
+    if local is not None:
+        lines.append(t("ask.emergency_local", lang, municipality=local.municipality))
+        lines += [
+            t("ask.emergency_number", lang, label=entry.label(lang), phone=entry.phone)
+            for entry in local.entries
+        ]
+    return "\n".join(lines)
+
+
 def emergency_guidance(kb: KnowledgeBase, lang: Lang) -> Card | None:
     """The acute-danger article's answer as text only (for someone who is not registered)."""
     article = localised(kb, EMERGENCY_ARTICLE_ID, lang)
@@ -190,6 +216,21 @@ def emergency_guidance(kb: KnowledgeBase, lang: Lang) -> Card | None:
         return None
     card = article_card(kb, article, lang, log_id=0, related=[], emergency=True)
     return Card(card.text)
+
+
+_THANKS = re.compile(r"\b(tack|tackar|tak|takk|thanks?|thx|ty|cheers)\b", re.IGNORECASE)
+
+
+def intent_card(answer: Answer) -> Card:
+    """The short reply to small talk, a case question or an off-topic question."""
+    lang = as_lang(answer.lang)
+    key = f"ask.{answer.intent}"
+    if answer.intent == "smalltalk" and _THANKS.search(answer.question):
+        key = "ask.smalltalk_thanks"
+    parts = [t(key, lang)]
+    if answer.safety_note:
+        parts.append(t("ask.safety_note", lang))
+    return Card("\n\n".join(parts))
 
 
 def abstention_card(kb: KnowledgeBase, answer: Answer, lang: Lang, *, log_id: int) -> Card:
@@ -200,12 +241,19 @@ def abstention_card(kb: KnowledgeBase, answer: Answer, lang: Lang, *, log_id: in
     if rows:
         parts.append(t("ask.dont_know_suggestions", lang))
     parts.append(t("ask.dont_know_whom", lang))
+    if answer.safety_note:
+        parts.append(t("ask.safety_note", lang))
     rows.append([(t("ask.coordinator_button", lang), f"kb:coord:{log_id}")])
     return Card("\n\n".join(parts), rows)
 
 
-def answer_card(kb: KnowledgeBase, answer: Answer, *, log_id: int) -> Card:
-    """The card for one engine answer (emergency guidance first, or an article, or abstention)."""
+def answer_card(
+    kb: KnowledgeBase, answer: Answer, *, log_id: int, local: LocalContacts | None = None
+) -> Card:
+    """The card for one engine answer (emergency guidance first, or an article, or abstention).
+
+    ``local`` is the asker's municipality's numbers, shown on an emergency card only.
+    """
     lang = as_lang(answer.lang)
     article = localised(kb, answer.article_id, lang) if answer.article_id else None
     if not answer.answered or article is None:
@@ -218,6 +266,8 @@ def answer_card(kb: KnowledgeBase, answer: Answer, *, log_id: int) -> Card:
         related=list(answer.related),
         emergency=answer.emergency,
         unsupported=answer.unsupported_language,
+        local=local,
+        safety_note=answer.safety_note,
     )
 
 

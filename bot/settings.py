@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from knowledge.contacts import CONTACTS_PATH
+
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -47,6 +49,8 @@ class Settings(BaseSettings):
     reminder_time: dt.time = dt.time(8, 0)
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (7, 1, 0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The admin-kept phone numbers shown in the emergency card (knowledge/contacts.py).
+    contacts_file: Path = CONTACTS_PATH
 
     @field_validator(
         "telegram_token",
@@ -59,6 +63,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @field_validator("contacts_file", mode="before")
+    @classmethod
+    def _default_contacts(cls, value: object) -> object:
+        return CONTACTS_PATH if value in ("", None) else value
 
     @field_validator("telegram_token")
     @classmethod

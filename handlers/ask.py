@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final
 
 from telegram import (
@@ -42,6 +43,7 @@ from bot.kb_render import (
     articles_page,
     emergency_guidance,
     full_article,
+    intent_card,
     localised,
     reload_knowledge_base,
     shorten,
@@ -63,8 +65,10 @@ from handlers.common import (
     user_lang,
 )
 from knowledge.articles import KnowledgeBaseError
+from knowledge.contacts import Contacts, ContactsError, load_contacts
 from knowledge.emergency import is_emergency
 from knowledge.glossary import GlossaryError
+from knowledge.intent import Kind
 from knowledge.service import KnowledgeBase
 from storage import knowledge as kb_store
 from storage.models import QuestionKind
@@ -72,6 +76,7 @@ from storage.models import QuestionKind
 logger = logging.getLogger(__name__)
 
 KB_SERVICE: Final = "kb"
+CONTACTS_SERVICE: Final = "contacts"
 PENDING: Final = "kb_pending"  # user_data key: the next text is a question or a reply
 PENDING_MINUTES: Final = 30
 PENDING_GROUP: Final = -2
@@ -96,6 +101,12 @@ def knowledge_base(context: BotContext) -> KnowledgeBase:
     """The knowledge base loaded at start-up (``register``)."""
     kb: KnowledgeBase = context.data.services[KB_SERVICE]
     return kb
+
+
+def contact_numbers(context: BotContext) -> Contacts:
+    """The emergency card's phone numbers loaded at start-up (``register``)."""
+    contacts: Contacts = context.data.services[CONTACTS_SERVICE]
+    return contacts
 
 
 async def send_card(chat: Chat | None, card: Card) -> None:
@@ -129,6 +140,11 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         return
     kb = knowledge_base(context)
     answer = await asyncio.to_thread(kb.answer, question, lang)
+    if answer.intent != Kind.QUESTION.value:
+        # Small talk, a case question or an off-topic one: a short reply, nothing stored.
+        logger.info("Reply without an article: intent=%s topic=%s", answer.intent, answer.topic)
+        await send_card(update.effective_chat, intent_card(answer))
+        return
     staff_id = staff.id
     log_id = await context.db.run(
         lambda session: kb_store.log_question(
@@ -151,7 +167,9 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         answer.lang,
         answer.emergency,
     )
-    await send_card(update.effective_chat, answer_card(kb, answer, log_id=log_id))
+    # An emergency card shows the asker's municipality's configured numbers besides 112.
+    local = contact_numbers(context).for_municipality(staff.municipality)
+    await send_card(update.effective_chat, answer_card(kb, answer, log_id=log_id, local=local))
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:
@@ -508,7 +526,7 @@ async def turn_page(update: Update, context: BotContext) -> None:
 
 
 async def reload_articles(update: Update, context: BotContext) -> None:
-    """/kb_reload: reads the articles again without a restart, or says why not."""
+    """/kb_reload: reads the articles and the phone numbers again, or says why not."""
     staff = await authorise(update, context, ADMIN_ONLY)
     if staff is None:
         return
@@ -519,12 +537,25 @@ async def reload_articles(update: Update, context: BotContext) -> None:
     )
     if count is None:
         key = "ask.reload_failed_more" if extra else "ask.reload_failed"
-        await reply(update, t(key, lang, error=error, more=extra))
+        articles = t(key, lang, error=error, more=extra)
         logger.warning("Knowledge base reload refused (%d more errors)", extra)
-        return
-    key = "ask.reload_ok_warnings" if extra else "ask.reload_ok"
-    await reply(update, t(key, lang, count=count, warnings=extra))
-    logger.info("Knowledge base reloaded: %d articles", count)
+    else:
+        key = "ask.reload_ok_warnings" if extra else "ask.reload_ok"
+        articles = t(key, lang, count=count, warnings=extra)
+        logger.info("Knowledge base reloaded: %d articles", count)
+    await reply(update, f"{articles}\n\n{await reload_contacts(context, lang)}")
+
+
+async def reload_contacts(context: BotContext, lang: Lang) -> str:
+    """Reads the phone numbers again; a file with errors keeps the previous numbers."""
+    try:
+        contacts = await asyncio.to_thread(load_contacts, context.settings.contacts_file)
+    except ContactsError as exc:
+        logger.warning("Contacts reload refused")
+        return t("ask.contacts_reload_failed", lang, error=str(exc))
+    context.data.services[CONTACTS_SERVICE] = contacts
+    logger.info("Contacts reloaded: %d numbers", contacts.count)
+    return t("ask.contacts_reloaded", lang, count=contacts.count)
 
 
 async def show_gaps(update: Update, context: BotContext) -> None:
@@ -601,11 +632,22 @@ def load_knowledge_base() -> KnowledgeBase:
     return kb
 
 
+def load_contact_numbers(path: Path) -> Contacts:
+    """The emergency card's phone numbers, or SystemExit with a one-line reason."""
+    try:
+        return load_contacts(path)
+    except ContactsError as exc:
+        raise SystemExit(f"Cannot load the contacts file: {exc}") from exc
+
+
 def register(app: DalsbotApp) -> None:
-    """Load the knowledge base, route pending texts first, and schedule the daily purge."""
+    """Load the knowledge base and phone numbers, route pending texts first, schedule the purge."""
     kb = load_knowledge_base()
     app.bot_data.services[KB_SERVICE] = kb
     logger.info("Knowledge base loaded: %d articles", len(kb.ids()))
+    contacts = load_contact_numbers(app.bot_data.settings.contacts_file)
+    app.bot_data.services[CONTACTS_SERVICE] = contacts
+    logger.info("Contacts loaded: %d numbers", contacts.count)
     # Its own group, before the flows in group 0 and pulse's comment catcher in group -1 (only
     # the first matching handler of a group runs): the text right after /fraga or "Svara"
     # belongs to that request, and any button or command cancels the request.

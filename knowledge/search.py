@@ -593,7 +593,7 @@ def _build_lang_index(
 ) -> _LangIndex:
     fields = [_article_fields(article) for article in articles]
     tokenised = [{name: tokenize(text) for name, text in doc.items()} for doc in fields]
-    vocabulary = _vocabulary(tokenised, lang)
+    vocabulary, surface_words = _vocabulary(tokenised, lang)
     cache = _TokenCache(vocabulary, lang)
     counts = [
         {name: _field_terms(tokens, lang, glossary, cache) for name, tokens in doc.items()}
@@ -606,10 +606,9 @@ def _build_lang_index(
     for word in sorted(w for w in vocabulary if len(w) >= MIN_FUZZY_LENGTH - 1 and w.isalpha()):
         buckets[word[0]].append(word)
     related = {position[a.id]: a.related for a in articles}
-    surface = {token for doc in tokenised for tokens in doc.values() for token in tokens}
-    surface |= STOP_WORDS.get(lang, frozenset())
+    surface = surface_words | STOP_WORDS.get(lang, frozenset())
     restore: dict[str, str] = {}
-    for word in sorted(surface):
+    for word in sorted(w for w in surface if not w.isascii()):
         plain = word.translate(_ASCII)
         if plain != word and plain not in surface:
             restore.setdefault(plain, word)
@@ -625,7 +624,7 @@ def _build_lang_index(
         domain_terms,
         dict(buckets),
         related,
-        frozenset(surface),
+        surface,
         restore,
     )
 
@@ -639,14 +638,17 @@ def _article_fields(article: Article) -> dict[str, str]:
     }
 
 
-def _vocabulary(tokenised: list[dict[str, list[str]]], lang: str) -> frozenset[str]:
-    """Surface words and their stems (without stop words): the parts compounds split into."""
-    words: set[str] = set()
+def _vocabulary(
+    tokenised: list[dict[str, list[str]]], lang: str
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Surface words and their stems (without stop words): the parts compounds split into;
+    and every surface word the articles use, stop words included."""
+    surface: set[str] = set()
     for doc in tokenised:
         for tokens in doc.values():
-            words.update(tokens)
-    words = {w for w in words if len(w) >= 3 and not is_stop_word(w, lang)}
-    return frozenset(words | {stem(w, lang) for w in words})
+            surface.update(tokens)
+    words = {w for w in surface if len(w) >= 3 and not is_stop_word(w, lang)}
+    return frozenset(words | {stem(w, lang) for w in words}), frozenset(surface)
 
 
 class _TokenCache:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
-from bot.app import build_application
+from bot.app import build_application, running
 from bot.context import DalsbotApp
 from bot.i18n import format_date, t
 from bot.kb_render import full_article
@@ -153,7 +154,7 @@ async def test_off_topic_question_gets_an_honest_i_dont_know(
     """No article, whom to ask, suggestion buttons (if any) and the coordinator button."""
     add_staff(app, 105, "Eva Ek")
     person = standin.user(105, "Eva")
-    for question in ("vad blir det för väder i morgon?", "vem betalar för möten och lokaler"):
+    for question in ("hur länge ska man koka potatis?", "vem betalar för möten och lokaler"):
         expected = kb_of(app).answer(question, "sv")
         assert not expected.answered
         card = await person.ask(question)
@@ -170,6 +171,70 @@ async def test_off_topic_question_gets_an_honest_i_dont_know(
     assert [q.answered for q in questions(app)] == [False, False]
     english = await person.ask("can you recommend a movie for tonight?")
     assert english.text.startswith(t("ask.dont_know", "en"))
+
+
+async def test_small_talk_case_and_off_topic_get_short_replies_and_nothing_is_stored(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Greetings and thanks get a friendly line; a case question says whom to ask; an
+    off-topic question says what the bot can help with; none of them is logged (so none
+    reaches /kb_gaps) and none gets an article card or buttons."""
+    add_staff(app, 106, "Olle Ek")
+    person = standin.user(106, "Olle")
+    cases = [
+        ("hej!", "ask.smalltalk", "sv"),
+        ("tack så mycket!", "ask.smalltalk_thanks", "sv"),
+        ("thanks!", "ask.smalltalk_thanks", "sv"),
+        ("har soc öppnat utredning på killen i 5b?", "ask.case", "sv"),
+        ("what did soc say about the dad at the meeting last week?", "ask.case", "en"),
+        ("hur många semesterdagar har jag kvar i år", "ask.offtopic", "sv"),
+        ("får skolsköterskan ge alvedon till en elev", "ask.offtopic", "sv"),
+    ]
+    for text, key, lang in cases:
+        reply = await person.ask(text)
+        assert reply.text == t(key, lang), text
+        assert reply.buttons == []
+    assert questions(app) == []
+
+
+async def test_a_long_message_that_tells_a_situation_first_gets_the_right_article(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """The asking sentence of a long, context-heavy message decides the article."""
+    add_staff(app, 107, "Mia Ek")
+    question = (
+        "Vi har en elev i sjuan som har varit borta nästan varje måndag och fredag sedan "
+        "höstlovet, oftast med en kort sjukanmälan från mamma. Mentorn har pratat med eleven "
+        "som säger att allt är bra. Rektor vill vänta och se. När måste skolan utreda "
+        "frånvaron?"
+    )
+    card = await standin.user(107, "Mia").ask(question)
+    assert card.text.startswith(f"📘 {title(app, 'skolfranvaro', 'sv')}")
+    assert [q.article_id for q in questions(app)] == ["skolfranvaro"]
+
+
+async def test_an_indirect_emergency_gets_acute_guidance_first(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A pupil's disclosure written without "akut", "112" or "självmord" is an emergency."""
+    add_staff(app, 108, "Sara Ek")
+    card = await standin.user(108, "Sara").ask(
+        "eleven sitter hos mig nu och har precis sagt att hon inte vill finnas kvar längre, "
+        "vad gör jag"
+    )
+    assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
+    assert "112" in card.text
+    assert [q.emergency for q in questions(app)] == [True]
+
+
+async def test_a_possible_emergency_gets_the_answer_with_a_safety_footer(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A worrying but not clearly acute message gets its article and one line about 112."""
+    add_staff(app, 109, "Pia Ek")
+    card = await standin.user(109, "Pia").ask("en elev mår jättedåligt, hur gör jag en orosanmälan")
+    assert card.text.startswith(f"📘 {title(app, 'orosanmalan', 'sv')}")
+    assert t("ask.safety_note", "sv") in card.text
 
 
 async def test_emergency_gets_acute_guidance_first_with_112(
@@ -419,17 +484,19 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
     kb = kb_of(app)
     reloaded = await admin.ask("/kb_reload")
     count = len(kb.ids())
-    assert reloaded.text in (
+    articles, numbers = reloaded.text.split("\n\n")
+    assert numbers == t("ask.contacts_reloaded", "sv", count=0)
+    assert articles in (
         t("ask.reload_ok", "sv", count=count),
         *(t("ask.reload_ok_warnings", "sv", count=count, warnings=n) for n in range(1, 100)),
     )
-    await person.ask("vad blir det för väder i morgon?")
-    await person.ask("Vad blir det för väder i morgon")
+    await person.ask("hur länge ska man koka potatis?")
+    await person.ask("Hur länge ska man koka potatis")
     card = await person.ask("vem kallar till SIP?")
     await person.tap(card, "👎")
     gaps = await admin.ask("/kb_gaps")
     assert gaps.text.startswith(t("ask.gaps_title", "sv", days=30))
-    assert "2 × vad blir det för väder i morgon" in gaps.text
+    assert "2 × hur länge ska man koka potatis" in gaps.text
     assert f"{title(app, 'sip', 'sv')}: 1 👎, 0 👍" in gaps.text
     broken = tmp_path / "articles"
     shutil.copytree(kb.root, broken)
@@ -496,3 +563,113 @@ async def test_acute_danger_gets_112_even_from_someone_not_registered(
     assert "112" in guidance.text and not guidance.buttons
     assert note.text == t("core.not_registered", "sv")
     assert questions(app) == []
+
+
+# -- the emergency card's phone numbers (contacts.yaml) ------------------------------------------
+
+# Fictional numbers: PTS reserves 070-174 06 05 to 070-174 06 99 for fiction.
+CONTACTS = """
+municipalities:
+  Mellerud:
+    mottagning:
+      label: {sv: "Socialtjänsten, barn och unga (kontorstid)"}
+      phone: "070-174 06 10"
+    socialjour:
+      label: {sv: "Socialjouren (kvällar, nätter, helger)"}
+      phone: "+46 70 174 06 11"
+    barnkontakt:
+      label: {sv: "Barnkontakt/samordnare i Mellerud"}
+      phone: "070-174 06 12"
+  Åmål:
+    mottagning:
+      label: {sv: "Socialtjänsten, barn och unga (kontorstid)"}
+      phone: ""
+"""
+INDIRECT_EMERGENCY = "eleven sitter hos mig och säger att hon inte vill leva längre"
+
+
+@pytest.fixture
+async def app_with_contacts(
+    settings: Settings,
+    sqlite_db: Database,
+    standin: BotApiStandIn,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> AsyncIterator[DalsbotApp]:
+    """The real Application with its own contacts file (DALSBOT_CONTACTS_FILE)."""
+    contacts = tmp_path / "contacts.yaml"
+    contacts.write_text(CONTACTS, encoding="utf-8")
+    configured = settings.model_copy(update={"contacts_file": contacts})
+    application = build_application(configured, db=sqlite_db, api_root=standin.url, clock=clock)
+    async with running(application, poll_timeout=2):
+        yield application
+
+
+async def test_emergency_card_shows_112_and_the_askers_municipalitys_numbers(
+    app_with_contacts: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Mellerud staff writing an indirect emergency get akut-lage, 112 and Mellerud's numbers;
+    Åmål staff (nothing filled in) and strangers get 112 and the general text only."""
+    app = app_with_contacts
+    add_staff(app, 180, "Ulf Ek", municipality="Mellerud")
+    add_staff(app, 181, "Vilma Ek", municipality="Åmål")
+    card = await standin.user(180, "Ulf").ask(INDIRECT_EMERGENCY)
+    short = kb_of(app).get("akut-lage", "sv")
+    assert short is not None
+    assert card.text.startswith(f"🚨 {short.title}\n\n{short.short_answer}\n\n")
+    assert card.text.split("\n\n")[2].splitlines() == [
+        "📞 Akut fara, och socialjouren utanför kontorstid: 112",
+        "Nummer i Mellerud:",
+        "📞 Socialtjänsten, barn och unga (kontorstid): 070-174 06 10",
+        "📞 Socialjouren (kvällar, nätter, helger): +46 70 174 06 11",
+        "📞 Barnkontakt/samordnare i Mellerud: 070-174 06 12",
+    ]
+    assert len(card.text) < 1200
+    assert labels(card)[0] == "📖 Läs mer" and labels(card)[-1] == "🙋 Fråga en samordnare"
+    assert [(q.article_id, q.emergency) for q in questions(app)] == [("akut-lage", True)]
+    amal = await standin.user(181, "Vilma").ask(INDIRECT_EMERGENCY)
+    assert amal.text.split("\n\n")[2] == "📞 Akut fara, och socialjouren utanför kontorstid: 112"
+    assert "070-174" not in amal.text
+    stranger = standin.user(182, "Xena")
+    await stranger.send(INDIRECT_EMERGENCY)
+    guidance, note = await stranger.next(2)
+    assert guidance.text.startswith(f"🚨 {short.title}")
+    assert "112" in guidance.text and "070-174" not in guidance.text and not guidance.buttons
+    assert note.text == t("core.not_registered", "sv")
+
+
+async def test_kb_reload_rereads_the_numbers_and_keeps_them_when_the_file_is_broken(
+    app_with_contacts: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A broken contacts file is refused with its first error; a fixed one is used at once."""
+    app = app_with_contacts
+    add_staff(app, 183, "Yngve Ek", municipality="Åmål")
+    admin, person = standin.user(ADMIN_ID, "Astrid"), standin.user(183, "Yngve")
+    path = app.bot_data.settings.contacts_file
+    path.write_text(CONTACTS.replace('phone: ""', "phone: fylls i"), encoding="utf-8")
+    refused = await admin.ask("/kb_reload")
+    assert refused.text.split("\n\n")[1] == t(
+        "ask.contacts_reload_failed",
+        "sv",
+        error="Åmål.mottagning: phone 'fylls i' may contain only digits, spaces, + and -",
+    )
+    assert "Nummer i" not in (await person.ask(INDIRECT_EMERGENCY)).text
+    path.write_text(CONTACTS.replace('phone: ""', 'phone: "070-174 06 13"'), encoding="utf-8")
+    reloaded = await admin.ask("/kb_reload")
+    assert reloaded.text.split("\n\n")[1] == t("ask.contacts_reloaded", "sv", count=4)
+    card = await person.ask(INDIRECT_EMERGENCY)
+    assert card.text.split("\n\n")[2].splitlines()[1:] == [
+        "Nummer i Åmål:",
+        "📞 Socialtjänsten, barn och unga (kontorstid): 070-174 06 13",
+    ]
+
+
+def test_start_up_fails_clearly_when_the_contacts_file_is_broken(
+    settings: Settings, sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A contacts file with a structural error stops start-up with a one-line reason."""
+    broken = tmp_path / "contacts.yaml"
+    broken.write_text("municipalities: {Mellerud: {mottagning: {phone: 'TBD'}}}", encoding="utf-8")
+    configured = settings.model_copy(update={"contacts_file": broken})
+    with pytest.raises(SystemExit, match=r"Cannot load the contacts file: Mellerud\.mottagning"):
+        build_application(configured, db=sqlite_db, api_root="http://127.0.0.1:9")

@@ -115,7 +115,7 @@ def test_cli_ask_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {
         "answered", "lang", "article_id", "title", "confidence", "related", "emergency",
-        "safety_note", "text",
+        "safety_note", "intent", "topic", "text",
     }  # fmt: skip
     assert data["article_id"] == "sip"
     assert data["lang"] == "sv"
@@ -134,3 +134,40 @@ def test_cli_kb_check_passes_on_real_articles(capsys: pytest.CaptureFixture[str]
     """`kb check` exits 0 when there are no errors."""
     assert run_cli(["kb", "check"]) == 0
     assert "0 error(s)" in capsys.readouterr().out
+
+
+def test_words_without_swedish_letters_or_split_in_two_are_repaired(kb: KnowledgeBase) -> None:
+    """ "orosanmalan" and "sam tycke" find the same article as the correctly spelled words."""
+    from knowledge.search import repair_tokens
+    from knowledge.text import tokenize
+
+    index = kb.index._langs["sv"]
+    assert repair_tokens(tokenize("nar ska man gora en orosanmalan"), index) == [
+        "när", "ska", "man", "göra", "en", "orosanmälan",
+    ]  # fmt: skip
+    assert "samtycke" in repair_tokens(tokenize("sam tycke från barnet"), index)
+    assert kb.answer("hur gor man en orosanmalan", "sv").article_id == "orosanmalan"
+
+
+def test_two_questions_answer_the_first_and_offer_the_second(kb: KnowledgeBase) -> None:
+    """The second question's article is the first related one."""
+    answer = kb.answer("vad är en barnkontakt och vilka sitter i barnteamet?", "sv")
+    assert answer.article_id == "roll-barnkontakt"
+    assert answer.related[0] == "barnteam"
+
+
+def test_long_message_is_searched_by_its_asking_sentence() -> None:
+    """The situation is context; the sentence that asks is the question."""
+    from knowledge.service import asking_part, split_questions
+
+    text = (
+        "Vi har en elev i sjuan som har varit borta nästan varje måndag sedan höstlovet och "
+        "mentorn har pratat med eleven som säger att allt är bra. Rektor vill vänta. När "
+        "måste skolan utreda frånvaron?"
+    )
+    assert asking_part(text) == "När måste skolan utreda frånvaron?"
+    assert asking_part("när måste skolan utreda frånvaron?") is None
+    assert split_questions("vem kallar till sip? och hur ofta följs den upp") == [
+        "vem kallar till sip",
+        "hur ofta följs den upp",
+    ]
