@@ -46,6 +46,9 @@ class GlossaryEntry:
     cues: tuple[re.Pattern[str], ...] = ()
     cue_weight: float = 1.0
     place: bool = False
+    # The article whose topic this concept is ("samtycke" → samtycke): a question that names
+    # the concept, first of all, is most likely about that article.
+    article: str | None = None
 
     @property
     def index_term(self) -> str:
@@ -236,4 +239,5 @@ def _parse_entry(raw: Any, where: str) -> GlossaryEntry:
         cues=patterns,
         cue_weight=float(cue_weight),
         place=bool(raw.get("place", False)),
+        article=str(raw["article"]) if raw.get("article") else None,
     )

@@ -111,6 +111,12 @@ TOP_K = 5
 RERANK_K = 8
 RERANK_FLOOR = 0.5
 QUERY_CACHE_SIZE = 4096
+# An article whose concept the question names gets its re-ranked score raised this much (the
+# first concept named) or that much (any later one); a concept must be named with at least
+# this weight (a literal word, not a compound part or a typo guess).
+FIRST_TOPIC_BOOST = 1.15
+TOPIC_BOOST = 1.05
+NAMED_TOPIC_MIN_WEIGHT = 0.9
 MAX_RELATED = 3
 
 
@@ -261,7 +267,11 @@ class KnowledgeIndex:
         if not candidates:
             return SearchResult(None, 0.0, [], [])
         coverages = {i: _coverage(units, i, index, foreign) for i in candidates}
-        adjusted = {i: _rerank_score(float(scores[i]), coverages[i]) for i in candidates}
+        topics = self._named_topics(units)
+        adjusted = {
+            i: _rerank_score(float(scores[i]), coverages[i]) * topics.get(i, 1.0)
+            for i in candidates
+        }
         order = sorted(candidates, key=lambda i: -adjusted[i])[:TOP_K]
         ranked = [(self.doc_ids[i], round(adjusted[i], 4)) for i in order]
         best = order[0]
@@ -278,6 +288,24 @@ class KnowledgeIndex:
         ):
             return SearchResult(None, confidence, related, ranked)
         return SearchResult(self.doc_ids[best], confidence, related, ranked)
+
+    def _named_topics(self, units: list[QueryUnit]) -> dict[int, float]:
+        """Articles whose topic the question names, with their boost (the first named most).
+
+        "sekretess mot vh för en 15-åring" is about secrecy even though the consent article
+        matches its words as well: a concept the question names literally (not a compound
+        part or a typo guess) points to its own article, and the first one named most.
+        """
+        boosts: dict[int, float] = {}
+        for unit in units:
+            for term, weight in unit.terms:
+                if not term.startswith(GLOSSARY_PREFIX) or weight < NAMED_TOPIC_MIN_WEIGHT:
+                    continue
+                entry = self.glossary.entries.get(term[len(GLOSSARY_PREFIX) :])
+                doc = self._position.get(entry.article) if entry and entry.article else None
+                if doc is not None and doc not in boosts:
+                    boosts[doc] = FIRST_TOPIC_BOOST if not boosts else TOPIC_BOOST
+        return boosts
 
     def _related(self, best: int, ranked: list[tuple[str, float]], index: _LangIndex) -> list[str]:
         own = index.related.get(best) or self._any_related(best)
