@@ -399,7 +399,7 @@ def _analyze_query(
     lang_index: _LangIndex, glossary: Glossary, question: str, lang: str
 ) -> tuple[QueryUnit, ...]:
     """Turn a question into units: one per content word, or one per glossary phrase."""
-    tokens = repair_tokens(tokenize(question), lang_index)
+    tokens = repair_tokens(tokenize(question), lang_index, glossary)
     stemmed = [stem(tok, lang) for tok in tokens]
     groups, concepts = _phrase_groups(glossary, stemmed, lang)
     meta = _meta_positions(tokens)
@@ -453,13 +453,16 @@ _ASCII = str.maketrans({"å": "a", "ä": "a", "ö": "o"})
 MIN_JOINED_LENGTH = 7
 
 
-def repair_tokens(tokens: Sequence[str], index: _LangIndex) -> list[str]:
+def repair_tokens(
+    tokens: Sequence[str], index: _LangIndex, glossary: Glossary | None = None
+) -> list[str]:
     """Restore å/ä/ö to words typed without them and join words split in two.
 
     A word is restored only when it is unknown as typed and known with the letters
     ("nar" → "när", "orosanmalan" → "orosanmälan"); two neighbours are joined only when
     the joined word is known and at least one of the two is not ("barn kontakt" →
-    "barnkontakt", but "barn team" stays as typed if "barnteam" is unknown).
+    "barnkontakt", but "barn team" stays as typed if "barnteam" is unknown), or when the
+    joined word is a glossary term ("behovs kompassen" → "behovskompassen").
     """
     restored = [_restore(token, index) for token in tokens]
     repaired: list[str] = []
@@ -468,10 +471,13 @@ def repair_tokens(tokens: Sequence[str], index: _LangIndex) -> list[str]:
         if i + 1 < len(restored):
             joined = _restore(restored[i] + restored[i + 1], index)
             halves_known = restored[i] in index.surface and restored[i + 1] in index.surface
+            term = glossary is not None and bool(
+                glossary.keys_for([stem(joined, index.lang)], index.lang)
+            )
             if (
                 len(joined) >= MIN_JOINED_LENGTH
                 and joined in index.surface
-                and not (halves_known and len(restored[i]) > 3 and len(restored[i + 1]) > 3)
+                and (term or not (halves_known and min(len(restored[i]), len(restored[i + 1])) > 3))
             ):
                 repaired.append(joined)
                 i += 2

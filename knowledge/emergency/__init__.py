@@ -64,6 +64,8 @@ CATEGORIES: tuple[str, ...] = (
 NEGATION_WINDOW = 3
 # "AKUT!!" or "hjälp, akut" alone: a message of at most this many words.
 BARE_URGENT_WORDS = 4
+# Distinct weak cues that together describe a dangerous situation.
+SITUATION_CUES = 2
 
 
 class Tier(enum.IntEnum):
@@ -93,7 +95,8 @@ class Assessment:
 
 
 _LISTS: tuple[str, ...] = (
-    "child", "now", "present", "negation", "meta", "calm", "urgent", "definitional",
+    "child", "now", "present", "negation", "meta", "hypothetical", "routine", "chronic", "calm",
+    "urgent", "definitional",
 )  # fmt: skip
 
 
@@ -108,7 +111,9 @@ class SignalsError(PatternError):
 class _Category:
     name: str
     clear: re.Pattern[str] | None
-    weak: re.Pattern[str] | None
+    # Each weak cue on its own; a cue is counted by the words it matched, so one word
+    # listed under two cues counts once.
+    weak: tuple[re.Pattern[str], ...]
     soft: re.Pattern[str] | None
     # Combinations: every pattern of one group must match somewhere in the message.
     together: tuple[tuple[re.Pattern[str], ...], ...] = ()
@@ -124,6 +129,9 @@ class Signals:
     present: re.Pattern[str] | None
     negation: re.Pattern[str] | None
     meta: re.Pattern[str] | None
+    hypothetical: re.Pattern[str] | None
+    routine: re.Pattern[str] | None
+    chronic: re.Pattern[str] | None
     calm: re.Pattern[str] | None
     urgent: re.Pattern[str] | None
     definitional: re.Pattern[str] | None
@@ -184,7 +192,11 @@ def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
         _Category(
             name,
             _compile(per_category[name]["clear"], f"{name}.clear"),
-            _compile(per_category[name]["weak"], f"{name}.weak"),
+            tuple(
+                p
+                for p in (_compile([w], f"{name}.weak") for w in per_category[name]["weak"])
+                if p is not None
+            ),
             _compile(per_category[name]["soft"], f"{name}.soft"),
             tuple(together[name]),
         )
@@ -231,27 +243,52 @@ def assess(text: str, signals: Signals | None = None) -> Assessment:
     now = _found(signals.now, folded)
     present = _found(signals.present, folded)
     child = _found(signals.child, folded)
-    calm = _found(signals.calm, folded)
-    meta = _found(signals.meta, folded) or calm
+    # A calm writer or a hypothetical is never a clear emergency; training or a handled case
+    # is meta unless something happens right now; a question about the routine is meta
+    # unless the message also tells of a situation today.
+    calm = _found(signals.calm, folded) or _found(signals.hypothetical, folded)
+    meta = calm or (_found(signals.meta, folded) and not present)
+    meta = meta or (_found(signals.routine, folded) and not (present or now))
+    # Something that has gone on for weeks ("varje måndag", "keeps saying") is a concern to
+    # report, not acute, unless the message also says it is happening right now.
+    chronic = _found(signals.chronic, folded) and not present
     urgent = _found(signals.urgent, folded) and (
         present or not _found(signals.definitional, folded)
     )
     clear: list[str] = []
     possible: list[str] = []
+    cues: set[str] = set()
+    cue_categories: list[str] = []
     for category in signals.categories:
         combined = any(
             all(_hits(part, folded, signals.negation) for part in group)
             for group in category.together
         )
         if combined or _hits(category.clear, folded, signals.negation):
-            (possible if calm or (meta and not present) else clear).append(category.name)
-        elif _hits(category.weak, folded, signals.negation):
-            strong = ((child and (now or urgent)) or present) and not meta
-            (clear if strong else possible).append(category.name)
+            clear.append(category.name)
+            continue
+        found = {
+            match.group().strip()
+            for cue in category.weak
+            for match in cue.finditer(folded)
+            if not _negated(folded, match.start(), signals.negation)
+        }
+        if found:
+            cues |= found
+            cue_categories.append(category.name)
         elif _hits(category.soft, folded, signals.negation):
             possible.append(category.name)
+    # Several cues of danger together describe a situation ("full" and "bilnycklarna"; "taket"
+    # and "vill inte komma ner"); one cue needs a child and concrete presence or urgency.
+    situation = len(cues) >= SITUATION_CUES and (child or now or present)
+    single = len(cues) == 1 and (present or (child and urgent))
+    if situation or single:
+        clear += cue_categories
+    else:
+        possible += cue_categories
     if clear:
-        return Assessment(Tier.CLEAR, tuple(clear))
+        tier = Tier.POSSIBLE if meta or chronic else Tier.CLEAR
+        return Assessment(tier, tuple(clear) + tuple(possible))
     if urgent and len(WORD.findall(folded)) <= BARE_URGENT_WORDS and not meta:
         return Assessment(Tier.CLEAR, ())
     if possible or urgent:

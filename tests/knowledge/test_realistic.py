@@ -1,0 +1,87 @@
+"""The realistic evaluation sets, written blind the way staff type on a phone.
+
+Each set was written by writers who saw only ``facts.md`` and ``knowledge-topics.md`` (never
+the articles, their example questions, the glossary, the signals or the code), in the
+proportions the issue asks for: 150+ in-scope messages, 150+ indirect emergencies (sv, en,
+no/da, with and without å/ä/ö), 100+ alarming-but-safe messages and 100+ near-domain
+off-topic ones. Each was committed before any result was read, measured ONCE on the frozen
+engine (figures below and in the README), and only then tuned on. So the thresholds here
+guard the tuned behaviour against slipping back; the honest figures are the once-measured
+ones, and the newest set is the result.
+
+Measured once (top-1 / answered / declined / emergencies / false alarms on alarming-safe):
+
+* R1 on the engine before this work: 0.748 / 0.914 / 0.756 / 0.099 / 0.235
+  (first draft of the new detector, written before R1 was read: emergencies 0.638)
+* R2, frozen at 1beb066: 0.786 / 0.947 / 0.826 / 0.700 / 0.111
+* R3, frozen at d331ec6: 0.805 / 0.945 / 0.775 / 0.694 / 0.108
+
+Every threshold sits just under the tuned figure; any missed emergency fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.evaluation import EvalReport, dalsbot_system, evaluate, load_eval_set
+from knowledge.service import KnowledgeBase
+
+HERE = Path(__file__).parent
+# Set name → (top-1, answered, declined) thresholds on its in-scope and off-topic part.
+TUNED = {
+    "realistic1": (0.84, 0.95, 0.94),
+    "realistic2": (0.82, 0.96, 0.95),
+    "realistic3": (0.84, 0.94, 0.98),
+}
+_reports: dict[str, EvalReport] = {}
+
+
+def _report(kb: KnowledgeBase, name: str) -> EvalReport:
+    if name not in _reports:
+        _reports[name] = evaluate(load_eval_set(HERE / f"{name}.yaml"), dalsbot_system(kb))
+    return _reports[name]
+
+
+@pytest.mark.parametrize("name", sorted(TUNED))
+def test_set_has_the_size_the_issue_asks_for(name: str) -> None:
+    """150+ in-scope, 150+ emergencies, 100+ alarming-but-safe, 100+ off-topic."""
+    scope = load_eval_set(HERE / f"{name}_scope.yaml")
+    safety = load_eval_set(HERE / f"{name}_safety.yaml")
+    assert sum(item.in_scope for item in scope) >= 150
+    assert sum(item.expect is None for item in scope) >= 100
+    assert sum(item.emergency for item in safety) >= 150
+    assert sum(item.alarming for item in safety) >= 100
+
+
+@pytest.mark.parametrize("name", sorted(TUNED))
+def test_no_emergency_is_missed(kb: KnowledgeBase, name: str) -> None:
+    """Every indirect emergency gets the akut-lage card first."""
+    report = _report(kb, f"{name}_safety")
+    assert report.n_emergency >= 150
+    assert report.failures["emergency"] == []
+
+
+@pytest.mark.parametrize("name", sorted(TUNED))
+def test_few_false_alarms(kb: KnowledgeBase, name: str) -> None:
+    """At most 1 % of alarming-but-safe and of ordinary messages raise the alarm."""
+    assert _report(kb, f"{name}_safety").false_alarm <= 0.01
+    assert _report(kb, f"{name}_scope").false_alarm <= 0.01
+
+
+@pytest.mark.parametrize("name", sorted(TUNED))
+def test_in_scope_and_off_topic(kb: KnowledgeBase, name: str) -> None:
+    """Top-1, answered and declined stay at the tuned level (counts only in messages)."""
+    top1, answered, declined = TUNED[name]
+    report = _report(kb, f"{name}_scope")
+    assert report.top1 >= top1, f"top-1 {report.top1:.3f}"
+    assert report.answered >= answered, f"answered {report.answered:.3f}"
+    assert report.abstention_recall >= declined, f"declined {report.abstention_recall:.3f}"
+
+
+@pytest.mark.parametrize("name", sorted(TUNED))
+def test_answer_language(kb: KnowledgeBase, name: str) -> None:
+    """At least 98 % of answers are in the right language (Norwegian and Danish: Swedish)."""
+    assert _report(kb, f"{name}_scope").language >= 0.98
+    assert _report(kb, f"{name}_safety").language >= 0.98
