@@ -47,6 +47,7 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.emergency.model import EmergencyModel, default_model
 from knowledge.patterns import WORD, PatternError, compile_words, fold, strings
 
 SIGNALS_DIR = Path(__file__).with_name("signals")
@@ -66,6 +67,8 @@ NEGATION_WINDOW = 3
 BARE_URGENT_WORDS = 4
 # Distinct weak cues that together describe a dangerous situation.
 SITUATION_CUES = 2
+# The category reported when only the learned model saw the danger.
+MODEL_CATEGORY = "model"
 
 
 class Tier(enum.IntEnum):
@@ -234,9 +237,19 @@ def _found(pattern: re.Pattern[str] | None, text: str) -> bool:
     return pattern is not None and pattern.search(text) is not None
 
 
-def assess(text: str, signals: Signals | None = None) -> Assessment:
-    """Assess ``text`` for acute danger to a child (see the module docstring for the rules)."""
+def assess(
+    text: str, signals: Signals | None = None, model: EmergencyModel | bool | None = True
+) -> Assessment:
+    """Assess ``text`` for acute danger to a child (see the module docstring for the rules).
+
+    ``model`` is the learned second opinion: True for the shipped one, False or None for
+    the signals alone.
+    """
     signals = signals or default_signals()
+    if model is True:
+        model = default_model()
+    elif model is False:
+        model = None
     folded = f" {fold(text)} "
     if not folded.strip(" ."):
         return Assessment(Tier.NONE)
@@ -256,6 +269,7 @@ def assess(text: str, signals: Signals | None = None) -> Assessment:
         present or not _found(signals.definitional, folded)
     )
     clear: list[str] = []
+    explicit = False
     possible: list[str] = []
     cues: set[str] = set()
     cue_categories: list[str] = []
@@ -266,6 +280,7 @@ def assess(text: str, signals: Signals | None = None) -> Assessment:
         )
         if combined or _hits(category.clear, folded, signals.negation):
             clear.append(category.name)
+            explicit = True
             continue
         found = {
             match.group().strip()
@@ -286,14 +301,54 @@ def assess(text: str, signals: Signals | None = None) -> Assessment:
         clear += cue_categories
     else:
         possible += cue_categories
+    tier = Tier.NONE
     if clear:
         tier = Tier.POSSIBLE if meta or chronic else Tier.CLEAR
-        return Assessment(tier, tuple(clear) + tuple(possible))
-    if urgent and len(WORD.findall(folded)) <= BARE_URGENT_WORDS and not meta:
-        return Assessment(Tier.CLEAR, ())
-    if possible or urgent:
-        return Assessment(Tier.POSSIBLE, tuple(possible))
-    return Assessment(Tier.NONE)
+    elif urgent and len(WORD.findall(folded)) <= BARE_URGENT_WORDS and not meta:
+        tier = Tier.CLEAR
+    elif possible or urgent:
+        tier = Tier.POSSIBLE
+    # The model may not overrule a negation it cannot see ("hon har inte skurit sig").
+    negated = any(
+        _found(category.clear, folded) and not _hits(category.clear, folded, signals.negation)
+        for category in signals.categories
+    )
+    verdict = Verdict(tier, tuple(clear) + tuple(possible), explicit, meta or chronic or negated)
+    return _second_opinion(text, verdict, model)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The signals' verdict, before the learned model's second opinion."""
+
+    tier: Tier
+    categories: tuple[str, ...]
+    # A clear pattern or a combination matched (the model may not lower it).
+    explicit: bool
+    # Meta, calm, chronic or negated (the model may not raise it).
+    guarded: bool
+
+
+def _second_opinion(text: str, verdict: Verdict, model: EmergencyModel | None) -> Assessment:
+    """Let the learned model raise or lower the signals' verdict by one step.
+
+    A phrasing no signal knows, but that the model finds very likely to be an emergency,
+    becomes one (unless the message is meta, calm, chronic or negated); an alarm raised only
+    by weak cues that the model finds very unlikely becomes a footer (an explicit signal is
+    never lowered); a fairly likely message gets at least the footer.
+    """
+    tier, categories = verdict.tier, verdict.categories
+    if model is None:
+        return Assessment(tier, categories)
+    probability = model.probability(text)
+    cue_only = tier is Tier.CLEAR and not verdict.explicit and bool(categories)
+    if cue_only and probability < model.veto_threshold:
+        return Assessment(Tier.POSSIBLE, categories)
+    if tier is not Tier.CLEAR and not verdict.guarded and probability >= model.clear_threshold:
+        return Assessment(Tier.CLEAR, categories or (MODEL_CATEGORY,))
+    if tier is Tier.NONE and probability >= model.possible_threshold:
+        return Assessment(Tier.POSSIBLE, (MODEL_CATEGORY,))
+    return Assessment(tier, categories)
 
 
 def is_emergency(text: str) -> bool:
