@@ -261,9 +261,12 @@ def assess(
     # unless the message also tells of a situation today.
     calm = _found(signals.calm, folded) or _found(signals.hypothetical, folded)
     meta = calm or (_found(signals.meta, folded) and not present)
-    meta = meta or (_found(signals.routine, folded) and not (present or now))
+    # A question about the routine lowers only an alarm that rests on weak cues: "he is
+    # done with life, what's the procedure?" is still an emergency.
+    routine = _found(signals.routine, folded) and not (present or now)
     # Something that has gone on for weeks ("varje måndag", "keeps saying") is a concern to
-    # report, not acute, unless the message also says it is happening right now.
+    # report, not acute, unless the message also says it is happening right now (lowers only
+    # an alarm that rests on weak cues).
     chronic = _found(signals.chronic, folded) and not present
     urgent = _found(signals.urgent, folded) and (
         present or not _found(signals.definitional, folded)
@@ -303,8 +306,9 @@ def assess(
         possible += cue_categories
     tier = Tier.NONE
     if clear:
-        tier = Tier.POSSIBLE if meta or chronic else Tier.CLEAR
-    elif urgent and len(WORD.findall(folded)) <= BARE_URGENT_WORDS and not meta:
+        lowered = meta or (not explicit and (chronic or routine))
+        tier = Tier.POSSIBLE if lowered else Tier.CLEAR
+    elif urgent and len(WORD.findall(folded)) <= BARE_URGENT_WORDS and not (meta or routine):
         tier = Tier.CLEAR
     elif possible or urgent:
         tier = Tier.POSSIBLE
@@ -313,7 +317,8 @@ def assess(
         _found(category.clear, folded) and not _hits(category.clear, folded, signals.negation)
         for category in signals.categories
     )
-    verdict = Verdict(tier, tuple(clear) + tuple(possible), explicit, meta or chronic or negated)
+    guarded = meta or routine or chronic or negated
+    verdict = Verdict(tier, tuple(clear) + tuple(possible), explicit, guarded)
     return _second_opinion(text, verdict, model)
 
 

@@ -31,6 +31,8 @@ TRAINING_SETS: tuple[str, ...] = (
     "realistic3_safety",
     "realistic4_scope",
     "realistic4_safety",
+    "realistic5_scope",
+    "realistic5_safety",
 )
 # Chosen on R4 while R4 was not yet training data (see the README): a model probability of
 # CLEAR_THRESHOLD or more is an emergency even where no signal names it; below
