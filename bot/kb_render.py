@@ -21,6 +21,7 @@ from knowledge.articles import Article, KnowledgeBaseError
 from knowledge.check import check_knowledge_base
 from knowledge.contacts import LocalContacts
 from knowledge.glossary import GlossaryError
+from knowledge.intent import THANKS, Kind
 from knowledge.service import EMERGENCY_ARTICLE_ID, Answer, KnowledgeBase
 
 ARTICLES_PER_PAGE: Final = 8
@@ -218,14 +219,11 @@ def emergency_guidance(kb: KnowledgeBase, lang: Lang) -> Card | None:
     return Card(card.text)
 
 
-_THANKS = re.compile(r"\b(tack|tackar|tak|takk|thanks?|thx|ty|cheers)\b", re.IGNORECASE)
-
-
 def intent_card(answer: Answer) -> Card:
     """The short reply to small talk, a case question or an off-topic question."""
     lang = as_lang(answer.lang)
     key = f"ask.{answer.intent}"
-    if answer.intent == "smalltalk" and _THANKS.search(answer.question):
+    if answer.intent == Kind.SMALLTALK.value and answer.topic == THANKS:
         key = "ask.smalltalk_thanks"
     parts = [t(key, lang)]
     if answer.safety_note:

@@ -37,6 +37,9 @@ OFFTOPIC_KINDS: tuple[str, ...] = (
     "sport",
     "other-region",
 )
+# The topic of small talk that thanks (answered "you're welcome" rather than "hello").
+THANKS = "thanks"
+_THANKS = re.compile(r"(?<![a-z])(tack\w*|tak|takk|thanks?|thank you|thx|ty|cheers)(?![a-z])")
 # Small talk is short: a longer message with a greeting in it is a question.
 MAX_SMALLTALK_WORDS = 8
 
@@ -115,7 +118,8 @@ def classify(text: str, intents: Intents | None = None) -> Intent:
     if intents.smalltalk is not None and len(words) <= MAX_SMALLTALK_WORDS:
         rest = WORD.findall(intents.smalltalk.sub(" ", folded))
         if not rest:
-            return Intent(Kind.SMALLTALK)
+            thanks = _THANKS.search(folded) is not None
+            return Intent(Kind.SMALLTALK, THANKS if thanks else None)
     if (
         intents.case_question is not None
         and intents.case_person is not None

@@ -17,7 +17,7 @@ from typing import Any
 from knowledge.articles import ARTICLES_DIR, Article, load_articles
 from knowledge.emergency import assess
 from knowledge.glossary import GLOSSARY_PATH, Glossary, load_glossary
-from knowledge.intent import Intent, Kind, classify
+from knowledge.intent import THANKS, Intent, Kind, classify
 from knowledge.language import LanguageDecision, detect_language
 from knowledge.search import KnowledgeIndex, SearchResult
 from knowledge.text import SUPPORTED_LANGS
@@ -45,6 +45,7 @@ CLI_TEXTS: dict[str, dict[str, str]] = {
             "Dalsbot är inte till för akuta lägen."
         ),
         "smalltalk": "Hej! Fråga mig gärna om rutinerna i Backa barnet Dalsland.",
+        "smalltalk_thanks": "Varsågod! Hör av dig om du undrar något mer.",
         "case": (
             "Jag kan inte se information om enskilda barn eller ärenden. Fråga den ansvariga "
             "socialsekreteraren eller den som ansvarar för barnets plan."
@@ -69,6 +70,7 @@ CLI_TEXTS: dict[str, dict[str, str]] = {
             "(social services' on-call service). Dalsbot is not for emergencies."
         ),
         "smalltalk": "Hi! Ask me anything about the routines of Backa barnet Dalsland.",
+        "smalltalk_thanks": "You're welcome! Get in touch if there is anything else.",
         "case": (
             "I can't see information about individual children or cases. Ask the responsible "
             "social worker or whoever is responsible for the child's plan."
@@ -101,8 +103,6 @@ class Answer:
     # child or family: never stored) or "offtopic" (``topic`` says which kind).
     intent: str = Kind.QUESTION.value
     topic: str | None = None
-    # The question as asked (kept in memory for rendering only; never in the JSON output).
-    question: str = ""
     detected_language: str | None = None
     short_answer: str | None = None
     sources: list[str] = field(default_factory=list)
@@ -197,7 +197,7 @@ class KnowledgeBase:
             return self._emergency_answer(result, lang, decision.detected, decision.unsupported)
         intent = classify(question)
         if intent.kind is not Kind.QUESTION:
-            return self._reply(question, intent, result, lang, decision, danger.safety_note)
+            return self._reply(intent, result, lang, decision, danger.safety_note)
         if result.article_id is None:
             return self._abstain(
                 result, lang, decision.detected, decision.unsupported, danger.safety_note
@@ -278,7 +278,6 @@ class KnowledgeBase:
 
     def _reply(
         self,
-        question: str,
         intent: Intent,
         result: SearchResult,
         lang: str,
@@ -286,26 +285,20 @@ class KnowledgeBase:
         safety_note: bool,
     ) -> Answer:
         """Small talk, a case question or an off-topic question: a short reply, no article."""
-        kind, topic = intent.kind, intent.topic
         texts = CLI_TEXTS[lang]
-        parts = [texts[kind.value]]
+        key = intent.kind.value if intent.topic != THANKS else "smalltalk_thanks"
+        parts = [texts[key]]
         if safety_note:
             parts.append(texts["safety_note"])
-        return Answer(
-            answered=False,
-            lang=lang,
-            article_id=None,
-            title=None,
-            confidence=result.confidence,
-            related=[],
-            emergency=False,
-            unsupported_language=decision.unsupported,
-            detected_language=decision.detected,
-            text="\n\n".join(parts),
+        return _unanswered(
+            result,
+            lang,
+            decision.detected,
+            decision.unsupported,
+            parts,
             safety_note=safety_note,
-            intent=kind.value,
-            topic=topic,
-            question=question,
+            intent=intent.kind.value,
+            topic=intent.topic,
         )
 
     def _abstain(
@@ -324,18 +317,13 @@ class KnowledgeBase:
         if suggestions:
             listed = "; ".join(titles.get(doc_id, doc_id) for doc_id in suggestions)
             parts.append(texts["suggestions"].format(titles=listed))
-        return Answer(
-            answered=False,
-            lang=lang,
-            article_id=None,
-            title=None,
-            confidence=result.confidence,
-            related=[],
-            emergency=False,
-            unsupported_language=unsupported,
+        return _unanswered(
+            result,
+            lang,
+            detected,
+            unsupported,
+            parts,
             suggestions=suggestions,
-            detected_language=detected,
-            text="\n\n".join(parts),
             safety_note=safety_note,
         )
 
@@ -395,6 +383,30 @@ def asking_part(text: str) -> str | None:
     if not asking or len(asking) == len(sentences):
         return None
     return " ".join(asking)
+
+
+def _unanswered(
+    result: SearchResult,
+    lang: str,
+    detected: str | None,
+    unsupported: bool,
+    parts: list[str],
+    **fields: Any,
+) -> Answer:
+    """An answer without an article (abstention, small talk, a case or off-topic question)."""
+    return Answer(
+        answered=False,
+        lang=lang,
+        article_id=None,
+        title=None,
+        confidence=result.confidence,
+        related=[],
+        emergency=False,
+        unsupported_language=unsupported,
+        detected_language=detected,
+        text="\n\n".join(parts),
+        **fields,
+    )
 
 
 def _suggestions(result: SearchResult) -> list[str]:
