@@ -42,9 +42,19 @@ def fold(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+_ESCAPE_OR_CHAR = re.compile(r"\\.|.", re.DOTALL)
+
+
 def fold_pattern(pattern: str) -> str:
-    """A pattern as it is matched: lower case, Nordic letters folded like the text."""
-    pattern = unicodedata.normalize("NFKC", pattern).lower().translate(_FOLD)
+    """A pattern as it is matched: lower case, Nordic letters folded like the text.
+
+    Escapes are kept as written (``\\S`` must not become ``\\s``).
+    """
+    pattern = unicodedata.normalize("NFKC", pattern)
+    pattern = "".join(
+        token if token.startswith("\\") else token.lower()
+        for token in _ESCAPE_OR_CHAR.findall(pattern)
+    ).translate(_FOLD)
     pattern = unicodedata.normalize("NFD", pattern)
     return "".join(c for c in pattern if not unicodedata.combining(c))
 

@@ -33,6 +33,8 @@ TRAINING_SETS: tuple[str, ...] = (
     "realistic4_safety",
     "realistic5_scope",
     "realistic5_safety",
+    "realistic6_scope",
+    "realistic6_safety",
 )
 # Chosen on R4 while R4 was not yet training data (see the README): a model probability of
 # CLEAR_THRESHOLD or more is an emergency even where no signal names it; below

@@ -18,12 +18,11 @@ Measured once (top-1 / answered / declined / emergencies / false alarms on alarm
 * R4, frozen at 867a878: 0.829 / 0.914 / 0.871 / 0.767 / 0.100
 * R5, frozen at 1dc575d (with the learned model, which never saw R5): 0.810 / 0.938 /
   0.856 / 0.925 / 0.058
-* R6, frozen at 0b9f06b (the newest: held out, not tuned on, not training data): 0.761 /
-  0.925 / 0.868 / 0.971 / 0.108
+* R6, frozen at 0b9f06b: 0.761 / 0.925 / 0.868 / 0.971 / 0.108
+* R7: see the README (the newest set, measured once at the end of the last round)
 
 Every threshold of a tuned set sits just under its tuned figure, and any missed emergency
-in a tuned set fails. The newest set is held out: its thresholds sit just under its
-once-measured figures, so that a change that makes the untouched set worse fails too.
+in a tuned set fails.
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ TUNED = {
     "realistic3": (0.84, 0.94, 0.98),
     "realistic4": (0.82, 0.91, 0.86),
     "realistic5": (0.80, 0.93, 0.98),
+    "realistic6": (0.75, 0.92, 0.97),
 }
 _reports: dict[str, EvalReport] = {}
 
@@ -94,20 +94,3 @@ def test_answer_language(kb: KnowledgeBase, name: str) -> None:
     """At least 98 % of answers are in the right language (Norwegian and Danish: Swedish)."""
     assert _report(kb, f"{name}_scope").language >= 0.98
     assert _report(kb, f"{name}_safety").language >= 0.98
-
-
-# The newest set, measured once and held out: (top-1, answered, declined, emergencies card
-# first, false alarms on alarming-but-safe at most).
-HELD_OUT = ("realistic6", (0.75, 0.92, 0.86, 0.97, 0.11))
-
-
-def test_held_out_set_does_not_get_worse(kb: KnowledgeBase) -> None:
-    """The untouched newest set stays at least at its once-measured figures."""
-    name, (top1, answered, declined, emergencies, false_alarms) = HELD_OUT
-    scope = _report(kb, f"{name}_scope")
-    safety = _report(kb, f"{name}_safety")
-    assert scope.top1 >= top1, f"top-1 {scope.top1:.3f}"
-    assert scope.answered >= answered, f"answered {scope.answered:.3f}"
-    assert scope.abstention_recall >= declined, f"declined {scope.abstention_recall:.3f}"
-    assert safety.emergency >= emergencies, f"emergencies {safety.emergency:.3f}"
-    assert safety.false_alarm <= false_alarms, f"false alarms {safety.false_alarm:.3f}"
