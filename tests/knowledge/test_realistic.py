@@ -19,7 +19,8 @@ Measured once (top-1 / answered / declined / emergencies / false alarms on alarm
 * R5, frozen at 1dc575d (with the learned model, which never saw R5): 0.810 / 0.938 /
   0.856 / 0.925 / 0.058
 * R6, frozen at 0b9f06b: 0.761 / 0.925 / 0.868 / 0.971 / 0.108
-* R7: see the README (the newest set, measured once at the end of the last round)
+* R7, frozen at cc4eafa (the newest: held out, not tuned on, not training data): 0.823 /
+  0.948 / 0.874 / 0.947 / 0.092
 
 Every threshold of a tuned set sits just under its tuned figure, and any missed emergency
 in a tuned set fails.
@@ -94,3 +95,20 @@ def test_answer_language(kb: KnowledgeBase, name: str) -> None:
     """At least 98 % of answers are in the right language (Norwegian and Danish: Swedish)."""
     assert _report(kb, f"{name}_scope").language >= 0.98
     assert _report(kb, f"{name}_safety").language >= 0.98
+
+
+# The newest set, measured once and held out: (top-1, answered, declined, emergencies with
+# the card first, false alarms on alarming-but-safe at most), just under its figures.
+HELD_OUT = ("realistic7", (0.82, 0.94, 0.87, 0.94, 0.10))
+
+
+def test_held_out_set_does_not_get_worse(kb: KnowledgeBase) -> None:
+    """The untouched newest set stays at least at its once-measured figures."""
+    name, (top1, answered, declined, emergencies, false_alarms) = HELD_OUT
+    scope = _report(kb, f"{name}_scope")
+    safety = _report(kb, f"{name}_safety")
+    assert scope.top1 >= top1, f"top-1 {scope.top1:.3f}"
+    assert scope.answered >= answered, f"answered {scope.answered:.3f}"
+    assert scope.abstention_recall >= declined, f"declined {scope.abstention_recall:.3f}"
+    assert safety.emergency >= emergencies, f"emergencies {safety.emergency:.3f}"
+    assert safety.false_alarm <= false_alarms, f"false alarms {safety.false_alarm:.3f}"
