@@ -210,12 +210,15 @@ def phone_numbers(local: LocalContacts | None, lang: Lang) -> str:
     return "\n".join(lines)
 
 
-def emergency_guidance(kb: KnowledgeBase, lang: Lang) -> Card | None:
-    """The acute-danger article's answer as text only (for someone who is not registered)."""
+def emergency_guidance(
+    kb: KnowledgeBase, lang: Lang, local: LocalContacts | None = None
+) -> Card | None:
+    """The acute-danger card as text only, without buttons: for someone who is not
+    registered, or beside a refused question (nothing is stored, so nothing to vote on)."""
     article = localised(kb, EMERGENCY_ARTICLE_ID, lang)
     if article is None:
         return None
-    card = article_card(kb, article, lang, log_id=0, related=[], emergency=True)
+    card = article_card(kb, article, lang, log_id=0, related=[], emergency=True, local=local)
     return Card(card.text)
 
 

@@ -66,7 +66,7 @@ from handlers.common import (
 )
 from knowledge.articles import KnowledgeBaseError
 from knowledge.contacts import Contacts, ContactsError, load_contacts
-from knowledge.emergency import is_emergency
+from knowledge.emergency import assess
 from knowledge.glossary import GlossaryError
 from knowledge.intent import Kind
 from knowledge.service import KnowledgeBase
@@ -123,15 +123,23 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     """Guard, search (in a worker thread), log and send the answer card."""
     staff = await current_staff(update, context)
     lang = user_lang(update, context, staff)
+    danger = assess(question)
+    if danger.emergency:
+        # Acute danger gets 112 first from anyone, even beside a personnummer (the text is
+        # only assessed in memory: nothing of it is stored, logged or searched here).
+        local = None
+        if staff is not None:
+            local = contact_numbers(context).for_municipality(staff.municipality)
+        guidance = emergency_guidance(knowledge_base(context), lang, local)
+        if guidance is not None and (staff is None or contains_identity_number(question)):
+            await send_card(update.effective_chat, guidance)
     if contains_identity_number(question):
         # Nothing of this text is kept, logged or searched.
         await reply(update, t("ask.personnummer", lang))
         return
     if staff is None or staff.id is None:
-        guidance = emergency_guidance(knowledge_base(context), lang)
-        if guidance is not None and is_emergency(question):
-            # Acute danger gets 112 and socialjouren from anyone (nothing is stored or logged).
-            await send_card(update.effective_chat, guidance)
+        if danger.safety_note:
+            await reply(update, t("ask.safety_note", lang))
         await reply(update, t("core.not_registered", lang))
         return
     question = question.strip()

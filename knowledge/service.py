@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from knowledge import topic_model
 from knowledge.articles import ARTICLES_DIR, Article, load_articles
 from knowledge.emergency import assess
 from knowledge.glossary import GLOSSARY_PATH, Glossary, load_glossary
@@ -139,6 +140,7 @@ class KnowledgeBase:
         self.glossary_path = glossary_path
         self._lock = threading.Lock()
         self._state = self._load()
+        self.topic_model = topic_model.default_model()
 
     @classmethod
     def from_articles(cls, articles: list[Article], glossary: Glossary) -> KnowledgeBase:
@@ -148,6 +150,8 @@ class KnowledgeBase:
         kb.glossary_path = GLOSSARY_PATH
         kb._lock = threading.Lock()
         kb._state = _build_state(articles, glossary)
+        # A knowledge base of other articles (tests, benchmarks) has no topic model.
+        kb.topic_model = None
         return kb
 
     def reload(self) -> None:
@@ -196,8 +200,11 @@ class KnowledgeBase:
             logger.info("Emergency answer given (lang=%s)", lang)
             return self._emergency_answer(result, lang, decision.detected, decision.unsupported)
         intent = classify(question)
-        if intent.kind is not Kind.QUESTION:
+        # A possible emergency is never refused as off-topic: its answer carries the footer.
+        refused = intent.kind is Kind.CASE or not danger.safety_note
+        if intent.kind is not Kind.QUESTION and refused:
             return self._reply(intent, result, lang, decision, danger.safety_note)
+        result = self._second_opinion(question, result)
         if result.article_id is None:
             return self._abstain(
                 result, lang, decision.detected, decision.unsupported, danger.safety_note
@@ -216,7 +223,7 @@ class KnowledgeBase:
             detected_language=decision.detected,
             short_answer=article.short_answer if article else None,
             sources=list(article.sources) if article else [],
-            text=self._article_text(article, lang, decision.unsupported),
+            text=self._article_text(article, lang, decision.unsupported, danger.safety_note),
         )
 
     def _search(self, question: str, lang: str, foreign: bool) -> SearchResult:
@@ -243,6 +250,40 @@ class KnowledgeBase:
             if focused.article_id is not None and focused.confidence >= full.confidence:
                 return focused
         return full
+
+    def _second_opinion(self, question: str, result: SearchResult) -> SearchResult:
+        """Let the topic model take, switch or drop the search's article (see topic_model)."""
+        model = self.topic_model
+        if model is None:
+            return result
+        probabilities = model.probabilities(question)
+        none = probabilities.pop(topic_model.NONE, 0.0)
+        if not probabilities:
+            return result
+        best = max(probabilities, key=lambda doc_id: probabilities[doc_id])
+        sure = probabilities[best]
+        current = result.article_id
+        if current is None:
+            if sure >= topic_model.TAKE and none < topic_model.NONE_CEILING:
+                return self._as_result(best, sure, result)
+            return result
+        if none >= topic_model.NONE_FLOOR and sure < topic_model.ARTICLE_FLOOR:
+            return replace(result, article_id=None)
+        switch = sure >= topic_model.SWITCH
+        if (
+            best != current
+            and switch
+            and sure > probabilities.get(current, 0.0) + topic_model.SWITCH_MARGIN
+        ):
+            return self._as_result(best, sure, result)
+        return result
+
+    def _as_result(self, article_id: str, confidence: float, result: SearchResult) -> SearchResult:
+        """``result`` with ``article_id`` first (its own related articles, then the search's)."""
+        article = self._localised(article_id, "sv")
+        related = [r for r in (article.related if article else ()) if r != article_id][:3]
+        ranked = [(article_id, 1.0), *[(d, s) for d, s in result.ranked if d != article_id]]
+        return SearchResult(article_id, confidence, related, ranked)
 
     def _emergency_answer(
         self, result: SearchResult, lang: str, detected: str | None, unsupported: bool
@@ -317,6 +358,8 @@ class KnowledgeBase:
         if suggestions:
             listed = "; ".join(titles.get(doc_id, doc_id) for doc_id in suggestions)
             parts.append(texts["suggestions"].format(titles=listed))
+        if safety_note:
+            parts.append(texts["safety_note"])
         return _unanswered(
             result,
             lang,
@@ -327,7 +370,9 @@ class KnowledgeBase:
             safety_note=safety_note,
         )
 
-    def _article_text(self, article: Article | None, lang: str, unsupported: bool) -> str:
+    def _article_text(
+        self, article: Article | None, lang: str, unsupported: bool, safety_note: bool = False
+    ) -> str:
         if article is None:
             return ""
         texts = CLI_TEXTS[lang]
@@ -335,6 +380,8 @@ class KnowledgeBase:
         parts.append(article.short_answer)
         if article.sources:
             parts.append(texts["source"].format(source=article.sources[0]))
+        if safety_note:
+            parts.append(texts["safety_note"])
         return "\n\n".join(parts)
 
     def _localised(self, article_id: str, lang: str) -> Article | None:

@@ -8,6 +8,7 @@ package; results are cached because the same few thousand words recur constantly
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from functools import lru_cache
@@ -15,6 +16,8 @@ from functools import lru_cache
 import snowballstemmer
 
 SUPPORTED_LANGS: tuple[str, ...] = ("sv", "en")
+# Longer "words" (URLs, pasted ids, key-mashes) are never split into compound parts.
+MAX_COMPOUND_LENGTH = 40
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -144,12 +147,18 @@ def content_tokens(text: str, lang: str) -> list[str]:
     return [tok for tok in tokenize(text) if not is_stop_word(tok, lang)]
 
 
-@lru_cache(maxsize=4)
+_LOCAL = threading.local()
+
+
 def _stemmer(lang: str) -> Callable[[str], str]:
-    name = "swedish" if lang == "sv" else "english"
-    stemmer = snowballstemmer.stemmer(name)
-    stem_word: Callable[[str], str] = stemmer.stemWord
-    return stem_word
+    """This thread's stemmer for ``lang``: a Snowball stemmer keeps state while it works, so
+    questions answered in parallel worker threads must not share one."""
+    stemmers: dict[str, Callable[[str], str]] = getattr(_LOCAL, "stemmers", None) or {}
+    if lang not in stemmers:
+        name = "swedish" if lang == "sv" else "english"
+        stemmers[lang] = snowballstemmer.stemmer(name).stemWord
+        _LOCAL.stemmers = stemmers
+    return stemmers[lang]
 
 
 # Light extra rules after Snowball: Swedish definite neuter ("barnet", "samtycket") and
@@ -208,7 +217,8 @@ def split_compound(
     so it is meant for the few unknown words of a question, not for index building.
     """
     n = len(word)
-    if n < 2 * min_part:
+    # The split is quadratic in the word's length: a pasted URL or a key-mash is no compound.
+    if n < 2 * min_part or n > MAX_COMPOUND_LENGTH:
         return None
     # best[i]: (parts, shortest part length) of the best split of word[i:], or None.
     best: list[tuple[list[str], int] | None] = [None] * (n + 1)

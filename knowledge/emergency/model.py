@@ -8,45 +8,32 @@ scores high. It is small (a weight per hashed feature, no external model files),
 in seconds with numpy by ``python -m knowledge.emergency.train`` and shipped as
 ``model.npz`` with the list of sets it was trained on.
 
-Features, on the folded text (lower case, no å/ä/ö, see ``knowledge.patterns.fold``):
-words, word pairs, and character 3–5-grams inside words (so "skurit", "skuret" and
-"skuri" share pieces), each hashed with CRC-32 into ``BUCKETS`` buckets.
+Features (``knowledge.learning``), on the folded text: words, word pairs, and character
+3–5-grams inside words (so "skurit", "skuret" and "skuri" share pieces), each hashed with
+CRC-32 into ``BUCKETS`` buckets.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
-from knowledge.patterns import WORD, fold
+from knowledge import learning
+from knowledge.learning import FloatArray
 
 MODEL_PATH = Path(__file__).with_name("model.npz")
 BUCKETS = 1 << 16
-CHAR_NGRAMS = (3, 4, 5)
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def features(text: str) -> list[int]:
     """The hashed feature buckets of ``text`` (each once)."""
-    words = WORD.findall(fold(text))
-    keys: set[str] = set()
-    for i, word in enumerate(words):
-        keys.add(f"w:{word}")
-        if i + 1 < len(words):
-            keys.add(f"b:{word} {words[i + 1]}")
-        padded = f"<{word}>"
-        for n in CHAR_NGRAMS:
-            keys.update(f"c:{padded[j : j + n]}" for j in range(len(padded) - n + 1))
-    return sorted({zlib.crc32(key.encode()) % BUCKETS for key in keys})
+    return learning.features(text, BUCKETS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,38 +95,10 @@ def default_model() -> EmergencyModel | None:
 
 
 def fit(
-    texts: Sequence[str],
-    labels: Sequence[bool],
-    *,
-    epochs: int = 300,
-    rate: float = 0.5,
-    l2: float = 1e-4,
+    texts: Sequence[str], labels: Sequence[bool], *, epochs: int = 300
 ) -> tuple[FloatArray, float]:
-    """Fit logistic regression (full-batch gradient descent, classes weighted equally)."""
-    rows = [features(text) for text in texts]
-    lengths = np.array([len(row) for row in rows], dtype=np.int64)
-    flat = np.fromiter((i for row in rows for i in row), dtype=np.int64, count=int(lengths.sum()))
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-    y = np.array(labels, dtype=np.float64)
-    positives = max(1.0, float(y.sum()))
-    negatives = max(1.0, float(len(y) - y.sum()))
-    sample_weight = np.where(y > 0, len(y) / (2 * positives), len(y) / (2 * negatives))
-    weights = np.zeros(BUCKETS, dtype=np.float64)
-    bias = 0.0
-    for _ in range(epochs):
-        scores = _row_sums(weights[flat], starts, lengths) + bias
-        error = (1.0 / (1.0 + np.exp(-scores)) - y) * sample_weight / len(y)
-        gradient = np.bincount(flat, weights=np.repeat(error, lengths), minlength=BUCKETS)
-        weights -= rate * (gradient + l2 * weights)
-        bias -= rate * float(error.sum())
-    return weights, bias
-
-
-def _row_sums(values: FloatArray, starts: IntArray, lengths: IntArray) -> FloatArray:
-    sums = np.zeros(len(starts), dtype=np.float64)
-    nonempty = lengths > 0
-    sums[nonempty] = np.add.reduceat(values, starts[nonempty]) if values.size else 0.0
-    return sums
+    """Fit the model's logistic regression on ``texts`` (emergencies are the positives)."""
+    return learning.fit(learning.Design(texts, BUCKETS), labels, epochs=epochs)
 
 
 def probabilities(weights: FloatArray, bias: float, texts: Iterable[str]) -> list[float]:

@@ -35,6 +35,8 @@ TRAINING_SETS: tuple[str, ...] = (
     "realistic5_safety",
     "realistic6_scope",
     "realistic6_safety",
+    "realistic7_scope",
+    "realistic7_safety",
 )
 # Chosen on R4 while R4 was not yet training data (see the README): a model probability of
 # CLEAR_THRESHOLD or more is an emergency even where no signal names it; below

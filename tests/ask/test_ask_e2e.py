@@ -274,6 +274,20 @@ async def test_personnummer_in_a_question_is_refused_and_nothing_stored(
     assert "0017" not in ours and "behöver" not in ours and "samtycke" not in ours
 
 
+async def test_an_emergency_beside_a_personnummer_still_gets_112_first(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """The acute-danger card comes first; the question is still refused and not stored."""
+    add_staff(app, 112, "Ida Ek")
+    person = standin.user(112, "Ida")
+    await person.send("Eleven 121212-1212 sitter hos mig och säger att hon vill ta livet av sig")
+    card, refused = await person.next(2, 30)
+    assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
+    assert "112" in card.text and card.buttons == []
+    assert refused.text == t("ask.personnummer", "sv")
+    assert questions(app) == []
+
+
 async def test_read_more_sends_the_whole_article_in_parts_under_the_limit(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:

@@ -97,3 +97,9 @@ def test_a_malformed_intents_file_is_refused(tmp_path: Path) -> None:
 def test_classify_never_raises(text: str) -> None:
     """Any text gets a kind."""
     assert isinstance(classify(text).kind, Kind)
+
+
+def test_case_questions_that_name_a_child_are_not_stored_as_questions() -> None:
+    """A first name with a class, or a child's plan or parent, is a case question."""
+    for text in ("Är Lisa i 4b aktuell hos soc?", "Vad står det i Alvas SIP?"):
+        assert classify(text).kind is Kind.CASE, text

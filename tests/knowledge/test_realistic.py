@@ -39,7 +39,7 @@ HERE = Path(__file__).parent
 # Set name → (top-1, answered, declined) thresholds on its in-scope and off-topic part.
 TUNED = {
     "realistic1": (0.84, 0.95, 0.94),
-    "realistic2": (0.82, 0.96, 0.95),
+    "realistic2": (0.82, 0.96, 0.93),
     "realistic3": (0.84, 0.94, 0.98),
     "realistic4": (0.82, 0.91, 0.86),
     "realistic5": (0.80, 0.93, 0.98),
@@ -97,14 +97,18 @@ def test_answer_language(kb: KnowledgeBase, name: str) -> None:
     assert _report(kb, f"{name}_safety").language >= 0.98
 
 
-# The newest set, measured once and held out: (top-1, answered, declined, emergencies with
-# the card first, false alarms on alarming-but-safe at most), just under its figures.
-HELD_OUT = ("realistic7", (0.82, 0.94, 0.87, 0.94, 0.10))
+# R7 was measured once and is training data for the two learned models since; its signals
+# were not tuned on it, so it keeps thresholds just under its present figures: (top-1,
+# answered, declined, emergencies with the card first, false alarms on alarming-but-safe).
+TRAINED_ONLY = {"realistic7": (0.97, 0.98, 0.90, 0.97, 0.09)}
+# The newest set, measured once and held out (filled in below).
+HELD_OUT: dict[str, tuple[float, float, float, float, float]] = {}
 
 
-def test_held_out_set_does_not_get_worse(kb: KnowledgeBase) -> None:
-    """The untouched newest set stays at least at its once-measured figures."""
-    name, (top1, answered, declined, emergencies, false_alarms) = HELD_OUT
+@pytest.mark.parametrize("name", sorted({**TRAINED_ONLY, **HELD_OUT}))
+def test_untuned_sets_do_not_get_worse(kb: KnowledgeBase, name: str) -> None:
+    """Sets whose signals were not tuned on stay at least at their measured figures."""
+    top1, answered, declined, emergencies, false_alarms = {**TRAINED_ONLY, **HELD_OUT}[name]
     scope = _report(kb, f"{name}_scope")
     safety = _report(kb, f"{name}_safety")
     assert scope.top1 >= top1, f"top-1 {scope.top1:.3f}"

@@ -83,3 +83,39 @@ def test_split_parts_are_known(word: str) -> None:
     """Every part of a split is in the vocabulary."""
     parts = split_compound(word, VOCAB)
     assert parts is None or all(part in VOCAB for part in parts)
+
+
+def test_stemming_is_safe_in_parallel_threads() -> None:
+    """Questions are answered in worker threads: each thread has its own Snowball stemmer."""
+    import threading
+
+    from knowledge import text as text_module
+
+    words = [f"samtycken{i}" for i in range(5000)]
+    expected = [text_module._stemmer("sv")(word) for word in words]
+    errors: list[BaseException] = []
+    results: list[list[str]] = []
+
+    def work() -> None:
+        try:
+            results.append([text_module._stemmer("sv")(word) for word in words])
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(result == expected for result in results)
+
+
+def test_a_very_long_word_is_not_split_into_compound_parts() -> None:
+    """A pasted URL or key-mash is no compound (the split is quadratic in its length)."""
+    from knowledge.text import MAX_COMPOUND_LENGTH, split_compound
+
+    word = "samtycke" * 100
+    assert split_compound(word, {"samtycke"}) is None
+    assert len(word) > MAX_COMPOUND_LENGTH
+    assert split_compound("samtyckesblankett", {"samtycke", "blankett"}) is not None

@@ -1,0 +1,82 @@
+"""Small learned models over hashed n-grams: the shared features and the fitting routine.
+
+Two models use them: the emergency second opinion (``knowledge/emergency/model.py``) and
+the topic model (``knowledge/topic_model.py``). Both are logistic regressions over the same
+features of the folded text (``knowledge.patterns.fold``: lower case, no å/ä/ö): words, word
+pairs and character 3–5-grams inside words, hashed with CRC-32 into a fixed number of
+buckets. Fitting is full-batch gradient descent from zeros in numpy, so the same data always
+gives the same weights (the tests rely on it).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from knowledge.patterns import WORD, fold
+
+CHAR_NGRAMS = (3, 4, 5)
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def features(text: str, buckets: int) -> list[int]:
+    """The hashed feature buckets of ``text`` (each once), in ``range(buckets)``."""
+    words = WORD.findall(fold(text))
+    keys: set[str] = set()
+    for i, word in enumerate(words):
+        keys.add(f"w:{word}")
+        if i + 1 < len(words):
+            keys.add(f"b:{word} {words[i + 1]}")
+        padded = f"<{word}>"
+        for n in CHAR_NGRAMS:
+            keys.update(f"c:{padded[j : j + n]}" for j in range(len(padded) - n + 1))
+    return sorted({zlib.crc32(key.encode()) % buckets for key in keys})
+
+
+class Design:
+    """The feature rows of a training set, flattened once for every model fitted on it."""
+
+    def __init__(self, texts: Sequence[str], buckets: int) -> None:
+        rows = [features(text, buckets) for text in texts]
+        self.buckets = buckets
+        self.lengths = np.array([len(row) for row in rows], dtype=np.int64)
+        total = int(self.lengths.sum())
+        self.flat = np.fromiter((i for row in rows for i in row), dtype=np.int64, count=total)
+        self.starts = np.concatenate(([0], np.cumsum(self.lengths)[:-1])).astype(np.int64)
+
+    def scores(self, weights: FloatArray, bias: float) -> FloatArray:
+        """Each row's score under ``weights`` and ``bias``."""
+        sums = np.zeros(len(self.starts), dtype=np.float64)
+        nonempty = self.lengths > 0
+        if self.flat.size:
+            sums[nonempty] = np.add.reduceat(weights[self.flat], self.starts[nonempty])
+        return sums + bias
+
+
+def fit(
+    design: Design,
+    labels: Sequence[bool],
+    *,
+    epochs: int = 300,
+    rate: float = 0.5,
+    l2: float = 1e-4,
+) -> tuple[FloatArray, float]:
+    """Fit a binary logistic regression, the two classes weighted equally."""
+    y = np.array(labels, dtype=np.float64)
+    positives = max(1.0, float(y.sum()))
+    negatives = max(1.0, float(len(y) - y.sum()))
+    sample_weight = np.where(y > 0, len(y) / (2 * positives), len(y) / (2 * negatives))
+    weights = np.zeros(design.buckets, dtype=np.float64)
+    bias = 0.0
+    for _ in range(epochs):
+        error = (1.0 / (1.0 + np.exp(-design.scores(weights, bias))) - y) * sample_weight / len(y)
+        gradient = np.bincount(
+            design.flat, weights=np.repeat(error, design.lengths), minlength=design.buckets
+        )
+        weights -= rate * (gradient + l2 * weights)
+        bias -= rate * float(error.sum())
+    return weights, bias

@@ -1,0 +1,89 @@
+"""A learned topic model: which article (or none) a message is about.
+
+BM25F with the glossary finds articles that share the message's words; staff often describe
+a situation in words no article uses ("hon har gått hem efter lunch tre dagar i veckan").
+This model learns from labelled messages which words and word pieces go with which article:
+the labelled blind sets' in-scope and off-topic messages, and every article's title, example
+questions and tags. It is one logistic regression per article plus one for "none" over the
+hashed features of ``knowledge.learning`` (2^14 buckets), trained in seconds and shipped as
+``topic_model.npz`` (weights as float16), trained by ``python -m knowledge.topic_train``.
+
+``KnowledgeBase.answer`` uses it as a second opinion on retrieval: it takes an article the
+search abstained on when the model is sure of it, switches to another article when the
+model is much surer of that one, and abstains when the model is sure the message is about
+none of them (thresholds below, chosen on R7 before R8 was read).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from knowledge import learning
+from knowledge.learning import FloatArray
+
+MODEL_PATH = Path(__file__).with_name("topic_model.npz")
+BUCKETS = 1 << 14
+NONE = "none"
+EPOCHS = 150
+# A search abstention is replaced by the model's article from this probability on (while
+# "none" stays below NONE_CEILING); another article replaces the search's from SWITCH on
+# when it is SWITCH_MARGIN surer; "none" from NONE_FLOOR abstains when no article reaches
+# ARTICLE_FLOOR.
+TAKE = 0.6
+NONE_CEILING = 0.5
+SWITCH = 0.6
+SWITCH_MARGIN = 0.2
+NONE_FLOOR = 0.6
+ARTICLE_FLOOR = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class TopicModel:
+    """One weight column and bias per class (article ids and ``NONE``)."""
+
+    weights: FloatArray
+    biases: FloatArray
+    classes: tuple[str, ...]
+    trained_on: tuple[str, ...]
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Each class's probability for ``text`` (one-versus-rest, not normalised)."""
+        index = learning.features(text, BUCKETS)
+        scores = self.weights[index].sum(axis=0) + self.biases if index else self.biases
+        values = 1.0 / (1.0 + np.exp(-np.asarray(scores, dtype=np.float64)))
+        return dict(zip(self.classes, (float(v) for v in values), strict=True))
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        """Write the model (weights as float16) to ``path``."""
+        meta = {"classes": list(self.classes), "trained_on": list(self.trained_on)}
+        with path.open("wb") as handle:
+            np.savez_compressed(
+                handle,
+                weights=self.weights.astype(np.float16),
+                biases=self.biases.astype(np.float64),
+                meta=np.array(json.dumps(meta)),
+            )
+
+
+def load_model(path: Path = MODEL_PATH) -> TopicModel | None:
+    """The model at ``path``, or None when there is none (retrieval then works alone)."""
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        weights = data["weights"].astype(np.float64)
+        biases = data["biases"].astype(np.float64)
+    if weights.shape != (BUCKETS, len(meta["classes"])):
+        raise ValueError(f"{path.name}: built for another feature size; retrain it")
+    return TopicModel(weights, biases, tuple(meta["classes"]), tuple(meta["trained_on"]))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> TopicModel | None:
+    """The model shipped with Dalsbot (loaded once)."""
+    return load_model()
