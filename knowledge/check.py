@@ -105,7 +105,28 @@ def check_knowledge_base(
         _check_entry(entry, today, report)
     _check_collection(entries, report)
     _check_glossary(glossary_path, report)
+    _check_message_data(report)
     return report
+
+
+def _check_message_data(report: CheckReport) -> None:
+    """The emergency signals, the message intents and the two learned models must load."""
+    from knowledge import topic_model
+    from knowledge.emergency import load_signals
+    from knowledge.emergency.model import load_model
+    from knowledge.intent import load_intents
+    from knowledge.patterns import PatternError
+
+    for name, load in (
+        ("emergency signals", load_signals),
+        ("message intents", load_intents),
+        ("emergency model", load_model),
+        ("topic model", topic_model.load_model),
+    ):
+        try:
+            load()
+        except (PatternError, ValueError, OSError, KeyError) as exc:
+            report.errors.append(f"{name}: {exc}")
 
 
 def _read_entries(root: Path, report: CheckReport) -> list[_Entry]:

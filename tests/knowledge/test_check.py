@@ -104,3 +104,15 @@ def test_loaded_article_has_short_answer_and_date(tmp_path: Path) -> None:
     assert article.short_answer == "Short answer."
     assert article.reviewed == dt.date(2026, 10, 1)
     assert article.questions == ("q one", "q two", "q three")
+
+
+def test_kb_check_reports_broken_signals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed signals file is a structural error of the knowledge base."""
+    import knowledge.emergency as emergency
+    from knowledge.check import check_knowledge_base
+
+    (tmp_path / "x.yaml").write_text("negation: [inte, no]\n", encoding="utf-8")
+    real = emergency.load_signals
+    monkeypatch.setattr(emergency, "load_signals", lambda: real(tmp_path))
+    report = check_knowledge_base(ARTICLES_DIR, dt.date(2026, 11, 26))
+    assert any(error.startswith("emergency signals:") for error in report.errors)
