@@ -123,21 +123,22 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     """Guard, search (in a worker thread), log and send the answer card."""
     staff = await current_staff(update, context)
     lang = user_lang(update, context, staff)
-    danger = assess(question)
-    if danger.emergency:
-        # Acute danger gets 112 first from anyone, even beside a personnummer (the text is
-        # only assessed in memory: nothing of it is stored, logged or searched here).
-        local = None
-        if staff is not None:
-            local = contact_numbers(context).for_municipality(staff.municipality)
-        guidance = emergency_guidance(knowledge_base(context), lang, local)
-        if guidance is not None and (staff is None or contains_identity_number(question)):
-            await send_card(update.effective_chat, guidance)
-    if contains_identity_number(question):
-        # Nothing of this text is kept, logged or searched.
-        await reply(update, t("ask.personnummer", lang))
-        return
-    if staff is None or staff.id is None:
+    refused = contains_identity_number(question)
+    if refused or staff is None or staff.id is None:
+        # The question will not be answered, but acute danger still gets 112 first, from
+        # anyone and beside a personnummer (assessed in memory only: nothing is stored,
+        # logged or searched). A registered person's answer below makes its own assessment.
+        danger = await asyncio.to_thread(assess, question)
+        if danger.emergency:
+            local = None
+            if staff is not None:
+                local = contact_numbers(context).for_municipality(staff.municipality)
+            guidance = emergency_guidance(knowledge_base(context), lang, local)
+            if guidance is not None:
+                await send_card(update.effective_chat, guidance)
+        if refused:
+            await reply(update, t("ask.personnummer", lang))
+            return
         if danger.safety_note:
             await reply(update, t("ask.safety_note", lang))
         await reply(update, t("core.not_registered", lang))

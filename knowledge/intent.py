@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from knowledge.patterns import WORD, PatternError, compile_words, fold, strings
+from knowledge.patterns import WORD, PatternError, compile_words, fold, read_mapping, strings
 
 INTENTS_PATH = Path(__file__).with_name("intents.yaml")
 OFFTOPIC_KINDS: tuple[str, ...] = (
@@ -73,12 +71,7 @@ class Intents:
 
 def load_intents(path: Path = INTENTS_PATH) -> Intents:
     """Read and compile the intents file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PatternError(f"{path.name}: not valid YAML ({exc})") from exc
-    if not isinstance(data, dict):
-        raise PatternError(f"{path.name}: expected a mapping")
+    data = read_mapping(path)
 
     def compiled(key: str) -> re.Pattern[str] | None:
         return compile_words(strings(data.get(key), f"{path.name}: {key}"), key)

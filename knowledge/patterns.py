@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "æ": "a", "ø": "o"})
 _CLAUSE_BREAK = re.compile(r"[.!?;,:\n]+|\s+(?:men|but)\s+")
@@ -80,3 +84,14 @@ def strings(raw: object, where: str) -> list[str]:
         if not isinstance(item, str) or not item:
             raise PatternError(f"{where}: {item!r} is not a quoted, non-empty string")
     return list(raw)
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path`` (a reviewed pattern file), or PatternError."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PatternError(f"{path.name}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise PatternError(f"{path.name}: expected a mapping")
+    return data

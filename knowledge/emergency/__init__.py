@@ -45,10 +45,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from knowledge.emergency.model import EmergencyModel, default_model
-from knowledge.patterns import WORD, PatternError, compile_words, fold, strings
+from knowledge.patterns import WORD, PatternError, compile_words, fold, read_mapping, strings
 
 SIGNALS_DIR = Path(__file__).with_name("signals")
 CATEGORIES: tuple[str, ...] = (
@@ -168,11 +166,9 @@ def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
         raise SignalsError(f"{directory}: no signals files")
     for path in files:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SignalsError(f"{path.name}: not valid YAML ({exc})") from exc
-        if not isinstance(data, dict):
-            raise SignalsError(f"{path.name}: expected a mapping")
+            data = read_mapping(path)
+        except PatternError as exc:
+            raise SignalsError(str(exc)) from exc
         for key in _LISTS:
             lists.setdefault(key, []).extend(_strings(data.get(key), f"{path.name}: {key}"))
         categories = data.get("categories") or {}
