@@ -31,7 +31,7 @@ CANDIDATE_LANGS: tuple[str, ...] = (
 )  # fmt: skip
 
 MIN_LETTERS = 12
-MIN_WORDS = 3
+MIN_WORDS = 5
 MIN_PROBABILITY = 0.80
 SEED = 0
 

@@ -200,8 +200,9 @@ class KnowledgeBase:
             logger.info("Emergency answer given (lang=%s)", lang)
             return self._emergency_answer(result, lang, decision.detected, decision.unsupported)
         intent = classify(question)
-        # A possible emergency is never refused as off-topic: its answer carries the footer.
-        refused = intent.kind is Kind.CASE or not danger.safety_note
+        # A possible emergency with a sign of danger is never refused as off-topic: its answer
+        # carries the footer. The word "socialjour" or "akut" alone is no such sign.
+        refused = intent.kind is Kind.CASE or not (danger.safety_note and danger.categories)
         if intent.kind is not Kind.QUESTION and refused:
             return self._reply(intent, result, lang, decision, danger.safety_note)
         result = self._second_opinion(question, result)

@@ -37,6 +37,8 @@ TRAINING_SETS: tuple[str, ...] = (
     "realistic6_safety",
     "realistic7_scope",
     "realistic7_safety",
+    "realistic8_scope",
+    "realistic8_safety",
 )
 # Chosen on R4 while R4 was not yet training data (see the README): a model probability of
 # CLEAR_THRESHOLD or more is an emergency even where no signal names it; below
