@@ -21,8 +21,10 @@ Measured once (top-1 / answered / declined / emergencies / false alarms on alarm
 * R6, frozen at 0b9f06b: 0.761 / 0.925 / 0.868 / 0.971 / 0.108
 * R7, frozen at cc4eafa: 0.823 / 0.948 / 0.874 / 0.947 / 0.092 (then training data for the
   learned models; its signals were not tuned on it)
-* R8, frozen at 7456269 (the newest: held out, not tuned on, not training data, and the
-  first with the learned topic model): 0.881 / 0.970 / 0.887 / 0.983 / 0.066
+* R8, frozen at 7456269 (the first with the learned topic model): 0.881 / 0.970 / 0.887 /
+  0.983 / 0.066 (then tuned on and training data)
+* R9, frozen at 88fbb87 (the newest: held out, not tuned on, not training data): 0.881 /
+  0.962 / 0.868 / 0.970 / 0.090
 
 Every threshold of a tuned set sits just under its tuned figure, and any missed emergency
 in a tuned set fails.
@@ -46,6 +48,7 @@ TUNED = {
     "realistic4": (0.82, 0.91, 0.86),
     "realistic5": (0.80, 0.93, 0.98),
     "realistic6": (0.75, 0.92, 0.97),
+    "realistic8": (0.97, 0.98, 0.98),
 }
 _reports: dict[str, EvalReport] = {}
 
@@ -103,9 +106,9 @@ def test_answer_language(kb: KnowledgeBase, name: str) -> None:
 # were not tuned on it, so it keeps thresholds just under its present figures: (top-1,
 # answered, declined, emergencies with the card first, false alarms on alarming-but-safe).
 TRAINED_ONLY = {"realistic7": (0.97, 0.98, 0.90, 0.97, 0.09)}
-# The newest set, measured once and held out: R8, frozen at 7456269 (top-1 0.881, answered
-# 0.970, declined 0.887, emergencies 0.983, false alarms 0.066).
-HELD_OUT = {"realistic8": (0.87, 0.96, 0.88, 0.98, 0.07)}
+# The newest set, measured once and held out: R9, frozen at 88fbb87 (top-1 0.881, answered
+# 0.962, declined 0.868, emergencies 0.970, false alarms 0.090).
+HELD_OUT = {"realistic9": (0.87, 0.95, 0.86, 0.96, 0.10)}
 
 
 @pytest.mark.parametrize("name", sorted({**TRAINED_ONLY, **HELD_OUT}))
