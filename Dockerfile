@@ -4,7 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    DALSBOT_DATA_DIR=/data
+    DALSBOT_DATA_DIR=/data \
+    DALSBOT_SECRETS_DIR=/secrets
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -14,10 +15,11 @@ COPY knowledge ./knowledge
 COPY storage ./storage
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /data dalsbot \
-    && mkdir -p /data && chown dalsbot /data
+    && mkdir -p /data /secrets && chown dalsbot /data /secrets && chmod 700 /secrets
 
 USER dalsbot
-VOLUME ["/data"]
+# The generated pulse secret lives apart from the data (or set DALSBOT_PULSE_SECRET).
+VOLUME ["/data", "/secrets"]
 # Webhook mode listens here when DALSBOT_WEBHOOK_URL is set; long polling needs no port.
 EXPOSE 8443
 

@@ -160,6 +160,9 @@ def build_application(
     )
     app: DalsbotApp = builder.build()
     app.bot_data.commands = all_commands(features)
+    # First of all, in a group of its own: an edited message stops here (a hint in private
+    # chats), so no flow, question, comment or command ever sees it as new.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, basics.edited_message), group=-1)
     for module in features:
         handlers: list[BaseHandler[Update, BotContext, object]] = module.build_handlers()
         app.add_handlers(handlers)

@@ -2,12 +2,19 @@
 
 Dalsbot never stores a child's personal identity number. Any free text that may reach the
 database, a log line or another person (a question, a place, a meeting label, a plan
-reference, a pulse comment) passes through here first.
+reference, a pulse comment, a person's name) passes through here first.
 
+- :func:`normalise` is the one normalisation every incoming text gets before the guard looks
+  at it, and the form that is stored: Unicode NFKC (full-width digits become digits),
+  invisible and format characters removed (zero-width spaces and joiners, soft hyphens, the
+  BOM, word joiners, bidi controls), every dash form written "-" and every space form " ".
+  :func:`normalise_line` also folds line breaks, for names, labels and places.
 - :func:`find_identity_numbers` finds Swedish personnummer and samordningsnummer in any
-  common written form (``YYYYMMDD-XXXX``, ``YYMMDD-XXXX``, ``YYMMDD+XXXX``, with a space or
-  without a separator); a candidate counts only when its check digit is valid, verified with
-  the maintained ``personnummer`` library, so ordinary numbers are not refused by mistake.
+  common written form in the normalised text (``YYYYMMDD-XXXX``, ``YYMMDD-XXXX``,
+  ``YYMMDD+XXXX``, the date written ``YYYY-MM-DD`` or ``YY.MM.DD``, with a space, a line break,
+  ``-``, ``.`` or ``/`` before the last four digits, or no separator); a candidate counts only
+  when its check digit is valid, verified with the maintained ``personnummer`` library, so
+  ordinary numbers are not refused by mistake.
 - :func:`contains_identity_number` is the yes/no form used to refuse input.
 - :func:`redact` replaces identity numbers, phone numbers and e-mail addresses, for the
   anonymous pulse comments that are kept after redaction.
@@ -15,17 +22,26 @@ reference, a pulse comment) passes through here first.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import unicodedata
 from typing import Final
 
 from personnummer import personnummer
 
-# Dashes a phone or a word processor may put in place of the hyphen (‐ ‑ ‒ – — ―, minus −).
-_DASHES: Final = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
-# Eight or six date digits, an optional separator (a hyphen or another dash, + or a space),
-# four digits; not part of a longer run of digits.
+# Characters that show nothing but would split a number or a word for a pattern: Unicode's
+# format characters (category Cf: zero-width space and joiners, soft hyphen, BOM, word
+# joiner, bidi controls) and a few invisible letters and marks.
+_INVISIBLE_EXTRA: Final = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+# Dash forms NFKC leaves alone: the Unicode dashes (category Pd) and the minus sign.
+_MINUS: Final = "\u2212"
+_SPACE_RUN: Final = re.compile(r"\s+")
+# The date: eight or six digits, or written with one separator between its parts; then an
+# optional separator (spaces or a line break, "-", "+", "." or "/"); then four digits; not
+# part of a longer run of digits.
 _CANDIDATE: Final = re.compile(
-    rf"(?<![\d])(\d{{6}}|\d{{8}})[ \t]?([-+{_DASHES}]?)[ \t]?(\d{{4}})(?![\d])"
+    r"(?<!\d)(\d{8}|\d{6}|\d{4}([-./ ])\d{2}\2\d{2}|\d{2}([-./ ])\d{2}\3\d{2})"
+    r"\s{0,2}([-+./]?)\s{0,2}(\d{4})(?!\d)"
 )
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number starts with a trunk 0 (070-123 45 67, 0530-123 45) or an international
@@ -40,25 +56,86 @@ _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}-\d{2}-\d{4}")
 REDACTED: Final = "[…]"
 
 
-def _is_identity_number(date_digits: str, separator: str, serial: str) -> bool:
-    if separator and separator in _DASHES:
-        separator = "-"
-    candidate = f"{date_digits}{separator or '-'}{serial}"
-    if len(date_digits) == 8 and separator == "+":
+def normalise(text: str) -> str:
+    """``text`` in the one form the guard checks and the database stores.
+
+    NFKC; digits of every script as 0–9; invisible and format characters removed; dashes as
+    "-"; spaces, tabs and other
+    space forms as " "; line and paragraph separators as a line break; other control
+    characters removed.
+    """
+    chars: list[str] = []
+    for char in unicodedata.normalize("NFKC", text.replace("\r\n", "\n")):
+        category = unicodedata.category(char)
+        if char == "\n":
+            chars.append(char)
+        elif category == "Cf" or char in _INVISIBLE_EXTRA:
+            continue
+        elif category == "Nd":
+            chars.append(str(unicodedata.digit(char)))
+        elif category == "Pd" or char == _MINUS:
+            chars.append("-")
+        elif category == "Zs" or char in "\t\v\f":
+            chars.append(" ")
+        elif category in ("Zl", "Zp") or char == "\r":
+            chars.append("\n")
+        elif category == "Cc":
+            continue
+        else:
+            chars.append(char)
+    return "".join(chars)
+
+
+def normalise_line(text: str) -> str:
+    """``text`` normalised, on one line, without outer spaces (names, labels, places)."""
+    return _SPACE_RUN.sub(" ", normalise(text)).strip()
+
+
+def _is_identity_number(date_part: str, separator: str, serial: str) -> bool:
+    date_digits = re.sub(r"\D", "", date_part)
+    if separator == "+" and len(date_digits) != 6:
         return False
+    candidate = f"{date_digits}{'+' if separator == '+' else '-'}{serial}"
     try:
-        return bool(personnummer.valid(candidate))
-    except (ValueError, TypeError):
+        if not personnummer.valid(candidate):
+            return False
+        # Nobody is born in the future: "2026-12-04 1000" is a meeting, not a person. (Six
+        # date digits may be a century earlier, so they are not judged by their date.)
+        if len(date_digits) == 6:
+            return True
+        return personnummer.Personnummer(candidate).get_date() <= dt.date.today()
+    except (ValueError, TypeError, AttributeError):
         return False
 
 
 def find_identity_numbers(text: str) -> list[tuple[int, int]]:
-    """Spans ``(start, end)`` of every valid personnummer or samordningsnummer in ``text``."""
+    """Spans ``(start, end)`` of every valid personnummer or samordningsnummer in
+    ``normalise(text)`` (the spans refer to the normalised text)."""
     spans: list[tuple[int, int]] = []
-    for match in _CANDIDATE.finditer(text):
-        if _is_identity_number(match.group(1), match.group(2), match.group(3)):
+    for match in _CANDIDATE.finditer(normalise(text)):
+        if _is_identity_number(match.group(1), match.group(4), match.group(5)):
             spans.append(match.span())
     return spans
+
+
+def looks_like_identity_number(text: str | None) -> bool:
+    """True when ``text`` holds something shaped like an identity number, whatever its check
+    digit (a mistyped personnummer is still one): refused in references and never echoed."""
+    for match in _CANDIDATE.finditer(normalise(text or "")):
+        digits = re.sub(r"\D", "", match.group(1))
+        month, day = int(digits[-4:-2]), int(digits[-2:])
+        # Samordningsnummer add 60 to the day.
+        if 1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91):
+            return True
+    return False
+
+
+def strip_identity_numbers(text: str) -> str:
+    """``text`` normalised, with every identity number replaced (names from Telegram)."""
+    text = normalise(text)
+    for start, end in reversed(find_identity_numbers(text)):
+        text = text[:start] + REDACTED + text[end:]
+    return text
 
 
 def contains_identity_number(text: str | None) -> bool:
@@ -67,9 +144,10 @@ def contains_identity_number(text: str | None) -> bool:
 
 
 def redact(text: str) -> str:
-    """``text`` with identity numbers, e-mail addresses and phone numbers replaced."""
-    spans = find_identity_numbers(text)
-    for start, end in reversed(spans):
+    """``text`` normalised, with identity numbers, e-mail addresses and phone numbers
+    replaced."""
+    text = normalise(text)
+    for start, end in reversed(find_identity_numbers(text)):
         text = text[:start] + REDACTED + text[end:]
     text = _EMAIL.sub(REDACTED, text)
     return _PHONE.sub(_redact_phone, text)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeVar
 
-from bot.guard import contains_identity_number
+from bot.guard import looks_like_identity_number, normalise
 from bot.references import ReferenceError_, reference_key, validate_reference
 
 COLUMNS: Final = (
@@ -96,7 +96,7 @@ class _RowError(ValueError):
 
 
 def _show(value: str) -> str:
-    if contains_identity_number(value):
+    if looks_like_identity_number(value):
         return "(a value that looks like a personal identity number)"
     return repr(value if len(value) <= 40 else value[:40] + "…")
 
@@ -229,7 +229,7 @@ def _read_header(fields: list[str]) -> tuple[list[str], list[str]]:
 
 def parse_plans_csv(text: str, *, resolve_staff: StaffResolver, today: dt.date) -> CsvImport:
     """Every valid plan in ``text`` and every error, each with its line number."""
-    text = text.removeprefix("\ufeff")
+    text = normalise(text)
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     result = CsvImport()
@@ -237,6 +237,10 @@ def parse_plans_csv(text: str, *, resolve_staff: StaffResolver, today: dt.date) 
         header = next(reader)
     except StopIteration:
         result.errors.append("line 1: the file is empty; a header line is required")
+        return result
+    except csv.Error as exc:
+        # A header field over the csv module's limit (128 KiB), a stray NUL...: one line.
+        result.errors.append(f"line 1: not readable as CSV ({exc})")
         return result
     names, header_errors = _read_header(header)
     if header_errors:

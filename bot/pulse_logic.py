@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Final
 
-from bot.guard import redact
+from bot.guard import normalise, redact
 from bot.i18n import as_lang, format_date, format_date_short, t
 from bot.pulse_templates import Question, Template
 
@@ -102,7 +102,7 @@ def clean_comment(text: str | None) -> str:
     """
     if not text:
         return ""
-    kept = "".join(char for char in text if char in "\n\t" or char.isprintable())
+    kept = "".join(char for char in normalise(text) if char == "\n" or char.isprintable())
     kept = "\n".join(line.rstrip() for line in kept.strip().splitlines())
     if len(kept) > MAX_COMMENT_CHARS:
         raise CommentError("pulse.comment_too_long", length=len(kept), max=MAX_COMMENT_CHARS)

@@ -10,9 +10,13 @@ Where it comes from, in order:
    with several bot processes, or on PostgreSQL where the processes do not share a data
    folder, must set it**, and to the same value everywhere: two processes with different
    secrets would not recognise each other's markers and would let a person answer twice.
-2. Otherwise the file ``<data_dir>/pulse_secret``: created on first use with 32 random
-   bytes (written as 64 hex digits, mode 0600) and read on every later start. Copying the
-   file's content into ``DALSBOT_PULSE_SECRET`` gives exactly the same keys.
+2. Otherwise the file ``<secrets_dir>/pulse_secret`` (``DALSBOT_SECRETS_DIR``, by default
+   ``~/.config/dalsbot``; in the Docker image the ``/secrets`` volume): created on first use
+   with 32 random bytes (written as 64 hex digits, mode 0600, in a folder of mode 0700) and
+   read on every later start. It is kept out of the data folder so that a copy of the data
+   (database, its ``-wal``) does not carry the key to the markers. A secret file left in the
+   data folder by an older version is moved there once. Copying the file's content into
+   ``DALSBOT_PULSE_SECRET`` gives exactly the same keys.
 
 Changing the secret while pulses are open lets people who already answered those pulses
 answer once more; closed pulses are unaffected (their markers are deleted at closing).
@@ -45,7 +49,10 @@ def _read(path: Path) -> bytes:
 
 
 def load_pulse_secret(settings: Settings) -> bytes:
-    """The HMAC key for pulse markers: the setting, or the secret file (made when missing)."""
+    """The HMAC key for pulse markers: the setting, or the secret file (made when missing).
+
+    Raises :class:`SettingsError` with one line when the file cannot be read or written.
+    """
     if settings.pulse_secret is not None:
         value = settings.pulse_secret.get_secret_value().encode("utf-8")
         if len(value) < MIN_SECRET_BYTES:
@@ -53,10 +60,24 @@ def load_pulse_secret(settings: Settings) -> bytes:
                 f"Invalid setting DALSBOT_PULSE_SECRET: must be at least {MIN_SECRET_BYTES} bytes"
             )
         return value
-    path = Path(settings.data_dir) / SECRET_FILE
+    path = Path(settings.secrets_dir) / SECRET_FILE
+    try:
+        return _load_or_create(path, Path(settings.data_dir) / SECRET_FILE)
+    except OSError as exc:
+        raise SettingsError(
+            f"Cannot keep the pulse secret in {path.parent} ({exc.strerror or exc}); set "
+            "DALSBOT_PULSE_SECRET, or DALSBOT_SECRETS_DIR to a writable folder"
+        ) from None
+
+
+def _load_or_create(path: Path, old: Path) -> bytes:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists() and old.exists() and old.resolve() != path.resolve():
+        # An older version kept the secret in the data folder: move it, keeping its keys.
+        os.replace(old, path)
+        logger.info("Moved the pulse secret out of the data folder")
     if path.exists():
         return _read(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Written to a private temporary file, then linked into place: the link fails when
     # another process got there first, and nobody ever reads a half-written file.
     temporary = path.with_name(f".{SECRET_FILE}.{secrets.token_hex(6)}")

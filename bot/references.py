@@ -21,14 +21,12 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.guard import contains_identity_number
+from bot.guard import looks_like_identity_number, normalise_line
 
 MIN_LENGTH: Final = 3
 MAX_LENGTH: Final = 32
 
 _ALLOWED: Final = re.compile(r"[0-9A-Za-zÅÄÖåäö][0-9A-Za-zÅÄÖåäö-]*")
-# (YY)YYMMDD, an optional dash or plus, four digits; the date part is checked separately.
-_ID_SHAPE: Final = re.compile(r"(?<!\d)(?:\d{2})?(\d{2})(\d{2})(\d{2})[-+]?\d{4}(?!\d)")
 
 
 # The trailing underscore keeps it apart from the builtin ReferenceError.
@@ -40,17 +38,6 @@ class ReferenceError_(ValueError):
         self.key = key
 
 
-def _looks_like_identity_number(text: str) -> bool:
-    if contains_identity_number(text):
-        return True
-    for match in _ID_SHAPE.finditer(text):
-        month, day = int(match.group(2)), int(match.group(3))
-        # Samordningsnummer add 60 to the day.
-        if 1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91):
-            return True
-    return False
-
-
 def validate_reference(text: str) -> str:
     """The reference as it will be stored, or :class:`ReferenceError_` with the reason.
 
@@ -58,8 +45,8 @@ def validate_reference(text: str) -> str:
     personal identity number and ``ReferenceError_("plans.ref_invalid")`` for any other
     reference outside the allowed form.
     """
-    reference = text.strip()
-    if _looks_like_identity_number(reference):
+    reference = normalise_line(text)
+    if looks_like_identity_number(reference):
         raise ReferenceError_("plans.ref_personnummer")
     if not MIN_LENGTH <= len(reference) <= MAX_LENGTH:
         raise ReferenceError_("plans.ref_invalid")

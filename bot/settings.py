@@ -7,6 +7,7 @@ A wrong value stops start-up with one line that names the setting (see
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,6 +21,14 @@ from sqlalchemy.exc import ArgumentError
 from knowledge.contacts import CONTACTS_PATH
 
 DEFAULT_DATA_DIR = Path("data")
+
+
+def default_secrets_dir() -> Path:
+    """Where a generated secret goes when none is set: the user's config folder
+    (``$XDG_CONFIG_HOME/dalsbot``, else ``~/.config/dalsbot``), never the data folder, so a
+    copy of the data folder does not carry the key to its markers."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "dalsbot"
 
 
 class SettingsError(Exception):
@@ -46,6 +55,8 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     pulse_secret: SecretStr | None = None
+    # Where the generated pulse secret is kept when DALSBOT_PULSE_SECRET is not set.
+    secrets_dir: Path = Field(default_factory=default_secrets_dir)
     reminder_time: dt.time = dt.time(8, 0)
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (7, 1, 0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -484,6 +484,17 @@ class SimUser:
         await self.standin.push_update({"message": message})
         return message
 
+    async def edit(self, sent: dict[str, Any], text: str) -> dict[str, Any]:
+        """Edit a message this person sent earlier (Telegram sends an ``edited_message``)."""
+        message = {**sent, "text": text, "edit_date": int(time.time())}
+        message.pop("entities", None)
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        self.standin.messages[(int(message["chat"]["id"]), message["message_id"])] = message
+        await self.standin.push_update({"edited_message": message})
+        return message
+
     async def press(
         self, event: ChatEvent | dict[str, Any], button: str | int, *, data: str | None = None
     ) -> None:

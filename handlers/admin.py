@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -21,8 +23,11 @@ from handlers.common import (
     authorise,
     callback_parts,
     edit_or_send,
+    first_press,
     keyboard,
     municipality_label,
+    parse_id,
+    parse_page,
     private_only,
     reply,
     staff_press,
@@ -144,6 +149,8 @@ async def pick_days(update: Update, context: BotContext) -> int:
     value, lang, draft = step
     assert update.effective_user is not None
     admin_id = update.effective_user.id
+    if not await first_press(update, context):
+        return DAYS
     invitation = await context.db.run(
         lambda session: staff_store.create_invitation(
             session,
@@ -264,10 +271,14 @@ async def staff_button(update: Update, context: BotContext) -> None:
     lang = user_lang(update, context, admin)
     data = query.data or ""
     parts = callback_parts(data, "stf", 2) or callback_parts(data, "stf", 3)
-    if parts is None or not parts[1].isdigit():
+    # A page number or a row id in range; anything else (99999999999999999999) is forged.
+    number = None
+    if parts is not None:
+        number = parse_page(parts[1]) if parts[0] == "page" else parse_id(parts[1])
+    if parts is None or number is None:
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return
-    action, number = parts[0], int(parts[1])
+    action = parts[0]
     if action == "page":
         await query.answer()
         await _show_staff_list(update, context, lang, number)
@@ -315,7 +326,7 @@ async def _staff_action(
             ),
         )
     elif action == "rmok" and not rest:
-        result = await context.db.run(_remove, person_id)
+        result = await context.db.run(_remove, person_id, context.now())
         await _after_change(update, context, lang, result, "core.admin_removed")
     else:
         await query.answer(t("core.stale_button", lang), show_alert=True)
@@ -336,10 +347,10 @@ def _change_role(session: Session, person_id: int, role: Role) -> Staff | str | 
     return staff_store.set_role(session, staff_id=person_id, role=role)
 
 
-def _remove(session: Session, person_id: int) -> Staff | str | None:
+def _remove(session: Session, person_id: int, now: dt.datetime) -> Staff | str | None:
     if _is_last_admin(session, person_id):
         return "last_admin"
-    return staff_store.remove_staff(session, staff_id=person_id)
+    return staff_store.remove_staff(session, staff_id=person_id, now=now)
 
 
 async def _after_change(

@@ -33,7 +33,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext, DalsbotApp
-from bot.guard import contains_identity_number
+from bot.guard import contains_identity_number, normalise
 from bot.i18n import LANGUAGES, Lang, as_lang, t
 from bot.kb_render import (
     ARTICLES_PER_PAGE,
@@ -60,6 +60,7 @@ from handlers.common import (
     keyboard,
     municipality_label,
     parse_id,
+    private_only,
     reply,
     staff_press,
     user_lang,
@@ -121,6 +122,7 @@ async def send_card(chat: Chat | None, card: Card) -> None:
 
 async def answer_question(update: Update, context: BotContext, question: str) -> None:
     """Guard, search (in a worker thread), log and send the answer card."""
+    question = normalise(question)
     staff = await current_staff(update, context)
     lang = user_lang(update, context, staff)
     refused = contains_identity_number(question)
@@ -331,6 +333,7 @@ async def vote(update: Update, context: BotContext) -> None:
         kb_store.VoteOutcome.NEW: t(f"ask.vote_{choice}", lang),
         kb_store.VoteOutcome.CHANGED: t("ask.vote_changed", lang, vote=emoji),
         kb_store.VoteOutcome.SAME: t("ask.vote_same", lang, vote=emoji),
+        kb_store.VoteOutcome.NOT_YOURS: t("ask.vote_not_yours", lang),
     }[outcome]
     await query.answer(text, show_alert=True)
 
@@ -455,6 +458,7 @@ async def deliver_reply(update: Update, context: BotContext, forwarded_id: int, 
     if staff is None or staff.id is None:
         await reply(update, t("core.not_registered", lang))
         return
+    text = normalise(text)
     if contains_identity_number(text):
         assert context.user_data is not None and update.effective_chat is not None
         # Keep waiting for the reply, without the identity number.
@@ -616,7 +620,9 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         CommandHandler(["fraga", "ask"], ask_command),
         CommandHandler("artiklar", browse_articles),
         CommandHandler("kb_reload", reload_articles),
-        CommandHandler("kb_gaps", show_gaps),
+        # The unanswered questions are for the admin's eyes only, never a group's.
+        CommandHandler("kb_gaps", private_only, ~filters.ChatType.PRIVATE),
+        CommandHandler("kb_gaps", show_gaps, filters.ChatType.PRIVATE),
         CallbackQueryHandler(read_more, pattern=r"^kb:more:"),
         CallbackQueryHandler(open_article, pattern=r"^kb:art:"),
         CallbackQueryHandler(vote, pattern=r"^kb:vote:"),

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.constants import ChatType
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+)
 
 from bot.context import BotContext
 from bot.i18n import t
@@ -99,6 +105,20 @@ async def stale_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is not None:
         await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
+
+
+async def edited_message(update: Update, context: BotContext) -> None:
+    """An edited message is never taken as a new one: not as a question, a pulse comment, a
+    step of a flow or a command. A private text edit gets a hint; nothing else runs."""
+    message = update.edited_message
+    if (
+        message is not None
+        and message.chat.type == ChatType.PRIVATE
+        and message.text
+        and not message.text.startswith("/")
+    ):
+        await message.reply_text(t("core.edit_ignored", user_lang(update, context)))
+    raise ApplicationHandlerStop
 
 
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:

@@ -12,6 +12,7 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext, CommandSpec
 from bot.i18n import Lang, as_lang, t
+from storage import presses as press_store
 from storage import staff as staff_store
 from storage.models import Role, Staff
 
@@ -38,6 +39,18 @@ def parse_id(part: str | None) -> int | None:
     return number if 0 < number <= MAX_ID else None
 
 
+# No list has more pages than this; a larger page number from button data is forged.
+MAX_PAGE: Final = 9999
+
+
+def parse_page(part: str | None) -> int | None:
+    """A page number (from 0) from button data, or None when it cannot be one."""
+    if part is None or not part.isascii() or not part.isdigit() or len(part) > 5:
+        return None
+    number = int(part)
+    return number if number <= MAX_PAGE else None
+
+
 def callback_parts(data: str | None, prefix: str, count: int) -> list[str] | None:
     """The parts after ``prefix`` of well-formed callback data with ``count`` parts, or None."""
     if data is None or not _CALLBACK.fullmatch(data):
@@ -46,6 +59,25 @@ def callback_parts(data: str | None, prefix: str, count: int) -> list[str] | Non
     if parts[0] != prefix or len(parts) != count + 1:
         return None
     return parts[1:]
+
+
+async def first_press(update: Update, context: BotContext) -> bool:
+    """True for the first press of this button on this message; a second (a double tap, a
+    second phone, another process) gets a short alert and False. For the buttons that create
+    or confirm something once."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if query is None or message is None or not query.data:
+        return True
+    chat_id, message_id, data = message.chat.id, message.message_id, query.data
+    first = await context.db.run(
+        lambda session: press_store.claim_press(
+            session, chat_id=chat_id, message_id=message_id, data=data, now=context.now()
+        )
+    )
+    if not first:
+        await query.answer(t("core.already_done", user_lang(update, context)))
+    return first
 
 
 async def current_staff(update: Update, context: BotContext) -> Staff | None:

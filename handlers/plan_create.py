@@ -11,7 +11,7 @@ from bot.context import BotContext
 from bot.i18n import Lang, t
 from bot.plan_render import follow_up_when, municipality_name, names, plan_type_label
 from handlers import plan_dates
-from handlers.common import authorise, keyboard, parse_id, user_lang
+from handlers.common import authorise, first_press, keyboard, parse_id, user_lang
 from handlers.plan_ui import (
     CONFIRM,
     END,
@@ -59,12 +59,12 @@ async def type_reference(update: Update, context: BotContext) -> int | None:
     step = await flow_step(update, context)
     if step is None:
         return None
-    _staff, lang, draft = step
+    staff, lang, draft = step
     assert update.message is not None
     text = update.message.text or ""
     try:
         reference = await context.db.run(
-            lambda session: plans_store.check_new_reference(session, reference=text)
+            lambda session: plans_store.check_new_reference(session, reference=text, by=staff.id)
         )
     except PlanError as exc:
         await ask_again(update, context, t(exc.key, lang))
@@ -330,8 +330,9 @@ async def confirm_plan(update: Update, context: BotContext) -> int | None:
     if press is None:
         return None
     staff, lang, draft, _parts = press
-    # Updates run concurrently: of two quick taps on "create", only the first creates.
-    if not draft.pop("confirmable", False):
+    # Updates run concurrently: of two quick taps on "create", only the first creates (in
+    # this process; first_press across processes).
+    if not draft.pop("confirmable", False) or not await first_press(update, context):
         return None
     policy, calendar = scheduling(context)
     day, time = plan_dates.draft_when(draft)

@@ -42,7 +42,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext, DalsbotApp
-from bot.guard import contains_identity_number, redact
+from bot.guard import contains_identity_number, normalise_line, redact
 from bot.i18n import Lang, as_lang, format_date_short, format_datetime, t
 from bot.pulse_logic import (
     DRAFT_TTL,
@@ -68,6 +68,7 @@ from handlers.common import (
     authorise,
     callback_parts,
     edit_or_send,
+    first_press,
     keyboard,
     municipality_label,
     parse_id,
@@ -293,7 +294,7 @@ async def type_label(update: Update, context: BotContext) -> int:
     if staff is None:
         return ConversationHandler.END
     lang = user_lang(update, context, staff)
-    label = " ".join((update.message.text or "").split())
+    label = normalise_line(update.message.text or "")
     problem = label_problem(label)
     if problem is not None:
         await reply(update, t(problem, lang, max=LABEL_MAX))
@@ -347,6 +348,8 @@ async def pick_k(update: Update, context: BotContext) -> int:
     template = (await _templates(context)).get(new.get("template", ""))
     if value not in {str(k) for k in K_CHOICES} or template is None or "hours" not in new:
         await query.answer(t("core.stale_button", lang), show_alert=True)
+        return K
+    if not await first_press(update, context):
         return K
     await query.answer()
     now = context.now()
@@ -849,6 +852,7 @@ async def show_results(update: Update, context: BotContext) -> None:
         pulse = (
             await context.db.run(lambda s: _close_now(s, pulse_id, now, delivered=True)) or pulse
         )
+        await context.db.truncate_log_async()
         logger.info("Pulse %s closed by its organiser", pulse_id)
     if not pulse_store.is_open(pulse, now):
         if pulse.closed_at is None:  # due, but the job has not closed it yet
@@ -856,6 +860,7 @@ async def show_results(update: Update, context: BotContext) -> None:
                 await context.db.run(lambda s: _close_now(s, pulse_id, now, delivered=organiser))
                 or pulse
             )
+            await context.db.truncate_log_async()
         await _drop_drafts_of_closed(context, [pulse_id])
         heading = t("pulse.results_label", lang, label=pulse.label)
         await send_results(context, chat.id, pulse, lang, heading)
@@ -873,12 +878,15 @@ async def show_results(update: Update, context: BotContext) -> None:
         await edit_or_send(update, t("pulse.close_kept", lang))
         return
     count = await context.db.run(lambda s: pulse_store.answer_count(s, pulse_id=pulse_id))
+    # Never the exact count while open: watching it step from k-1 to k would tell the
+    # organiser when one person answered (and, with their own answers, what).
+    shown = "count_at_least_k" if count >= pulse.k else "count_below_k"
     text = t(
         "pulse.results_open",
         lang,
         title=template.title.get(lang),
         label=pulse.label,
-        count=count,
+        count=t(f"pulse.{shown}", lang, k=pulse.k),
         closes=format_datetime(_local(pulse.closes_at, context), lang),
     )
     close = keyboard([[(t("pulse.close_now", lang), f"pres:{pulse_id}:close")]])
@@ -996,6 +1004,7 @@ async def close_due_pulses(context: BotContext) -> None:
     await _end_drafts(context, _drafts(context).pop_expired(now), "pulse.expired")
     closed = await context.db.run(lambda s: pulse_store.close_due_pulses(s, now=now))
     if closed:
+        await context.db.truncate_log_async()
         logger.info("Closed %d pulse(s)", len(closed))
         await _drop_drafts_of_closed(context, closed)
     for pulse_id in await context.db.run(pulse_store.pulses_to_notify):

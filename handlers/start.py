@@ -13,13 +13,14 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.guard import contains_identity_number
+from bot.guard import contains_identity_number, normalise_line
 from bot.i18n import Lang, t
 from handlers.common import (
     CommandSpec,
     callback_parts,
     current_staff,
     edit_or_send,
+    first_press,
     keyboard,
     municipality_label,
     reply,
@@ -92,7 +93,7 @@ async def start_with_invitation(update: Update, context: BotContext) -> int:
 
 
 def _clean_name(text: str) -> str:
-    return " ".join(text.split())
+    return normalise_line(text)
 
 
 def _name_problem(name: str) -> str | None:
@@ -200,6 +201,8 @@ async def confirm_registration(update: Update, context: BotContext) -> int:
     user = update.effective_user
     lang = user_lang(update, context)
     draft = dict(_draft(context))
+    if not await first_press(update, context):
+        return CONFIRM
     await query.answer()
     status, staff = await context.db.run(
         lambda session: staff_store.redeem_invitation(

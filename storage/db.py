@@ -113,6 +113,22 @@ class Database:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise DatabaseError(f"Cannot open the database: {reason}") from None
 
+    def truncate_log(self) -> None:
+        """SQLite: move the write-ahead log into the database file and empty it.
+
+        Called after a pulse closes: its deleted who-has-answered markers would otherwise stay
+        in the ``-wal`` file, in order, next to the answers written right after them (the
+        main file overwrites deleted rows: ``secure_delete``). A no-op on PostgreSQL.
+        """
+        if self.dialect != "sqlite":
+            return
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def truncate_log_async(self) -> None:
+        """:meth:`truncate_log` in a worker thread."""
+        await asyncio.to_thread(self.truncate_log)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

@@ -15,7 +15,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.guard import contains_identity_number
+from bot.guard import contains_identity_number, normalise
 from storage import staff as staff_store
 from storage.models import (
     KbCoordinatorQuestion,
@@ -38,6 +38,8 @@ class VoteOutcome(StrEnum):
     NEW = "new"
     CHANGED = "changed"
     SAME = "same"
+    # Someone else's card (a forged or a group's button): only the asker rates an answer.
+    NOT_YOURS = "not_yours"
 
 
 class ForwardStatus(StrEnum):
@@ -124,6 +126,7 @@ def log_question(
     now: dt.datetime,
 ) -> int:
     """Store one answer card (its question text, already guarded) and return its id."""
+    question = normalise(question) if question is not None else None
     _refuse_identity_numbers(question)
     row = KbQuestion(
         staff_id=staff_id,
@@ -154,6 +157,8 @@ def record_vote(
     card = session.get(KbQuestion, question_id)
     if card is None or card.article_id is None or vote not in VOTES:
         return None
+    if card.staff_id != staff_id:
+        return VoteOutcome.NOT_YOURS
     value = VOTES[vote]
     query = select(KbFeedback).where(
         KbFeedback.question_id == question_id, KbFeedback.staff_id == staff_id
@@ -296,6 +301,7 @@ def save_reply(
     now: dt.datetime,
 ) -> ReplyCheck:
     """Store a coordinator's reply if they may give it and nobody answered first."""
+    answer = normalise(answer)
     _refuse_identity_numbers(answer)
     checked = check_reply(
         session, coordinator_question_id=coordinator_question_id, staff_id=staff_id

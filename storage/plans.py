@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from bot.duetimes import ReminderPolicy, WorkCalendar
-from bot.guard import contains_identity_number
+from bot.guard import contains_identity_number, normalise_line
 from bot.plan_csv import PlanRow
 from bot.references import ReferenceError_, reference_key, validate_reference
 from storage import staff as staff_store
@@ -313,7 +313,7 @@ def _local_today(now: dt.datetime, policy: ReminderPolicy) -> dt.date:
 
 def check_place(text: str | None) -> str | None:
     """A place as it will be stored (None when empty), or :class:`PlanError`."""
-    place = " ".join((text or "").split())
+    place = normalise_line(text or "")
     if not place:
         return None
     if contains_identity_number(place):
@@ -323,14 +323,28 @@ def check_place(text: str | None) -> str | None:
     return place
 
 
-def check_new_reference(session: Session, *, reference: str) -> str:
-    """A reference that may be used for a new plan, or :class:`PlanError`."""
+def check_new_reference(session: Session, *, reference: str, by: int | None = None) -> str:
+    """A reference that may be used for a new plan, or :class:`PlanError`.
+
+    A taken reference is "taken" only to someone who may see that plan (as ``/plan`` would
+    show it); to anyone else it is just not usable, so another team's plans cannot be
+    probed for by trying references.
+    """
     try:
         checked = validate_reference(reference)
     except ReferenceError_ as exc:
         raise PlanError(exc.key) from None
-    if get_plan_by_reference(session, reference=checked) is not None:
-        raise PlanError("plans.ref_taken")
+    existing = get_plan_by_reference(session, reference=checked)
+    if existing is not None:
+        if by is None:
+            raise PlanError("plans.ref_taken")
+        assert existing.id is not None
+        rights = rights_for(
+            staff=session.get(Staff, by),
+            plan=existing,
+            participant_ids=participant_ids(session, plan_id=existing.id),
+        )
+        raise PlanError("plans.ref_taken" if rights.view else "plans.ref_unusable")
     return checked
 
 
@@ -396,7 +410,7 @@ def create_plan(
     now: dt.datetime,
 ) -> Plan:
     """Store a new active plan with its team, and plan its reminders."""
-    checked = check_new_reference(session, reference=reference)
+    checked = check_new_reference(session, reference=reference, by=created_by)
     if plan_type not in {t.value for t in PlanType}:
         raise PlanError("plans.type_invalid")
     if municipality not in {m.value for m in Municipality}:
@@ -523,6 +537,17 @@ def mark_follow_up_held(
     if plan.next_follow_up is None:
         raise PlanError("plans.no_follow_up")
     assert plan.id is not None
+    # Clearing the date is the claim, in one conditional UPDATE: of five taps at the same
+    # moment (on SQLite each read the date before any wrote) exactly one records the follow-up.
+    table = Plan.__table__  # type: ignore[attr-defined]
+    claimed = session.execute(
+        table.update()
+        .where(table.c.id == plan.id, table.c.next_follow_up == plan.next_follow_up)
+        .where(table.c.status == PlanStatus.ACTIVE.value)
+        .values(next_follow_up=None, follow_up_time=None, place=None)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise PlanError("plans.no_follow_up")
     held = FollowUp(
         plan_id=plan.id,
         scheduled_for=plan.next_follow_up,

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.pulse_logic import (
     PulseResults,
@@ -155,10 +155,38 @@ def claim_respondent(
         return ClaimResult.CLOSED
     try:
         with session.begin_nested():
-            session.add(PulseRespondent(pulse_id=pulse_id, key_hash=key_hash))
+            values = {"pulse_id": pulse_id, "key_hash": key_hash}
+            if not _insert_if_open(session, PulseRespondent, values, pulse_id, now):
+                return ClaimResult.CLOSED
     except IntegrityError:
         return ClaimResult.ALREADY
     return ClaimResult.CLAIMED
+
+
+def _insert_if_open(
+    session: Session,
+    model: type[SQLModel],
+    values: Mapping[str, object],
+    pulse_id: int,
+    now: dt.datetime,
+) -> bool:
+    """Insert one row only if the pulse is open, in one statement.
+
+    On SQLite, a SELECT runs before the write transaction begins, so a pulse closed between
+    a check and a plain INSERT would still get the row; INSERT ... SELECT ... WHERE EXISTS
+    checks and writes under the same write lock (PostgreSQL holds the row lock as well).
+    """
+    table = model.__table__  # type: ignore[attr-defined]
+    still_open = sa.exists().where(
+        Pulse.__table__.c.id == pulse_id,  # type: ignore[attr-defined]
+        Pulse.__table__.c.closed_at.is_(None),  # type: ignore[attr-defined]
+        Pulse.__table__.c.closes_at > now,  # type: ignore[attr-defined]
+    )
+    columns = list(values)
+    row = sa.select(*(sa.literal(values[c], table.c[c].type) for c in columns)).where(still_open)
+    key = next(iter(table.primary_key.columns))
+    inserted = session.execute(sa.insert(table).from_select(columns, row).returning(key))
+    return inserted.first() is not None
 
 
 def release_respondent(session: Session, *, pulse_id: int, key_hash: str) -> None:
@@ -185,13 +213,15 @@ def store_answer(
     """
     if _open_pulse_for_answer(session, pulse_id, now) is None:
         return False
-    answer = PulseAnswer(
-        id=uuid.uuid4().hex, pulse_id=pulse_id, answered_on=answered_on, comment=comment or None
-    )
-    session.add(answer)
-    session.flush()
+    answer_id = uuid.uuid4().hex
+    values = {
+        "id": answer_id, "pulse_id": pulse_id, "answered_on": answered_on,
+        "comment": comment or None,
+    }  # fmt: skip
+    if not _insert_if_open(session, PulseAnswer, values, pulse_id, now):
+        return False
     session.add_all(
-        PulseScore(answer_id=answer.id, question_key=key, pulse_id=pulse_id, score=score)
+        PulseScore(answer_id=answer_id, question_key=key, pulse_id=pulse_id, score=score)
         for key, score in scores.items()
         if score is not None
     )

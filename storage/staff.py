@@ -7,9 +7,11 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.models import Invitation, Role, Staff
+from bot.guard import normalise_line, strip_identity_numbers
+from storage.models import Invitation, PlanParticipant, Role, Staff
 from storage.types import utcnow
 
 INVITE_PREFIX = "inv_"
@@ -24,6 +26,8 @@ class InviteStatus(StrEnum):
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     USED = "used"
+    # The person was removed after this invitation was made: only a new one lets them back.
+    REVOKED = "revoked"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ def create_invitation(
         max_uses=uses,
         expires_at=now + dt.timedelta(days=expires_days),
         created_by=created_by,
+        created_at=now,
     )
     session.add(invitation)
     session.flush()
@@ -95,10 +100,15 @@ def redeem_invitation(
     """Use one use of ``code`` and register (or re-activate) the person, atomically."""
     # The conditional UPDATE makes two people racing for the last use safe on both engines.
     now = now or utcnow()
+    display_name, username = safe_name(display_name), _safe_username(username)
     checked = check_invitation(session, code=code, now=now)
     if checked.invitation is None:
         return checked.status, None
     invitation = checked.invitation
+    known = get_staff(session, telegram_id=telegram_id, include_inactive=True)
+    removed_at = known.removed_at if known is not None else None
+    if removed_at is not None and invitation.created_at <= removed_at:
+        return InviteStatus.REVOKED, None
     updated = session.execute(
         Invitation.__table__.update()  # type: ignore[attr-defined]
         .where(Invitation.__table__.c.id == invitation.id)  # type: ignore[attr-defined]
@@ -122,6 +132,7 @@ def redeem_invitation(
         staff.display_name, staff.role = display_name, invitation.role
         staff.municipality, staff.organisation = invitation.municipality, organisation
         staff.language, staff.username, staff.active = language, username, True
+        staff.removed_at = None
     session.add(staff)
     session.flush()
     return InviteStatus.OK, staff
@@ -145,13 +156,14 @@ def get_staff_by_id(session: Session, *, staff_id: int) -> Staff | None:
 
 def find_staff(session: Session, *, handle: str) -> Staff | None:
     """The active staff member for a Telegram user id or an ``@username``."""
-    handle = handle.strip()
+    handle = normalise_line(handle)
     if handle.startswith("@"):
+        # Exact (case-insensitive, as Telegram's), never a pattern: "_" and "%" are literal.
         query = select(Staff).where(
-            col(Staff.username).ilike(handle[1:]), col(Staff.active).is_(True)
+            func.lower(col(Staff.username)) == handle[1:].lower(), col(Staff.active).is_(True)
         )
         return session.exec(query).first()
-    if handle.isdigit():
+    if handle.isdigit() and len(handle) <= MAX_TELEGRAM_ID_DIGITS:
         return get_staff(session, telegram_id=int(handle))
     return None
 
@@ -178,6 +190,23 @@ def coordinators_of(session: Session, *, municipality: str) -> list[Staff]:
     return list(session.exec(admins.order_by(col(Staff.id))))
 
 
+# Telegram ids fit in 52 bits (at most 16 digits); a longer "id" is no id (and no overflow).
+MAX_TELEGRAM_ID_DIGITS = 16
+
+
+def safe_name(text: str) -> str:
+    """A display name as it is stored: normalised, on one line (bidi and invisible
+    characters gone), any identity number in it replaced."""
+    return strip_identity_numbers(normalise_line(text))[:64]
+
+
+def _safe_username(username: str | None) -> str | None:
+    if not username:
+        return None
+    cleaned = normalise_line(username).lstrip("@")
+    return cleaned if cleaned and strip_identity_numbers(cleaned) == cleaned else None
+
+
 def placeholder_admin_name(telegram_id: int) -> str:
     """The name a configured admin has until they first open the bot."""
     return f"Admin {telegram_id}"
@@ -187,7 +216,7 @@ def rename(session: Session, *, telegram_id: int, display_name: str) -> Staff | 
     """Change a registered person's display name."""
     staff = get_staff(session, telegram_id=telegram_id)
     if staff is not None:
-        staff.display_name = display_name
+        staff.display_name = safe_name(display_name)
         session.add(staff)
     return staff
 
@@ -198,7 +227,7 @@ def ensure_admin(session: Session, *, telegram_id: int, display_name: str) -> St
     if staff is None:
         staff = Staff(
             telegram_id=telegram_id,
-            display_name=display_name,
+            display_name=safe_name(display_name),
             role=Role.ADMIN.value,
             municipality="region",
             organisation="annan",
@@ -220,13 +249,30 @@ def set_role(session: Session, *, staff_id: int, role: Role) -> Staff | None:
     return staff
 
 
-def remove_staff(session: Session, *, staff_id: int) -> Staff | None:
-    """Take a person's access away (soft delete); None when already gone."""
+def remove_staff(
+    session: Session, *, staff_id: int, now: dt.datetime | None = None
+) -> Staff | None:
+    """Take a person's access away; None when already gone.
+
+    Removal means removal: the row stays (plans and answers keep their author) but the
+    person is inactive, is taken out of every plan team, and the invitations they made are
+    used up; they come back only through an invitation made after this moment.
+    """
     staff = get_staff_by_id(session, staff_id=staff_id)
     if staff is None:
         return None
-    staff.active = False
+    staff.active, staff.removed_at = False, now or utcnow()
     session.add(staff)
+    session.execute(
+        PlanParticipant.__table__.delete().where(  # type: ignore[attr-defined]
+            PlanParticipant.__table__.c.staff_id == staff.id  # type: ignore[attr-defined]
+        )
+    )
+    session.execute(
+        Invitation.__table__.update()  # type: ignore[attr-defined]
+        .where(Invitation.__table__.c.created_by == staff.telegram_id)  # type: ignore[attr-defined]
+        .values(uses_left=0)
+    )
     return staff
 
 

@@ -104,6 +104,12 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(autouse=True)
+def _private_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generated pulse secret goes to the test's own folder, never the user's config."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     """The controllable clock the bot uses in end-to-end tests."""

@@ -7,7 +7,14 @@ reminders), ``pulse`` (anonymous pulse feedback).
 
 from sqlmodel import SQLModel
 
-from storage.models.core import Invitation, Municipality, Organisation, Role, Staff
+from storage.models.core import (
+    ButtonPress,
+    Invitation,
+    Municipality,
+    Organisation,
+    Role,
+    Staff,
+)
 from storage.models.knowledge import (
     KbCoordinatorQuestion,
     KbCoordinatorRecipient,
@@ -31,6 +38,7 @@ from storage.models.pulse import Pulse, PulseAnswer, PulseRespondent, PulseScore
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ButtonPress",
     "FollowUp",
     "Invitation",
     "KbCoordinatorQuestion",

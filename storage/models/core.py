@@ -55,6 +55,11 @@ class Staff(SQLModel, table=True):
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
+    # When an admin took the person's access away: invitations made before it no longer work
+    # for them.
+    removed_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )
 
 
 # Invitation: an unguessable, expiring code an admin hands out; single-use by default.
@@ -70,3 +75,15 @@ class Invitation(SQLModel, table=True):
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False)
     )
+
+
+# ButtonPress: a one-shot button (create the invitation, open the pulse, register, create the
+# plan) pressed on one message. The primary key makes a double tap, or the same tap handled
+# by two processes, count once; rows older than two days are deleted as new ones come.
+class ButtonPress(SQLModel, table=True):
+    __tablename__ = "button_press"
+
+    chat_id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True))
+    message_id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True))
+    data: str = Field(primary_key=True, max_length=64)
+    pressed_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))

@@ -176,3 +176,33 @@ async def test_webhook_mode_checks_the_secret_and_answers(
     process.send_signal(signal.SIGTERM)
     assert await wait_exit(process) == 0
     assert TOKEN not in log.read_text()
+
+
+async def test_debug_logging_carries_no_texts_names_or_identity_numbers(
+    tmp_path: Path, standin: BotApiStandIn, processes: list[subprocess.Popen[str]]
+) -> None:
+    """DALSBOT_LOG_LEVEL=DEBUG: the process logs at DEBUG, but no message text, name or
+    personnummer reaches a log line (the libraries that would log them stay at INFO)."""
+    env = bot_env(tmp_path, standin, DALSBOT_LOG_LEVEL="DEBUG")
+    log = tmp_path / "bot.log"
+    process = start_bot(env, processes, log)
+    admin = standin.user(ADMIN_ID, "Zacharias", last_name="Quistgaard", username="zq_admin")
+    await standin.wait_for(lambda: standin.calls["getUpdates"] >= 1, 60)
+    refused = await admin.ask("gäller eleven 121212\u200b-1212 en SIP?")
+    assert refused.text == t("ask.personnummer", "sv")
+    answered = await admin.ask("vem kallar till SIP för Mellerudsflickan?")
+    assert answered.text
+    process.send_signal(signal.SIGTERM)
+    assert await wait_exit(process) == 0
+    output = log.read_text()
+    assert " DEBUG " in output  # the level took effect
+    for secret in (
+        "1212121212",
+        "121212",
+        "Zacharias",
+        "Quistgaard",
+        "zq_admin",
+        "Mellerudsflickan",
+    ):
+        assert secret not in output, secret
+    assert "Traceback" not in output

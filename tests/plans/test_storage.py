@@ -283,3 +283,43 @@ def test_close_cancels_reminders_and_reopen_makes_it_active(db: Database) -> Non
     plan = db.call(lambda s: plans_store.get_plan(s, plan_id=plan_id))
     assert plan is not None and plan.status == PlanStatus.ACTIVE.value
     assert _pending_people(db, plan_id) == {team["bo"], team["dan"]}
+
+
+def test_simultaneous_held_taps_record_one_follow_up(db: Database) -> None:
+    """Five "held" presses at the same moment (a double tap, two phones): one FollowUp."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storage.models import FollowUp
+
+    team = _team(db)
+    plan_id = _create(db, "BP-9", team["bo"], participants=[team["dan"]], time=dt.time(9, 0))
+    later = NOW + dt.timedelta(days=23)
+
+    def press(_: int) -> str:
+        try:
+            db.call(lambda s: plans_store.mark_follow_up_held(
+                s, plan_id=plan_id, by=team["dan"], policy=SCHEDULING["policy"],
+                calendar=SCHEDULING["calendar"], now=later))  # fmt: skip
+        except PlanError as exc:
+            return exc.key
+        return "held"
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        outcomes = list(pool.map(press, range(5)))
+    assert outcomes.count("held") == 1
+    assert set(outcomes) <= {"held", "plans.no_follow_up"}
+    rows = db.call(lambda s: list(s.exec(select(FollowUp).where(FollowUp.plan_id == plan_id))))
+    assert len(rows) == 1
+
+
+def test_another_teams_reference_is_not_confirmed_to_exist(db: Database) -> None:
+    """Trying a reference of a plan you may not see says only "cannot be used", as /plan
+    hides it; its own team is told it is taken."""
+    team = _team(db)
+    _create(db, "BP-77", team["bo"])
+    with pytest.raises(PlanError) as outsider:
+        db.call(lambda s: plans_store.check_new_reference(s, reference="bp-77", by=team["cia"]))
+    assert outsider.value.key == "plans.ref_unusable"
+    with pytest.raises(PlanError) as insider:
+        db.call(lambda s: plans_store.check_new_reference(s, reference="BP-77", by=team["anna"]))
+    assert insider.value.key == "plans.ref_taken"

@@ -178,3 +178,15 @@ def test_round_trip_property(rows: list[PlanRow]) -> None:
     )
     assert result.errors == []
     assert result.rows == rows
+
+
+def test_an_oversized_header_field_is_one_line_not_a_traceback() -> None:
+    """A header field over the csv module's 128 KiB limit used to raise _csv.Error."""
+    result = parse("reference," + "x" * 200_000 + "\nBP-1\n")
+    assert len(result.errors) == 1 and result.errors[0].startswith("line 1: not readable")
+
+
+def test_cells_are_normalised_before_the_guard() -> None:
+    """A zero-width space inside a personnummer does not carry it into a reference."""
+    result = parse("reference,type\n121212\u200b-1212,sip\n")
+    assert result.errors and not any("1212" in error for error in result.errors)

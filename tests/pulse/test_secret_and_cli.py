@@ -23,19 +23,40 @@ NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
 def _settings(tmp_path: Path, **extra: object) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path, **extra)  # type: ignore[call-arg]
+    extra.setdefault("secrets_dir", tmp_path / "secrets")
+    return Settings(_env_file=None, data_dir=tmp_path / "data", **extra)  # type: ignore[call-arg]
 
 
-def test_secret_file_is_made_once_private_and_reused(tmp_path: Path) -> None:
-    """Without DALSBOT_PULSE_SECRET a 32-byte secret is written once with mode 0600."""
+def test_secret_file_is_made_once_private_and_reused_outside_the_data_folder(
+    tmp_path: Path,
+) -> None:
+    """Without DALSBOT_PULSE_SECRET a 32-byte secret is written once with mode 0600, in the
+    secrets folder (0700), never in the data folder next to the database."""
     first = load_pulse_secret(_settings(tmp_path))
-    path = tmp_path / "pulse_secret"
+    path = tmp_path / "secrets" / "pulse_secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert len(first) == 64 and bytes.fromhex(first.decode())
     assert load_pulse_secret(_settings(tmp_path)) == first
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pulse_secret"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["pulse_secret"]
+    assert not (tmp_path / "data" / "pulse_secret").exists()
     copied = load_pulse_secret(_settings(tmp_path, pulse_secret=first.decode()))
     assert copied == first  # the file's content as the setting gives the same keys
+
+
+def test_a_secret_left_in_the_data_folder_is_moved_out_with_its_keys(tmp_path: Path) -> None:
+    old = tmp_path / "data" / "pulse_secret"
+    old.parent.mkdir()
+    old.write_text("ab" * 32 + "\n")
+    assert load_pulse_secret(_settings(tmp_path)) == ("ab" * 32).encode()
+    assert not old.exists() and (tmp_path / "secrets" / "pulse_secret").exists()
+
+
+def test_an_unwritable_secrets_folder_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with pytest.raises(SettingsError, match="DALSBOT_SECRETS_DIR"):
+        load_pulse_secret(_settings(tmp_path, secrets_dir=blocked / "secrets"))
 
 
 def test_short_secret_setting_is_refused(tmp_path: Path) -> None:

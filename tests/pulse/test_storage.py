@@ -198,3 +198,32 @@ def test_scores_table_counts_match_answers(db: Database) -> None:
     rows = db.call(lambda s: [(r.question_key, r.score) for r in s.exec(select(PulseScore))])
     assert rows == [("syfte", 5)]
     assert db.call(lambda s: pulse_store.pulse_comments(s, pulse_id=pulse_id)) == ["Bra"]
+
+
+def test_an_answer_racing_the_close_is_refused_in_the_same_statement(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check and the write are one statement: an answer whose check ran just before the
+    pulse closed (on SQLite the check is outside the write transaction) is still refused,
+    and so is its marker, so the count never changes after the results were sent."""
+    from storage import pulse as store
+
+    now = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+    organiser = add_staff(db, 60, "Olle")
+    pulse = open_pulse(db, organiser, label="Race", now=now)
+    assert pulse.id is not None
+    pulse_id = pulse.id
+    db.call(lambda s: store.close_pulse(s, pulse_id=pulse_id, now=now))
+    # The check ran before the close committed: it still saw the pulse open.
+    monkeypatch.setattr(store, "_open_pulse_for_answer", lambda session, pid, at: pulse)
+    first_key = TEMPLATES["barnteam"].question_keys[0]
+    stored = db.call(
+        lambda s: store.store_answer(
+            s, pulse_id=pulse_id, scores={first_key: 4}, comment="", answered_on=now.date(), now=now
+        )
+    )
+    claimed = db.call(
+        lambda s: store.claim_respondent(s, pulse_id=pulse_id, key_hash="x" * 64, now=now)
+    )
+    assert stored is False and claimed == store.ClaimResult.CLOSED
+    assert db.call(lambda s: store.answer_count(s, pulse_id=pulse_id)) == 0

@@ -133,12 +133,12 @@ def test_removed_staff_are_hidden_and_can_rejoin(db: Database) -> None:
     person = db.call(lambda s: staff_store.get_staff(s, telegram_id=7))
     assert person is not None and person.id is not None
     person_id = person.id
-    db.call(lambda s: staff_store.remove_staff(s, staff_id=person_id))
+    db.call(lambda s: staff_store.remove_staff(s, staff_id=person_id, now=NOW))
     assert db.call(lambda s: staff_store.get_staff(s, telegram_id=7)) is None
     assert db.call(lambda s: staff_store.list_staff(s)) == []
     second = db.call(
         lambda s: staff_store.create_invitation(
-            s, role=Role.COORDINATOR, municipality="Mellerud", now=NOW
+            s, role=Role.COORDINATOR, municipality="Mellerud", now=NOW + dt.timedelta(minutes=1)
         )
     )
     assert _redeem(db, second.code, 7) == InviteStatus.OK
@@ -204,3 +204,99 @@ def test_database_errors_never_carry_the_values_written(db: Database) -> None:
 
 
 _PERSON = {"role": "staff", "municipality": "Åmål", "organisation": "skola"}
+
+
+def test_username_lookup_is_exact_not_a_pattern(db: Database) -> None:
+    """ "_" and "%" are literal: @anna_ek never finds annaxek, "@%" finds nobody."""
+    for telegram_id, username in ((81, "annaxek"), (82, "anna_ek")):
+        invitation = db.call(
+            lambda s: staff_store.create_invitation(
+                s, role=Role.STAFF, municipality="Åmål", now=NOW
+            )
+        )
+        db.call(
+            lambda s, code=invitation.code, tid=telegram_id, name=username: (
+                staff_store.redeem_invitation(
+                    s, code=code, telegram_id=tid, display_name="Anna", username=name,
+                    organisation="skola", language="sv", now=NOW,
+                )
+            )
+        )  # fmt: skip
+    found = db.call(lambda s: staff_store.find_staff(s, handle="@Anna_Ek"))
+    assert found is not None and found.telegram_id == 82
+    assert db.call(lambda s: staff_store.find_staff(s, handle="@anna%")) is None
+    assert db.call(lambda s: staff_store.find_staff(s, handle="@%")) is None
+    assert db.call(lambda s: staff_store.find_staff(s, handle="9" * 30)) is None
+
+
+def test_stored_names_hold_no_identity_number_or_bidi_controls(db: Database) -> None:
+    invitation = db.call(
+        lambda s: staff_store.create_invitation(s, role=Role.STAFF, municipality="Åmål", now=NOW)
+    )
+    person = db.call(
+        lambda s: staff_store.redeem_invitation(
+            s, code=invitation.code, telegram_id=83, display_name="Eva\u202e 121212\u200b-1212",
+            username="eva\u200b_k", organisation="skola", language="sv", now=NOW,
+        )
+    )  # fmt: skip
+    _status, staff = person
+    assert staff is not None
+    assert staff.display_name == "Eva […]"
+    assert staff.username == "eva_k"
+
+
+def test_removal_means_removal(db: Database) -> None:
+    """A removed person cannot come back through an invitation made before the removal (a
+    multi-use one used to register them again); their plan roles and the invitations they
+    made are gone; a new invitation brings them back without their old plan access."""
+    from storage.models import Invitation, PlanParticipant
+
+    shared = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.COORDINATOR, municipality="Åmål", uses=10, now=NOW
+        )
+    )
+    assert _redeem(db, shared.code, 91) == InviteStatus.OK
+    person = db.call(lambda s: staff_store.get_staff(s, telegram_id=91))
+    assert person is not None and person.id is not None
+    person_id = person.id
+    made = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.STAFF, municipality="Åmål", uses=5, created_by=91, now=NOW
+        )
+    )
+    db.call(lambda s: s.add(PlanParticipant(plan_id=_plan(s, person_id), staff_id=person_id)))
+    later = NOW + dt.timedelta(hours=1)
+    db.call(lambda s: staff_store.remove_staff(s, staff_id=person_id, now=later))
+    assert _redeem(db, shared.code, 91) == InviteStatus.REVOKED
+    assert db.call(lambda s: staff_store.get_staff(s, telegram_id=91)) is None
+    assert db.call(lambda s: s.get(Invitation, made.id)).uses_left == 0
+    assert _redeem(db, made.code, 92) == InviteStatus.USED
+    assert db.call(lambda s: s.exec(sa.select(PlanParticipant)).all()) == []
+    # Someone else may still use the shared invitation.
+    assert _redeem(db, shared.code, 93) == InviteStatus.OK
+    fresh = db.call(
+        lambda s: staff_store.create_invitation(
+            s, role=Role.STAFF, municipality="Åmål", now=later + dt.timedelta(minutes=5)
+        )
+    )
+    assert _redeem(db, fresh.code, 91) == InviteStatus.OK
+    back = db.call(lambda s: staff_store.get_staff(s, telegram_id=91))
+    assert back is not None and back.removed_at is None
+
+
+def _plan(session: object, responsible_id: int) -> int:
+    """A plan row for the participant test."""
+    from sqlmodel import Session
+
+    from storage.models import Plan
+
+    assert isinstance(session, Session)
+    plan = Plan(
+        reference="BP-1", reference_key="BP-1", plan_type="sip", municipality="Åmål",
+        responsible_id=responsible_id, created_by=responsible_id,
+    )  # fmt: skip
+    session.add(plan)
+    session.flush()
+    assert plan.id is not None
+    return plan.id

@@ -1,0 +1,267 @@
+"""Attacks a stranger found, over the real Application and the Bot API stand-in.
+
+Invisible characters, no-break spaces, full-width digits and line breaks inside a
+personnummer no longer carry it past the guard, into the database or its write-ahead log;
+an edited message is never taken as a new question, a pulse comment or a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.context import DalsbotApp
+from bot.guard import REDACTED
+from bot.i18n import t
+from bot.settings import Settings
+from bot.standin import BotApiStandIn
+from storage.models import KbQuestion, PulseAnswer, Staff
+from tests.ask.test_ask_e2e import add_staff, questions
+from tests.conftest import FakeClock
+from tests.e2e.test_foundation import create_invite
+from tests.pulse import helpers as pulse_helpers
+
+# One personnummer (valid check digit), written the ways that passed the old guard.
+DIGITS = "1212121212"
+FORMS = (
+    "121212\u200b-1212",  # zero-width space
+    "121212\u00a01212",  # no-break space
+    "121212\u20601212",  # word joiner
+    "12121\u00ad21212",  # soft hyphen inside the date
+    "\ufeff121212-1212",  # BOM
+    "１２１２１２－１２１２",  # full-width digits and hyphen
+    "121212\n1212",  # line break
+    "1912-12-12-1212",  # the date written with dashes
+    "121212.1212",  # dot
+    "121212\u202f1212",  # narrow no-break space
+)
+
+
+def stored_bytes(settings: Settings) -> bytes:
+    """The SQLite database file and its write-ahead log, as bytes."""
+    data = b""
+    for path in Path(settings.data_dir).glob("e2e.sqlite3*"):
+        data += path.read_bytes()
+    return data
+
+
+def has_the_number(data: bytes) -> bool:
+    """True if the personnummer's digits occur anywhere, whatever separates them."""
+    text = data.decode("utf-8", errors="ignore")
+    return DIGITS in re.sub(r"[^0-9１２]", "", text).replace("１", "1").replace("２", "2")
+
+
+@pytest.mark.parametrize("form", FORMS)
+async def test_a_disguised_personnummer_is_refused_and_never_stored(
+    app: DalsbotApp,
+    standin: BotApiStandIn,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    form: str,
+) -> None:
+    for name in ("handlers", "knowledge", "storage", "bot"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    add_staff(app, 301, "Ida Ek")
+    refused = await standin.user(301, "Ida").ask(f"behöver eleven {form} en SIP?")
+    assert refused.text == t("ask.personnummer", "sv")
+    assert questions(app) == []
+    app.bot_data.db.engine.dispose()  # let SQLite write everything it holds
+    assert not has_the_number(stored_bytes(settings))
+    assert not any(has_the_number(r.getMessage().encode()) for r in caplog.records)
+
+
+async def test_a_disguised_personnummer_in_a_pulse_comment_is_redacted(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, settings: Settings
+) -> None:
+    db = app.bot_data.db
+    organiser = pulse_helpers.add_staff(db, 302, "Olle")
+    pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
+    comment = "Bra! " + " / ".join(FORMS[:7])
+    done = await pulse_helpers.answer(standin, 303, pulse, [4, 4, 4, 4, 4], comment=comment)
+    assert done.text == t("pulse.thanks", "sv")
+    kept = db.call(lambda s: [row.comment for row in s.exec(select(PulseAnswer))])
+    assert kept == ["Bra! " + " / ".join([REDACTED] * 7)]
+    db.engine.dispose()
+    assert not has_the_number(stored_bytes(settings))
+
+
+async def test_a_telegram_name_with_bidi_controls_is_stored_clean(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Right-to-left overrides and isolates in a Telegram name never reach the table."""
+    code = await create_invite(standin)
+    person = standin.user(304, "Anna\u202e\u2066", last_name="Ek\u200b")
+    intro = await person.ask(f"/start {code}")
+    orgs = await person.tap(intro, "Använd")
+    confirm = await person.tap(orgs, "Socialtjänst")
+    assert "Namn: Anna Ek" in confirm.text
+    await person.tap(confirm, "Ja, registrera mig")
+    stored = app.bot_data.db.call(
+        lambda s: s.exec(select(Staff).where(Staff.telegram_id == 304)).one()
+    )
+    assert stored.display_name == "Anna Ek"
+
+
+async def test_an_edited_question_is_not_answered_again(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """The edit gets a hint; the knowledge base does not see it; nothing more is stored."""
+    add_staff(app, 305, "Per Ek")
+    person = standin.user(305, "Per")
+    sent = await person.send("vad är en SIP?")
+    await person.reply()
+    await person.edit(sent, "vad är en orosanmälan, 121212\u200b-1212?")
+    hint = await person.reply()
+    assert hint.text == t("core.edit_ignored", "sv")
+    assert [q.question for q in questions(app)] == ["vad är en SIP?"]
+
+
+async def test_edited_commands_are_ignored_without_a_crash(
+    app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An edited /start with a payload used to crash; edits of commands are now ignored."""
+    add_staff(app, 306, "Eva Ek")
+    person = standin.user(306, "Eva")
+    sent = await person.send("/start")
+    await person.reply()
+    await person.edit(sent, "/start pulse_xyz")
+    # The next thing the bot does is answer the next message: the edit did nothing.
+    nxt = await person.ask("tack!")
+    assert nxt.text != t("core.edit_ignored", "sv")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_editing_a_pulse_comment_does_not_become_a_question(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """The edit of a comment is neither a question stored with the person's id nor a new
+    comment: the comment stays unlinked to its author."""
+    db = app.bot_data.db
+    organiser = pulse_helpers.add_staff(db, 307, "Olle")
+    pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
+    add_staff(app, 308, "Kim Ek")
+    person = standin.user(308, "Kim")
+    message = await person.ask(pulse_helpers.link_command(pulse))
+    for _ in range(5):
+        message = await person.tap(message, "4")
+    message = await person.tap(message, "Lägg till kommentar")
+    sent = await person.send("Bra möte")
+    message = (await person.next(2))[0]
+    await person.edit(sent, "Bra möte, men Olle pratade för mycket")
+    hint = await person.reply()
+    assert hint.text == t("core.edit_ignored", "sv")
+    done = await person.tap(message, "Skicka")
+    assert done.text == t("pulse.thanks", "sv")
+    assert questions(app) == []
+    kept = db.call(lambda s: [row.comment for row in s.exec(select(PulseAnswer))])
+    assert kept == ["Bra möte"]
+    assert db.call(lambda s: list(s.exec(select(KbQuestion)))) == []
+
+
+async def test_kb_gaps_is_private_only(app: DalsbotApp, standin: BotApiStandIn) -> None:
+    """The unanswered questions are never posted to a group."""
+    from tests.conftest import ADMIN_ID
+
+    group = -4242
+    standin.group(group)
+    admin = standin.user(ADMIN_ID, "Astrid", username="astrid")
+    await admin.send("/kb_gaps", chat_id=group)
+    await standin.wait_for(lambda: bool(standin.sent_messages(group)))
+    assert [e.text for e in standin.sent_messages(group)] == [t("core.private_only", "sv")]
+
+
+async def test_an_out_of_range_id_in_a_staff_button_is_refused(
+    app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """stf:view:99999999999999999999 used to raise OverflowError."""
+    from tests.conftest import ADMIN_ID
+
+    admin = standin.user(ADMIN_ID, "Astrid", username="astrid")
+    listing = await admin.ask("/staff")
+    await admin.press(listing, 0, data="stf:view:99999999999999999999")
+    alert = await admin.reply()
+    assert alert.alert == t("core.stale_button", "sv")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_after_closing_no_marker_survives_in_the_file_or_its_log(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, settings: Settings
+) -> None:
+    """The who-has-answered markers are deleted when the pulse closes, overwritten in the
+    database file and gone from the write-ahead log too, so a copy of the data folder pairs
+    nobody with an answer."""
+    from storage.models import PulseRespondent
+
+    db = app.bot_data.db
+    organiser = pulse_helpers.add_staff(db, 310, "Olle")
+    pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now, label="Loggen")
+    for user_id in (311, 312, 313):
+        await pulse_helpers.answer(standin, user_id, pulse, [4, 3, 4, 3, 4])
+    markers = db.call(lambda s: [r.key_hash for r in s.exec(select(PulseRespondent))])
+    assert len(markers) == 3
+    assert all(m.encode() in stored_bytes(settings) for m in markers)  # the test can see them
+    olle = standin.user(310, "Olle")
+    status = await olle.tap(await olle.ask("/puls_resultat"), "Loggen")
+    confirm = await olle.tap(status, t("pulse.close_now", "sv"))
+    await olle.press(confirm, t("pulse.close_yes", "sv"))
+    await olle.next(2)
+    wal = Path(settings.data_dir) / "e2e.sqlite3-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    data = stored_bytes(settings)
+    assert not any(m.encode() in data for m in markers)
+
+
+async def test_a_double_tap_creates_one_pulse_and_one_invitation(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Two taps on the last button before the first is handled: one pulse, one invitation;
+    the second tap gets a short "already done"."""
+    from storage.models import Invitation, Pulse
+    from tests.conftest import ADMIN_ID
+
+    db = app.bot_data.db
+    pulse_helpers.add_staff(db, 320, "Olle")
+    olle = standin.user(320, "Olle")
+    prompt = await olle.tap(await olle.ask("/puls"), "Barnteamsmöte")
+    assert prompt.text
+    closing = await olle.ask("Barnteam Norr")
+    k_menu = await olle.tap(closing, "48 timmar")
+    await olle.press(k_menu, "3 svar")
+    await olle.press(k_menu, "3 svar")
+    events = await olle.next(3)  # the pulse, its QR code, and the second tap's alert
+    assert [e.alert for e in events if e.alert] == [t("core.already_done", "sv")]
+    assert len(db.call(lambda s: list(s.exec(select(Pulse))))) == 1
+
+    admin = standin.user(ADMIN_ID, "Astrid", username="astrid")
+    menu = await admin.ask("/invite")
+    menu = await admin.tap(menu, t("core.roles.staff", "sv"))
+    menu = await admin.tap(menu, "Mellerud")
+    menu = await admin.tap(menu, "1 person")
+    await admin.press(menu, "7 dagar")
+    await admin.press(menu, "7 dagar")
+    events = await admin.next(2)
+    assert [e.alert for e in events if e.alert] == [t("core.already_done", "sv")]
+    assert len(db.call(lambda s: list(s.exec(select(Invitation))))) == 1
+
+
+async def test_a_forged_vote_on_another_persons_card_is_refused(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Only the asker rates an answer: a registered colleague forging kb:vote:<id> is told so
+    and nothing is stored."""
+    from storage.models import KbFeedback
+
+    add_staff(app, 330, "Ada Ek")
+    add_staff(app, 331, "Bo Ek")
+    card = await standin.user(330, "Ada").ask("vem kallar till SIP?")
+    card_id = questions(app)[0].id
+    other = standin.user(331, "Bo")
+    own = await other.ask("vad är samtycke?")
+    await other.press(own, 0, data=f"kb:vote:{card_id}:down")
+    assert (await other.reply()).alert == t("ask.vote_not_yours", "sv")
+    assert app.bot_data.db.call(lambda s: list(s.exec(select(KbFeedback)))) == []
+    assert card.text
