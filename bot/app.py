@@ -28,7 +28,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, system_clock
 from bot.i18n import LANGUAGES, t
 from bot.settings import Settings
-from handlers import admin, ask, basics, errors, plans, pulse, reminders, start
+from handlers import admin, ask, basics, errors, plans, privacy, pulse, reminders, start
 from storage import staff as staff_store
 from storage.db import Database
 
@@ -48,12 +48,18 @@ LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 # Feature modules in the order their handlers are tried (order matters: a flow's entry
 # points and specific deep links must come before the generic /start and the free-text
 # fallbacks). Each module has build_handlers() and COMMANDS.
-FEATURES: tuple[ModuleType, ...] = (pulse, start, basics, admin, plans, reminders, ask)
+# The handler group that sees every update first: edits are stopped there.
+EDITS_GROUP = -10
+FEATURES: tuple[ModuleType, ...] = (
+    pulse, start, basics, admin, plans, reminders, privacy, ask,
+)  # fmt: skip
 
 
 # The order /help and the command menu list the features in: the basics first, then the three
 # jobs, then administration (independent of the order handlers are tried in).
-HELP_ORDER: tuple[ModuleType, ...] = (start, basics, ask, plans, reminders, pulse, admin)
+HELP_ORDER: tuple[ModuleType, ...] = (
+    start, basics, ask, plans, reminders, pulse, privacy, admin,
+)  # fmt: skip
 
 
 def all_commands(features: Sequence[ModuleType] = FEATURES) -> list[CommandSpec]:
@@ -160,9 +166,12 @@ def build_application(
     )
     app: DalsbotApp = builder.build()
     app.bot_data.commands = all_commands(features)
-    # First of all, in a group of its own: an edited message stops here (a hint in private
-    # chats), so no flow, question, comment or command ever sees it as new.
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED, basics.edited_message), group=-1)
+    # First of all, in a group of its own before every other group (the pending question in
+    # -2, the pulse comment in -1, the features in 0): an edited message stops here (a hint in
+    # private chats), so no flow, question, comment or command ever sees it as new.
+    app.add_handler(
+        MessageHandler(filters.UpdateType.EDITED, basics.edited_message), group=EDITS_GROUP
+    )
     for module in features:
         handlers: list[BaseHandler[Update, BotContext, object]] = module.build_handlers()
         app.add_handlers(handlers)

@@ -23,7 +23,9 @@ from storage.db import DatabaseError
 logger = logging.getLogger(__name__)
 
 # Modules that add sub-commands: each has add_commands(subparsers).
-COMMAND_MODULES = ("knowledge.cli", "bot.contacts_cli", "bot.plans_cli", "bot.pulse_cli")
+COMMAND_MODULES = (
+    "knowledge.cli", "bot.contacts_cli", "bot.plans_cli", "bot.pulse_cli", "bot.privacy_cli",
+)  # fmt: skip
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -32,7 +32,7 @@ from personnummer import personnummer
 # Characters that show nothing but would split a number or a word for a pattern: Unicode's
 # format characters (category Cf: zero-width space and joiners, soft hyphen, BOM, word
 # joiner, bidi controls) and a few invisible letters and marks.
-_INVISIBLE_EXTRA: Final = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+_INVISIBLE_EXTRA: Final = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
 # Dash forms NFKC leaves alone: the Unicode dashes (category Pd) and the minus sign.
 _MINUS: Final = "\u2212"
 _SPACE_RUN: Final = re.compile(r"\s+")
@@ -41,7 +41,7 @@ _SPACE_RUN: Final = re.compile(r"\s+")
 # part of a longer run of digits.
 _CANDIDATE: Final = re.compile(
     r"(?<!\d)(\d{8}|\d{6}|\d{4}([-./ ])\d{2}\2\d{2}|\d{2}([-./ ])\d{2}\3\d{2})"
-    r"\s{0,2}([-+./]?)\s{0,2}(\d{4})(?!\d)"
+    r"\s{0,2}([-+./_,:]{0,2})\s{0,2}(\d{2}\s?\d{2})(?!\d)"
 )
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number starts with a trunk 0 (070-123 45 67, 0530-123 45) or an international
@@ -52,6 +52,11 @@ _PHONE: Final = re.compile(
 )
 
 _DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}-\d{2}-\d{4}")
+_SPACED_DATE: Final = re.compile(r"(0[1-9]|[12]\d|3[01]) (0[1-9]|1[0-2]) (19|20)\d\d")
+_TIME_RANGE: Final = re.compile(r"([01]\d|2[0-3])[0-5]\d ?- ?([01]\d|2[0-3])[0-5]\d")
+# "1 000 000": a digit and a space before groups of three digits.
+_THOUSANDS: Final = re.compile(r"\d $")
+_THOUSANDS_GROUPS: Final = re.compile(r"\d{3}( \d{3})*")
 # Language-neutral, since the organiser may read the comments in Swedish or English.
 REDACTED: Final = "[…]"
 
@@ -69,7 +74,9 @@ def normalise(text: str) -> str:
         category = unicodedata.category(char)
         if char == "\n":
             chars.append(char)
-        elif category == "Cf" or char in _INVISIBLE_EXTRA:
+        elif category in ("Cf", "Mn", "Me") or char in _INVISIBLE_EXTRA:
+            # Format characters, and combining or enclosing marks left over after NFKC
+            # composed the letters (variation selectors, keycaps, stray accents).
             continue
         elif category == "Nd":
             chars.append(str(unicodedata.digit(char)))
@@ -92,10 +99,10 @@ def normalise_line(text: str) -> str:
 
 
 def _is_identity_number(date_part: str, separator: str, serial: str) -> bool:
-    date_digits = re.sub(r"\D", "", date_part)
-    if separator == "+" and len(date_digits) != 6:
-        return False
-    candidate = f"{date_digits}{'+' if separator == '+' else '-'}{serial}"
+    date_digits, serial = re.sub(r"\D", "", date_part), re.sub(r"\D", "", serial)
+    # "+" marks a person of 100 or more; with the century written it adds nothing.
+    plus = "+" in separator and len(date_digits) == 6
+    candidate = f"{date_digits}{'+' if plus else '-'}{serial}"
     try:
         if not personnummer.valid(candidate):
             return False
@@ -154,5 +161,11 @@ def redact(text: str) -> str:
 
 
 def _redact_phone(match: re.Match[str]) -> str:
-    # A date such as 2026-12-15 has the shape of a phone number but is harmless.
-    return match.group(0) if _DATE.fullmatch(match.group(0)) else REDACTED
+    # Dates (2026-12-15, 05 03 2026), times of day and their ranges (0830-1000) and a group
+    # of a large number (1 000 000) have the shape of a phone number but are harmless.
+    text, before = match.group(0), match.string[: match.start()]
+    if _DATE.fullmatch(text) or _TIME_RANGE.fullmatch(text) or _SPACED_DATE.fullmatch(text):
+        return text
+    if _THOUSANDS.search(before) and _THOUSANDS_GROUPS.fullmatch(text):
+        return text
+    return REDACTED

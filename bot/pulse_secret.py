@@ -73,21 +73,27 @@ def load_pulse_secret(settings: Settings) -> bytes:
 def _load_or_create(path: Path, old: Path) -> bytes:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists() and old.exists() and old.resolve() != path.resolve():
-        # An older version kept the secret in the data folder: move it, keeping its keys.
-        os.replace(old, path)
+        # An older version kept the secret in the data folder: move it, keeping its keys
+        # (written anew, as the two folders may be on different volumes).
+        _write_new(path, _read(old).decode("utf-8"))
+        old.unlink()
         logger.info("Moved the pulse secret out of the data folder")
     if path.exists():
         return _read(path)
+    _write_new(path, secrets.token_hex(32))
+    return _read(path)
+
+
+def _write_new(path: Path, value: str) -> None:
     # Written to a private temporary file, then linked into place: the link fails when
     # another process got there first, and nobody ever reads a half-written file.
     temporary = path.with_name(f".{SECRET_FILE}.{secrets.token_hex(6)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(secrets.token_hex(32) + "\n")
+            file.write(value + "\n")
         os.link(temporary, path)
     except FileExistsError:
         logger.debug("Another process created the pulse secret first; using theirs")
     finally:
         temporary.unlink(missing_ok=True)
-    return _read(path)

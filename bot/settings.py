@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     reminder_time: dt.time = dt.time(8, 0)
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (7, 1, 0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Closed plans (with their team, follow-ups and reminders) are deleted this long after
+    # they were closed.
+    plan_retention_months: int = Field(default=12, ge=1, le=120)
     # The admin-kept phone numbers shown in the emergency card (knowledge/contacts.py).
     contacts_file: Path = CONTACTS_PATH
 

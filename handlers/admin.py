@@ -289,11 +289,17 @@ async def staff_button(update: Update, context: BotContext) -> None:
     if person is None:
         await query.answer(t("core.admin_gone", lang), show_alert=True)
         return
-    await _staff_action(update, context, lang, action, person, parts[2:])
+    await _staff_action(update, context, lang, action, person, parts[2:], admin.id)
 
 
 async def _staff_action(
-    update: Update, context: BotContext, lang: Lang, action: str, person: Staff, rest: list[str]
+    update: Update,
+    context: BotContext,
+    lang: Lang,
+    action: str,
+    person: Staff,
+    rest: list[str],
+    admin_id: int | None,
 ) -> None:
     query = update.callback_query
     assert query is not None and person.id is not None
@@ -304,7 +310,7 @@ async def _staff_action(
         await edit_or_send(update, text, markup)
     elif action == "role" and rest and rest[0] in {r.value for r in Role}:
         role = Role(rest[0])
-        result = await context.db.run(_change_role, person_id, role)
+        result = await context.db.run(_change_role, person_id, role, admin_id)
         await _after_change(
             update,
             context,
@@ -326,7 +332,7 @@ async def _staff_action(
             ),
         )
     elif action == "rmok" and not rest:
-        result = await context.db.run(_remove, person_id, context.now())
+        result = await context.db.run(_remove, person_id, context.now(), admin_id)
         await _after_change(update, context, lang, result, "core.admin_removed")
     else:
         await query.answer(t("core.stale_button", lang), show_alert=True)
@@ -341,16 +347,20 @@ def _is_last_admin(session: Session, person_id: int) -> bool:
     )
 
 
-def _change_role(session: Session, person_id: int, role: Role) -> Staff | str | None:
+def _change_role(
+    session: Session, person_id: int, role: Role, admin_id: int | None
+) -> Staff | str | None:
     if role != Role.ADMIN and _is_last_admin(session, person_id):
         return "last_admin"
-    return staff_store.set_role(session, staff_id=person_id, role=role)
+    return staff_store.set_role(session, staff_id=person_id, role=role, by=admin_id)
 
 
-def _remove(session: Session, person_id: int, now: dt.datetime) -> Staff | str | None:
+def _remove(
+    session: Session, person_id: int, now: dt.datetime, admin_id: int | None
+) -> Staff | str | None:
     if _is_last_admin(session, person_id):
         return "last_admin"
-    return staff_store.remove_staff(session, staff_id=person_id, now=now)
+    return staff_store.remove_staff(session, staff_id=person_id, now=now, by=admin_id)
 
 
 async def _after_change(

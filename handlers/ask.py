@@ -157,6 +157,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         await send_card(update.effective_chat, intent_card(answer))
         return
     staff_id = staff.id
+    chat_id = update.effective_chat.id if update.effective_chat else None
     log_id = await context.db.run(
         lambda session: kb_store.log_question(
             session,
@@ -168,6 +169,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
             confidence=answer.confidence,
             emergency=answer.emergency,
             now=context.now(),
+            chat_id=chat_id,
         )
     )
     logger.info(
@@ -229,7 +231,7 @@ async def take_pending_text(update: Update, context: BotContext) -> None:
     )
     if pending is None or context.user_data is None:
         return
-    message = update.message
+    message = update.effective_message
     expired = context.now() - pending["at"] > dt.timedelta(minutes=PENDING_MINUTES)
     if update.callback_query is not None or expired:
         context.user_data.pop(PENDING, None)
@@ -320,9 +322,15 @@ async def vote(update: Update, context: BotContext) -> None:
         return
     query, lang, parts = press.query, press.lang, press.parts
     log_id, choice, staff_id = int(parts[1]), parts[2], press.staff_id
+    chat_id = query.message.chat.id if query.message is not None else None
     outcome = await context.db.run(
         lambda session: kb_store.record_vote(
-            session, question_id=log_id, staff_id=staff_id, vote=choice, now=context.now()
+            session,
+            question_id=log_id,
+            staff_id=staff_id,
+            vote=choice,
+            now=context.now(),
+            chat_id=chat_id,
         )
     )
     if outcome is None:

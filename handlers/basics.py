@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -25,6 +28,8 @@ from handlers.common import (
     user_lang,
 )
 from storage import staff as staff_store
+
+logger = logging.getLogger(__name__)
 
 COMMANDS = [
     CommandSpec("help", "core.commands.help"),
@@ -111,13 +116,18 @@ async def edited_message(update: Update, context: BotContext) -> None:
     """An edited message is never taken as a new one: not as a question, a pulse comment, a
     step of a flow or a command. A private text edit gets a hint; nothing else runs."""
     message = update.edited_message
-    if (
-        message is not None
-        and message.chat.type == ChatType.PRIVATE
-        and message.text
-        and not message.text.startswith("/")
-    ):
-        await message.reply_text(t("core.edit_ignored", user_lang(update, context)))
+    try:
+        if (
+            message is not None
+            and message.chat.type == ChatType.PRIVATE
+            and message.text
+            and not message.text.startswith("/")
+        ):
+            await message.reply_text(t("core.edit_ignored", user_lang(update, context)))
+    except TelegramError as exc:
+        # The hint is a courtesy: if it cannot be sent (429, network), the edit must still
+        # stop here, or the next group would take it as new input.
+        logger.warning("Edit hint not sent (%s)", type(exc).__name__)
     raise ApplicationHandlerStop
 
 

@@ -137,8 +137,8 @@ async def type_add_participant(update: Update, context: BotContext) -> int | Non
     if step is None:
         return None
     staff, lang, draft = step
-    assert update.message is not None
-    handle = (update.message.text or "").strip()
+    assert update.effective_message is not None
+    handle = (update.effective_message.text or "").strip()
     if not (handle.startswith("@") or handle.isdigit()):
         await ask_again(update, context, t("plans.expected_button", lang))
         return None

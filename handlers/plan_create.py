@@ -60,8 +60,8 @@ async def type_reference(update: Update, context: BotContext) -> int | None:
     if step is None:
         return None
     staff, lang, draft = step
-    assert update.message is not None
-    text = update.message.text or ""
+    assert update.effective_message is not None
+    text = update.effective_message.text or ""
     try:
         reference = await context.db.run(
             lambda session: plans_store.check_new_reference(session, reference=text, by=staff.id)
@@ -187,8 +187,8 @@ async def type_responsible(update: Update, context: BotContext) -> int | None:
 
 async def _typed_person(update: Update, context: BotContext) -> Staff | None:
     """The staff member typed as ``@username`` or user id; else the question again."""
-    assert update.message is not None
-    handle = (update.message.text or "").strip()
+    assert update.effective_message is not None
+    handle = (update.effective_message.text or "").strip()
     lang = user_lang(update, context)
     if not (handle.startswith("@") or handle.isdigit()):
         await ask_again(update, context, t("plans.expected_button", lang))

@@ -170,9 +170,9 @@ async def type_date(update: Update, context: BotContext) -> int | None:
     if step is None:
         return None
     _staff, lang, draft = step
-    assert update.message is not None
+    assert update.effective_message is not None
     try:
-        day = parse_date(update.message.text or "", lang, local_today(context))
+        day = parse_date(update.effective_message.text or "", lang, local_today(context))
     except DateParseError as exc:
         await ask_again(update, context, t(exc.key, lang))
         return None
@@ -239,9 +239,9 @@ async def type_time(update: Update, context: BotContext) -> int | None:
     if step is None:
         return None
     _staff, lang, draft = step
-    assert update.message is not None
+    assert update.effective_message is not None
     try:
-        value = parse_time(update.message.text or "")
+        value = parse_time(update.effective_message.text or "")
     except DateParseError as exc:
         await ask_again(update, context, t(exc.key, lang))
         return None
@@ -276,9 +276,9 @@ async def type_place(update: Update, context: BotContext) -> int | None:
     if step is None:
         return None
     staff, lang, draft = step
-    assert update.message is not None
+    assert update.effective_message is not None
     try:
-        place = plans_store.check_place(update.message.text)
+        place = plans_store.check_place(update.effective_message.text)
     except PlanError as exc:
         await ask_again(update, context, t(exc.key, lang))
         return None

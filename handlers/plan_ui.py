@@ -27,6 +27,7 @@ from handlers.common import (
     callback_parts,
     keyboard,
     parse_id,
+    parse_page,
     refuse,
     staff_press,
     user_lang,
@@ -219,6 +220,16 @@ async def flow_press(
 # -- plan buttons -------------------------------------------------------------------------------
 
 
+def _plan_parts(parts: list[str]) -> bool:
+    """``<action>:<plan id>[:<staff id>]``; a page-turning action ends in a page number (0 is
+    the first page)."""
+    if parse_id(parts[1]) is None:
+        return False
+    if parts[0].endswith("pg"):
+        return all(parse_page(x) is not None for x in parts[2:])
+    return all(parse_id(x) is not None for x in parts[2:])
+
+
 async def plan_press(
     update: Update, context: BotContext, *, count: int, need: str
 ) -> tuple[Staff, Lang, PlanView, list[str]] | None:
@@ -227,9 +238,7 @@ async def plan_press(
     Answers the query with an alert and returns None when the data is malformed, the plan
     is gone, or the presser lacks the right ``need`` (``view``, ``act``, ``manage``).
     """
-    press = await staff_press(
-        update, context, "pln", count, valid=lambda p: all(parse_id(x) is not None for x in p[1:])
-    )
+    press = await staff_press(update, context, "pln", count, valid=_plan_parts)
     if press is None:
         return None
     query, staff, lang, parts = press.query, press.staff, press.lang, press.parts

@@ -15,6 +15,7 @@ admins change the team or close and re-open the plan.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final
 
 from sqlmodel import Session
@@ -28,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import BotContext
+from bot.context import BotContext, DalsbotApp
 from bot.i18n import Lang, t
 from bot.plan_render import list_button, list_line
 from handlers import plan_card, plan_create, plan_dates
@@ -294,3 +295,25 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         _button(press_plan_button, r"^pln:"),
         _button(press_stale_flow_button, r"^(np:|pf:|cal:pf:)"),
     ]
+
+
+# The daily deletion of closed plans past their retention (DALSBOT_PLAN_RETENTION_MONTHS).
+RETENTION_TIME: Final = dt.time(3, 40)
+
+
+async def purge_closed_plans(context: BotContext) -> None:
+    """Daily job: delete plans closed longer ago than the retention period."""
+    months, now = context.settings.plan_retention_months, context.now()
+    await context.db.run(
+        lambda session: plans_store.purge_closed_plans(session, months=months, now=now)
+    )
+
+
+def register(app: DalsbotApp) -> None:
+    """Schedule the daily retention job."""
+    if app.job_queue is not None:
+        app.job_queue.run_daily(
+            purge_closed_plans,
+            time=RETENTION_TIME.replace(tzinfo=app.bot_data.settings.tz),
+            name="plans:retention",
+        )

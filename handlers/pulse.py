@@ -125,6 +125,11 @@ class PulseDrafts:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[int, int], DraftEntry] = {}
+        # People whose answer was dropped while the bot waited for their comment, until
+        # when: the comment they send late is caught and dropped, never taken as a question
+        # (the knowledge base would store it with their staff id, naming the comment's
+        # author).
+        self._late_comments: dict[int, dt.datetime] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -165,12 +170,29 @@ class PulseDrafts:
     def pop_expired(self, now: dt.datetime) -> list[DraftEntry]:
         """Remove and return every entry whose time is up."""
         expired = [key for key, entry in self._entries.items() if entry.draft.is_expired(now)]
-        return [self._entries.pop(key) for key in expired]
+        return self._drop(expired, now)
 
-    def pop_pulse(self, pulse_id: int) -> list[DraftEntry]:
+    def pop_pulse(self, pulse_id: int, now: dt.datetime) -> list[DraftEntry]:
         """Remove and return every unfinished answer to ``pulse_id`` (it has closed)."""
         keys = [key for key in self._entries if key[0] == pulse_id]
-        return [self._entries.pop(key) for key in keys]
+        return self._drop(keys, now)
+
+    def _drop(self, keys: list[tuple[int, int]], now: dt.datetime) -> list[DraftEntry]:
+        dropped = [(key[1], self._entries.pop(key)) for key in keys]
+        for user_id, entry in dropped:
+            if entry.awaiting_comment or entry.draft.at_comment:
+                self._late_comments[user_id] = now + LATE_COMMENT_WINDOW
+        self._late_comments = {u: t for u, t in self._late_comments.items() if t > now}
+        return [entry for _, entry in dropped]
+
+    def take_late_comment(self, user_id: int, now: dt.datetime) -> bool:
+        """True (once) if ``user_id``'s answer was dropped while waiting for their comment."""
+        until = self._late_comments.pop(user_id, None)
+        return until is not None and until > now
+
+
+# How long after a dropped answer a late comment is still caught.
+LATE_COMMENT_WINDOW = dt.timedelta(hours=2)
 
 
 def _drafts(context: BotContext) -> PulseDrafts:
@@ -289,12 +311,12 @@ def label_problem(label: str) -> str | None:
 
 async def type_label(update: Update, context: BotContext) -> int:
     """The organiser types the label; the guard checks it before it is kept."""
-    assert update.message is not None
+    assert update.effective_message is not None
     staff = await authorise(update, context)
     if staff is None:
         return ConversationHandler.END
     lang = user_lang(update, context, staff)
-    label = normalise_line(update.message.text or "")
+    label = normalise_line(update.effective_message.text or "")
     problem = label_problem(label)
     if problem is not None:
         await reply(update, t(problem, lang, max=LABEL_MAX))
@@ -460,6 +482,8 @@ async def send_to_plan(update: Update, context: BotContext) -> None:
     if recipients is None:
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return
+    if not await first_press(update, context, once_per_chat=True):
+        return
     await query.answer()
     if not recipients:
         await edit_or_send(update, t("pulse.plan_nobody", lang, reference=reference))
@@ -591,7 +615,7 @@ def apply_tap(entry: DraftEntry, action: str, argument: str) -> None:
 
 async def open_pulse(update: Update, context: BotContext) -> None:
     """Someone opens a pulse link: the first question, or why they cannot answer."""
-    message, user, chat = update.message, update.effective_user, update.effective_chat
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
     match = PULSE_LINK.match(message.text or "")
     assert match is not None
@@ -720,7 +744,7 @@ async def type_comment(update: Update, context: BotContext) -> None:
     Runs in an earlier handler group than every other text handler; when the person is not
     writing a pulse comment it does nothing and the text goes on to the other features.
     """
-    message, user = update.message, update.effective_user
+    message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
     drafts = _drafts(context)
@@ -732,6 +756,9 @@ async def type_comment(update: Update, context: BotContext) -> None:
         # before that the person is shown how to answer.
         active = drafts.latest_active(user.id, now)
         if active is None:
+            if drafts.take_late_comment(user.id, now):
+                await reply(update, t("pulse.comment_late", user_lang(update, context)))
+                raise ApplicationHandlerStop
             return
         if not active[1].draft.at_comment:
             await reply(update, t("pulse.type_while_answering", active[1].lang))
@@ -972,7 +999,8 @@ async def _end_drafts(context: BotContext, entries: list[DraftEntry], key: str) 
 async def _drop_drafts_of_closed(context: BotContext, pulse_ids: list[int]) -> None:
     # They can no longer be sent: say so now rather than after the last tap, and forget them.
     drafts = _drafts(context)
-    entries = [entry for pulse_id in pulse_ids for entry in drafts.pop_pulse(pulse_id)]
+    now = context.now()
+    entries = [entry for pulse_id in pulse_ids for entry in drafts.pop_pulse(pulse_id, now)]
     await _end_drafts(context, entries, "pulse.closed")
 
 

@@ -30,6 +30,7 @@ from handlers.common import (
     edit_or_send,
     keyboard,
     parse_id,
+    private_only,
     refuse,
     user_lang,
 )
@@ -201,6 +202,7 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         CallbackQueryHandler(snooze_reminder, pattern=r"^rem:snooze:"),
         CallbackQueryHandler(toggle_digest, pattern=r"^rem:digest:"),
         CommandHandler("installningar", show_settings, filters.ChatType.PRIVATE),
+        CommandHandler("installningar", private_only, ~filters.ChatType.PRIVATE),
     ]
 
 

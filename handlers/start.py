@@ -67,8 +67,8 @@ def _draft(context: BotContext) -> dict[str, str]:
 
 async def start_with_invitation(update: Update, context: BotContext) -> int:
     """Check the invitation in the deep link, then ask for the name to show."""
-    assert update.effective_user is not None and update.message is not None
-    code = (update.message.text or "").split(maxsplit=1)[1].strip()
+    assert update.effective_user is not None and update.effective_message is not None
+    code = (update.effective_message.text or "").split(maxsplit=1)[1].strip()
     staff = await current_staff(update, context)
     lang = user_lang(update, context, staff)
     if staff is not None:
@@ -150,9 +150,9 @@ async def use_suggested_name(update: Update, context: BotContext) -> int:
 
 async def type_name(update: Update, context: BotContext) -> int:
     """The person types the name to show; it is checked before it is kept."""
-    assert update.message is not None
+    assert update.effective_message is not None
     lang = user_lang(update, context)
-    name = _clean_name(update.message.text or "")
+    name = _clean_name(update.effective_message.text or "")
     problem = _name_problem(name)
     if problem is not None:
         await reply(update, t(problem, lang))

@@ -123,6 +123,7 @@ def log_question(
     confidence: float | None,
     emergency: bool = False,
     kind: QuestionKind = QuestionKind.QUESTION,
+    chat_id: int | None = None,
     now: dt.datetime,
 ) -> int:
     """Store one answer card (its question text, already guarded) and return its id."""
@@ -138,6 +139,7 @@ def log_question(
         lang=lang,
         confidence=confidence,
         created_at=now,
+        chat_id=chat_id,
     )
     session.add(row)
     session.flush()
@@ -151,13 +153,22 @@ def get_question(session: Session, *, question_id: int) -> KbQuestion | None:
 
 
 def record_vote(
-    session: Session, *, question_id: int, staff_id: int, vote: str, now: dt.datetime
+    session: Session,
+    *,
+    question_id: int,
+    staff_id: int,
+    vote: str,
+    now: dt.datetime,
+    chat_id: int | None = None,
 ) -> VoteOutcome | None:
     """Store one person's 👍/👎 on an answer card (one per person, changeable); None if no card."""
     card = session.get(KbQuestion, question_id)
     if card is None or card.article_id is None or vote not in VOTES:
         return None
-    if card.staff_id != staff_id:
+    # The asker rates their card; in a group, so may the members who were shown it (the
+    # press comes from that group's chat). A card id forged elsewhere is refused.
+    in_its_group = chat_id is not None and chat_id < 0 and card.chat_id == chat_id
+    if card.staff_id != staff_id and not in_its_group:
         return VoteOutcome.NOT_YOURS
     value = VOTES[vote]
     query = select(KbFeedback).where(

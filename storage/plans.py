@@ -22,6 +22,7 @@ Errors a person can fix are raised as :class:`PlanError` with a catalogue key.
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import datetime as dt
 import logging
 from collections.abc import Collection, Iterable, Sequence
@@ -35,6 +36,7 @@ from bot.duetimes import ReminderPolicy, WorkCalendar
 from bot.guard import contains_identity_number, normalise_line
 from bot.plan_csv import PlanRow
 from bot.references import ReferenceError_, reference_key, validate_reference
+from storage import audit
 from storage import staff as staff_store
 from storage.models import (
     FollowUp,
@@ -43,6 +45,7 @@ from storage.models import (
     PlanParticipant,
     PlanStatus,
     PlanType,
+    Reminder,
     Role,
     Staff,
 )
@@ -205,6 +208,8 @@ def plan_view(session: Session, *, plan_id: int, viewer_id: int | None) -> PlanV
         if viewer_id is None
         else rights_for(staff=viewer, plan=plan, participant_ids=members)
     )
+    if viewer_id is not None and rights.view:
+        audit.record(session, "plan.viewed", actor_id=viewer_id, plan_id=plan.id)
     responsible = session.get(Staff, plan.responsible_id)
     assert responsible is not None
     people = (
@@ -447,6 +452,7 @@ def create_plan(
     for member in members:
         session.add(PlanParticipant(plan_id=plan.id, staff_id=member))
     _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+    audit.record(session, "plan.created", actor_id=created_by, plan_id=plan.id, now=now)
     # The id only: a reference is never logged.
     logger.info("Plan %s created with %d participant(s)", plan.id, len(members))
     return plan
@@ -472,6 +478,9 @@ def add_participant(
         raise PlanError("plans.too_many_participants")
     session.add(PlanParticipant(plan_id=plan_id, staff_id=staff_id))
     _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+    audit.record(
+        session, "plan.member_added", actor_id=by, plan_id=plan_id, target_id=staff_id, now=now
+    )
     return True
 
 
@@ -492,6 +501,9 @@ def remove_participant(
         return False
     session.delete(row)
     _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+    audit.record(
+        session, "plan.member_removed", actor_id=by, plan_id=plan_id, target_id=staff_id, now=now
+    )
     return True
 
 
@@ -514,6 +526,7 @@ def set_next_follow_up(
     _check_follow_up(day, _local_today(now, policy))
     plan.next_follow_up, plan.follow_up_time, plan.place = day, time, check_place(place)
     _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+    audit.record(session, "plan.date_set", actor_id=by, plan_id=plan_id, now=now)
     return plan
 
 
@@ -558,6 +571,7 @@ def mark_follow_up_held(
     session.add(held)
     plan.next_follow_up, plan.follow_up_time, plan.place = None, None, None
     _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+    audit.record(session, "plan.held", actor_id=by, plan_id=plan.id, now=now)
     return held
 
 
@@ -579,6 +593,7 @@ def close_plan(
         return False
     plan.status = PlanStatus.CLOSED.value
     _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+    audit.record(session, "plan.closed", actor_id=by, plan_id=plan_id, now=now)
     logger.info("Plan %s closed", plan_id)
     return True
 
@@ -601,7 +616,40 @@ def reopen_plan(
     if plan.next_follow_up is not None and plan.next_follow_up < _local_today(now, policy):
         plan.next_follow_up, plan.follow_up_time, plan.place = None, None, None
     _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+    audit.record(session, "plan.reopened", actor_id=by, plan_id=plan_id, now=now)
     return True
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def retention_cutoff(now: dt.datetime, months: int) -> dt.datetime:
+    """The moment ``months`` calendar months before ``now`` (the day clamped to the month)."""
+    month_index = now.year * 12 + now.month - 1 - months
+    year, month = divmod(month_index, 12)
+    day = min(now.day, calendar_module.monthrange(year, month + 1)[1])
+    return now.replace(year=year, month=month + 1, day=day)
+
+
+def purge_closed_plans(session: Session, *, months: int, now: dt.datetime) -> int:
+    """Delete every plan closed more than ``months`` months ago, with its team, follow-ups
+    and reminders; the audit log keeps "plan.deleted" with the plan's id. The count."""
+    cutoff = retention_cutoff(now, months)
+    old = list(
+        session.exec(
+            select(Plan.id).where(
+                Plan.status == PlanStatus.CLOSED.value, col(Plan.updated_at) < cutoff
+            )
+        )
+    )
+    for plan_id in old:
+        for model in (Reminder, FollowUp, PlanParticipant):
+            session.execute(sa.delete(model).where(col(model.plan_id) == plan_id))
+        session.execute(sa.delete(Plan).where(col(Plan.id) == plan_id))
+        audit.record(session, "plan.deleted", actor_id=None, plan_id=plan_id, now=now)
+    if old:
+        logger.info("Deleted %d closed plan(s) past retention", len(old))
+    return len(old)
 
 
 # -- import and export --------------------------------------------------------------------------
@@ -689,6 +737,7 @@ def import_rows(
         else:
             _update_from_row(session, plan, row, responsible, member_ids)
             _touch_and_sync(session, plan, policy=policy, calendar=calendar, now=now)
+            audit.record(session, "plan.imported", actor_id=created_by, plan_id=plan.id, now=now)
             updated += 1
     return ImportResult(created, updated)
 

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.guard import normalise_line, strip_identity_numbers
+from storage import audit
 from storage.models import Invitation, PlanParticipant, Role, Staff
 from storage.types import utcnow
 
@@ -71,6 +72,8 @@ def create_invitation(
     )
     session.add(invitation)
     session.flush()
+    maker = get_staff(session, telegram_id=created_by) if created_by is not None else None
+    audit.record(session, "invite.created", actor_id=maker.id if maker else None, now=now)
     return invitation
 
 
@@ -118,6 +121,15 @@ def redeem_invitation(
     if updated.rowcount != 1:  # type: ignore[attr-defined]
         return InviteStatus.USED, None
     staff = get_staff(session, telegram_id=telegram_id, include_inactive=True)
+    if staff is not None and staff.removed_at is not None:
+        # Back after a removal: a new person row, so nothing of the old one (a plan they
+        # were responsible for, their answers' authorship) comes back with them. The old
+        # row keeps its history under an id no Telegram user has.
+        assert staff.id is not None
+        staff.telegram_id, staff.username = -staff.id, None
+        session.add(staff)
+        session.flush()
+        staff = None
     if staff is None:
         staff = Staff(
             telegram_id=telegram_id,
@@ -132,7 +144,6 @@ def redeem_invitation(
         staff.display_name, staff.role = display_name, invitation.role
         staff.municipality, staff.organisation = invitation.municipality, organisation
         staff.language, staff.username, staff.active = language, username, True
-        staff.removed_at = None
     session.add(staff)
     session.flush()
     return InviteStatus.OK, staff
@@ -239,18 +250,19 @@ def ensure_admin(session: Session, *, telegram_id: int, display_name: str) -> St
     return staff
 
 
-def set_role(session: Session, *, staff_id: int, role: Role) -> Staff | None:
+def set_role(session: Session, *, staff_id: int, role: Role, by: int | None = None) -> Staff | None:
     """Change a person's role; None when they are not (or no longer) registered."""
     staff = get_staff_by_id(session, staff_id=staff_id)
     if staff is None:
         return None
     staff.role = role.value
     session.add(staff)
+    audit.record(session, "staff.role_changed", actor_id=by, target_id=staff_id)
     return staff
 
 
 def remove_staff(
-    session: Session, *, staff_id: int, now: dt.datetime | None = None
+    session: Session, *, staff_id: int, now: dt.datetime | None = None, by: int | None = None
 ) -> Staff | None:
     """Take a person's access away; None when already gone.
 
@@ -273,6 +285,7 @@ def remove_staff(
         .where(Invitation.__table__.c.created_by == staff.telegram_id)  # type: ignore[attr-defined]
         .values(uses_left=0)
     )
+    audit.record(session, "staff.removed", actor_id=by, target_id=staff_id, now=staff.removed_at)
     return staff
 
 

@@ -1,12 +1,14 @@
 """All table models, imported here so the metadata is complete before migrations run.
 
-One module per feature: ``core`` (staff, invitations), ``knowledge`` (question log,
+One module per feature: ``audit`` (the audit log), ``core`` (staff, invitations, one-shot
+button presses), ``knowledge`` (question log,
 feedback, questions to coordinators), ``plans`` (plans, participants, follow-ups,
 reminders), ``pulse`` (anonymous pulse feedback).
 """
 
 from sqlmodel import SQLModel
 
+from storage.models.audit import AuditEvent
 from storage.models.core import (
     ButtonPress,
     Invitation,
@@ -38,6 +40,7 @@ from storage.models.pulse import Pulse, PulseAnswer, PulseRespondent, PulseScore
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AuditEvent",
     "ButtonPress",
     "FollowUp",
     "Invitation",

@@ -37,6 +37,8 @@ class KbQuestion(SQLModel, table=True):
     created_at: dt.datetime = Field(
         default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False, index=True)
     )
+    # The chat the card was sent in: in a group, its members may rate it too.
+    chat_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
 
 
 # KbFeedback: one person's 👍 (+1) or 👎 (-1) on one answer card; changing it updates the row.

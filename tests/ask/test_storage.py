@@ -19,6 +19,8 @@ from storage.models import (
     Staff,
 )
 
+# The group chat the cards are shown in (group chat ids are negative).
+GROUP = -100
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
@@ -50,6 +52,7 @@ def _ask(
     answered: bool = True,
     article_id: str | None = "sip",
     at: dt.datetime = NOW,
+    chat_id: int | None = GROUP,
 ) -> int:
     return db.call(
         lambda s: kb_store.log_question(
@@ -61,6 +64,7 @@ def _ask(
             lang="sv",
             confidence=0.5,
             now=at,
+            chat_id=chat_id,
         )
     )
 
@@ -74,16 +78,20 @@ def test_identity_numbers_are_never_stored(db: Database) -> None:
 
 
 def test_one_vote_per_person_and_answer_and_it_can_change(db: Database) -> None:
-    """A second 👍 changes nothing, 👎 replaces it; another person's vote is separate."""
+    """A second 👍 changes nothing, 👎 replaces it; another member of the group the card was
+    shown in votes separately; from any other chat, only the asker may vote."""
     first, second = _staff(db, 1), _staff(db, 2)
     card = _ask(db, first, "vem kallar till SIP?")
 
-    def vote(staff_id: int, choice: str) -> VoteOutcome | None:
+    def vote(staff_id: int, choice: str, chat_id: int = GROUP) -> VoteOutcome | None:
         return db.call(
             lambda s: kb_store.record_vote(
-                s, question_id=card, staff_id=staff_id, vote=choice, now=NOW
+                s, question_id=card, staff_id=staff_id, vote=choice, now=NOW, chat_id=chat_id
             )
         )
+
+    assert vote(second, "up", chat_id=2) is VoteOutcome.NOT_YOURS
+    assert vote(second, "up", chat_id=-999) is VoteOutcome.NOT_YOURS
 
     assert vote(first, "up") is VoteOutcome.NEW
     assert vote(first, "up") is VoteOutcome.SAME
@@ -230,7 +238,7 @@ def test_gaps_count_unanswered_questions_and_disliked_articles_in_30_days(db: Da
     ):
         db.call(
             lambda s, st=staff_id, c=card, v=choice: kb_store.record_vote(
-                s, question_id=c, staff_id=st, vote=v, now=NOW
+                s, question_id=c, staff_id=st, vote=v, now=NOW, chat_id=GROUP
             )
         )
     unanswered = db.call(lambda s: kb_store.unanswered_questions(s, now=NOW))

@@ -7,6 +7,7 @@ an edited message is never taken as a new question, a pulse comment or a command
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from bot.guard import REDACTED
 from bot.i18n import t
 from bot.settings import Settings
 from bot.standin import BotApiStandIn
+from storage.db import Database
 from storage.models import KbQuestion, PulseAnswer, Staff
 from tests.ask.test_ask_e2e import add_staff, questions
 from tests.conftest import FakeClock
@@ -265,3 +267,170 @@ async def test_a_forged_vote_on_another_persons_card_is_refused(
     assert (await other.reply()).alert == t("ask.vote_not_yours", "sv")
     assert app.bot_data.db.call(lambda s: list(s.exec(select(KbFeedback)))) == []
     assert card.text
+
+
+async def test_an_edit_while_a_question_is_awaited_is_not_taken_as_the_question(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """After /fraga the next text is the question; an edit of an older message is not."""
+    add_staff(app, 340, "Tom Ek")
+    person = standin.user(340, "Tom")
+    older = await person.send("hej")
+    await person.reply()
+    prompt = await person.ask("/fraga")
+    assert prompt.text
+    await person.edit(older, "vad är en SIP för 121212\u200b-1212?")
+    assert (await person.reply()).text == t("core.edit_ignored", "sv")
+    card = await person.ask("vem kallar till SIP?")
+    assert card.text.startswith("📘")
+    assert [q.question for q in questions(app)] == ["vem kallar till SIP?"]
+
+
+async def test_an_edit_stops_even_when_its_hint_cannot_be_sent(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """If the "edits are not read" hint fails (a 429 or a dropped connection), the edit must
+    still stop there: before, it went on to be answered and stored as a question."""
+    add_staff(app, 350, "Vera Ek")
+    person = standin.user(350, "Vera")
+    sent = await person.send("vad är en SIP?")
+    await person.reply()
+    standin.drop_next_requests = 1
+    await person.edit(sent, "vad är en orosanmälan?")
+    await asyncio.sleep(0.3)
+    assert [q.question for q in questions(app)] == ["vad är en SIP?"]
+
+
+async def test_two_different_final_buttons_tapped_together_open_one_pulse(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    from storage.models import Pulse
+
+    db = app.bot_data.db
+    pulse_helpers.add_staff(db, 351, "Olle")
+    olle = standin.user(351, "Olle")
+    await olle.tap(await olle.ask("/puls"), "Barnteamsmöte")
+    k_menu = await olle.tap(await olle.ask("Barnteam Syd"), "48 timmar")
+    await olle.press(k_menu, "3 svar")
+    await olle.press(k_menu, "5 svar")
+    await olle.next(3)
+    assert len(db.call(lambda s: list(s.exec(select(Pulse))))) == 1
+
+
+async def test_a_late_pulse_comment_is_never_a_question(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """The answer timed out while the bot waited for the comment: the comment sent later is
+    dropped with a note, not answered and stored as a question under the person's id."""
+    import datetime as dt
+
+    from handlers.pulse import close_due_pulses
+
+    db = app.bot_data.db
+    organiser = pulse_helpers.add_staff(db, 352, "Olle")
+    pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
+    add_staff(app, 353, "Siv Ek")
+    person = standin.user(353, "Siv")
+    message = await person.ask(pulse_helpers.link_command(pulse))
+    for _ in range(5):
+        message = await person.tap(message, "4")
+    await person.tap(message, "Lägg till kommentar")
+    clock.set(clock.now + dt.timedelta(minutes=20))
+    await close_due_pulses(app_context(app))
+    person.skip_pending()
+    late = await person.ask("Bra möte, men Olle pratade för mycket")
+    assert late.text == t("pulse.comment_late", "sv")
+    assert questions(app) == []
+
+
+def app_context(app: DalsbotApp) -> object:
+    """A job context for calling the pulse job directly."""
+    from bot.context import BotContext
+
+    return BotContext(app)
+
+
+def test_phone_redaction_keeps_times_dates_and_large_numbers() -> None:
+    from bot.guard import redact
+
+    for kept in ("kl 0830-1000", "1 000 000 000 kr", "Nätverk 05 03 2026", "SIP 0900-1100"):
+        assert redact(kept) == kept
+    assert redact("ring 070-123 45 67") == f"ring {REDACTED}"
+
+
+async def test_a_pulse_is_sent_to_a_plans_team_once_and_the_first_picker_page_opens(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """A double tap (or a forged re-press on another message) on "send to plan X" sends the
+    link once; the add-participant picker's page 0 is a page, not a stale button."""
+    import datetime as dt
+
+    from storage import plans as plans_store
+    from tests.plans.helpers import CALENDAR, POLICY
+
+    db = app.bot_data.db
+    organiser = pulse_helpers.add_staff(db, 360, "Olle")
+    member = add_staff(app, 361, "Mia Ek")
+    assert organiser.id is not None
+    plan = db.call(
+        lambda s: plans_store.create_plan(
+            s, reference="SP-1", plan_type="sip", municipality="Mellerud",
+            responsible_id=organiser.id, participant_ids=[member],
+            next_follow_up=clock.now.date() + dt.timedelta(days=9), created_by=organiser.id,
+            policy=POLICY, calendar=CALENDAR, now=clock.now,
+        )
+    )  # fmt: skip
+    pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
+    mia = standin.user(361, "Mia")  # her chat exists before the link is sent to her
+    olle = standin.user(360, "Olle")
+    carrier = await olle.ask("/help")
+    data = f"ppl:{pulse.id}:{plan.id}"
+    await olle.press(carrier, 0, data=data)
+    await olle.press(carrier, 0, data=data)
+    other = await olle.ask("/help")
+    await olle.press(other, 0, data=data)
+    await asyncio.sleep(0.3)
+    assert len([e for e in mia.events() if pulse.token in e.text]) == 1
+    olle.skip_pending()
+    await olle.press(other, 0, data=f"pln:addpg:{plan.id}:0")
+    shown = await olle.reply()
+    assert shown.alert != t("core.stale_button", "sv")
+
+
+async def test_every_table_is_free_of_the_number_on_both_engines(
+    db: Database, settings: Settings, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """The attack run on SQLite and PostgreSQL: disguised personnummer in a question, a pulse
+    comment, a coordinator-facing name and a plan place; then every text column of every
+    table is read back and searched for the digits."""
+    import sqlalchemy as sa
+
+    from bot.app import build_application, running
+
+    application = build_application(settings, db=db, api_root=standin.url, clock=clock)
+    async with running(application, poll_timeout=2):
+        add_staff(application, 370, "Ulla Ek")
+        person = standin.user(370, "Ulla\u200b 121212\u200b-1212")
+        for form in FORMS:
+            await person.ask(f"gäller {form} en SIP?")
+        organiser = pulse_helpers.add_staff(db, 371, "Olle")
+        pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
+        await pulse_helpers.answer(standin, 372, pulse, [3, 3, 3, 3, 3], comment=FORMS[3])
+        code = await create_invite(standin)
+        newcomer = standin.user(373, "Nils", last_name=FORMS[0])
+        intro = await newcomer.ask(f"/start {code}")
+        # A Telegram name with a personnummer is not offered: the person types one.
+        assert intro.buttons == []
+        orgs = await newcomer.ask(f"Nils {FORMS[1]}")
+        orgs = await newcomer.ask("Nils Ek") if not orgs.buttons else orgs
+        confirm = await newcomer.tap(orgs, "Socialtjänst")
+        await newcomer.tap(confirm, "Ja, registrera mig")
+    found: list[str] = []
+    with db.engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        for name in inspector.get_table_names():
+            for row in connection.execute(sa.text(f'SELECT * FROM "{name}"')):
+                text = " ".join(str(value) for value in row)
+                if has_the_number(text.encode()):
+                    found.append(name)
+    assert found == []

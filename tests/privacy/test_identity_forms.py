@@ -42,11 +42,15 @@ INVISIBLE = (
     "\u2066",  # left-to-right isolate
     "\u2069",  # pop directional isolate
     "\u180e",  # Mongolian vowel separator
+    "\ufe0f",  # variation selector 16
+    "\u0301",  # a stray combining accent
+    "\u20e3",  # combining enclosing keycap
 )
 DASHES = ("-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212", "\ufe63")
 DASHES += ("\uff0d",)  # full-width hyphen-minus
-SPACES = (" ", "\u00a0", "\u2009", "\u202f", "\u2007", "\u3000", "\t", "\n", "  ")
-SEPARATORS = ("", ".", "/", *DASHES, *SPACES, " - ", "\u00a0-\u00a0")
+# The last, a braille blank, only looks like a space.
+SPACES = (" ", "\u00a0", "\u2009", "\u202f", "\u2007", "\u3000", "\t", "\n", "  ", "\u2800")
+SEPARATORS = ("", ".", "/", "_", ",", ":", "--", *DASHES, *SPACES, " - ", "\u00a0-\u00a0")
 WORDS = st.sampled_from(("gäller", "eleven", "pnr", "hej", "SIP för", "tack", "nr:", "(", ")"))
 
 
@@ -80,7 +84,10 @@ def identity_numbers(draw: st.DrawFn, *, valid: bool = True) -> tuple[str, str]:
         date = f"{head}{inner}{date[-4:-2]}{inner}{date[-2:]}"
     # "+" (a person of 100 or more) is written only without the century.
     separator = draw(st.sampled_from(SEPARATORS + (() if century else ("+",))))
-    written = f"{date}{separator}{ten[6:]}"
+    serial = ten[6:]
+    if draw(st.booleans()):
+        serial = f"{serial[:2]} {serial[2:]}"  # "12 12"
+    written = f"{date}{separator}{serial}"
     if draw(st.booleans()):
         written = written.translate({ord(str(d)): chr(0xFF10 + d) for d in range(10)})
     # Invisible characters anywhere inside.

@@ -125,7 +125,8 @@ def test_invitation_limits_are_checked(db: Database) -> None:
 
 
 def test_removed_staff_are_hidden_and_can_rejoin(db: Database) -> None:
-    """Removal hides the person everywhere; a new invitation re-activates the same row."""
+    """Removal hides the person everywhere; a new invitation registers them again as a new
+    person row (nothing of the old one comes back)."""
     first = db.call(
         lambda s: staff_store.create_invitation(s, role=Role.STAFF, municipality="Åmål", now=NOW)
     )
@@ -143,7 +144,7 @@ def test_removed_staff_are_hidden_and_can_rejoin(db: Database) -> None:
     )
     assert _redeem(db, second.code, 7) == InviteStatus.OK
     again = db.call(lambda s: staff_store.get_staff(s, telegram_id=7))
-    assert again is not None and again.id == person_id and again.role == "coordinator"
+    assert again is not None and again.id != person_id and again.role == "coordinator"
 
 
 def test_coordinators_of_a_municipality_fall_back_to_admins(db: Database) -> None:
@@ -282,7 +283,12 @@ def test_removal_means_removal(db: Database) -> None:
     )
     assert _redeem(db, fresh.code, 91) == InviteStatus.OK
     back = db.call(lambda s: staff_store.get_staff(s, telegram_id=91))
-    assert back is not None and back.removed_at is None
+    assert back is not None and back.removed_at is None and back.id != person_id
+    # The plan they were responsible for stays out of reach.
+    from storage import plans as plans_store
+
+    view = db.call(lambda s: plans_store.plan_view(s, plan_id=_first_plan(s), viewer_id=back.id))
+    assert view is not None and not view.rights.view
 
 
 def _plan(session: object, responsible_id: int) -> int:
@@ -300,3 +306,14 @@ def _plan(session: object, responsible_id: int) -> int:
     session.flush()
     assert plan.id is not None
     return plan.id
+
+
+def _first_plan(session: object) -> int:
+    from sqlmodel import Session, select
+
+    from storage.models import Plan
+
+    assert isinstance(session, Session)
+    plan_id = session.exec(select(Plan.id)).first()
+    assert plan_id is not None
+    return plan_id

@@ -1,0 +1,76 @@
+"""Command-line commands for privacy work (for admins on the server).
+
+- ``dalsbot audit export [--since YYYY-MM-DD] [--output FILE]``: the audit log as CSV: when,
+  which staff id did what to which plan id or staff id. Ids only, never a reference or a name.
+- ``dalsbot retention run``: delete closed plans (with their team, follow-ups and reminders)
+  closed longer ago than ``DALSBOT_PLAN_RETENTION_MONTHS``; the bot also does this daily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``audit export`` and ``retention run`` to ``subparsers``."""
+    audit = subparsers.add_parser("audit", help="the audit log of plans and admin actions")
+    commands = audit.add_subparsers(dest="audit_command", required=True)
+    export = commands.add_parser("export", help="export the audit log as CSV")
+    export.add_argument("--since", type=dt.date.fromisoformat, help="from this day (UTC)")
+    export.add_argument("--output", type=Path, help="write to FILE instead of standard output")
+    export.set_defaults(handler=run_audit_export)
+    retention = subparsers.add_parser("retention", help="delete data past its retention")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    run = retention_commands.add_parser("run", help="delete closed plans past retention now")
+    run.set_defaults(handler=run_retention)
+
+
+def run_audit_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the audit log as CSV."""
+    from bot.runner import open_database
+
+    since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else None
+    db = open_database(settings)
+    try:
+        text, count = db.call(lambda s: _export(s, since))
+    finally:
+        db.dispose()
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"Exported {count} audit event(s) to {args.output}")
+    return 0
+
+
+def _export(session: object, since: dt.datetime | None) -> tuple[str, int]:
+    from sqlmodel import Session
+
+    from storage import audit
+
+    assert isinstance(session, Session)
+    rows = audit.events(session, since=since)
+    return audit.export_csv(rows), len(rows)
+
+
+def run_retention(_args: argparse.Namespace, settings: Settings) -> int:
+    """Delete closed plans past the retention period now."""
+    from bot.runner import open_database
+    from storage import plans as plans_store
+
+    db = open_database(settings)
+    try:
+        deleted = db.call(
+            lambda s: plans_store.purge_closed_plans(
+                s, months=settings.plan_retention_months, now=dt.datetime.now(dt.UTC)
+            )
+        )
+    finally:
+        db.dispose()
+    print(f"Deleted {deleted} closed plan(s) past {settings.plan_retention_months} months")
+    return 0

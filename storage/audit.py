@@ -1,0 +1,86 @@
+"""The audit log: one row per action on a plan or by an admin; exported with
+``dalsbot audit export``.
+
+Rows hold ids and an action name only (never a plan reference, a name or any text), so the
+log itself needs no guard. Views are recorded once per person and plan per ten minutes, so
+opening a card again after each tap does not flood the log.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Final
+
+from sqlmodel import Session, col, select
+
+from storage.models import AuditEvent
+from storage.types import utcnow
+
+ACTIONS: Final = frozenset(
+    {
+        "plan.created", "plan.viewed", "plan.date_set", "plan.held", "plan.closed",
+        "plan.reopened", "plan.member_added", "plan.member_removed", "plan.imported",
+        "plan.deleted", "staff.role_changed", "staff.removed", "invite.created",
+    }
+)  # fmt: skip
+VIEW_QUIET: Final = dt.timedelta(minutes=10)
+EXPORT_COLUMNS: Final = ("at", "actor_staff_id", "action", "plan_id", "target_staff_id")
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor_id: int | None,
+    plan_id: int | None = None,
+    target_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Add one event (in the caller's transaction)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    now = now or utcnow()
+    if action == "plan.viewed" and _viewed_lately(session, actor_id, plan_id, now):
+        return
+    session.add(
+        AuditEvent(at=now, actor_id=actor_id, action=action, plan_id=plan_id, target_id=target_id)
+    )
+
+
+def _viewed_lately(
+    session: Session, actor_id: int | None, plan_id: int | None, now: dt.datetime
+) -> bool:
+    query = select(AuditEvent.id).where(
+        AuditEvent.action == "plan.viewed",
+        AuditEvent.actor_id == actor_id,
+        AuditEvent.plan_id == plan_id,
+        col(AuditEvent.at) > now - VIEW_QUIET,
+    )
+    return session.exec(query.limit(1)).first() is not None
+
+
+def events(
+    session: Session, *, since: dt.datetime | None = None, actor_id: int | None = None
+) -> list[AuditEvent]:
+    """The events, oldest first, optionally since a moment or by one person."""
+    query = select(AuditEvent)
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    return list(session.exec(query.order_by(col(AuditEvent.at), col(AuditEvent.id))))
+
+
+def export_csv(rows: list[AuditEvent]) -> str:
+    """The events as CSV (UTC times, ISO 8601)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            (row.at.isoformat(), row.actor_id or "", row.action, row.plan_id or "",
+             row.target_id or "")
+        )  # fmt: skip
+    return out.getvalue()
