@@ -2,7 +2,9 @@
 
 - ``/puls`` (staff): template → label (typed, checked by the guard) → closing time → k; the
   organiser gets the deep link, a QR code picture and a button that sends the link to the
-  people in one of their plans.
+  people in one of their plans, and one that makes the pulse invited-only before anyone
+  answered: then ``/start pinv_<token>`` personal one-time links, sent by the bot to each
+  person of a plan's team (and one to the organiser), are the only way to answer.
 - ``/start pulse_<token>`` (anyone, no registration): one message, edited in place as the
   person taps 1–5 or skips, with a summary where answers can be changed and a comment added.
   The unfinished answer lives only in memory (:class:`PulseDrafts`), never in the database
@@ -23,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -91,6 +95,8 @@ LABEL_MAX: Final = 60
 JOB_NAME: Final = "pulse_close"
 JOB_INTERVAL_SECONDS: Final = 60
 PULSE_LINK: Final = re.compile(r"^/start(?:@\w+)?\s+pulse_([A-Za-z0-9_-]{1,58})\s*$")
+# A personal one-time link to an invited-only pulse.
+INVITE_LINK: Final = re.compile(r"^/start(?:@\w+)?\s+pinv_([A-Za-z0-9_-]{16,40})\s*$")
 
 COMMANDS = [
     CommandSpec("puls", "pulse.commands.puls", STAFF_ROLES),
@@ -113,6 +119,8 @@ class DraftEntry:
     chat_id: int
     message_id: int = 0
     awaiting_comment: bool = False
+    # The personal link it was opened with (an invited-only pulse), used up when sent.
+    invite: str | None = None
 
 
 class PulseDrafts:
@@ -209,6 +217,11 @@ def _secret(context: BotContext) -> bytes:
 
 
 # The largest id a database integer column holds: bigger "ids" in button data are forged.
+
+
+def invite_link(bot_username: str, token: str) -> str:
+    """A personal one-time link to an invited-only pulse."""
+    return f"https://t.me/{bot_username}?start=pinv_{token}"
 
 
 def pulse_link(bot_username: str, token: str) -> str:
@@ -401,7 +414,12 @@ async def pick_k(update: Update, context: BotContext) -> int:
         k=pulse.k,
         closes=format_datetime(_local(closes_at, context), lang),
     )
-    markup = keyboard([[(t("pulse.send_to_plan", lang), f"ppl:{pulse.id}:0")]])
+    markup = keyboard(
+        [
+            [(t("pulse.send_to_plan", lang), f"ppl:{pulse.id}:0")],
+            [(t("pulse.invited_button", lang), f"pinv:{pulse.id}")],
+        ]
+    )
     await edit_or_send(update, text, markup)
     picture = await asyncio.to_thread(qr_png, link)
     chat = update.effective_chat
@@ -441,6 +459,59 @@ async def _own_open_pulse(
         await query.answer(t("pulse.closed", lang), show_alert=True)
         return None
     return pulse
+
+
+async def make_invited_only(update: Update, context: BotContext) -> None:
+    """ "Personal links only": before anyone answered, the organiser turns the pulse into an
+    invited-only one. The shared link and QR code stop working; each person in a plan's team
+    gets their own one-time link from the bot, and the organiser one for themselves, so
+    answering twice needs somebody else's link."""
+    press = await staff_press(
+        update, context, "pinv", 1, valid=lambda p: parse_id(p[0]) is not None
+    )
+    if press is None:
+        return
+    query, staff, lang = press.query, press.staff, press.lang
+    pulse_id, staff_id = int(press.parts[0]), press.staff_id
+    pulse = await _own_open_pulse(update, context, pulse_id, staff, lang)
+    if pulse is None:
+        return
+    changed = await context.db.run(
+        lambda s: pulse_store.make_invited_only(
+            s, pulse_id=pulse_id, organiser_id=staff_id, now=context.now()
+        )
+    )
+    if changed is None:
+        await query.answer(t("pulse.invited_too_late", lang), show_alert=True)
+        return
+    await query.answer()
+    rows = [
+        [(t("pulse.send_to_plan", lang), f"ppl:{pulse_id}:0")],
+        [(t("pulse.own_link_button", lang), f"pown:{pulse_id}")],
+    ]
+    await edit_or_send(update, t("pulse.invited_done", lang, label=pulse.label), keyboard(rows))
+
+
+async def send_own_link(update: Update, context: BotContext) -> None:
+    """The organiser's own personal link to their invited-only pulse (one, ever)."""
+    press = await staff_press(
+        update, context, "pown", 1, valid=lambda p: parse_id(p[0]) is not None
+    )
+    if press is None:
+        return
+    query, staff, lang = press.query, press.staff, press.lang
+    pulse_id = int(press.parts[0])
+    pulse = await _own_open_pulse(update, context, pulse_id, staff, lang)
+    if pulse is None or not pulse.invited_only:
+        if pulse is not None:
+            await query.answer(t("core.stale_button", lang), show_alert=True)
+        return
+    if not await first_press(update, context, once_per_chat=True):
+        return
+    await query.answer()
+    tokens = await context.db.run(lambda s: pulse_store.make_invites(s, pulse_id=pulse_id, count=1))
+    link = invite_link(context.data.bot_username, tokens[0])
+    await reply(update, t("pulse.own_link", lang, label=pulse.label, link=link))
 
 
 async def send_to_plan(update: Update, context: BotContext) -> None:
@@ -488,19 +559,32 @@ async def send_to_plan(update: Update, context: BotContext) -> None:
     if not recipients:
         await edit_or_send(update, t("pulse.plan_nobody", lang, reference=reference))
         return
-    sent = await _send_invitations(context, pulse, staff, recipients)
+    if pulse.invited_only:
+        tokens = await context.db.run(
+            lambda s: pulse_store.make_invites(s, pulse_id=pulse_id, count=len(recipients))
+        )
+        sent = await _send_invitations(context, pulse, staff, recipients, tokens)
+    else:
+        sent = await _send_invitations(context, pulse, staff, recipients)
     await edit_or_send(
         update, t("pulse.plan_sent", lang, sent=sent, total=len(recipients), reference=reference)
     )
 
 
 async def _send_invitations(
-    context: BotContext, pulse: Pulse, organiser: Staff, recipients: list[Staff]
+    context: BotContext,
+    pulse: Pulse,
+    organiser: Staff,
+    recipients: list[Staff],
+    tokens: list[str] | None = None,
 ) -> int:
-    link = pulse_link(context.data.bot_username, pulse.token)
+    """Send each recipient the pulse's link: the shared one, or (``tokens``, invited-only)
+    each their own personal link, which nobody else, the organiser included, ever sees."""
+    shared = pulse_link(context.data.bot_username, pulse.token)
     template = pulse_store.pulse_template(pulse)
     sent = 0
-    for person in recipients:
+    for index, person in enumerate(recipients):
+        link = invite_link(context.data.bot_username, tokens[index]) if tokens else shared
         lang = as_lang(person.language)
         text = t(
             "pulse.plan_invite",
@@ -613,17 +697,42 @@ def apply_tap(entry: DraftEntry, action: str, argument: str) -> None:
         raise DraftError("not a known button")
 
 
-async def open_pulse(update: Update, context: BotContext) -> None:
-    """Someone opens a pulse link: the first question, or why they cannot answer."""
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    assert message is not None and user is not None and chat is not None
-    match = PULSE_LINK.match(message.text or "")
+def _link_token(update: Update, link: re.Pattern[str]) -> str:
+    """The token of a deep link the handler's filter already matched."""
+    message = update.effective_message
+    match = link.match(message.text or "") if message is not None else None
     assert match is not None
-    token, user_id = match.group(1), user.id
+    return match.group(1)
+
+
+async def open_pulse(update: Update, context: BotContext) -> None:
+    """Someone opens a pulse's shared link: the first question, or why they cannot answer."""
+    token = _link_token(update, PULSE_LINK)
+    find = functools.partial(pulse_store.get_pulse_by_token, token=token)
+    await _start_answering(update, context, find, invite=None)
+
+
+async def open_invite(update: Update, context: BotContext) -> None:
+    """Someone opens their personal link to an invited-only pulse."""
+    token = _link_token(update, INVITE_LINK)
+    find = functools.partial(pulse_store.get_pulse_by_invite, token=token)
+    await _start_answering(update, context, find, invite=token)
+
+
+async def _start_answering(
+    update: Update,
+    context: BotContext,
+    find: Callable[[Session], Pulse | None],
+    *,
+    invite: str | None,
+) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    user_id = user.id
     secret = _secret(context)
 
     def look_up(session: Session) -> tuple[Pulse | None, bool, Staff | None]:
-        pulse = pulse_store.get_pulse_by_token(session, token=token)
+        pulse = find(session)
         staff = staff_store.get_staff(session, telegram_id=user_id)
         if pulse is None or pulse.id is None:
             return None, False, staff
@@ -634,10 +743,14 @@ async def open_pulse(update: Update, context: BotContext) -> None:
     lang = user_lang(update, context, staff)
     now = context.now()
     if pulse is None or pulse.id is None:
-        await reply(update, t("pulse.unknown_link", lang))
+        key = "pulse.invite_used" if invite is not None else "pulse.unknown_link"
+        await reply(update, t(key, lang))
         return
     if not pulse_store.is_open(pulse, now):
         await reply(update, t("pulse.closed", lang))
+        return
+    if pulse.invited_only and invite is None:
+        await reply(update, t("pulse.invited_only", lang))
         return
     if answered:
         await reply(update, t("pulse.already_answered", lang))
@@ -645,7 +758,12 @@ async def open_pulse(update: Update, context: BotContext) -> None:
     template = pulse_store.pulse_template(pulse)
     draft = PulseAnswerDraft.start(pulse.id, template.question_keys, now)
     entry = DraftEntry(
-        draft=draft, template=template, label=pulse.label, lang=lang, chat_id=chat.id
+        draft=draft,
+        template=template,
+        label=pulse.label,
+        lang=lang,
+        chat_id=chat.id,
+        invite=invite,
     )
     text, markup = answer_view(entry, pulse.id)
     # Kept before the message is sent (a quick tap may arrive before the send returns).
@@ -708,12 +826,15 @@ async def submit_answer(
     now = context.now()
     answered_on = _local(now, context).date()
     claim = await context.db.run(
-        lambda s: pulse_store.claim_respondent(s, pulse_id=pulse_id, key_hash=key_hash, now=now)
+        lambda s: pulse_store.claim_respondent(
+            s, pulse_id=pulse_id, key_hash=key_hash, now=now, invite=entry.invite
+        )
     )
     if claim is not pulse_store.ClaimResult.CLAIMED:
-        key = (
-            "pulse.already_answered" if claim is pulse_store.ClaimResult.ALREADY else "pulse.closed"
-        )
+        key = {
+            pulse_store.ClaimResult.ALREADY: "pulse.already_answered",
+            pulse_store.ClaimResult.INVITE_USED: "pulse.invite_used",
+        }.get(claim, "pulse.closed")
         await edit_or_send(update, t(key, entry.lang))
         return
     try:
@@ -729,7 +850,9 @@ async def submit_answer(
         )
     except Exception:
         await context.db.run(
-            lambda s: pulse_store.release_respondent(s, pulse_id=pulse_id, key_hash=key_hash)
+            lambda s: pulse_store.release_respondent(
+                s, pulse_id=pulse_id, key_hash=key_hash, invite=entry.invite
+            )
         )
         raise
     if not stored:
@@ -1091,9 +1214,14 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         CommandHandler(
             "start", open_pulse, filters.ChatType.PRIVATE & filters.Regex(PULSE_LINK.pattern)
         ),
+        CommandHandler(
+            "start", open_invite, filters.ChatType.PRIVATE & filters.Regex(INVITE_LINK.pattern)
+        ),
         new_pulse,
         CallbackQueryHandler(tap_answer, pattern=r"^pa:"),
         CallbackQueryHandler(send_to_plan, pattern=r"^ppl:"),
+        CallbackQueryHandler(make_invited_only, pattern=r"^pinv:"),
+        CallbackQueryHandler(send_own_link, pattern=r"^pown:"),
         CommandHandler("puls_resultat", list_results),
         CallbackQueryHandler(show_results, pattern=r"^pres:"),
         CommandHandler("puls_trend", pick_trend),

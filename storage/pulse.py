@@ -9,6 +9,7 @@ which hides everything below the pulse's k.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 import uuid
@@ -36,6 +37,7 @@ from storage.models import (
     PlanStatus,
     Pulse,
     PulseAnswer,
+    PulseInvite,
     PulseRespondent,
     PulseScore,
     Role,
@@ -51,6 +53,12 @@ class ClaimResult(StrEnum):
     CLAIMED = "claimed"
     ALREADY = "already"
     CLOSED = "closed"
+    # An invited-only pulse, and the personal link was used already (or there was none).
+    INVITE_USED = "invite_used"
+
+
+# A personal link's random bytes (22 URL-safe characters: "pinv_" + 22 fits a deep link).
+INVITE_TOKEN_BYTES = 16
 
 
 def new_token() -> str:
@@ -115,6 +123,44 @@ def get_pulse_by_token(session: Session, *, token: str) -> Pulse | None:
     return session.exec(select(Pulse).where(Pulse.token == token)).first()
 
 
+def _invite_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def make_invites(session: Session, *, pulse_id: int, count: int) -> list[str]:
+    """``count`` new personal one-time link tokens for the pulse (only their hashes are
+    stored; the caller sends each to one person and keeps nothing)."""
+    tokens = [secrets.token_urlsafe(INVITE_TOKEN_BYTES) for _ in range(count)]
+    session.add_all(PulseInvite(token_hash=_invite_hash(t), pulse_id=pulse_id) for t in tokens)
+    return tokens
+
+
+def get_pulse_by_invite(session: Session, *, token: str) -> Pulse | None:
+    """The pulse a personal link belongs to, while the link is unused."""
+    invite = session.get(PulseInvite, _invite_hash(token))
+    return session.get(Pulse, invite.pulse_id) if invite is not None else None
+
+
+def make_invited_only(
+    session: Session, *, pulse_id: int, organiser_id: int, now: dt.datetime
+) -> Pulse | None:
+    """Turn an open pulse nobody has answered into an invited-only one (the open link stops
+    working); None when it is not the organiser's, closed, or already has answers."""
+    pulse = session.exec(select(Pulse).where(Pulse.id == pulse_id).with_for_update()).first()
+    if pulse is None or pulse.organiser_id != organiser_id or not is_open(pulse, now):
+        return None
+    if (
+        answer_count(session, pulse_id=pulse_id)
+        or session.exec(
+            select(PulseRespondent.key_hash).where(PulseRespondent.pulse_id == pulse_id).limit(1)
+        ).first()
+    ):
+        return None
+    pulse.invited_only = True
+    session.add(pulse)
+    return pulse
+
+
 def has_answered(session: Session, *, pulse_id: int, key_hash: str) -> bool:
     """Whether the person with this keyed hash has answered the pulse."""
     return session.get(PulseRespondent, (pulse_id, key_hash)) is not None
@@ -145,14 +191,33 @@ def _open_pulse_for_answer(session: Session, pulse_id: int, now: dt.datetime) ->
 
 
 def claim_respondent(
-    session: Session, *, pulse_id: int, key_hash: str, now: dt.datetime
+    session: Session,
+    *,
+    pulse_id: int,
+    key_hash: str,
+    now: dt.datetime,
+    invite: str | None = None,
 ) -> ClaimResult:
     """Write the person's marker; refuse when they already answered or the pulse closed.
 
+    For an invited-only pulse the personal link ``invite`` is used up in the same
+    transaction (deleted), so one link gives one answer whoever holds it.
     Its own transaction, separate from the answer's (see ``storage/models/pulse.py``).
     """
-    if _open_pulse_for_answer(session, pulse_id, now) is None:
+    pulse = _open_pulse_for_answer(session, pulse_id, now)
+    if pulse is None:
         return ClaimResult.CLOSED
+    if pulse.invited_only:
+        used = session.execute(
+            sa.delete(PulseInvite)
+            .where(
+                col(PulseInvite.token_hash) == _invite_hash(invite or ""),
+                col(PulseInvite.pulse_id) == pulse_id,
+            )
+            .returning(col(PulseInvite.token_hash))
+        ).first()
+        if used is None:
+            return ClaimResult.INVITE_USED
     try:
         with session.begin_nested():
             values = {"pulse_id": pulse_id, "key_hash": key_hash}
@@ -189,13 +254,18 @@ def _insert_if_open(
     return inserted.first() is not None
 
 
-def release_respondent(session: Session, *, pulse_id: int, key_hash: str) -> None:
-    """Remove a marker whose answer could not be stored, so the person can try again."""
+def release_respondent(
+    session: Session, *, pulse_id: int, key_hash: str, invite: str | None = None
+) -> None:
+    """Remove a marker whose answer could not be stored, so the person can try again (with
+    their personal link, given back, on an invited-only pulse)."""
     session.execute(
         sa.delete(PulseRespondent).where(
             col(PulseRespondent.pulse_id) == pulse_id, col(PulseRespondent.key_hash) == key_hash
         )
     )
+    if invite is not None:
+        session.merge(PulseInvite(token_hash=_invite_hash(invite), pulse_id=pulse_id))
 
 
 def store_answer(
@@ -273,6 +343,7 @@ def _close(session: Session, pulse: Pulse, now: dt.datetime) -> None:
     # Nobody can answer a closed pulse, so the markers have done their job; deleting them
     # leaves nothing in the database that relates a person to this pulse.
     session.execute(sa.delete(PulseRespondent).where(col(PulseRespondent.pulse_id) == pulse.id))
+    session.execute(sa.delete(PulseInvite).where(col(PulseInvite.pulse_id) == pulse.id))
 
 
 def close_due_pulses(session: Session, *, now: dt.datetime) -> list[int]:

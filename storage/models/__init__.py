@@ -35,7 +35,7 @@ from storage.models.plans import (
     ReminderState,
     StaffPreference,
 )
-from storage.models.pulse import Pulse, PulseAnswer, PulseRespondent, PulseScore
+from storage.models.pulse import Pulse, PulseAnswer, PulseInvite, PulseRespondent, PulseScore
 
 metadata = SQLModel.metadata
 
@@ -56,6 +56,7 @@ __all__ = [
     "PlanType",
     "Pulse",
     "PulseAnswer",
+    "PulseInvite",
     "PulseRespondent",
     "PulseScore",
     "QuestionKind",

@@ -52,6 +52,20 @@ class Pulse(SQLModel, table=True):
     closes_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
     closed_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     notified_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    # Invited only: answers come only through personal one-time links (PulseInvite), which
+    # the bot sends to each person itself, so the organiser cannot answer twice.
+    invited_only: bool = Field(default=False)
+
+
+# PulseInvite: one personal, one-time link to an invited-only pulse. Only the token's
+# SHA-256 is kept, never who it was sent to; it is deleted when used and when the pulse
+# closes.
+class PulseInvite(SQLModel, table=True):
+    __tablename__ = "pulse_invite"
+    __table_args__ = NO_ROWID
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    pulse_id: int = Field(foreign_key="pulse.id", index=True, ondelete="CASCADE")
 
 
 # PulseAnswer: one submitted answer. A random UUID key, the date only, a redacted comment.

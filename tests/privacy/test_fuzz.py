@@ -33,13 +33,17 @@ COMMANDS = (
     "/privacy", "/cancel", "/fraga", "/fraga vad är SIP?", "/ask", "/artiklar", "/kb_reload",
     "/kb_gaps", "/ny_plan", "/planer", "/plan", "/plan BP-1", "/installningar", "/puls",
     "/puls_resultat", "/puls_trend", "/invite", "/staff", "/nope", "/start@dalsbot_local_bot",
+    "/mina_data", "/start pinv_AAAAAAAAAAAAAAAAAAAAAA",
 )  # fmt: skip
 TEXTS = (
     "vem kallar till SIP?", "hej", "tack!", "121212-1212", "121212\u200b-1212", "BP-1",
     "imorgon", "14:30", "31/12", "Skolan", "@dalsbot_local_bot vad är samtycke?", "ja", "",
     "x" * 4000, "<b>fet</b> & <i>", "🙂", "\u202e\u2066", "Anna Ek",
 )  # fmt: skip
-PREFIXES = ("kb", "pa", "pnew", "pres", "ptr", "ppl", "pln", "np", "stf", "inv", "reg", "rem")
+PREFIXES = (
+    "kb", "pa", "pnew", "pres", "ptr", "ppl", "pinv", "pown", "pln", "np", "stf", "inv", "reg",
+    "rem",
+)  # fmt: skip
 
 texts = st.one_of(st.sampled_from(COMMANDS), st.sampled_from(TEXTS), st.text(max_size=120))
 forged = st.one_of(
