@@ -20,6 +20,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
@@ -169,9 +170,7 @@ def build_application(
     # First of all, in a group of its own before every other group (the pending question in
     # -2, the pulse comment in -1, the features in 0): an edited message stops here (a hint in
     # private chats), so no flow, question, comment or command ever sees it as new.
-    app.add_handler(
-        MessageHandler(filters.UpdateType.EDITED, basics.edited_message), group=EDITS_GROUP
-    )
+    app.add_handler(TypeHandler(Update, basics.gatekeeper), group=EDITS_GROUP)
     for module in features:
         handlers: list[BaseHandler[Update, BotContext, object]] = module.build_handlers()
         app.add_handlers(handlers)

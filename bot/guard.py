@@ -35,13 +35,19 @@ from personnummer import personnummer
 _INVISIBLE_EXTRA: Final = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0")
 # Dash forms NFKC leaves alone: the Unicode dashes (category Pd) and the minus sign.
 _MINUS: Final = "\u2212"
+# Letters that look like a dash: the katakana long-vowel mark (full and half width).
+_DASH_LIKE: Final = "\u30fc\uff70"
 _SPACE_RUN: Final = re.compile(r"\s+")
 # The date: eight or six digits, or written with one separator between its parts; then an
 # optional separator (spaces or a line break, "-", "+", "." or "/"); then four digits; not
 # part of a longer run of digits.
 _CANDIDATE: Final = re.compile(
-    r"(?<!\d)(\d{8}|\d{6}|\d{4}([-./ ])\d{2}\2\d{2}|\d{2}([-./ ])\d{2}\3\d{2})"
-    r"\s{0,2}([-+./_,:]{0,2})\s{0,2}(\d{2}\s?\d{2})(?!\d)"
+    r"(?<!\d)(\d{8}|\d{6}|\d{4}([-./ ])\d{2}\2\d{2}|\d{2}([-./ ])\d{2}\3\d{2}"
+    r"|\d(?: \d){7}|\d(?: \d){5})"
+    # Between date and serial: up to six characters that are neither letters nor digits
+    # (spaces, a line break, any dash, dot, bullet, bracket...), or look like a dash.
+    rf"((?:[^\w]|[_{_DASH_LIKE}]){{0,6}})"
+    r"(\d{2} ?\d{2}|\d(?: \d){3})(?!\d)"
 )
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number starts with a trunk 0 (070-123 45 67, 0530-123 45) or an international

@@ -112,9 +112,25 @@ async def stale_button(update: Update, context: BotContext) -> None:
         await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
 
 
+async def gatekeeper(update: Update, context: BotContext) -> None:
+    """Sees every update first. An edited message is never taken as a new one (not as a
+    question, a pulse comment, a step of a flow or a command): a private text edit gets a
+    hint and nothing else runs. Telegram Business messages (someone's business chat with a
+    customer, which the private-chat filters would also match) are never handled."""
+    business = (
+        update.business_message,
+        update.edited_business_message,
+        update.deleted_business_messages,
+        update.business_connection,
+    )
+    if any(item is not None for item in business):
+        raise ApplicationHandlerStop
+    if update.edited_message is not None or update.edited_channel_post is not None:
+        await edited_message(update, context)
+
+
 async def edited_message(update: Update, context: BotContext) -> None:
-    """An edited message is never taken as a new one: not as a question, a pulse comment, a
-    step of a flow or a command. A private text edit gets a hint; nothing else runs."""
+    """The hint for an edit (see :func:`gatekeeper`); always stops the update."""
     message = update.edited_message
     try:
         if (

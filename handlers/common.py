@@ -61,22 +61,21 @@ def callback_parts(data: str | None, prefix: str, count: int) -> list[str] | Non
     return parts[1:]
 
 
-async def first_press(update: Update, context: BotContext, *, once_per_chat: bool = False) -> bool:
+async def first_press(update: Update, context: BotContext) -> bool:
     """True for the first press of this kind of button on this message; a second (a double
     tap, a second phone, another process) gets a short alert and False. For the buttons that
     create or confirm something once.
 
     The kind is the button's data without its last part, so "3 svar" and "5 svar" tapped
-    together on one message open one pulse. ``once_per_chat``: the whole data counts once in
-    the chat, on any message (a pulse sent to one plan's team, even by a forged re-press).
+    together on one message open one pulse.
     """
     query = update.callback_query
     message = query.message if query is not None else None
     if query is None or message is None or not query.data:
         return True
     parts = query.data.split(":")
-    data = query.data if once_per_chat or len(parts) < 3 else ":".join(parts[:-1])
-    chat_id, message_id = message.chat.id, 0 if once_per_chat else message.message_id
+    data = query.data if len(parts) < 3 else ":".join(parts[:-1])
+    chat_id, message_id = message.chat.id, message.message_id
     first = await context.db.run(
         lambda session: press_store.claim_press(
             session, chat_id=chat_id, message_id=message_id, data=data, now=context.now()

@@ -449,10 +449,13 @@ async def cancel_new_pulse(update: Update, context: BotContext) -> int:
 async def _own_open_pulse(
     update: Update, context: BotContext, pulse_id: int, staff: Staff, lang: Lang
 ) -> Pulse | None:
+    """The organiser's own open pulse, pressed in their private chat (links are never
+    handed out in a group), or None after an alert."""
     pulse = await context.db.run(lambda s: pulse_store.get_pulse(s, pulse_id=pulse_id))
     query = update.callback_query
     assert query is not None
-    if pulse is None or pulse.organiser_id != staff.id:
+    private = update.effective_chat is not None and update.effective_chat.type == "private"
+    if pulse is None or pulse.organiser_id != staff.id or not private:
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return None
     if not pulse_store.is_open(pulse, context.now()):
@@ -506,10 +509,19 @@ async def send_own_link(update: Update, context: BotContext) -> None:
         if pulse is not None:
             await query.answer(t("core.stale_button", lang), show_alert=True)
         return
-    if not await first_press(update, context, once_per_chat=True):
+    staff_id = press.staff_id
+
+    def claim_and_make(session: Session) -> list[str]:
+        # One own link per pulse, ever: claimed on the pulse row itself.
+        if not pulse_store.claim_own_link(session, pulse_id=pulse_id, organiser_id=staff_id):
+            return []
+        return pulse_store.make_invites(session, pulse_id=pulse_id, count=1)
+
+    tokens = await context.db.run(claim_and_make)
+    if not tokens:
+        await query.answer(t("core.already_done", lang), show_alert=True)
         return
     await query.answer()
-    tokens = await context.db.run(lambda s: pulse_store.make_invites(s, pulse_id=pulse_id, count=1))
     link = invite_link(context.data.bot_username, tokens[0])
     await reply(update, t("pulse.own_link", lang, label=pulse.label, link=link))
 
@@ -553,7 +565,13 @@ async def send_to_plan(update: Update, context: BotContext) -> None:
     if recipients is None:
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return
-    if not await first_press(update, context, once_per_chat=True):
+    # Once per pulse and plan, in the database: a second set of personal links (a double tap,
+    # another chat, days later) would let the organiser answer twice.
+    claimed = await context.db.run(
+        lambda s: pulse_store.claim_plan_send(s, pulse_id=pulse_id, plan_id=plan_id)
+    )
+    if not claimed:
+        await query.answer(t("core.already_done", lang), show_alert=True)
         return
     await query.answer()
     if not recipients:

@@ -45,7 +45,6 @@ from storage.models import (
     PlanParticipant,
     PlanStatus,
     PlanType,
-    Reminder,
     Role,
     Staff,
 )
@@ -635,17 +634,17 @@ def purge_closed_plans(session: Session, *, months: int, now: dt.datetime) -> in
     """Delete every plan closed more than ``months`` months ago, with its team, follow-ups
     and reminders; the audit log keeps "plan.deleted" with the plan's id. The count."""
     cutoff = retention_cutoff(now, months)
-    old = list(
-        session.exec(
-            select(Plan.id).where(
-                Plan.status == PlanStatus.CLOSED.value, col(Plan.updated_at) < cutoff
-            )
+    # One statement decides and deletes (the team, follow-ups and reminders go by cascade),
+    # so a plan reopened a moment before is never deleted with its new reminders.
+    old = [
+        int(plan_id)
+        for (plan_id,) in session.execute(
+            sa.delete(Plan)
+            .where(col(Plan.status) == PlanStatus.CLOSED.value, col(Plan.updated_at) < cutoff)
+            .returning(col(Plan.id))
         )
-    )
+    ]
     for plan_id in old:
-        for model in (Reminder, FollowUp, PlanParticipant):
-            session.execute(sa.delete(model).where(col(model.plan_id) == plan_id))
-        session.execute(sa.delete(Plan).where(col(Plan.id) == plan_id))
         audit.record(session, "plan.deleted", actor_id=None, plan_id=plan_id, now=now)
     if old:
         logger.info("Deleted %d closed plan(s) past retention", len(old))

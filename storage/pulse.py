@@ -40,6 +40,7 @@ from storage.models import (
     PulseInvite,
     PulseRespondent,
     PulseScore,
+    PulseSentToPlan,
     Role,
     Staff,
 )
@@ -129,10 +130,40 @@ def _invite_hash(token: str) -> str:
 
 def make_invites(session: Session, *, pulse_id: int, count: int) -> list[str]:
     """``count`` new personal one-time link tokens for the pulse (only their hashes are
-    stored; the caller sends each to one person and keeps nothing)."""
+    stored; the caller sends each to one person and keeps nothing).
+
+    The rows are written in a random order, not the order the links are sent in, so their
+    place in the table (PostgreSQL's ctid) says nothing about whose link it was.
+    """
     tokens = [secrets.token_urlsafe(INVITE_TOKEN_BYTES) for _ in range(count)]
-    session.add_all(PulseInvite(token_hash=_invite_hash(t), pulse_id=pulse_id) for t in tokens)
+    rows = [PulseInvite(token_hash=_invite_hash(t), pulse_id=pulse_id) for t in tokens]
+    secrets.SystemRandom().shuffle(rows)
+    for row in rows:
+        session.add(row)
+        session.flush()
     return tokens
+
+
+def claim_plan_send(session: Session, *, pulse_id: int, plan_id: int) -> bool:
+    """True the first time the pulse is sent to this plan's team; False after that."""
+    try:
+        with session.begin_nested():
+            session.add(PulseSentToPlan(pulse_id=pulse_id, plan_id=plan_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim_own_link(session: Session, *, pulse_id: int, organiser_id: int) -> bool:
+    """True once per pulse: the organiser's own personal link may be made."""
+    table = Pulse.__table__  # type: ignore[attr-defined]
+    claimed = session.execute(
+        table.update()
+        .where(table.c.id == pulse_id, table.c.organiser_id == organiser_id)
+        .where(table.c.own_link_sent.is_(False), table.c.invited_only.is_(True))
+        .values(own_link_sent=True)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def get_pulse_by_invite(session: Session, *, token: str) -> Pulse | None:
@@ -149,6 +180,10 @@ def make_invited_only(
     pulse = session.exec(select(Pulse).where(Pulse.id == pulse_id).with_for_update()).first()
     if pulse is None or pulse.organiser_id != organiser_id or not is_open(pulse, now):
         return None
+    if pulse.invited_only:
+        # Already: the same answer every time, so pressing again reveals nothing (not
+        # whether anyone has answered since).
+        return pulse
     if (
         answer_count(session, pulse_id=pulse_id)
         or session.exec(
@@ -221,7 +256,8 @@ def claim_respondent(
     try:
         with session.begin_nested():
             values = {"pulse_id": pulse_id, "key_hash": key_hash}
-            if not _insert_if_open(session, PulseRespondent, values, pulse_id, now):
+            shared = not pulse.invited_only
+            if not _insert_if_open(session, PulseRespondent, values, pulse_id, now, shared):
                 return ClaimResult.CLOSED
     except IntegrityError:
         return ClaimResult.ALREADY
@@ -234,6 +270,7 @@ def _insert_if_open(
     values: Mapping[str, object],
     pulse_id: int,
     now: dt.datetime,
+    shared: bool = False,
 ) -> bool:
     """Insert one row only if the pulse is open, in one statement.
 
@@ -242,11 +279,13 @@ def _insert_if_open(
     checks and writes under the same write lock (PostgreSQL holds the row lock as well).
     """
     table = model.__table__  # type: ignore[attr-defined]
+    pulses = Pulse.__table__  # type: ignore[attr-defined]
     still_open = sa.exists().where(
-        Pulse.__table__.c.id == pulse_id,  # type: ignore[attr-defined]
-        Pulse.__table__.c.closed_at.is_(None),  # type: ignore[attr-defined]
-        Pulse.__table__.c.closes_at > now,  # type: ignore[attr-defined]
+        pulses.c.id == pulse_id, pulses.c.closed_at.is_(None), pulses.c.closes_at > now
     )
+    if shared:
+        # Through the shared link: not if the pulse became invited-only meanwhile.
+        still_open = still_open.where(pulses.c.invited_only.is_(False))
     columns = list(values)
     row = sa.select(*(sa.literal(values[c], table.c[c].type) for c in columns)).where(still_open)
     key = next(iter(table.primary_key.columns))

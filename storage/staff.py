@@ -122,13 +122,7 @@ def redeem_invitation(
         return InviteStatus.USED, None
     staff = get_staff(session, telegram_id=telegram_id, include_inactive=True)
     if staff is not None and staff.removed_at is not None:
-        # Back after a removal: a new person row, so nothing of the old one (a plan they
-        # were responsible for, their answers' authorship) comes back with them. The old
-        # row keeps its history under an id no Telegram user has.
-        assert staff.id is not None
-        staff.telegram_id, staff.username = -staff.id, None
-        session.add(staff)
-        session.flush()
+        _retire(session, staff)
         staff = None
     if staff is None:
         staff = Staff(
@@ -147,6 +141,16 @@ def redeem_invitation(
     session.add(staff)
     session.flush()
     return InviteStatus.OK, staff
+
+
+def _retire(session: Session, staff: Staff) -> None:
+    """Back after a removal: the old row keeps its history under an id no Telegram user has,
+    and the person gets a new row, so nothing of the old one (a plan they were responsible
+    for, their answers' authorship) comes back with them."""
+    assert staff.id is not None
+    staff.telegram_id, staff.username = -staff.id, None
+    session.add(staff)
+    session.flush()
 
 
 def get_staff(
@@ -235,6 +239,9 @@ def rename(session: Session, *, telegram_id: int, display_name: str) -> Staff | 
 def ensure_admin(session: Session, *, telegram_id: int, display_name: str) -> Staff:
     """Make sure a configured admin exists and is an admin (``DALSBOT_ADMINS``)."""
     staff = get_staff(session, telegram_id=telegram_id, include_inactive=True)
+    if staff is not None and staff.removed_at is not None:
+        _retire(session, staff)
+        staff = None
     if staff is None:
         staff = Staff(
             telegram_id=telegram_id,

@@ -35,7 +35,14 @@ from storage.models.plans import (
     ReminderState,
     StaffPreference,
 )
-from storage.models.pulse import Pulse, PulseAnswer, PulseInvite, PulseRespondent, PulseScore
+from storage.models.pulse import (
+    Pulse,
+    PulseAnswer,
+    PulseInvite,
+    PulseRespondent,
+    PulseScore,
+    PulseSentToPlan,
+)
 
 metadata = SQLModel.metadata
 
@@ -59,6 +66,7 @@ __all__ = [
     "PulseInvite",
     "PulseRespondent",
     "PulseScore",
+    "PulseSentToPlan",
     "QuestionKind",
     "Reminder",
     "ReminderKind",

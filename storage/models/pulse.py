@@ -55,6 +55,8 @@ class Pulse(SQLModel, table=True):
     # Invited only: answers come only through personal one-time links (PulseInvite), which
     # the bot sends to each person itself, so the organiser cannot answer twice.
     invited_only: bool = Field(default=False)
+    # The organiser's own personal link was made (one per pulse, ever).
+    own_link_sent: bool = Field(default=False)
 
 
 # PulseInvite: one personal, one-time link to an invited-only pulse. Only the token's
@@ -66,6 +68,15 @@ class PulseInvite(SQLModel, table=True):
 
     token_hash: str = Field(primary_key=True, max_length=64)
     pulse_id: int = Field(foreign_key="pulse.id", index=True, ondelete="CASCADE")
+
+
+# PulseSentToPlan: the pulse's link(s) went to this plan's team (once per pulse and plan, so
+# an organiser cannot collect a second set of personal links).
+class PulseSentToPlan(SQLModel, table=True):
+    __tablename__ = "pulse_sent_to_plan"
+
+    pulse_id: int = Field(foreign_key="pulse.id", primary_key=True, ondelete="CASCADE")
+    plan_id: int = Field(primary_key=True)
 
 
 # PulseAnswer: one submitted answer. A random UUID key, the date only, a redacted comment.

@@ -434,3 +434,25 @@ async def test_every_table_is_free_of_the_number_on_both_engines(
                 if has_the_number(text.encode()):
                     found.append(name)
     assert found == []
+
+
+async def test_telegram_business_messages_are_never_handled(
+    app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A staff member's business chat with a customer would match the private-chat filters:
+    /mina_data there must not send their data into that chat."""
+    add_staff(app, 380, "Ann Ek")
+    person = standin.user(380, "Ann")
+    message = {
+        "message_id": 1,
+        "from": person.user,
+        "chat": {"id": 381, "type": "private", "first_name": "Kund"},
+        "date": 0,
+        "text": "/mina_data",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 10}],
+        "business_connection_id": "bc1",
+    }
+    await standin.push_update({"business_message": message})
+    await asyncio.sleep(0.3)
+    assert standin.sent_messages(381) == [] and person.events() == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

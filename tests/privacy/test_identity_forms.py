@@ -50,7 +50,8 @@ DASHES = ("-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u22
 DASHES += ("\uff0d",)  # full-width hyphen-minus
 # The last, a braille blank, only looks like a space.
 SPACES = (" ", "\u00a0", "\u2009", "\u202f", "\u2007", "\u3000", "\t", "\n", "  ", "\u2800")
-SEPARATORS = ("", ".", "/", "_", ",", ":", "--", *DASHES, *SPACES, " - ", "\u00a0-\u00a0")
+SEPARATORS = ("", ".", "/", "_", ",", ":", ";", "*", "·", "•", "\u2043", "\u30fc", " (", "--")
+SEPARATORS += ("---", " - - ", *DASHES, *SPACES, " - ", "\u00a0-\u00a0")
 WORDS = st.sampled_from(("gäller", "eleven", "pnr", "hej", "SIP för", "tack", "nr:", "(", ")"))
 
 
@@ -85,8 +86,11 @@ def identity_numbers(draw: st.DrawFn, *, valid: bool = True) -> tuple[str, str]:
     # "+" (a person of 100 or more) is written only without the century.
     separator = draw(st.sampled_from(SEPARATORS + (() if century else ("+",))))
     serial = ten[6:]
-    if draw(st.booleans()):
+    spacing = draw(st.sampled_from(("", "pair", "each")))
+    if spacing == "pair":
         serial = f"{serial[:2]} {serial[2:]}"  # "12 12"
+    elif spacing == "each":
+        serial = " ".join(serial)  # "1 2 1 2"
     written = f"{date}{separator}{serial}"
     if draw(st.booleans()):
         written = written.translate({ord(str(d)): chr(0xFF10 + d) for d in range(10)})

@@ -142,3 +142,35 @@ def test_audit_export_cli(tmp_path: object, monkeypatch: object, capsys: object)
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "at,actor_staff_id,action,plan_id,target_staff_id" in out
     assert main(["retention", "run"]) == 0
+
+
+def test_retention_never_deletes_a_plan_that_is_active_again(db: Database) -> None:
+    """The deletion itself checks the status: a plan reopened between the choice and the
+    delete (here: active with an old update time) stays, with its reminders."""
+    import sqlalchemy as sa
+
+    bo = add_plan_staff(db, 821, "Bo Al", municipality="Mellerud")
+    plan = db.call(
+        lambda s: plans_store.create_plan(
+            s, reference="RT-9", plan_type="sip", municipality="Mellerud", responsible_id=bo,
+            next_follow_up=TODAY + dt.timedelta(days=10), created_by=bo,
+            policy=POLICY, calendar=CALENDAR, now=NOW - dt.timedelta(days=500),
+        )
+    )  # fmt: skip
+    plan_id = plan.id
+    db.call(lambda s: s.execute(sa.update(Plan).where(Plan.id == plan_id).values(status="active")))
+    assert db.call(lambda s: plans_store.purge_closed_plans(s, months=12, now=NOW)) == 0
+    assert db.call(lambda s: s.get(Plan, plan_id)) is not None
+
+
+def test_a_removed_configured_admin_comes_back_as_a_new_person(db: Database) -> None:
+    """DALSBOT_ADMINS re-creates a removed admin at start-up, but not their old row (and so
+    not the plans they were responsible for)."""
+    from storage import staff as staff_store
+
+    first = db.call(lambda s: staff_store.ensure_admin(s, telegram_id=4242, display_name="A"))
+    assert first.id is not None
+    first_id = first.id
+    db.call(lambda s: staff_store.remove_staff(s, staff_id=first_id, now=NOW))
+    again = db.call(lambda s: staff_store.ensure_admin(s, telegram_id=4242, display_name="A"))
+    assert again.id != first_id and again.active and again.role == "admin"

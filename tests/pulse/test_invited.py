@@ -8,9 +8,11 @@ whoever holds it; only a hash of it is stored, and none is left once the pulse c
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
+import pytest
 from sqlmodel import select
 
 from bot.context import DalsbotApp
@@ -18,6 +20,7 @@ from bot.i18n import t
 from bot.standin import BotApiStandIn
 from storage import plans as plans_store
 from storage import pulse as pulse_store
+from storage.db import Database
 from storage.models import PulseAnswer, PulseInvite
 from tests.conftest import FakeClock
 from tests.plans.helpers import CALENDAR, POLICY
@@ -80,11 +83,15 @@ async def test_personal_links_give_one_answer_each_and_the_shared_link_stops(
     assert thanks.text == t("pulse.thanks", "sv")
     forwarded = await stranger.ask(f"/start pinv_{links[931]}")
     assert forwarded.text == t("pulse.invite_used", "sv")
-    # Too late to change once someone has answered.
-    olle.skip_pending()
-    await olle.press(created, 0, data=f"pinv:{pulse.id}")
-    assert (await olle.reply()).alert == t("pulse.invited_too_late", "sv")
     assert len(db.call(lambda s: list(s.exec(select(PulseAnswer))))) == 1
+    # An open pulse someone has answered can no longer be made invited-only.
+    other = open_pulse(db, organiser, now=clock.now, label="Öppet möte")
+    stranger.skip_pending()
+    opened = await stranger.ask(link_command(other))
+    await answer_from(stranger, opened, [2, 2, 2, 2, 2])
+    olle.skip_pending()
+    await olle.press(created, 0, data=f"pinv:{other.id}")
+    assert (await olle.reply()).alert == t("pulse.invited_too_late", "sv")
     # Closing leaves no link behind.
     assert pulse.id is not None
     pulse_id = pulse.id
@@ -116,3 +123,103 @@ async def test_a_personal_link_opened_twice_at_once_counts_once(
         [t("pulse.thanks", "sv"), t("pulse.invite_used", "sv")]
     )
     assert len(db.call(lambda s: list(s.exec(select(PulseAnswer))))) == 1
+
+
+async def test_links_are_handed_out_once_per_pulse_in_private_only(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """The organiser's own link and a plan's set of links: once per pulse, however often,
+    from whatever chat and however many days later; never in a group. Pressing "personal
+    links only" again says the same thing whether or not someone has answered since."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 950, "Olle")
+    ann = add_staff(db, 951, "Ann")
+    assert organiser.id is not None and ann.id is not None
+    plan = db.call(
+        lambda s: plans_store.create_plan(
+            s, reference="INV-2", plan_type="sip", municipality="Mellerud",
+            responsible_id=organiser.id, participant_ids=[ann.id],
+            next_follow_up=clock.now.date() + dt.timedelta(days=9), created_by=organiser.id,
+            policy=POLICY, calendar=CALENDAR, now=clock.now,
+        )
+    )  # fmt: skip
+    pulse = open_pulse(db, organiser, now=clock.now, hours=24 * 7)
+    olle, ann_chat = standin.user(950, "Olle"), standin.user(951, "Ann")
+    carrier = await olle.ask("/help")
+    await olle.press(carrier, 0, data=f"pinv:{pulse.id}")
+    view = await olle.reply()
+    assert view.text == t("pulse.invited_done", "sv", label=pulse.label)
+    await olle.press(carrier, 0, data=f"pown:{pulse.id}")
+    assert PERSONAL.search((await olle.reply()).text or "")
+    await olle.press(carrier, 0, data=f"ppl:{pulse.id}:{plan.id}")
+    await olle.reply()
+    clock.set(clock.now + dt.timedelta(days=3))
+    other = await olle.ask("/help")
+    for data in (f"pown:{pulse.id}", f"ppl:{pulse.id}:{plan.id}"):
+        await olle.press(other, 0, data=data)
+        assert (await olle.reply()).alert == t("core.already_done", "sv")
+    group = -955
+    standin.group(group)
+    await olle.send("/help", chat_id=group)
+    await standin.wait_for(lambda: bool(standin.sent_messages(group)))
+    in_group = standin.sent_messages(group)[-1]
+    await olle.press(in_group.message, 0, data=f"pown:{pulse.id}")
+    await asyncio.sleep(0.2)
+    assert not any(PERSONAL.search(e.text or "") for e in standin.sent_messages(group))
+    assert len([e for e in ann_chat.events() if PERSONAL.search(e.text or "")]) == 1
+    # Ann answers; pressing "personal links only" again tells nothing new.
+    token = PERSONAL.search(ann_chat.events()[-1].text)
+    assert token is not None
+    ann_chat.skip_pending()
+    first = await ann_chat.ask(f"/start pinv_{token.group(1)}")
+    await answer_from(ann_chat, first, [4, 4, 4, 4, 4])
+    olle.skip_pending()
+    await olle.press(other, 0, data=f"pinv:{pulse.id}")
+    again = await olle.reply()
+    assert again.text == view.text and again.alert is None
+
+
+def test_a_shared_link_claim_racing_the_switch_is_refused(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim's check ran before the pulse became invited-only (SQLite: outside the write
+    transaction); the marker's insert itself refuses it."""
+    now = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+    organiser = add_staff(db, 960, "Olle")
+    pulse = open_pulse(db, organiser, now=now)
+    assert pulse.id is not None and organiser.id is not None
+    pulse_id, organiser_id = pulse.id, organiser.id
+    db.call(
+        lambda s: pulse_store.make_invited_only(
+            s, pulse_id=pulse_id, organiser_id=organiser_id, now=now
+        )
+    )
+    monkeypatch.setattr(pulse_store, "_open_pulse_for_answer", lambda session, pid, at: pulse)
+    claimed = db.call(
+        lambda s: pulse_store.claim_respondent(s, pulse_id=pulse_id, key_hash="k" * 64, now=now)
+    )
+    assert claimed is pulse_store.ClaimResult.CLOSED
+
+
+def test_personal_links_are_stored_in_random_order(db: Database) -> None:
+    """Their place in the table (PostgreSQL's ctid; SQLite keeps them in hash order) must
+    not follow the order they were sent in, or it would tell whose link was used."""
+    import hashlib
+
+    import sqlalchemy as sa
+
+    now = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+    organiser = add_staff(db, 961, "Olle")
+    pulse = open_pulse(db, organiser, now=now)
+    assert pulse.id is not None
+    pulse_id = pulse.id
+    tokens = db.call(lambda s: pulse_store.make_invites(s, pulse_id=pulse_id, count=24))
+    sent_order = [hashlib.sha256(tk.encode()).hexdigest() for tk in tokens]
+    order = "ctid" if db.dialect == "postgresql" else "token_hash"
+    stored = db.call(
+        lambda s: [
+            row[0]
+            for row in s.execute(sa.text(f"SELECT token_hash FROM pulse_invite ORDER BY {order}"))
+        ]
+    )
+    assert sorted(stored) == sorted(sent_order) and stored != sent_order
