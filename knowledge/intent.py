@@ -66,6 +66,8 @@ class Intents:
     smalltalk: re.Pattern[str] | None
     case_person: re.Pattern[str] | None
     case_question: re.Pattern[str] | None
+    case_names: re.Pattern[str] | None
+    case_topic: re.Pattern[str] | None
     offtopic: tuple[tuple[str, re.Pattern[str]], ...]
 
 
@@ -90,6 +92,14 @@ def load_intents(path: Path = INTENTS_PATH) -> Intents:
         smalltalk=compiled("smalltalk"),
         case_person=compiled("case_person"),
         case_question=compiled("case_question"),
+        # A name also in its genitive ("Leos plan", "Almas SIP").
+        case_names=compile_words(
+            [f"({'|'.join(strings(data.get('case_names'), f'{path.name}: case_names'))})s?"],
+            "case_names",
+        )
+        if data.get("case_names")
+        else None,
+        case_topic=compiled("case_topic"),
         offtopic=tuple(offtopic),
     )
 
@@ -118,6 +128,14 @@ def classify(text: str, intents: Intents | None = None) -> Intent:
         and intents.case_person is not None
         and intents.case_question.search(folded)
         and intents.case_person.search(folded)
+    ):
+        return Intent(Kind.CASE)
+    # A named child or family and a plan, meeting, report or consent: their case.
+    if (
+        intents.case_names is not None
+        and intents.case_topic is not None
+        and intents.case_names.search(folded)
+        and intents.case_topic.search(folded)
     ):
         return Intent(Kind.CASE)
     for topic, pattern in intents.offtopic:

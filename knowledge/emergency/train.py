@@ -39,6 +39,8 @@ TRAINING_SETS: tuple[str, ...] = (
     "realistic7_safety",
     "realistic8_scope",
     "realistic8_safety",
+    "realistic9_scope",
+    "realistic9_safety",
 )
 # Chosen on R4 while R4 was not yet training data (see the README): a model probability of
 # CLEAR_THRESHOLD or more is an emergency even where no signal names it; below

@@ -103,3 +103,24 @@ def test_case_questions_that_name_a_child_are_not_stored_as_questions() -> None:
     """A first name with a class, or a child's plan or parent, is a case question."""
     for text in ("Är Lisa i 4b aktuell hos soc?", "Vad står det i Alvas SIP?"):
         assert classify(text).kind is Kind.CASE, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ar det jag eller mentorn som ska folja upp Leos plan nasta vecka?",
+        "When is the next barnteam meeting for Mohammed in 5B?",
+        "Är det bestämt vem som blir stödsamordnare för familjen Karlsson?",
+    ],
+)
+def test_a_named_child_with_a_plan_or_meeting_is_a_case(text: str) -> None:
+    """Naming a child or family with their plan, meeting or report is their case."""
+    assert classify(text).kind is Kind.CASE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["vem ska följa upp planen?", "när ska barnteamet träffas?", "hur ger man samtycke?"],
+)
+def test_the_same_topics_without_a_name_are_questions(text: str) -> None:
+    assert classify(text).kind is Kind.QUESTION
