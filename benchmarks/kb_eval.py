@@ -31,6 +31,7 @@ Run from the repository root: ``python benchmarks/kb_eval.py``.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -49,10 +50,18 @@ HOLDOUT2_PATH = ROOT / "tests" / "knowledge" / "holdout2_questions.yaml"
 REVIEWER_PATH = ROOT / "tests" / "knowledge" / "reviewer_questions.yaml"
 HOLDOUT3_PATH = ROOT / "tests" / "knowledge" / "holdout3_questions.yaml"
 OFFTOPIC_DEV_PATH = ROOT / "tests" / "knowledge" / "offtopic_dev_questions.yaml"
-REALISTIC = sorted((ROOT / "tests" / "knowledge").glob("realistic*_*.yaml"))
+
+
+def _set_number(path: Path) -> int:
+    return int(re.search(r"realistic(\d+)_", path.name).group(1))  # type: ignore[union-attr]
+
+
+REALISTIC = sorted(
+    (ROOT / "tests" / "knowledge").glob("realistic*_*.yaml"), key=lambda p: (_set_number(p), p.name)
+)
 # Realistic sets that later rounds were tuned on (their once-measured figures are in the
 # README); the newest is held out until the next round.
-TUNED_ON = {f"realistic{n}" for n in range(1, 9)}  # R9 is held out
+TUNED_ON = {f"realistic{n}" for n in range(1, 10)}  # R10 is held out
 SETS = (
     ("Evaluation set", EVAL_PATH),
     ("Held-out set 1", HOLDOUT_PATH),
@@ -62,7 +71,7 @@ SETS = (
     ("Off-topic development set", OFFTOPIC_DEV_PATH),
     *(
         (
-            f"Realistic {path.stem.split('_')[0][-1]}, "
+            f"Realistic {_set_number(path)}, "
             + ("in-scope and off-topic" if path.stem.endswith("scope") else "emergencies")
             + (" (tuned on)" if path.stem.split("_")[0] in TUNED_ON else " (held out)"),
             path,

@@ -23,8 +23,10 @@ Measured once (top-1 / answered / declined / emergencies / false alarms on alarm
   learned models; its signals were not tuned on it)
 * R8, frozen at 7456269 (the first with the learned topic model): 0.881 / 0.970 / 0.887 /
   0.983 / 0.066 (then tuned on and training data)
-* R9, frozen at 88fbb87 (the newest: held out, not tuned on, not training data): 0.881 /
-  0.962 / 0.868 / 0.970 / 0.090
+* R9, frozen at 88fbb87: 0.881 / 0.962 / 0.868 / 0.970 / 0.090 (then tuned on and training
+  data)
+* R10, frozen at 407dba9 (the newest: held out, not tuned on, not training data): 0.910 /
+  0.972 / 0.922 / 0.976 / 0.121 (0.038 over all non-emergency messages)
 
 Every threshold of a tuned set sits just under its tuned figure, and any missed emergency
 in a tuned set fails.
@@ -107,9 +109,9 @@ def test_answer_language(kb: KnowledgeBase, name: str) -> None:
 # were not tuned on it, so it keeps thresholds just under its present figures: (top-1,
 # answered, declined, emergencies with the card first, false alarms on alarming-but-safe).
 TRAINED_ONLY = {"realistic7": (0.97, 0.98, 0.90, 0.97, 0.09)}
-# The newest set, measured once and held out: R9, frozen at 88fbb87 (top-1 0.881, answered
-# 0.962, declined 0.868, emergencies 0.970, false alarms 0.090).
-HELD_OUT = {"realistic9": (0.87, 0.95, 0.86, 0.96, 0.10)}
+# The newest set, measured once and held out: R10, frozen at 407dba9 (top-1 0.910, answered
+# 0.972, declined 0.922, emergencies 0.976, false alarms 0.121 on alarming-but-safe).
+HELD_OUT = {"realistic10": (0.90, 0.96, 0.91, 0.97, 0.13)}
 
 
 @pytest.mark.parametrize("name", sorted({**TRAINED_ONLY, **HELD_OUT}))
