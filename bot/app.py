@@ -49,8 +49,8 @@ LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 # Feature modules in the order their handlers are tried (order matters: a flow's entry
 # points and specific deep links must come before the generic /start and the free-text
 # fallbacks). Each module has build_handlers() and COMMANDS.
-# The handler group that sees every update first: edits are stopped there.
-EDITS_GROUP = -10
+# The handler group that sees every update first: edits and Business updates stop there.
+GATEKEEPER_GROUP = -10
 FEATURES: tuple[ModuleType, ...] = (
     pulse, start, basics, admin, plans, reminders, privacy, ask,
 )  # fmt: skip
@@ -169,8 +169,9 @@ def build_application(
     app.bot_data.commands = all_commands(features)
     # First of all, in a group of its own before every other group (the pending question in
     # -2, the pulse comment in -1, the features in 0): an edited message stops here (a hint in
-    # private chats), so no flow, question, comment or command ever sees it as new.
-    app.add_handler(TypeHandler(Update, basics.gatekeeper), group=EDITS_GROUP)
+    # private chats), so no flow, question, comment or command ever sees it as new; so does
+    # every Telegram Business update.
+    app.add_handler(TypeHandler(Update, basics.gatekeeper), group=GATEKEEPER_GROUP)
     for module in features:
         handlers: list[BaseHandler[Update, BotContext, object]] = module.build_handlers()
         app.add_handlers(handlers)

@@ -10,8 +10,8 @@ reference, a pulse comment, a person's name) passes through here first.
   BOM, word joiners, bidi controls), every dash form written "-" and every space form " ".
   :func:`normalise_line` also folds line breaks, for names, labels and places.
 - :func:`find_identity_numbers` finds Swedish personnummer and samordningsnummer in any
-  common written form in the normalised text (``YYYYMMDD-XXXX``, ``YYMMDD-XXXX``,
-  ``YYMMDD+XXXX``, the date written ``YYYY-MM-DD`` or ``YY.MM.DD``, with a space, a line break,
+  common written form in the normalised text (``YYYYMMDD-NNNN``, ``YYMMDD-NNNN``,
+  ``YYMMDD+NNNN``, the date written ``YYYY-MM-DD`` or ``YY.MM.DD``, with a space, a line break,
   ``-``, ``.`` or ``/`` before the last four digits, or no separator); a candidate counts only
   when its check digit is valid, verified with the maintained ``personnummer`` library, so
   ordinary numbers are not refused by mistake.

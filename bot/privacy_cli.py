@@ -33,29 +33,21 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 def run_audit_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the audit log as CSV."""
     from bot.runner import open_database
+    from storage import audit
 
     since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else None
     db = open_database(settings)
     try:
-        text, count = db.call(lambda s: _export(s, since))
+        rows = db.call(lambda s: audit.events(s, since=since))
     finally:
         db.dispose()
+    text = audit.export_csv(rows)
     if args.output is None:
         sys.stdout.write(text)
     else:
         args.output.write_text(text, encoding="utf-8")
-        print(f"Exported {count} audit event(s) to {args.output}")
+        print(f"Exported {len(rows)} audit event(s) to {args.output}")
     return 0
-
-
-def _export(session: object, since: dt.datetime | None) -> tuple[str, int]:
-    from sqlmodel import Session
-
-    from storage import audit
-
-    assert isinstance(session, Session)
-    rows = audit.events(session, since=since)
-    return audit.export_csv(rows), len(rows)
 
 
 def run_retention(_args: argparse.Namespace, settings: Settings) -> int:

@@ -510,19 +510,14 @@ async def send_own_link(update: Update, context: BotContext) -> None:
             await query.answer(t("core.stale_button", lang), show_alert=True)
         return
     staff_id = press.staff_id
-
-    def claim_and_make(session: Session) -> list[str]:
-        # One own link per pulse, ever: claimed on the pulse row itself.
-        if not pulse_store.claim_own_link(session, pulse_id=pulse_id, organiser_id=staff_id):
-            return []
-        return pulse_store.make_invites(session, pulse_id=pulse_id, count=1)
-
-    tokens = await context.db.run(claim_and_make)
-    if not tokens:
+    token = await context.db.run(
+        lambda s: pulse_store.own_link_once(s, pulse_id=pulse_id, organiser_id=staff_id)
+    )
+    if token is None:
         await query.answer(t("core.already_done", lang), show_alert=True)
         return
     await query.answer()
-    link = invite_link(context.data.bot_username, tokens[0])
+    link = invite_link(context.data.bot_username, token)
     await reply(update, t("pulse.own_link", lang, label=pulse.label, link=link))
 
 
@@ -565,25 +560,20 @@ async def send_to_plan(update: Update, context: BotContext) -> None:
     if recipients is None:
         await query.answer(t("core.stale_button", lang), show_alert=True)
         return
-    # Once per pulse and plan, in the database: a second set of personal links (a double tap,
-    # another chat, days later) would let the organiser answer twice.
-    claimed = await context.db.run(
-        lambda s: pulse_store.claim_plan_send(s, pulse_id=pulse_id, plan_id=plan_id)
+    invites = len(recipients) if pulse.invited_only else 0
+    tokens = await context.db.run(
+        lambda s: pulse_store.send_to_plan_once(
+            s, pulse_id=pulse_id, plan_id=plan_id, invites=invites
+        )
     )
-    if not claimed:
+    if tokens is None:
         await query.answer(t("core.already_done", lang), show_alert=True)
         return
     await query.answer()
     if not recipients:
         await edit_or_send(update, t("pulse.plan_nobody", lang, reference=reference))
         return
-    if pulse.invited_only:
-        tokens = await context.db.run(
-            lambda s: pulse_store.make_invites(s, pulse_id=pulse_id, count=len(recipients))
-        )
-        sent = await _send_invitations(context, pulse, staff, recipients, tokens)
-    else:
-        sent = await _send_invitations(context, pulse, staff, recipients)
+    sent = await _send_invitations(context, pulse, staff, recipients, tokens or None)
     await edit_or_send(
         update, t("pulse.plan_sent", lang, sent=sent, total=len(recipients), reference=reference)
     )

@@ -144,17 +144,31 @@ def make_invites(session: Session, *, pulse_id: int, count: int) -> list[str]:
     return tokens
 
 
-def claim_plan_send(session: Session, *, pulse_id: int, plan_id: int) -> bool:
-    """True the first time the pulse is sent to this plan's team; False after that."""
+def send_to_plan_once(
+    session: Session, *, pulse_id: int, plan_id: int, invites: int
+) -> list[str] | None:
+    """Claim the one sending of the pulse to this plan's team; None if it was sent before.
+
+    ``invites``: how many personal links to make with the claim, in the same transaction
+    (0 for a pulse with a shared link). A second set of personal links would let the
+    organiser answer twice, so the claim holds however later or from wherever it is tried.
+    """
     try:
         with session.begin_nested():
             session.add(PulseSentToPlan(pulse_id=pulse_id, plan_id=plan_id))
     except IntegrityError:
-        return False
-    return True
+        return None
+    return make_invites(session, pulse_id=pulse_id, count=invites) if invites else []
 
 
-def claim_own_link(session: Session, *, pulse_id: int, organiser_id: int) -> bool:
+def own_link_once(session: Session, *, pulse_id: int, organiser_id: int) -> str | None:
+    """The organiser's own personal link, made once per invited-only pulse; None after."""
+    if not _claim_own_link(session, pulse_id=pulse_id, organiser_id=organiser_id):
+        return None
+    return make_invites(session, pulse_id=pulse_id, count=1)[0]
+
+
+def _claim_own_link(session: Session, *, pulse_id: int, organiser_id: int) -> bool:
     """True once per pulse: the organiser's own personal link may be made."""
     table = Pulse.__table__  # type: ignore[attr-defined]
     claimed = session.execute(

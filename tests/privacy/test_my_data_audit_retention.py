@@ -33,10 +33,9 @@ async def test_my_data_lists_what_is_stored_and_sends_it_as_a_file(
     )  # fmt: skip
     person = standin.user(701, "Mira")
     await person.ask("vem kallar till SIP?")
-    summary, document = await person.next(0) or (None, None)
     await person.send("/mina_data")
     summary, document = await person.next(2)
-    assert summary.text.startswith("Det här finns sparat om dig, Mira Ek: 1 planer, 1 frågor")
+    assert summary.text.startswith("Det här finns sparat om dig, Mira Ek. Planer: 1, frågor: 1,")
     assert document.file_name is not None and document.file_name.startswith("mina-data-")
     stored = standin.files[document.message["document"]["file_id"]]
     data = json.loads(stored.content.decode("utf-8"))
