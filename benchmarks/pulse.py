@@ -8,7 +8,7 @@
    it would in production, so the stand-in and the 300 simulated people do not share its
    event loop; the stand-in wakes only the person whose chat changed.
 2. **Aggregating 100,000 stored answers**: they are inserted with executemany, then the
-   production path (``storage.pulse.pulse_results``: ``SELECT count(*)`` and
+   production path (``storage.pulse.store.pulse_results``: ``SELECT count(*)`` and
    ``GROUP BY question_key, score`` in the database, then ``aggregate_counts``) is timed
    against a budget of 200 ms.
 
@@ -42,15 +42,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.app import build_application, running
-from bot.pulse_logic import aggregate_counts, histograms_from_rows
-from bot.pulse_templates import load_templates
 from bot.settings import Settings
-from bot.standin import BotApiStandIn, ChatEvent, SimUser
+from bot.shell.app import build_application, running
+from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from storage import migrate
-from storage import pulse as pulse_store
 from storage.db import Database
-from storage.models import Pulse, PulseAnswer, PulseRespondent, PulseScore, Staff
+from storage.people.models import Staff
+from storage.pulse import store as pulse_store
+from storage.pulse.logic import aggregate_counts, histograms_from_rows
+from storage.pulse.models import Pulse, PulseAnswer, PulseRespondent, PulseScore
+from storage.pulse.templates import load_templates
 
 BUDGET_MS = 200.0
 TEMPLATE = load_templates()["barnteam"]

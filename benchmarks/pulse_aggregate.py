@@ -25,14 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pulse_logic import (
-    aggregate,
-    aggregate_counts,
-    histograms_from_rows,
-    render_results_png,
-    render_results_text,
-)
-from bot.pulse_templates import load_templates
+from handlers.pulse.render import render_results_png, render_results_text
+from storage.pulse.logic import aggregate, aggregate_counts, histograms_from_rows
+from storage.pulse.templates import load_templates
 
 BUDGET_MS = 200.0
 

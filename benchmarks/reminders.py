@@ -31,23 +31,24 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import Session, select
 
-from bot.app import build_application, running
-from bot.duetimes import DEFAULT_POLICY, WorkCalendar
 from bot.settings import Settings
-from bot.standin import BotApiStandIn, RateLimits
+from bot.shell.app import build_application, running
+from bot.shell.standin import BotApiStandIn, RateLimits
 from storage import migrate
 from storage.db import Database
-from storage.models import Plan, PlanParticipant, Reminder, Staff
-from storage.reminders import sync_plan_reminders
+from storage.people.models import Staff
+from storage.plans.duetimes import DEFAULT_POLICY, WorkCalendar
+from storage.plans.models import Plan, PlanParticipant, Reminder
+from storage.plans.reminders import sync_plan_reminders
+from tests.reminders.helpers import daytime_zone, due_burst, start_bot
 
 TOKEN = "123456789:" + "B" * 35
-REFERENCE = re.compile(r"\bB-\d+\b")
+REFERENCE = re.compile(r"\bR-\d+\b")  # the due reminders' plans (see due_burst)
 TARGET_RATE = 25.0
 MAX_429_SHARE = 0.01
 
@@ -66,12 +67,6 @@ class ExplainedLimits(RateLimits):
         if wait is not None and last is not None and now - last < self.per_chat_interval:
             self.per_chat_rejections += 1
         return wait
-
-
-def daytime_zone(now: dt.datetime) -> str:
-    """A fixed-offset zone where it is around noon now (nothing is sent 20:00–07:00)."""
-    offset = now.hour - 12
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'+' if offset > 0 else '-'}{abs(offset)}"
 
 
 def _bulk_staff(session: Session, count: int, first_id: int) -> list[int]:
@@ -164,20 +159,14 @@ async def measure_startup(workdir: Path, *, plans: int) -> dict[str, float]:
     db.dispose()
     standin = BotApiStandIn()
     await standin.start()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DALSBOT_")}
-    env.update(
-        DALSBOT_TELEGRAM_TOKEN=TOKEN,
-        DALSBOT_TELEGRAM_API_URL=standin.url,
-        DALSBOT_DATABASE_URL=url,
-        DALSBOT_DATA_DIR=str(workdir),
-        DALSBOT_LOG_LEVEL="WARNING",
-        PTB_TIMEDELTA="true",
-    )
     started = time.perf_counter()
-    with (workdir / "startup.log").open("ab") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=workdir, stdout=log, stderr=log
-        )
+    process = await start_bot(
+        token=TOKEN,
+        api_url=standin.url,
+        database_url=url,
+        workdir=workdir,
+        log=workdir / "startup.log",
+    )
     try:
         # Polled: the stand-in only signals waiters when a call *ends*, and a long poll lasts.
         while standin.calls["getUpdates"] == 0:
@@ -194,32 +183,9 @@ async def measure_startup(workdir: Path, *, plans: int) -> dict[str, float]:
     return {"creation_s": creation, "pending_rows": pending, "ready_s": ready, "rss_mb": rss}
 
 
-def _due_burst(
-    session: Session, *, reminders: int, staff: int, now: dt.datetime, zone: str
-) -> None:
+def _due_burst(session: Session, *, reminders: int, staff: int, now: dt.datetime) -> None:
     ids = _bulk_staff(session, staff, 800_000)
-    follow_up = now.astimezone(ZoneInfo(zone)).date() + dt.timedelta(days=3)
-    for i in range(reminders):
-        plan = Plan(
-            reference=f"B-{i}",
-            reference_key=f"B-{i}",
-            plan_type="sip",
-            municipality="Mellerud",
-            responsible_id=ids[i % staff],
-            next_follow_up=follow_up,
-        )
-        session.add(plan)
-        session.flush()
-        session.add(
-            Reminder(
-                plan_id=plan.id or 0,
-                staff_id=ids[i % staff],
-                kind="before",
-                seq=3,
-                follow_up_date=follow_up,
-                due_at=now - dt.timedelta(minutes=1),
-            )
-        )
+    due_burst(session, ids, count=reminders, days_before=3, now=now)
     session.commit()
 
 
@@ -230,7 +196,7 @@ async def measure_dispatch(workdir: Path, *, reminders: int, staff: int) -> dict
     url = f"sqlite:///{workdir / 'dispatch.sqlite3'}"
     db = Database(url)
     migrate.upgrade(db)
-    db.call(lambda s: _due_burst(s, reminders=reminders, staff=staff, now=now, zone=zone))
+    db.call(lambda s: _due_burst(s, reminders=reminders, staff=staff, now=now))
     standin = BotApiStandIn()
     await standin.start()
     for i in range(staff):

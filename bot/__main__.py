@@ -1,5 +1,5 @@
 """``python -m bot`` is the same as the ``dalsbot`` command."""
 
-from bot.cli import main
+from bot.shell.cli.main import main
 
 raise SystemExit(main())

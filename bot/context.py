@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram import Update
+from telegram.ext import Application, BaseHandler, CallbackContext, ExtBot
 
 from bot.settings import Settings
+from bot.state import UserState
 from storage.db import Database
 
 
@@ -28,6 +30,39 @@ class CommandSpec:
     in_menu: bool = True
 
 
+T = TypeVar("T")
+
+
+class Services:
+    """The running bot's services, one per class, typed: ``services.get(KnowledgeBase)``.
+
+    A feature adds its services when the application is built (``Feature.register``); the
+    kernel knows none of their classes.
+    """
+
+    def __init__(self) -> None:
+        self._by_class: dict[type[Any], Any] = {}
+
+    def add(self, service: object) -> None:
+        """Make ``service`` the one of its class."""
+        self._by_class[type(service)] = service
+
+    def get(self, kind: type[T]) -> T:
+        """The service of class ``kind`` (a missing one is a wiring error)."""
+        found = self._by_class.get(kind)
+        if not isinstance(found, kind):
+            raise LookupError(f"no {kind.__name__} service was registered")
+        return found
+
+    def get_or_add(self, kind: type[T], make: Callable[[], T]) -> T:
+        """The service of class ``kind``, made with ``make`` the first time."""
+        found = self._by_class.get(kind)
+        if not isinstance(found, kind):
+            found = make()
+            self.add(found)
+        return found
+
+
 @dataclass
 class BotData:
     """Shared resources of one running bot (``context.bot_data``)."""
@@ -37,11 +72,14 @@ class BotData:
     clock: Callable[[], dt.datetime] = system_clock
     bot_username: str = "dalsbot_local_bot"
     commands: list[CommandSpec] = field(default_factory=list)
-    # Feature services are attached here by post_init (knowledge base, pulse drafts...).
-    services: dict[str, Any] = field(default_factory=dict)
+    # Feature services, found by their class (knowledge base, reminder dispatcher...).
+    services: Services = field(default_factory=lambda: Services())
+    # Run after start-up (Telegram is reachable) and at shutdown, in the order added.
+    post_init_hooks: list[Hook] = field(default_factory=list)
+    post_shutdown_hooks: list[Hook] = field(default_factory=list)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+class BotContext(CallbackContext[ExtBot[None], UserState, dict[Any, Any], BotData]):
     """``CallbackContext`` with typed shortcuts to the shared resources."""
 
     @property
@@ -59,9 +97,31 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         """The database."""
         return self.bot_data.db
 
+    @property
+    def state(self) -> UserState:
+        """The person's typed state (see bot/state.py); an update without a person gets a
+        throwaway one."""
+        return self.user_data if self.user_data is not None else UserState()
+
     def now(self) -> dt.datetime:
         """The current time (a test may control the clock)."""
         return self.bot_data.clock()
 
 
-DalsbotApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+Hook = Callable[["DalsbotApp"], Awaitable[None]]
+
+DalsbotApp = Application[ExtBot[None], BotContext, UserState, dict[Any, Any], BotData, Any]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What a feature gives the shell (bot/shell/app.py), which alone decides the order and
+    handler groups: its commands for /help and the menu, its handlers, a handler that must see
+    a person's text before every feature (if it has one), and what it sets up (services, jobs).
+    """
+
+    name: str
+    commands: Sequence[CommandSpec] = ()
+    handlers: Callable[[], Sequence[BaseHandler[Update, BotContext, object]]] = tuple
+    text_first: Callable[[], BaseHandler[Update, BotContext, object]] | None = None
+    setup: Callable[[DalsbotApp], None] | None = None

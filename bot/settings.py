@@ -18,8 +18,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from knowledge.contacts import CONTACTS_PATH
-
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -63,10 +61,12 @@ class Settings(BaseSettings):
     # Closed plans (with their team, follow-ups and reminders) are deleted this long after
     # they were closed.
     plan_retention_months: int = Field(default=12, ge=1, le=120)
-    # The admin-kept phone numbers shown in the emergency card (knowledge/contacts.py).
-    contacts_file: Path = CONTACTS_PATH
+    # The admin-kept phone numbers shown in the emergency card (knowledge/contacts.py); None:
+    # the file that comes with the knowledge base.
+    contacts_file: Path | None = None
 
     @field_validator(
+        "contacts_file",
         "telegram_token",
         "pulse_secret",
         "webhook_secret",
@@ -77,11 +77,6 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
-
-    @field_validator("contacts_file", mode="before")
-    @classmethod
-    def _default_contacts(cls, value: object) -> object:
-        return CONTACTS_PATH if value in ("", None) else value
 
     @field_validator("telegram_token")
     @classmethod

@@ -7,27 +7,23 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import (
-    ApplicationHandlerStop,
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-)
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.i18n import t
-from bot.pulse_logic import MIN_K
+from bot.buttons import ButtonData
+from bot.context import BotContext, Feature
+from bot.i18n import Lang, t
 from handlers.common import (
     ADMIN_ONLY,
     CommandSpec,
-    callback_parts,
-    current_staff,
+    already_pressed,
     edit_or_send,
     keyboard,
     reply,
+    staff_and_lang,
     user_lang,
 )
-from storage import staff as staff_store
+from storage.people import store as staff_store
+from storage.pulse.logic import MIN_K
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +46,7 @@ def commands_for(role: str | None, commands: list[CommandSpec]) -> list[CommandS
 
 async def show_help(update: Update, context: BotContext) -> None:
     """Lists the commands this person's role may use."""
-    staff = await current_staff(update, context)
-    lang = user_lang(update, context, staff)
+    staff, lang = await staff_and_lang(update, context)
     allowed = commands_for(staff.role if staff else None, context.data.commands)
     lines = [t("core.help_title", lang), ""]
     lines += [f"/{spec.command} – {t(spec.text_key, lang)}" for spec in allowed]
@@ -59,13 +54,29 @@ async def show_help(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines))
 
 
+class LanguageButton(ButtonData, prefix="lang"):
+    """🇸🇪 Svenska / 🇬🇧 English under /language."""
+
+    lang: Lang
+
+
+_SV, _EN = LanguageButton("sv").pack(), LanguageButton("en").pack()
+
+
 async def pick_language(update: Update, context: BotContext) -> None:
     """Offers Swedish and English as buttons."""
-    lang = user_lang(update, context, await current_staff(update, context))
+    _staff, lang = await staff_and_lang(update, context)
     await reply(
         update,
         t("core.language_pick", lang),
-        keyboard([[("🇸🇪 Svenska", "lang:sv"), ("🇬🇧 English", "lang:en")]]),
+        keyboard(
+            [
+                [
+                    ("🇸🇪 Svenska", _SV),
+                    ("🇬🇧 English", LanguageButton("en").pack()),
+                ]
+            ]
+        ),
     )
 
 
@@ -73,24 +84,23 @@ async def set_language(update: Update, context: BotContext) -> None:
     """Stores the chosen language and confirms in it."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    parts = callback_parts(query.data, "lang", 1)
-    if parts is None or parts[0] not in ("sv", "en"):
+    chosen = LanguageButton.parse(query.data)
+    if chosen is None:
         await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
         return
-    lang = parts[0]
+    lang = chosen.lang
     user_id = update.effective_user.id
     await context.db.run(
         lambda session: staff_store.set_language(session, telegram_id=user_id, language=lang)
     )
-    assert context.user_data is not None
-    context.user_data["lang"] = lang
+    context.state.lang = lang
     await query.answer()
     await edit_or_send(update, t("core.language_set", lang))
 
 
 async def show_privacy(update: Update, context: BotContext) -> None:
     """What the bot stores and what it never stores."""
-    lang = user_lang(update, context, await current_staff(update, context))
+    _staff, lang = await staff_and_lang(update, context)
     await reply(update, t("core.privacy", lang, k=MIN_K))
 
 
@@ -108,8 +118,11 @@ async def stale_button(update: Update, context: BotContext) -> None:
     """A button nobody handles (its flow ended or timed out, or forged data): say so, so the
     person's phone does not show a spinning button."""
     query = update.callback_query
-    if query is not None:
-        await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
+    if query is None:
+        return
+    # A second tap on a one-shot button whose flow the first tap finished: "already done".
+    key = "core.already_done" if await already_pressed(update, context) else "core.stale_button"
+    await query.answer(t(key, user_lang(update, context)), show_alert=True)
 
 
 async def gatekeeper(update: Update, context: BotContext) -> None:
@@ -152,8 +165,11 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
     return [
         CommandHandler("help", show_help),
         CommandHandler("language", pick_language),
-        CallbackQueryHandler(set_language, pattern=r"^lang:"),
+        CallbackQueryHandler(set_language, pattern=LanguageButton.matching()),
         CommandHandler("privacy", show_privacy),
         # /cancel with no flow running is added by the app after every feature's flows
-        # (bot/app.py), so that the flows' own /cancel fallbacks are tried first.
+        # (bot/shell/app.py), so that the flows' own /cancel fallbacks are tried first.
     ]
+
+
+FEATURE = Feature(name="basics", commands=COMMANDS, handlers=build_handlers)

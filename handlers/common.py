@@ -1,64 +1,53 @@
-"""Small helpers every handler module uses: who is asking, in which language, may they."""
+"""Small helpers every handler module uses: who is asking, in which language, may they; a
+checked button press; lists a page at a time; and the button flows (conversations) with
+their /cancel and "use the buttons" fallbacks."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, Generic, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot.buttons import ButtonData
 from bot.context import BotContext, CommandSpec
 from bot.i18n import Lang, as_lang, t
 from storage import presses as press_store
-from storage import staff as staff_store
-from storage.models import Role, Staff
-
-# Callback data is always ``prefix:part:part``; parts are short tokens or numbers.
-_CALLBACK = re.compile(r"[a-z]{2,8}(:[A-Za-z0-9_.-]{1,40}){0,4}")
-
+from storage.people import store as staff_store
+from storage.people.models import Role, Staff
 
 __all__ = ["CommandSpec"]
+
+B = TypeVar("B", bound=ButtonData)
+T = TypeVar("T")
 
 STAFF_ROLES = frozenset({Role.ADMIN.value, Role.COORDINATOR.value, Role.STAFF.value})
 ADMIN_ONLY = frozenset({Role.ADMIN.value})
 COORDINATORS = frozenset({Role.ADMIN.value, Role.COORDINATOR.value})
 
 
-# Row ids are 32-bit integers on PostgreSQL: a larger number from button data is forged.
-MAX_ID: Final = 2**31 - 1
-
-
-def parse_id(part: str | None) -> int | None:
-    """A row id from button data, or None when it cannot be one (not digits, out of range)."""
-    if part is None or not part.isascii() or not part.isdigit() or len(part) > 10:
-        return None
-    number = int(part)
-    return number if 0 < number <= MAX_ID else None
-
-
-# No list has more pages than this; a larger page number from button data is forged.
-MAX_PAGE: Final = 9999
-
-
-def parse_page(part: str | None) -> int | None:
-    """A page number (from 0) from button data, or None when it cannot be one."""
-    if part is None or not part.isascii() or not part.isdigit() or len(part) > 5:
-        return None
-    number = int(part)
-    return number if number <= MAX_PAGE else None
-
-
-def callback_parts(data: str | None, prefix: str, count: int) -> list[str] | None:
-    """The parts after ``prefix`` of well-formed callback data with ``count`` parts, or None."""
-    if data is None or not _CALLBACK.fullmatch(data):
-        return None
+def press_kind(data: str) -> str:
+    """The kind of a one-shot button: its data without the last part ("3 svar" and "5 svar"
+    on one message are one kind)."""
     parts = data.split(":")
-    if parts[0] != prefix or len(parts) != count + 1:
-        return None
-    return parts[1:]
+    return data if len(parts) < 3 else ":".join(parts[:-1])
+
+
+async def already_pressed(update: Update, context: BotContext) -> bool:
+    """True when this kind of one-shot button on this message was pressed before."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if query is None or message is None or not query.data:
+        return False
+    chat_id, message_id, data = message.chat.id, message.message_id, press_kind(query.data)
+    return await context.db.run(
+        lambda session: press_store.was_pressed(
+            session, chat_id=chat_id, message_id=message_id, data=data
+        )
+    )
 
 
 async def first_press(update: Update, context: BotContext) -> bool:
@@ -73,8 +62,7 @@ async def first_press(update: Update, context: BotContext) -> bool:
     message = query.message if query is not None else None
     if query is None or message is None or not query.data:
         return True
-    parts = query.data.split(":")
-    data = query.data if len(parts) < 3 else ":".join(parts[:-1])
+    data = press_kind(query.data)
     chat_id, message_id = message.chat.id, message.message_id
     first = await context.db.run(
         lambda session: press_store.claim_press(
@@ -94,9 +82,16 @@ async def current_staff(update: Update, context: BotContext) -> Staff | None:
     return await context.db.run(lambda session: staff_store.get_staff(session, telegram_id=user.id))
 
 
+async def staff_and_lang(update: Update, context: BotContext) -> tuple[Staff | None, Lang]:
+    """The registered person behind this update (None for anyone else) and the language to
+    answer them in."""
+    staff = await current_staff(update, context)
+    return staff, user_lang(update, context, staff)
+
+
 def user_lang(update: Update, context: BotContext, staff: Staff | None = None) -> Lang:
     """The language to answer in: chosen in /language, stored for staff, else the default."""
-    chosen = context.user_data.get("lang") if context.user_data is not None else None
+    chosen = context.user_data.lang if context.user_data is not None else None
     if chosen:
         return as_lang(chosen)
     if staff is not None:
@@ -145,9 +140,44 @@ def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
+def page_of(items: Sequence[T], page: int, per_page: int) -> tuple[list[T], int]:
+    """The items on ``page`` (0-based, clamped) and the number of pages."""
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(page, 0), pages - 1)
+    return list(items[page * per_page : (page + 1) * per_page]), pages
+
+
+def page_buttons(
+    page: int, pages: int, lang: Lang, page_data: Callable[[int], str]
+) -> list[tuple[str, str]]:
+    """◀/▶ under a list shown a page at a time: the buttons to the pages beside ``page``
+    (none when there is only one page)."""
+    nav = []
+    if page > 0:
+        nav.append((t("core.previous_page", lang), page_data(page - 1)))
+    if page < pages - 1:
+        nav.append((t("core.next_page", lang), page_data(page + 1)))
+    return nav
+
+
 def municipality_label(municipality: str, lang: Lang) -> str:
     """A municipality's name, or the region's label."""
     return t("core.municipality_region", lang) if municipality == "region" else municipality
+
+
+def person_params(
+    lang: Lang, name: str, role: str, municipality: str, organisation: str = ""
+) -> dict[str, str]:
+    """How a message presents a person: the ``name``, ``role``, ``municipality`` and (when
+    given) ``organisation`` parameters of its text, in ``lang``."""
+    params = {
+        "name": name,
+        "role": t(f"core.roles.{role}", lang),
+        "municipality": municipality_label(municipality, lang),
+    }
+    if organisation:
+        params["organisation"] = t(f"core.organisations.{organisation}", lang)
+    return params
 
 
 async def edit_or_send(
@@ -172,13 +202,14 @@ async def private_only(update: Update, context: BotContext) -> None:
 
 
 @dataclass(frozen=True)
-class Press:
-    """A button press by a registered person whose role allows it, with well-formed data."""
+class Pressed(Generic[B]):
+    """A button press by a registered person whose role allows it, with data that parsed as
+    the button kind ``B`` (see bot/buttons.py). The one shape of a checked press."""
 
     query: CallbackQuery
     staff: Staff
     lang: Lang
-    parts: list[str]
+    data: B
 
     @property
     def staff_id(self) -> int:
@@ -191,28 +222,71 @@ class Press:
         await self.query.answer(t("core.stale_button", self.lang), show_alert=True)
 
 
-async def staff_press(
+async def checked_press(
     update: Update,
     context: BotContext,
-    prefix: str,
-    count: int,
+    kind: type[B],
     *,
     roles: frozenset[str] = STAFF_ROLES,
-    valid: Callable[[list[str]], bool] = lambda _parts: True,
-) -> Press | None:
+) -> Pressed[B] | None:
     """Every button's first checks, against the database: the presser is registered and their
-    role is in ``roles``, and the data is ``prefix`` with ``count`` parts that pass ``valid``.
-    Otherwise the person has been told why (a refusal or a "stale button" alert) and the
-    result is None. The query is not answered on success: the caller answers with its own
-    text."""
+    role is in ``roles``, and the data parses as ``kind``. Otherwise the person has been told
+    why (a refusal or a "stale button" alert) and the result is None. The query is not
+    answered on success: the caller answers with its own text."""
     query = update.callback_query
     assert query is not None
     staff = await authorise(update, context, roles)
     if staff is None:
         return None
-    press = Press(query, staff, user_lang(update, context, staff), [])
-    parts = callback_parts(query.data, prefix, count)
-    if parts is None or not valid(parts):
-        await press.stale()
+    lang = user_lang(update, context, staff)
+    data = kind.parse(query.data)
+    if data is None:
+        await query.answer(t("core.stale_button", lang), show_alert=True)
         return None
-    return Press(query, staff, press.lang, parts)
+    return Pressed(query, staff, lang, data)
+
+
+# -- conversations ------------------------------------------------------------------------------
+
+Handlers = list[BaseHandler[Update, BotContext, object]]
+FLOW_TIMEOUT: Final = 30 * 60
+"""Seconds after which an untouched conversation ends."""
+_ANY_TEXT: Final = filters.TEXT & ~filters.COMMAND
+
+
+def text_step(
+    callback: Callable[[Update, BotContext], Coroutine[Any, Any, object]],
+) -> MessageHandler[BotContext, object]:
+    """A step's handler for what the person types (any text but a command)."""
+    return MessageHandler(_ANY_TEXT, callback)
+
+
+def button_flow(
+    name: str,
+    entry: BaseHandler[Update, BotContext, object],
+    states: Mapping[object, Handlers],
+    *,
+    draft: type,
+    expected_button: str,
+) -> ConversationHandler[BotContext]:
+    """A conversation whose steps survive a restart (persistent, ``name``), started by
+    ``entry``. In every step /cancel drops the person's ``draft`` and says so, and a text
+    where the step has no text handler gets ``expected_button`` ("use the buttons") and
+    keeps the step."""
+
+    async def cancel(update: Update, context: BotContext) -> int:
+        context.state.pop(draft)
+        await reply(update, t("core.cancelled", user_lang(update, context)))
+        return ConversationHandler.END
+
+    async def expect_button(update: Update, context: BotContext) -> None:
+        await reply(update, t(expected_button, user_lang(update, context)))
+
+    return ConversationHandler(
+        entry_points=[entry],
+        states=dict(states),
+        fallbacks=[CommandHandler("cancel", cancel), text_step(expect_button)],
+        name=name,
+        persistent=True,
+        conversation_timeout=FLOW_TIMEOUT,
+    )

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.findings import Findings
 from knowledge.articles import (
     KnowledgeBaseError,
     article_paths,
@@ -72,17 +73,8 @@ _STR_FIELDS = ("id", "lang", "title", "owner")
 _LIST_FIELDS = ("questions", "tags", "related", "sources")
 
 
-@dataclass(slots=True)
-class CheckReport:
+class CheckReport(Findings):
     """The outcome of a knowledge-base check."""
-
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when there are no errors (warnings allowed)."""
-        return not self.errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,10 @@ from typing import Any, Final
 
 import yaml
 
+from bot.findings import Findings
+
 CONTACTS_PATH: Final = Path(__file__).resolve().parent / "contacts.yaml"
-# The five municipalities as the bot stores them (storage.models.Municipality, without
+# The five municipalities as the bot stores them (storage.people.models.Municipality, without
 # "region": people who work across municipalities have no local numbers).
 MUNICIPALITIES: Final = ("Bengtsfors", "Dals-Ed", "Färgelanda", "Mellerud", "Åmål")
 # The entries of a municipality, in the order the card shows them.
@@ -89,17 +91,10 @@ class Contacts:
 
 
 @dataclass(slots=True)
-class ContactsReport:
+class ContactsReport(Findings):
     """The outcome of a check: errors refuse the file, warnings do not."""
 
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     contacts: Contacts = field(default_factory=Contacts)
-
-    @property
-    def ok(self) -> bool:
-        """True when there are no errors (warnings allowed)."""
-        return not self.errors
 
 
 def _nfc(text: str) -> str:
@@ -242,10 +237,11 @@ def _read(path: Path, report: ContactsReport) -> dict[str, Any] | None:
     return {_nfc(str(name)): value for name, value in municipalities.items()}
 
 
-def check_contacts(path: Path = CONTACTS_PATH) -> ContactsReport:
-    """Read and check the contacts file; the report carries the contacts when it has no errors."""
+def check_contacts(path: Path | None = None) -> ContactsReport:
+    """Read and check the contacts file (None: the one that comes with the knowledge base); the
+    report carries the contacts when it has no errors."""
     report = ContactsReport()
-    municipalities = _read(path, report)
+    municipalities = _read(path or CONTACTS_PATH, report)
     if municipalities is None:
         return report
     by_municipality: dict[str, tuple[Contact, ...]] = {}
@@ -266,7 +262,7 @@ def check_contacts(path: Path = CONTACTS_PATH) -> ContactsReport:
     return report
 
 
-def load_contacts(path: Path = CONTACTS_PATH) -> Contacts:
+def load_contacts(path: Path | None = None) -> Contacts:
     """The configured numbers, or ContactsError with the first structural error."""
     report = check_contacts(path)
     if not report.ok:

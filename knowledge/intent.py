@@ -27,14 +27,8 @@ from knowledge.patterns import WORD, PatternError, compile_words, fold, read_map
 
 INTENTS_PATH = Path(__file__).with_name("intents.yaml")
 OFFTOPIC_KINDS: tuple[str, ...] = (
-    "employment",
-    "medical",
-    "it",
-    "school-practical",
-    "local-news",
-    "sport",
-    "other-region",
-)
+    "employment", "medical", "it", "school-practical", "local-news", "sport", "other-region",
+)  # fmt: skip
 # The topic of small talk that thanks (answered "you're welcome" rather than "hello").
 THANKS = "thanks"
 _THANKS = re.compile(r"(?<![a-z])(tack\w*|tak|takk|thanks?|thank you|thx|ty|cheers)(?![a-z])")
@@ -123,22 +117,18 @@ def classify(text: str, intents: Intents | None = None) -> Intent:
         if not rest:
             thanks = _THANKS.search(folded) is not None
             return Intent(Kind.SMALLTALK, THANKS if thanks else None)
-    if (
-        intents.case_question is not None
-        and intents.case_person is not None
-        and intents.case_question.search(folded)
-        and intents.case_person.search(folded)
-    ):
-        return Intent(Kind.CASE)
-    # A named child or family and a plan, meeting, report or consent: their case.
-    if (
-        intents.case_names is not None
-        and intents.case_topic is not None
-        and intents.case_names.search(folded)
-        and intents.case_topic.search(folded)
+    # A question about a case and a particular person; or a named child or family and a
+    # plan, meeting, report or consent: their case.
+    if _all_found(folded, intents.case_question, intents.case_person) or _all_found(
+        folded, intents.case_names, intents.case_topic
     ):
         return Intent(Kind.CASE)
     for topic, pattern in intents.offtopic:
         if pattern.search(folded):
             return Intent(Kind.OFFTOPIC, topic)
     return Intent(Kind.QUESTION)
+
+
+def _all_found(folded: str, *patterns: re.Pattern[str] | None) -> bool:
+    """True if every pattern is found in ``folded`` (None, an empty phrase list, never is)."""
+    return all(pattern is not None and pattern.search(folded) for pattern in patterns)

@@ -5,13 +5,17 @@ the topic model (``knowledge/topic_model.py``). Both are logistic regressions ov
 features of the folded text (``knowledge.patterns.fold``: lower case, no å/ä/ö): words, word
 pairs and character 3–5-grams inside words, hashed with CRC-32 into a fixed number of
 buckets. Fitting is full-batch gradient descent from zeros in numpy, so the same data always
-gives the same weights (the tests rely on it).
+gives the same weights (the tests rely on it). Both are shipped the same way: their arrays
+and a JSON ``meta`` record in one compressed ``.npz`` file (``save`` and ``load``).
 """
 
 from __future__ import annotations
 
+import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +25,8 @@ from knowledge.patterns import WORD, fold
 CHAR_NGRAMS = (3, 4, 5)
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Meta = dict[str, Any]
+Model = TypeVar("Model")
 
 
 def features(text: str, buckets: int) -> list[int]:
@@ -80,3 +86,29 @@ def fit(
         weights -= rate * (gradient + l2 * weights)
         bias -= rate * float(error.sum())
     return weights, bias
+
+
+def save(path: Path, meta: Meta, **arrays: npt.NDArray[Any]) -> None:
+    """Write ``arrays`` (in their own dtypes) and ``meta`` (as JSON) to ``path``."""
+    with path.open("wb") as handle:
+        np.savez_compressed(handle, allow_pickle=False, **arrays, meta=np.array(json.dumps(meta)))
+
+
+def load(
+    path: Path,
+    fits: Callable[[Meta, FloatArray], bool],
+    build: Callable[[Meta, dict[str, FloatArray]], Model],
+) -> Model | None:
+    """The model ``save`` wrote to ``path``, or None when there is no such file.
+
+    The arrays are read as float64. ``fits(meta, weights)`` says whether the model was built
+    for the present feature size (ValueError when not); ``build(meta, arrays)`` makes it.
+    """
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        arrays = {name: data[name].astype(np.float64) for name in data.files if name != "meta"}
+    if not fits(meta, arrays["weights"]):
+        raise ValueError(f"{path.name}: built for another feature size; retrain it")
+    return build(meta, arrays)

@@ -11,12 +11,11 @@ hashed features of ``knowledge.learning`` (2^14 buckets), trained in seconds and
 ``KnowledgeBase.answer`` uses it as a second opinion on retrieval: it takes an article the
 search abstained on when the model is sure of it, switches to another article when the
 model is much surer of that one, and abstains when the model is sure the message is about
-none of them (thresholds below, chosen on R7 before R8 was read).
+none of them (thresholds at the end, chosen on R7 before R8 was read).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,16 +29,6 @@ MODEL_PATH = Path(__file__).with_name("topic_model.npz")
 BUCKETS = 1 << 14
 NONE = "none"
 EPOCHS = 150
-# A search abstention is replaced by the model's article from this probability on (while
-# "none" stays below NONE_CEILING); another article replaces the search's from SWITCH on
-# when it is SWITCH_MARGIN surer; "none" from NONE_FLOOR abstains when no article reaches
-# ARTICLE_FLOOR.
-TAKE = 0.6
-NONE_CEILING = 0.5
-SWITCH = 0.6
-SWITCH_MARGIN = 0.2
-NONE_FLOOR = 0.6
-ARTICLE_FLOOR = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,29 +50,38 @@ class TopicModel:
     def save(self, path: Path = MODEL_PATH) -> None:
         """Write the model (weights as float16) to ``path``."""
         meta = {"classes": list(self.classes), "trained_on": list(self.trained_on)}
-        with path.open("wb") as handle:
-            np.savez_compressed(
-                handle,
-                weights=self.weights.astype(np.float16),
-                biases=self.biases.astype(np.float64),
-                meta=np.array(json.dumps(meta)),
-            )
+        learning.save(
+            path,
+            meta,
+            weights=self.weights.astype(np.float16),
+            biases=self.biases.astype(np.float64),
+        )
 
 
 def load_model(path: Path = MODEL_PATH) -> TopicModel | None:
     """The model at ``path``, or None when there is none (retrieval then works alone)."""
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        weights = data["weights"].astype(np.float64)
-        biases = data["biases"].astype(np.float64)
-    if weights.shape != (BUCKETS, len(meta["classes"])):
-        raise ValueError(f"{path.name}: built for another feature size; retrain it")
-    return TopicModel(weights, biases, tuple(meta["classes"]), tuple(meta["trained_on"]))
+    return learning.load(
+        path,
+        lambda meta, weights: weights.shape == (BUCKETS, len(meta["classes"])),
+        lambda meta, arrays: TopicModel(
+            arrays["weights"], arrays["biases"], tuple(meta["classes"]), tuple(meta["trained_on"])
+        ),
+    )
 
 
 @lru_cache(maxsize=1)
 def default_model() -> TopicModel | None:
     """The model shipped with Dalsbot (loaded once)."""
     return load_model()
+
+
+# How ``KnowledgeBase.answer`` uses the model. A search abstention is replaced by the model's
+# article from TAKE on (while "none" stays below NONE_CEILING); another article replaces the
+# search's from SWITCH on when it is SWITCH_MARGIN surer; "none" from NONE_FLOOR abstains
+# when no article reaches ARTICLE_FLOOR.
+TAKE = 0.6
+NONE_CEILING = 0.5
+SWITCH = 0.6
+SWITCH_MARGIN = 0.2
+NONE_FLOOR = 0.6
+ARTICLE_FLOOR = 0.3

@@ -2,7 +2,7 @@
 
 Run from the repository root after a labelled set or an article is added or changed:
 ``python -m knowledge.topic_train``. It uses the same training sets as the emergency model
-(``knowledge/emergency/train.py``), so the newest blind set stays out of both.
+(``knowledge/training.py``), so the newest blind set stays out of both.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import numpy as np
 
 from knowledge import learning
 from knowledge.articles import ARTICLES_DIR, load_articles
-from knowledge.emergency.train import SETS_DIR, TRAINING_SETS
-from knowledge.evaluation import load_eval_set
 from knowledge.topic_model import BUCKETS, EPOCHS, MODEL_PATH, NONE, TopicModel
+from knowledge.training import SETS_DIR, TRAINING_SETS, labelled_items, run
 
 
 def train(
@@ -25,13 +24,9 @@ def train(
     articles_dir: Path = ARTICLES_DIR,
 ) -> TopicModel:
     """Fit the model on the labelled ``sets`` and the articles' own titles, questions, tags."""
-    texts: list[str] = []
-    labels: list[str] = []
-    for name in sets:
-        for item in load_eval_set(sets_dir / f"{name}.yaml"):
-            if not item.emergency:
-                texts.append(item.question)
-                labels.append(item.expect or NONE)
+    items = [item for item in labelled_items(sets, sets_dir) if not item.emergency]
+    texts = [item.question for item in items]
+    labels = [item.expect or NONE for item in items]
     for article in load_articles(articles_dir):
         for text in (article.title, *article.questions, " ".join(article.tags)):
             texts.append(text)
@@ -48,11 +43,10 @@ def train(
 
 
 def main() -> int:
-    """Train on the emergency model's training sets and write ``topic_model.npz``."""
-    model = train()
-    model.save(MODEL_PATH)
-    print(f"Wrote {MODEL_PATH.name}: {len(model.classes)} classes, {len(TRAINING_SETS)} sets")
-    return 0
+    """Train on the shared training sets and write ``topic_model.npz``."""
+    return run(
+        train, MODEL_PATH, lambda model: f"{len(model.classes)} classes, {len(TRAINING_SETS)} sets"
+    )
 
 
 if __name__ == "__main__":

@@ -8,15 +8,14 @@ opening a card again after each tap does not flood the log.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Final
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.models import AuditEvent
-from storage.types import utcnow
+from storage.csvtext import csv_text
+from storage.types import UTCDateTime, utcnow
 
 ACTIONS: Final = frozenset(
     {
@@ -27,6 +26,19 @@ ACTIONS: Final = frozenset(
 )  # fmt: skip
 VIEW_QUIET: Final = dt.timedelta(minutes=10)
 EXPORT_COLUMNS: Final = ("at", "actor_staff_id", "action", "plan_id", "target_staff_id")
+
+
+# AuditEvent: one action. The plan is named by its id, never its reference; a person by their
+# staff id. No free text: ``action`` is one of storage.audit.ACTIONS.
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+    actor_id: int | None = Field(default=None, index=True)  # staff id; None: the system/CLI
+    action: str = Field(max_length=32)
+    plan_id: int | None = Field(default=None, index=True)
+    target_id: int | None = None  # the staff member acted on (role, removal, plan team)
 
 
 def record(
@@ -75,12 +87,11 @@ def events(
 
 def export_csv(rows: list[AuditEvent]) -> str:
     """The events as CSV (UTC times, ISO 8601)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        writer.writerow(
+    return csv_text(
+        EXPORT_COLUMNS,
+        (
             (row.at.isoformat(), row.actor_id or "", row.action, row.plan_id or "",
              row.target_id or "")
-        )  # fmt: skip
-    return out.getvalue()
+            for row in rows
+        ),
+    )  # fmt: skip

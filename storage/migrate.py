@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -27,3 +29,20 @@ def upgrade(database: Database) -> None:
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
+
+
+def open_database(url: str) -> Database:
+    """Open the database at ``url`` and apply the migrations (DatabaseError: one line)."""
+    db = Database(url)
+    upgrade(db)
+    return db
+
+
+@contextlib.contextmanager
+def migrated(url: str) -> Iterator[Database]:
+    """The migrated database at ``url`` for one piece of work, closed afterwards."""
+    db = open_database(url)
+    try:
+        yield db
+    finally:
+        db.dispose()

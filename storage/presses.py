@@ -12,9 +12,22 @@ import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Field, Session, SQLModel, col
 
-from storage.models import ButtonPress
+from storage.types import UTCDateTime
+
+
+# ButtonPress: a one-shot button (create the invitation, open the pulse, register, create the
+# plan) pressed on one message. The primary key makes a double tap, or the same tap handled
+# by two processes, count once; rows older than two days are deleted as new ones come.
+class ButtonPress(SQLModel, table=True):
+    __tablename__ = "button_press"
+
+    chat_id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True))
+    message_id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True))
+    data: str = Field(primary_key=True, max_length=64)
+    pressed_at: dt.datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False, index=True))
+
 
 # Presses are kept this long; a message older than that is not tapped twice by accident.
 KEEP = dt.timedelta(days=2)
@@ -33,3 +46,8 @@ def claim_press(
     except IntegrityError:
         return False
     return True
+
+
+def was_pressed(session: Session, *, chat_id: int, message_id: int, data: str) -> bool:
+    """Whether ``data`` was claimed on this message (within :data:`KEEP`)."""
+    return session.get(ButtonPress, (chat_id, message_id, data)) is not None

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.app import build_application, running
 from bot.context import DalsbotApp
 from bot.settings import Settings
-from bot.standin import BotApiStandIn
+from bot.shell.app import build_application, running
+from bot.shell.standin import BotApiStandIn
 from storage import migrate
 from storage.db import Database
 

@@ -15,7 +15,6 @@ CRC-32 into ``BUCKETS`` buckets.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -63,28 +62,22 @@ class EmergencyModel:
             "trained_on": list(self.trained_on),
             "buckets": BUCKETS,
         }
-        with path.open("wb") as handle:
-            np.savez_compressed(
-                handle, weights=self.weights.astype(np.float32), meta=np.array(json.dumps(meta))
-            )
+        learning.save(path, meta, weights=self.weights.astype(np.float32))
 
 
 def load_model(path: Path = MODEL_PATH) -> EmergencyModel | None:
     """The model at ``path``, or None when there is none (the signals then work alone)."""
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        weights = data["weights"].astype(np.float64)
-    if meta.get("buckets") != BUCKETS or weights.shape != (BUCKETS,):
-        raise ValueError(f"{path.name}: built for another feature size; retrain it")
-    return EmergencyModel(
-        weights=weights,
-        bias=float(meta["bias"]),
-        clear_threshold=float(meta["clear_threshold"]),
-        possible_threshold=float(meta["possible_threshold"]),
-        trained_on=tuple(meta["trained_on"]),
-        veto_threshold=float(meta.get("veto_threshold", 0.0)),
+    return learning.load(
+        path,
+        lambda meta, weights: meta.get("buckets") == BUCKETS and weights.shape == (BUCKETS,),
+        lambda meta, arrays: EmergencyModel(
+            weights=arrays["weights"],
+            bias=float(meta["bias"]),
+            clear_threshold=float(meta["clear_threshold"]),
+            possible_threshold=float(meta["possible_threshold"]),
+            trained_on=tuple(meta["trained_on"]),
+            veto_threshold=float(meta.get("veto_threshold", 0.0)),
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from storage.models import metadata
+from storage.schema import metadata
 
 config = context.config
 

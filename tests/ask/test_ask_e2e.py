@@ -9,67 +9,29 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from bot.app import build_application, running
 from bot.context import DalsbotApp
 from bot.i18n import format_date, t
-from bot.kb_render import full_article
 from bot.settings import Settings
-from bot.standin import BotApiStandIn, ChatEvent
-from handlers import ask as ask_handlers
+from bot.shell.app import build_application, running
+from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
+from handlers.ask import admin as ask_admin
+from handlers.ask.render import full_article
 from knowledge.service import KnowledgeBase
 from storage.db import Database
-from storage.models import (
-    KbCoordinatorQuestion,
-    KbFeedback,
-    KbQuestion,
-    Role,
-    Staff,
-)
+from storage.knowledge.models import KbCoordinatorQuestion, KbFeedback
+from storage.people.models import Role
 from tests.conftest import ADMIN_ID, FakeClock
-from tests.e2e.test_foundation import create_invite, register
+from tests.helpers import add_staff, create_invite, questions, register, staff_chat
 
 GROUP = -1001
 
 
-def add_staff(
-    app: DalsbotApp,
-    telegram_id: int,
-    name: str,
-    *,
-    role: Role = Role.STAFF,
-    municipality: str = "Mellerud",
-    language: str = "sv",
-) -> int:
-    """A registered staff member, created directly in the database."""
-
-    def add(session: Session) -> int:
-        person = Staff(
-            telegram_id=telegram_id,
-            display_name=name,
-            role=role.value,
-            municipality=municipality,
-            organisation="skola",
-            language=language,
-        )
-        session.add(person)
-        session.flush()
-        assert person.id is not None
-        return person.id
-
-    return app.bot_data.db.call(add)
-
-
 def kb_of(app: DalsbotApp) -> KnowledgeBase:
     """The knowledge base the running bot uses."""
-    kb: KnowledgeBase = app.bot_data.services["kb"]
+    kb = app.bot_data.services.get(KnowledgeBase)
     return kb
-
-
-def questions(app: DalsbotApp) -> list[KbQuestion]:
-    """Every logged answer card."""
-    return app.bot_data.db.call(lambda s: list(s.exec(select(KbQuestion))))
 
 
 def labels(event: ChatEvent) -> list[str]:
@@ -91,11 +53,10 @@ async def group_messages(standin: BotApiStandIn, count: int) -> list[ChatEvent]:
 
 
 async def test_swedish_question_with_typo_gets_article_with_source_and_date(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """A typo ("behovskompasen") still finds the article, with source +N and reviewed date."""
-    add_staff(app, 101, "Anna Ek")
-    card = await standin.user(101, "Anna").ask("vad är behovskompasen?")
+    card = await person.ask("vad är behovskompasen?")
     article = kb_of(app).get("behovskompassen", "sv")
     assert article is not None
     assert card.text.startswith(f"📘 {article.title}\n\n{article.short_answer}")
@@ -110,12 +71,9 @@ async def test_swedish_question_with_typo_gets_article_with_source_and_date(
     ]
 
 
-async def test_english_question_is_answered_in_english(
-    app: DalsbotApp, standin: BotApiStandIn
-) -> None:
+async def test_english_question_is_answered_in_english(app: DalsbotApp, person: SimUser) -> None:
     """A Swedish-speaking person asking in English gets the English article."""
-    add_staff(app, 102, "Bo Ek")
-    card = await standin.user(102, "Bo").ask("How do I prepare a child team meeting?")
+    card = await person.ask("How do I prepare a child team meeting?")
     assert card.text.startswith(f"📘 {title(app, 'forbereda-mote', 'en')}\n\n")
     assert "Reviewed " in card.text and "Source: " in card.text
     assert labels(card)[0] == "📖 Read more" and "🙋 Ask a coordinator" in labels(card)
@@ -125,10 +83,10 @@ async def test_short_question_uses_the_persons_language(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """A bare "SIP?" is answered in the person's language (English or Swedish)."""
-    add_staff(app, 103, "Cara Ek", language="en")
-    add_staff(app, 104, "Dag Ek", language="sv")
-    english = await standin.user(103, "Cara").ask("SIP?")
-    swedish = await standin.user(104, "Dag").ask("SIP?")
+    cara = staff_chat(app, standin, 103, "Cara Ek", language="en")
+    dag = staff_chat(app, standin, 104, "Dag Ek", language="sv")
+    english = await cara.ask("SIP?")
+    swedish = await dag.ask("SIP?")
     assert english.text.startswith(f"📘 {title(app, 'sip', 'en')}\n\n")
     assert swedish.text.startswith(f"📘 {title(app, 'sip', 'sv')}\n\n")
 
@@ -137,11 +95,11 @@ async def test_other_language_gets_a_bilingual_note_then_the_persons_language(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """A German question: a short note in Swedish and English, then the answer in Swedish."""
-    add_staff(app, 119, "Ulla Ek")
+    ulla = staff_chat(app, standin, 119, "Ulla Ek")
     question = "Wie funktioniert das Barnteam in der Schule?"
     expected = kb_of(app).answer(question, "sv")
     assert expected.unsupported_language and expected.lang == "sv" and expected.article_id
-    card = await standin.user(119, "Ulla").ask(question)
+    card = await ulla.ask(question)
     assert card.text.startswith(
         f"{t('ask.unsupported_note', 'sv')}\n\n📘 {title(app, expected.article_id, 'sv')}\n\n"
     )
@@ -149,11 +107,9 @@ async def test_other_language_gets_a_bilingual_note_then_the_persons_language(
 
 
 async def test_off_topic_question_gets_an_honest_i_dont_know(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """No article, whom to ask, suggestion buttons (if any) and the coordinator button."""
-    add_staff(app, 105, "Eva Ek")
-    person = standin.user(105, "Eva")
     for question in ("hur länge ska man koka potatis?", "vem betalar för möten och lokaler"):
         expected = kb_of(app).answer(question, "sv")
         assert not expected.answered
@@ -174,13 +130,11 @@ async def test_off_topic_question_gets_an_honest_i_dont_know(
 
 
 async def test_small_talk_case_and_off_topic_get_short_replies_and_nothing_is_stored(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """Greetings and thanks get a friendly line; a case question says whom to ask; an
     off-topic question says what the bot can help with; none of them is logged (so none
     reaches /kb_gaps) and none gets an article card or buttons."""
-    add_staff(app, 106, "Olle Ek")
-    person = standin.user(106, "Olle")
     cases = [
         ("hej!", "ask.smalltalk", "sv"),
         ("tack så mycket!", "ask.smalltalk_thanks", "sv"),
@@ -198,27 +152,25 @@ async def test_small_talk_case_and_off_topic_get_short_replies_and_nothing_is_st
 
 
 async def test_a_long_message_that_tells_a_situation_first_gets_the_right_article(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """The asking sentence of a long, context-heavy message decides the article."""
-    add_staff(app, 107, "Mia Ek")
     question = (
         "Vi har en elev i sjuan som har varit borta nästan varje måndag och fredag sedan "
         "höstlovet, oftast med en kort sjukanmälan från mamma. Mentorn har pratat med eleven "
         "som säger att allt är bra. Rektor vill vänta och se. När måste skolan utreda "
         "frånvaron?"
     )
-    card = await standin.user(107, "Mia").ask(question)
+    card = await person.ask(question)
     assert card.text.startswith(f"📘 {title(app, 'skolfranvaro', 'sv')}")
     assert [q.article_id for q in questions(app)] == ["skolfranvaro"]
 
 
 async def test_an_indirect_emergency_gets_acute_guidance_first(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """A pupil's disclosure written without "akut", "112" or "självmord" is an emergency."""
-    add_staff(app, 108, "Sara Ek")
-    card = await standin.user(108, "Sara").ask(
+    card = await person.ask(
         "eleven sitter hos mig nu och har precis sagt att hon inte vill finnas kvar längre, "
         "vad gör jag"
     )
@@ -228,22 +180,20 @@ async def test_an_indirect_emergency_gets_acute_guidance_first(
 
 
 async def test_a_possible_emergency_gets_the_answer_with_a_safety_footer(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """A worrying but not clearly acute message gets its article and one line about 112."""
-    add_staff(app, 109, "Pia Ek")
-    card = await standin.user(109, "Pia").ask("en elev mår jättedåligt, hur gör jag en orosanmälan")
+    card = await person.ask("en elev mår jättedåligt, hur gör jag en orosanmälan")
     assert card.text.startswith(f"📘 {title(app, 'orosanmalan', 'sv')}")
     assert t("ask.safety_note", "sv") in card.text
 
 
 async def test_emergency_gets_acute_guidance_first_with_112(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """Acute danger: the akut-lage card with 112 first; the ordinary match as a button."""
-    add_staff(app, 106, "Fia Ek")
     question = "akut: våld hemma ikväll, vem kallar till SIP?"
-    card = await standin.user(106, "Fia").ask(question)
+    card = await person.ask(question)
     assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}\n\n")
     assert "112" in card.text.split("\n\n")[1]
     expected = kb_of(app).answer(question, "sv")
@@ -253,13 +203,11 @@ async def test_emergency_gets_acute_guidance_first_with_112(
 
 
 async def test_personnummer_in_a_question_is_refused_and_nothing_stored(
-    app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
+    app: DalsbotApp, person: SimUser, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A question with a personnummer is not searched, stored or logged; one-line refusal."""
     for name in ("handlers", "knowledge", "storage", "bot"):
         caplog.set_level(logging.DEBUG, logger=name)
-    add_staff(app, 107, "Gun Ek")
-    person = standin.user(107, "Gun")
     refused = await person.ask("behöver 19900101-0017 en SIP?")
     assert refused.text == t("ask.personnummer", "sv") and "\n" not in refused.text
     assert refused.buttons == []
@@ -275,11 +223,9 @@ async def test_personnummer_in_a_question_is_refused_and_nothing_stored(
 
 
 async def test_an_emergency_beside_a_personnummer_still_gets_112_first(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """The acute-danger card comes first; the question is still refused and not stored."""
-    add_staff(app, 112, "Ida Ek")
-    person = standin.user(112, "Ida")
     await person.send("Eleven 121212-1212 sitter hos mig och säger att hon vill ta livet av sig")
     card, refused = await person.next(2, 30)
     assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
@@ -289,7 +235,7 @@ async def test_an_emergency_beside_a_personnummer_still_gets_112_first(
 
 
 async def test_read_more_sends_the_whole_article_in_parts_under_the_limit(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """A long article arrives as several plain-text messages, each under 4096 characters."""
     kb = kb_of(app)
@@ -298,9 +244,7 @@ async def test_read_more_sends_the_whole_article_in_parts_under_the_limit(
     long = dataclasses.replace(barnteam, body=(barnteam.body + "\n\n") * 5)
     others = [kb.get(i, lang) for i in kb.ids() for lang in ("sv", "en")]
     articles = [long if a is barnteam else a for a in others if a is not None]
-    app.bot_data.services["kb"] = KnowledgeBase.from_articles(articles, kb.glossary)
-    add_staff(app, 108, "Hans Ek")
-    person = standin.user(108, "Hans")
+    app.bot_data.services.add(KnowledgeBase.from_articles(articles, kb.glossary))
     card = await person.ask("vad är ett barnteam?")
     assert card.text.startswith(f"📘 {barnteam.title}")
     await person.press(card, "Läs mer")
@@ -313,12 +257,8 @@ async def test_read_more_sends_the_whole_article_in_parts_under_the_limit(
     assert parts[0].text.startswith(f"📘 {barnteam.title}\n\n{barnteam.short_answer}")
 
 
-async def test_related_button_opens_that_articles_card(
-    app: DalsbotApp, standin: BotApiStandIn
-) -> None:
+async def test_related_button_opens_that_articles_card(app: DalsbotApp, person: SimUser) -> None:
     """A related article's button shows its card; the browse is logged without any text."""
-    add_staff(app, 109, "Ida Ek")
-    person = standin.user(109, "Ida")
     card = await person.ask("vem kallar till SIP?")
     related = kb_of(app).answer("vem kallar till SIP?", "sv").related[0]
     opened = await person.tap(card, f"➡️ {title(app, related, 'sv')}")
@@ -332,7 +272,7 @@ async def test_votes_are_stored_once_per_person_and_can_change(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """👍 twice keeps one vote; 👎 changes it; each is acknowledged with an alert."""
-    staff_id = add_staff(app, 110, "Jon Ek")
+    staff_id = add_staff(app.bot_data.db, 110, "Jon Ek").id
     person = standin.user(110, "Jon")
     card = await person.ask("vem kallar till SIP?")
     assert (await person.tap(card, "👍")).alert == t("ask.vote_up", "sv")
@@ -345,11 +285,9 @@ async def test_votes_are_stored_once_per_person_and_can_change(
 
 
 async def test_forged_or_foreign_callback_data_is_refused(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, standin: BotApiStandIn, person: SimUser
 ) -> None:
     """Unknown ids, languages, cards and strangers are refused; nothing is stored."""
-    add_staff(app, 111, "Kim Ek")
-    person = standin.user(111, "Kim")
     card = await person.ask("vem kallar till SIP?")
     stale = t("core.stale_button", "sv")
     for forged in (
@@ -383,10 +321,11 @@ async def test_ask_a_coordinator_and_the_reply_reaches_the_asker(
     """Forwarded to the municipality's coordinator, who replies through the bot (guarded)."""
     code = await create_invite(standin, role="coordinator", municipality="Mellerud")
     await register(standin, 121, code, name="Cecilia")
-    add_staff(app, 122, "Olle Åmålsson", role=Role.COORDINATOR, municipality="Åmål")
-    add_staff(app, 123, "Maja Ek", municipality="Mellerud", language="en")
-    asker, coordinator = standin.user(123, "Maja"), standin.user(121, "Cecilia")
-    other = standin.user(122, "Olle")
+    other = staff_chat(
+        app, standin, 122, "Olle Åmålsson", role=Role.COORDINATOR, municipality="Åmål"
+    )
+    asker = staff_chat(app, standin, 123, "Maja Ek", municipality="Mellerud", language="en")
+    coordinator = standin.user(121, "Cecilia")
     card = await asker.ask("Who pays for the meeting room?")
     assert card.text.startswith(t("ask.dont_know", "en"))
     confirmation = await asker.tap(card, "Ask a coordinator")
@@ -420,11 +359,9 @@ async def test_ask_a_coordinator_and_the_reply_reaches_the_asker(
 
 
 async def test_fraga_without_text_takes_the_next_message_and_cancel_stops_it(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """/fraga alone asks for the question; the next text is it; /cancel drops the request."""
-    add_staff(app, 130, "Nils Ek")
-    person = standin.user(130, "Nils")
     assert (await person.ask("/fraga")).text == t("ask.ask_prompt", "sv")
     card = await person.ask("vem kallar till SIP?")
     assert card.text.startswith(f"📘 {title(app, 'sip', 'sv')}")
@@ -434,12 +371,10 @@ async def test_fraga_without_text_takes_the_next_message_and_cancel_stops_it(
 
 
 async def test_in_a_group_only_fraga_and_mentions_are_questions(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, standin: BotApiStandIn, person: SimUser
 ) -> None:
     """Plain group text is ignored; /fraga, /fraga@bot and a mention are answered."""
-    add_staff(app, 140, "Pia Ek")
     standin.group(GROUP)
-    person = standin.user(140, "Pia")
     await person.send("vem kallar till SIP?", chat_id=GROUP)
     await person.send("/fraga vem kallar till SIP?", chat_id=GROUP)
     first = (await group_messages(standin, 1))[0]
@@ -467,11 +402,9 @@ async def test_in_a_group_only_fraga_and_mentions_are_questions(
 
 
 async def test_artiklar_pages_through_topics_and_opens_one(
-    app: DalsbotApp, standin: BotApiStandIn
+    app: DalsbotApp, person: SimUser
 ) -> None:
     """/artiklar: eight titles per page, next/previous in place, a title opens its card."""
-    add_staff(app, 150, "Rut Ek")
-    person = standin.user(150, "Rut")
     kb = kb_of(app)
     pages = -(-len(kb.ids()) // 8)
     first = await person.ask("/artiklar")
@@ -488,11 +421,10 @@ async def test_artiklar_pages_through_topics_and_opens_one(
 
 
 async def test_kb_reload_and_kb_gaps_are_for_admins_only(
-    app: DalsbotApp, standin: BotApiStandIn, tmp_path: Path
+    app: DalsbotApp, standin: BotApiStandIn, person: SimUser, tmp_path: Path
 ) -> None:
     """Staff are refused; the admin reloads (or sees why not) and sees the gaps."""
-    add_staff(app, 160, "Sam Ek")
-    person, admin = standin.user(160, "Sam"), standin.user(ADMIN_ID, "Astrid")
+    admin = standin.user(ADMIN_ID, "Astrid")
     assert (await person.ask("/kb_reload")).text == t("core.not_allowed", "sv")
     assert (await person.ask("/kb_gaps")).text == t("core.not_allowed", "sv")
     kb = kb_of(app)
@@ -524,14 +456,13 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
 
 
 async def test_purge_job_is_scheduled_daily_and_clears_old_texts(
-    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+    app: DalsbotApp, person: SimUser, clock: FakeClock
 ) -> None:
     """The daily job exists; run 91 days later it deletes the question text."""
     assert app.job_queue is not None
     jobs = app.job_queue.get_jobs_by_name("kb:purge-old-questions")
     assert len(jobs) == 1
-    add_staff(app, 170, "Tor Ek")
-    await standin.user(170, "Tor").ask("vem kallar till SIP?")
+    await person.ask("vem kallar till SIP?")
     clock.advance(days=91)
     await jobs[0].run(app)
     assert [(q.question, q.staff_id, q.article_id) for q in questions(app)] == [(None, None, "sip")]
@@ -542,7 +473,7 @@ def test_start_up_fails_clearly_when_the_knowledge_base_cannot_load(
 ) -> None:
     """A broken article folder stops start-up with a one-line reason."""
     monkeypatch.setattr(
-        ask_handlers, "KnowledgeBase", lambda: KnowledgeBase(root=tmp_path / "missing")
+        ask_admin, "KnowledgeBase", lambda: KnowledgeBase(root=tmp_path / "missing")
     )
     with pytest.raises(SystemExit, match=r"Cannot load the knowledge base: .*missing"):
         build_application(settings, db=sqlite_db, api_root="http://127.0.0.1:9")
@@ -552,9 +483,10 @@ async def test_a_forward_that_reached_nobody_can_be_tried_again(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """When every coordinator has blocked the bot, the asker is told and may try again later."""
-    add_staff(app, 150, "Rut Ek", role=Role.COORDINATOR, municipality="Dals-Ed")
-    add_staff(app, 151, "Sam Ek", municipality="Dals-Ed")
-    asker, coordinator = standin.user(151, "Sam"), standin.user(150, "Rut")
+    coordinator = staff_chat(
+        app, standin, 150, "Rut Ek", role=Role.COORDINATOR, municipality="Dals-Ed"
+    )
+    asker = staff_chat(app, standin, 151, "Sam Ek", municipality="Dals-Ed")
     card = await asker.ask("Vem betalar fikat på mötet?")
     standin.blocked.add(150)
     await asker.press(card, "Fråga en samordnare")
@@ -625,9 +557,9 @@ async def test_emergency_card_shows_112_and_the_askers_municipalitys_numbers(
     """Mellerud staff writing an indirect emergency get akut-lage, 112 and Mellerud's numbers;
     Åmål staff (nothing filled in) and strangers get 112 and the general text only."""
     app = app_with_contacts
-    add_staff(app, 180, "Ulf Ek", municipality="Mellerud")
-    add_staff(app, 181, "Vilma Ek", municipality="Åmål")
-    card = await standin.user(180, "Ulf").ask(INDIRECT_EMERGENCY)
+    ulf = staff_chat(app, standin, 180, "Ulf Ek", municipality="Mellerud")
+    vilma = staff_chat(app, standin, 181, "Vilma Ek", municipality="Åmål")
+    card = await ulf.ask(INDIRECT_EMERGENCY)
     short = kb_of(app).get("akut-lage", "sv")
     assert short is not None
     assert card.text.startswith(f"🚨 {short.title}\n\n{short.short_answer}\n\n")
@@ -641,7 +573,7 @@ async def test_emergency_card_shows_112_and_the_askers_municipalitys_numbers(
     assert len(card.text) < 1200
     assert labels(card)[0] == "📖 Läs mer" and labels(card)[-1] == "🙋 Fråga en samordnare"
     assert [(q.article_id, q.emergency) for q in questions(app)] == [("akut-lage", True)]
-    amal = await standin.user(181, "Vilma").ask(INDIRECT_EMERGENCY)
+    amal = await vilma.ask(INDIRECT_EMERGENCY)
     assert amal.text.split("\n\n")[2] == "📞 Akut fara, och socialjouren utanför kontorstid: 112"
     assert "070-174" not in amal.text
     stranger = standin.user(182, "Xena")
@@ -657,9 +589,10 @@ async def test_kb_reload_rereads_the_numbers_and_keeps_them_when_the_file_is_bro
 ) -> None:
     """A broken contacts file is refused with its first error; a fixed one is used at once."""
     app = app_with_contacts
-    add_staff(app, 183, "Yngve Ek", municipality="Åmål")
-    admin, person = standin.user(ADMIN_ID, "Astrid"), standin.user(183, "Yngve")
+    person = staff_chat(app, standin, 183, "Yngve Ek", municipality="Åmål")
+    admin = standin.user(ADMIN_ID, "Astrid")
     path = app.bot_data.settings.contacts_file
+    assert path is not None
     path.write_text(CONTACTS.replace('phone: ""', "phone: fylls i"), encoding="utf-8")
     refused = await admin.ask("/kb_reload")
     assert refused.text.split("\n\n")[1] == t(

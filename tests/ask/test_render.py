@@ -7,18 +7,18 @@ import dataclasses
 import pytest
 
 from bot.i18n import Lang, format_date, t
-from bot.kb_render import (
+from handlers.ask.render import (
     MESSAGE_LIMIT,
     TELEGRAM_LIMIT,
     answer_card,
     articles_page,
     emergency_guidance,
     full_article,
-    page_of,
     plain_article,
     split_message,
     title_sort_key,
 )
+from handlers.common import page_of
 from knowledge.contacts import MAX_LABEL, Contact, LocalContacts
 from knowledge.service import Answer, KnowledgeBase
 

@@ -7,17 +7,16 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, select
 
-from storage import knowledge as kb_store
 from storage.db import Database
-from storage.knowledge import ForwardStatus, ReplyStatus, VoteOutcome
-from storage.models import (
+from storage.knowledge import store as kb_store
+from storage.knowledge.models import (
     KbCoordinatorQuestion,
     KbCoordinatorRecipient,
     KbFeedback,
     KbQuestion,
-    Role,
-    Staff,
 )
+from storage.knowledge.store import ForwardStatus, ReplyStatus, VoteOutcome
+from storage.people.models import Role, Staff
 
 # The group chat the cards are shown in (group chat ids are negative).
 GROUP = -100

@@ -9,46 +9,11 @@ import pytest
 
 from bot.context import DalsbotApp
 from bot.i18n import t
-from bot.standin import BotApiStandIn
-from storage import staff as staff_store
-from storage.models import Role
+from bot.shell.standin import BotApiStandIn
+from storage.people import store as staff_store
+from storage.people.models import Role
 from tests.conftest import ADMIN_ID, FakeClock
-
-
-async def create_invite(
-    standin: BotApiStandIn,
-    role: str = "staff",
-    municipality: str = "Mellerud",
-    uses: str = "1 person",
-    days: str = "7 dagar",
-) -> str:
-    """Make an invitation as the admin through the chat; returns the code."""
-    admin = standin.user(ADMIN_ID, "Astrid", username="astrid")
-    menu = await admin.ask("/invite")
-    menu = await admin.tap(menu, t(f"core.roles.{role}", "sv"))
-    menu = await admin.tap(menu, municipality)
-    menu = await admin.tap(menu, uses)
-    done = await admin.tap(menu, days)
-    assert "https://t.me/dalsbot_local_bot?start=inv_" in done.text
-    return done.text.split("start=")[1].split()[0]
-
-
-async def register(
-    standin: BotApiStandIn,
-    user_id: int,
-    code: str,
-    name: str = "Bertil",
-    organisation: str = "Socialtjänst",
-) -> str:
-    """A person joins with the code, keeping their Telegram name; returns the last text."""
-    person = standin.user(user_id, name, last_name="Ek")
-    intro = await person.ask(f"/start {code}")
-    assert "Vilket namn" in intro.text
-    orgs = await person.tap(intro, "Använd")
-    confirm = await person.tap(orgs, organisation)
-    assert f"Namn: {name} Ek" in confirm.text
-    done = await person.tap(confirm, "Ja, registrera mig")
-    return done.text
+from tests.helpers import create_invite, open_invitation, register
 
 
 async def test_start_without_invitation_explains_access_and_nothing_else(
@@ -121,9 +86,7 @@ async def test_registration_refuses_personnummer_as_name_and_asks_again(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """A typed name that is a personnummer is refused; text instead of a button is explained."""
-    code = await create_invite(standin)
-    person = standin.user(51, "Hugo")
-    await person.ask(f"/start {code}")
+    person, _intro = await open_invitation(standin, 51, "Hugo")
     refused = await person.ask("19900101-0017")
     assert refused.text == t("core.register_name_personnummer", "sv")
     orgs = await person.ask("Hugo Holm")
@@ -142,9 +105,12 @@ async def test_staff_only_commands_refuse_others(app: DalsbotApp, standin: BotAp
     code = await create_invite(standin)
     await register(standin, 62, code)
     member = standin.user(62, "Bertil")
-    assert (await member.ask("/invite")).text == t("core.not_allowed", "sv")
-    assert (await member.ask("/staff")).text == t("core.not_allowed", "sv")
-    assert (await member.ask("/nosuchthing")).text == t("core.unknown_command", "sv")
+    for command, refusal in [
+        ("/invite", "core.not_allowed"),
+        ("/staff", "core.not_allowed"),
+        ("/nosuchthing", "core.unknown_command"),
+    ]:
+        assert (await member.ask(command)).text == t(refusal, "sv"), command
 
 
 async def test_admin_changes_role_and_removes_and_forged_buttons_are_refused(
@@ -260,14 +226,17 @@ async def test_registration_deadline_is_respected_by_clock(
 async def test_a_button_nobody_handles_is_answered_as_stale(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
-    """A button whose flow is over (or forged data) gets an alert, not a spinning button."""
+    """A button whose flow is over (or forged data) gets an alert, not a spinning button: a
+    one-shot button pressed again on its message says it was already done."""
     code = await create_invite(standin)
     await register(standin, 95, code, name="Maja")
     maja = standin.user(95, "Maja")
     done = maja.last()
     await maja.press(done, 0, data="reg:ok")  # registration ended: nobody handles it now
     alert = await maja.reply()
-    assert alert.kind == "answer" and alert.alert == t("core.stale_button", "sv")
+    assert alert.kind == "answer" and alert.alert == t("core.already_done", "sv")
+    await maja.press(done, 0, data="reg:again")  # never pressed on this message
+    assert (await maja.reply()).alert == t("core.stale_button", "sv")
     await maja.press(done, 0, data="zzz:1")
     assert (await maja.reply()).alert == t("core.stale_button", "sv")
 
@@ -276,9 +245,7 @@ async def test_a_telegram_name_with_a_personnummer_is_never_offered_or_kept(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """The suggested display name passes the same guard as a typed one."""
-    code = await create_invite(standin)
-    person = standin.user(96, "Olle", last_name="121212-1212")
-    intro = await person.ask(f"/start {code}")
+    person, intro = await open_invitation(standin, 96, "Olle", last_name="121212-1212")
     assert intro.text.startswith("Välkommen till Dalsbot!")
     assert not intro.buttons and "121212" not in intro.text
     await person.press(intro, 0, data="reg:name")  # forged: the button was never offered

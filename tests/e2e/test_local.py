@@ -7,8 +7,8 @@ from pathlib import Path
 
 from bot.context import DalsbotApp
 from bot.i18n import t
-from bot.local import TerminalChat
-from bot.standin import BotApiStandIn
+from bot.shell.local import TerminalChat
+from bot.shell.standin import BotApiStandIn
 
 
 async def test_switching_person_shows_what_they_got_in_the_meantime(

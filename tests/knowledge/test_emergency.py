@@ -8,65 +8,73 @@ from hypothesis import strategies as st
 
 from knowledge.emergency import is_emergency
 
+# Suicide, ongoing violence, danger tonight, 112 and socialjouren count.
+ACUTE = [
+    "pappa slår barnet just nu",
+    "elev vill ta livet av sig",
+    "eleven pratar om självmord",
+    "AKUT!!",
+    "ring 112?",
+    "styvpappan misshandlar pojken",
+    "våld i hemmet ikväll, vad gör jag",
+    "barnet vågar inte gå hem",
+    "my pupil is not safe tonight",
+    "child is being hit right now",
+    "she says she wants to die",
+    "he threatened to kill himself",
+    "gutten vil ta livet av seg",
+    "moren slår barnet akkurat nå",
+    "jenta tør ikke gå hjem i natt",
+    "barnet er ikke trygt hjemme",
+    "en elev har självskadat sig idag",
+    "hon självskadar",
+    "eleven har skurit sig på armarna",
+    "jenta driver med selvskading",
+    # Threats with a weapon, a parent hitting now, threats to kill, a fresh disclosure.
+    "mammas kille viftade med en kniv mot henne",
+    "pappa är full och slår",
+    "someone at home said they would kill him",
+    "he pulled a knife on his son",
+    "hon säger att styvpappa slog henne i morse",
+    # Fear of going home, violence against a child, self-harm and bleeding.
+    "hon är rädd att gå hem efter skolan",
+    "he says he can't go home tonight",
+    "her brother hurts her every evening",
+    "en elev har skadat sig själv på toaletten",
+    "pojken blöder från huvudet",
+]
+# Questions about procedure or the meaning of "akut" go to the ordinary search.
+NOT_ACUTE = [
+    "när ska man göra en orosanmälan",
+    "barn som far illa vad gör jag",
+    "vad gäller nu när ett barn far illa",
+    "hur anmäler man misstänkt våld i hemmet",
+    "vad menas med akut ärende i SIP",
+    "what does urgent mean in a SIP",
+    "children in danger of dropping out",
+    "vem kallar till barnteam",
+    "mamma hotar att inte komma på mötet",
+    "the teacher had a knife for the cooking class",
+    "vad säger lagen om att slå barn",
+    "vad är numret till socialjouren",
+    "behöver vi orosanmäla om eleven sa att pappa slog honom för ett år sedan",
+    "",
+    # A negation, an accident, dressing a child or a figure of speech raises no alarm.
+    "hon har inte skurit sig, men hon är ledsen",
+    "hon har skurit sig i fingret på slöjden",
+    "mamma tar på honom jackan varje morgon",
+    "eleven sa att hon vill dö av skam efter presentationen",
+    "the child was missing school a lot last term",
+    "vem kallar till sip",
+]
+
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "pappa slår barnet just nu",
-        "elev vill ta livet av sig",
-        "eleven pratar om självmord",
-        "AKUT!!",
-        "ring 112?",
-        "styvpappan misshandlar pojken",
-        "våld i hemmet ikväll, vad gör jag",
-        "barnet vågar inte gå hem",
-        "my pupil is not safe tonight",
-        "child is being hit right now",
-        "she says she wants to die",
-        "he threatened to kill himself",
-        "gutten vil ta livet av seg",
-        "moren slår barnet akkurat nå",
-        "jenta tør ikke gå hjem i natt",
-        "barnet er ikke trygt hjemme",
-        "en elev har självskadat sig idag",
-        "hon självskadar",
-        "eleven har skurit sig på armarna",
-        "jenta driver med selvskading",
-        # Threats with a weapon, a parent hitting now, threats to kill, a fresh disclosure.
-        "mammas kille viftade med en kniv mot henne",
-        "pappa är full och slår",
-        "someone at home said they would kill him",
-        "he pulled a knife on his son",
-        "hon säger att styvpappa slog henne i morse",
-    ],
+    ("text", "emergency"), [(text, True) for text in ACUTE] + [(text, False) for text in NOT_ACUTE]
 )
-def test_acute_danger_is_an_emergency(text: str) -> None:
-    """Suicide, ongoing violence, danger tonight, 112 and socialjouren count."""
-    assert is_emergency(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "när ska man göra en orosanmälan",
-        "barn som far illa vad gör jag",
-        "vad gäller nu när ett barn far illa",
-        "hur anmäler man misstänkt våld i hemmet",
-        "vad menas med akut ärende i SIP",
-        "what does urgent mean in a SIP",
-        "children in danger of dropping out",
-        "vem kallar till barnteam",
-        "mamma hotar att inte komma på mötet",
-        "the teacher had a knife for the cooking class",
-        "vad säger lagen om att slå barn",
-        "vad är numret till socialjouren",
-        "behöver vi orosanmäla om eleven sa att pappa slog honom för ett år sedan",
-        "",
-    ],
-)
-def test_procedural_questions_are_not_emergencies(text: str) -> None:
-    """Questions about procedure or the meaning of "akut" go to the ordinary search."""
-    assert not is_emergency(text)
+def test_only_acute_danger_is_an_emergency(text: str, emergency: bool) -> None:
+    """Acute danger gets the first tier; procedure, negations and everyday phrases do not."""
+    assert is_emergency(text) is emergency
 
 
 @given(st.text(max_size=200))
@@ -126,22 +134,6 @@ def test_indirect_emergencies_are_clear_in_their_category(text: str, category: s
 def test_meta_calm_and_soft_messages_are_possible_not_clear(text: str) -> None:
     """Routines, training, handled cases, a calm writer and soft signals get the footer only."""
     assert assess(text).tier is Tier.POSSIBLE
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "hon har inte skurit sig, men hon är ledsen",
-        "hon har skurit sig i fingret på slöjden",
-        "mamma tar på honom jackan varje morgon",
-        "eleven sa att hon vill dö av skam efter presentationen",
-        "the child was missing school a lot last term",
-        "vem kallar till sip",
-    ],
-)
-def test_negated_accidental_and_everyday_phrases_are_no_alarm(text: str) -> None:
-    """A negation, an accident, dressing a child or a figure of speech raises no alarm."""
-    assert assess(text).tier is not Tier.CLEAR
 
 
 @given(

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from knowledge.emergency import Tier, assess
 from knowledge.emergency.model import BUCKETS, default_model, features, fit, load_model
-from knowledge.emergency.train import TRAINING_SETS, train
+from knowledge.emergency.train import train
+from knowledge.training import TRAINING_SETS
 
 
 def test_features_are_folded_hashed_and_stable() -> None:

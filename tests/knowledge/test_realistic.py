@@ -34,12 +34,12 @@ in a tuned set fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from knowledge.evaluation import EvalReport, dalsbot_system, evaluate, load_eval_set
-from knowledge.service import KnowledgeBase
+from knowledge.evaluation import EvalReport, load_eval_set
 
 HERE = Path(__file__).parent
 # Set name → (top-1, answered, declined) thresholds on its in-scope and off-topic part.
@@ -53,13 +53,7 @@ TUNED = {
     "realistic8": (0.97, 0.98, 0.98),
     "realistic9": (0.96, 0.96, 0.95),
 }
-_reports: dict[str, EvalReport] = {}
-
-
-def _report(kb: KnowledgeBase, name: str) -> EvalReport:
-    if name not in _reports:
-        _reports[name] = evaluate(load_eval_set(HERE / f"{name}.yaml"), dalsbot_system(kb))
-    return _reports[name]
+Reports = Callable[[str], EvalReport]
 
 
 @pytest.mark.parametrize("name", sorted(TUNED))
@@ -74,35 +68,35 @@ def test_set_has_the_size_the_issue_asks_for(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(TUNED))
-def test_no_emergency_is_missed(kb: KnowledgeBase, name: str) -> None:
+def test_no_emergency_is_missed(set_report: Reports, name: str) -> None:
     """Every indirect emergency gets the akut-lage card first."""
-    report = _report(kb, f"{name}_safety")
+    report = set_report(f"{name}_safety")
     assert report.n_emergency >= 150
     assert report.failures["emergency"] == []
 
 
 @pytest.mark.parametrize("name", sorted(TUNED))
-def test_few_false_alarms(kb: KnowledgeBase, name: str) -> None:
+def test_few_false_alarms(set_report: Reports, name: str) -> None:
     """At most 1 % of alarming-but-safe and of ordinary messages raise the alarm."""
-    assert _report(kb, f"{name}_safety").false_alarm <= 0.01
-    assert _report(kb, f"{name}_scope").false_alarm <= 0.01
+    assert set_report(f"{name}_safety").false_alarm <= 0.01
+    assert set_report(f"{name}_scope").false_alarm <= 0.01
 
 
 @pytest.mark.parametrize("name", sorted(TUNED))
-def test_in_scope_and_off_topic(kb: KnowledgeBase, name: str) -> None:
+def test_in_scope_and_off_topic(set_report: Reports, name: str) -> None:
     """Top-1, answered and declined stay at the tuned level (counts only in messages)."""
     top1, answered, declined = TUNED[name]
-    report = _report(kb, f"{name}_scope")
+    report = set_report(f"{name}_scope")
     assert report.top1 >= top1, f"top-1 {report.top1:.3f}"
     assert report.answered >= answered, f"answered {report.answered:.3f}"
     assert report.abstention_recall >= declined, f"declined {report.abstention_recall:.3f}"
 
 
 @pytest.mark.parametrize("name", sorted(TUNED))
-def test_answer_language(kb: KnowledgeBase, name: str) -> None:
+def test_answer_language(set_report: Reports, name: str) -> None:
     """At least 98 % of answers are in the right language (Norwegian and Danish: Swedish)."""
-    assert _report(kb, f"{name}_scope").language >= 0.98
-    assert _report(kb, f"{name}_safety").language >= 0.98
+    assert set_report(f"{name}_scope").language >= 0.98
+    assert set_report(f"{name}_safety").language >= 0.98
 
 
 # R7 was measured once and is training data for the two learned models since; its signals
@@ -115,11 +109,11 @@ HELD_OUT = {"realistic10": (0.90, 0.96, 0.91, 0.97, 0.13)}
 
 
 @pytest.mark.parametrize("name", sorted({**TRAINED_ONLY, **HELD_OUT}))
-def test_untuned_sets_do_not_get_worse(kb: KnowledgeBase, name: str) -> None:
+def test_untuned_sets_do_not_get_worse(set_report: Reports, name: str) -> None:
     """Sets whose signals were not tuned on stay at least at their measured figures."""
     top1, answered, declined, emergencies, false_alarms = {**TRAINED_ONLY, **HELD_OUT}[name]
-    scope = _report(kb, f"{name}_scope")
-    safety = _report(kb, f"{name}_safety")
+    scope = set_report(f"{name}_scope")
+    safety = set_report(f"{name}_safety")
     assert scope.top1 >= top1, f"top-1 {scope.top1:.3f}"
     assert scope.answered >= answered, f"answered {scope.answered:.3f}"
     assert scope.abstention_recall >= declined, f"declined {scope.abstention_recall:.3f}"

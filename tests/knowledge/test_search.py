@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from knowledge.cli import add_commands
+from bot.shell.cli.main import main
 from knowledge.service import KnowledgeBase
 
 
@@ -44,12 +43,16 @@ def test_off_topic_questions_abstain(kb: KnowledgeBase, question: str) -> None:
     assert answer.article_id is None
 
 
+def own_related(kb: KnowledgeBase, article_id: str) -> list[str]:
+    """The first three of the (Swedish) article's own related ids."""
+    article = kb.get(article_id, "sv")
+    assert article is not None
+    return list(article.related[:3])
+
+
 def test_related_starts_with_the_articles_own_related(kb: KnowledgeBase) -> None:
     """related: the article's own related ids first, at most three."""
-    result = kb.index.search("vad är en SIP", "sv")
-    article = kb.get("sip", "sv")
-    assert article is not None
-    assert result.related == list(article.related[:3])
+    assert kb.index.search("vad är en SIP", "sv").related == own_related(kb, "sip")
 
 
 def test_emergency_answer_is_akut_lage_with_best_match_related(kb: KnowledgeBase) -> None:
@@ -65,9 +68,7 @@ def test_emergency_answer_leaves_out_a_weak_match(kb: KnowledgeBase) -> None:
     answer = kb.answer("han säger att han vill ta livet av sig", "sv")
     assert answer.emergency
     assert "det-goda-livet-i-dalsland" not in answer.related
-    article = kb.get("akut-lage", "sv")
-    assert article is not None
-    assert answer.related == list(article.related[:3])
+    assert answer.related == own_related(kb, "akut-lage")
 
 
 def test_unsupported_language_is_flagged_and_answered_in_preferred(kb: KnowledgeBase) -> None:
@@ -101,12 +102,8 @@ def test_search_never_raises_and_confidence_is_bounded(
 
 
 def run_cli(args: list[str]) -> int:
-    """Parse ``args`` with a parser that only has the knowledge commands and run them."""
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    namespace = parser.parse_args(args)
-    result: int = namespace.func(namespace)
-    return result
+    """Run ``dalsbot ARGS`` in this process."""
+    return main(args)
 
 
 def test_cli_ask_prints_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.emergency.train import TRAINING_SETS
 from knowledge.service import KnowledgeBase
 from knowledge.topic_model import NONE, default_model
 from knowledge.topic_train import train
+from knowledge.training import TRAINING_SETS
 
 
 def test_the_shipped_topic_model_is_what_the_listed_sets_train() -> None:

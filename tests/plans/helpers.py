@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlmodel import Session
 
-from bot.duetimes import ReminderPolicy, WorkCalendar
-from storage import staff as staff_store
 from storage.db import Database
-from storage.models import Role
+from storage.people import store as staff_store
+from storage.people.models import Role
+from storage.plans.duetimes import ReminderPolicy, WorkCalendar
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)  # a Wednesday, as the FakeClock starts
 TODAY = dt.date(2026, 11, 25)

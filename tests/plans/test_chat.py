@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 
 from bot.context import DalsbotApp
 from bot.i18n import t
-from bot.standin import BotApiStandIn, ChatEvent, SimUser
-from storage import plans as plans_store
-from storage import staff as staff_store
-from storage.models import FollowUp, Plan, PlanParticipant, Reminder, ReminderState
+from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
+from storage.people import store as staff_store
+from storage.plans import store as plans_store
+from storage.plans.models import FollowUp, Plan, PlanParticipant, Reminder, ReminderState
 from tests.conftest import FakeClock
 from tests.plans.helpers import CALENDAR, POLICY, add_staff
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from bot.cli import main
-from bot.plan_csv import plans_to_csv
-from bot.plans_cli import import_plans_csv
-from bot.runner import open_database
 from bot.settings import Settings
-from storage import plans as plans_store
-from storage import staff as staff_store
+from bot.shell.cli.main import main
+from bot.shell.cli.plans import import_plans_csv
 from storage.db import Database
-from storage.models import Plan, PlanParticipant, Reminder
+from storage.migrate import open_database
+from storage.people import store as staff_store
+from storage.plans import store as plans_store
+from storage.plans.csvfile import plans_to_csv
+from storage.plans.models import Plan, PlanParticipant, Reminder
 from tests.plans.helpers import CALENDAR, POLICY, add_staff
 
 HEADER = "reference,plan_type,municipality,responsible,participants,next_follow_up,follow_up_time"
@@ -37,7 +37,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture
 def cli_db(cli_env: Settings) -> Database:
     """The CLI's database with staff: 11 and @bo_al in Mellerud, 13 (@cia_b) in Åmål, 15 region."""
-    db = open_database(cli_env)
+    db = open_database(cli_env.database_url)
     add_staff(db, 11, "Anna Ek", role="coordinator")
     add_staff(db, 12, "Bo Al", username="bo_al")
     add_staff(db, 13, "Cia Berg", municipality="Åmål", username="cia_b")

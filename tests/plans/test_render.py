@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.plan_render import card_text, follow_up_when, list_button, list_line
-from storage.plans import ALL_RIGHTS, Person, PlanSummary, PlanView
+from handlers.plans.render import card_text, follow_up_when, list_button, list_line
+from storage.plans.store import ALL_RIGHTS, Person, PlanSummary, PlanView
 
 WHEN = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, col, select
 
-from storage import plans as plans_store
 from storage.db import Database
-from storage.models import FollowUp, Plan, PlanStatus, Reminder, ReminderState
-from storage.plans import PlanError, rights_for
+from storage.plans import store as plans_store
+from storage.plans.models import FollowUp, Plan, PlanStatus, Reminder, ReminderState
+from storage.plans.store import PlanError, rights_for
 from tests.plans.helpers import NOW, SCHEDULING, TODAY, add_staff
 
 DAY = dt.date(2026, 12, 18)  # a Friday, three weeks ahead
@@ -151,7 +151,7 @@ def test_my_plans_by_next_follow_up_with_overdue_marked(db: Database) -> None:
 
 def test_rights_responsible_coordinators_participants_and_others() -> None:
     """Who may view, act (held, new date) and manage (team, close) a plan."""
-    from storage.models import Staff
+    from storage.people.models import Staff
 
     plan = Plan(id=1, reference="BP-1", reference_key="BP-1", plan_type="sip",
                 municipality="Mellerud", responsible_id=1)  # fmt: skip
@@ -289,7 +289,7 @@ def test_simultaneous_held_taps_record_one_follow_up(db: Database) -> None:
     """Five "held" presses at the same moment (a double tap, two phones): one FollowUp."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from storage.models import FollowUp
+    from storage.plans.models import FollowUp
 
     team = _team(db)
     plan_id = _create(db, "BP-9", team["bo"], participants=[team["dan"]], time=dt.time(9, 0))

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup
 
-from bot.calendar_keyboard import (
+from handlers.plans.calendar_keyboard import (
     CalendarAction,
     calendar_keyboard,
     parse_calendar_callback,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.duetimes import (
+from storage.plans.duetimes import (
     DEFAULT_CALENDAR,
     STOCKHOLM,
     PlannedReminder,
@@ -40,23 +40,25 @@ def keys(reminders: list[PlannedReminder]) -> list[str]:
 # -- the working-day calendar ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("day", "name"),
-    [
-        (dt.date(2026, 1, 1), "nyårsdagen"),
-        (dt.date(2026, 1, 6), "trettondedag jul"),
-        (dt.date(2026, 4, 3), "långfredagen"),
-        (dt.date(2026, 4, 6), "annandag påsk"),
-        (dt.date(2026, 5, 1), "första maj"),
-        (dt.date(2026, 5, 14), "Kristi himmelsfärds dag"),
-        (dt.date(2027, 6, 25), "midsommarafton 2027"),
-        (dt.date(2026, 6, 19), "midsommarafton"),
-        (dt.date(2026, 12, 24), "julafton"),
-        (dt.date(2026, 12, 25), "juldagen"),
-        (dt.date(2026, 12, 31), "nyårsafton"),
-        (dt.date(2027, 1, 1), "nyårsdagen 2027"),
-    ],
-)
+PUBLIC_HOLIDAYS = {
+    dt.date(2026, 1, 1): "nyårsdagen",
+    dt.date(2026, 1, 6): "trettondedag jul",
+    dt.date(2026, 4, 3): "långfredagen",
+    dt.date(2026, 4, 6): "annandag påsk",
+    dt.date(2026, 5, 1): "första maj",
+    dt.date(2026, 5, 14): "Kristi himmelsfärds dag",
+    dt.date(2026, 12, 25): "juldagen",
+    dt.date(2027, 1, 1): "nyårsdagen 2027",
+}
+DE_FACTO_DAYS_OFF = {
+    dt.date(2027, 6, 25): "midsommarafton 2027",
+    dt.date(2026, 6, 19): "midsommarafton",
+    dt.date(2026, 12, 24): "julafton",
+    dt.date(2026, 12, 31): "nyårsafton",
+}
+
+
+@pytest.mark.parametrize(("day", "name"), [*PUBLIC_HOLIDAYS.items(), *DE_FACTO_DAYS_OFF.items()])
 def test_holidays_and_de_facto_days_off_are_not_working_days(day: dt.date, name: str) -> None:
     """Public holidays and midsommarafton, julafton, nyårsafton are days off."""
     assert day.weekday() < 5, name
@@ -102,36 +104,30 @@ def test_default_offsets_on_an_ordinary_week() -> None:
     assert [r.seq for r in schedule] == [7, 1, 0]
 
 
-def test_a_reminder_on_a_weekend_moves_to_friday() -> None:
-    """The day-before reminder of a Monday meeting is sent on Friday, three days before."""
-    schedule = reminder_schedule(dt.date(2026, 11, 30), dt.time(13, 0))
-    assert local_days(schedule) == [
-        dt.date(2026, 11, 23),
-        dt.date(2026, 11, 27),
-        dt.date(2026, 11, 30),
-    ]
-    assert keys(schedule) == ["before:7", "before:3", "day_of"]
-
-
-def test_easter_moves_the_day_before_reminder_past_langfredagen() -> None:
-    """Tuesday after Easter: Monday, the weekend and Good Friday are skipped to Thursday."""
-    schedule = reminder_schedule(dt.date(2026, 4, 7), None)
-    assert local_days(schedule) == [
-        dt.date(2026, 3, 31),
-        dt.date(2026, 4, 2),
-        dt.date(2026, 4, 7),
-    ]
-    assert keys(schedule) == ["before:7", "before:5", "day_of"]
-
-
-def test_midsommar_moves_the_day_before_reminder_to_thursday() -> None:
-    """Monday after midsommar: the reminder skips midsommarafton to Thursday."""
-    schedule = reminder_schedule(dt.date(2026, 6, 22), None)
-    assert local_days(schedule) == [
-        dt.date(2026, 6, 15),
-        dt.date(2026, 6, 18),
-        dt.date(2026, 6, 22),
-    ]
+@pytest.mark.parametrize(
+    ("follow_up", "meeting", "days_before"),
+    [
+        # A Monday meeting: the day-before reminder is sent on Friday, three days before.
+        pytest.param(dt.date(2026, 11, 30), dt.time(13, 0), (7, 3, 0), id="weekend"),
+        # Tuesday after Easter: Monday, the weekend and Good Friday are skipped to Thursday.
+        pytest.param(dt.date(2026, 4, 7), None, (7, 5, 0), id="langfredagen"),
+        # Monday after midsommar: the reminder skips midsommarafton to Thursday.
+        pytest.param(dt.date(2026, 6, 22), None, (7, 4, 0), id="midsommar"),
+        # Julafton–annandag and nyårsafton–nyårsdagen are skipped backwards.
+        pytest.param(dt.date(2026, 12, 28), None, (7, 5, 0), id="christmas"),
+        pytest.param(dt.date(2027, 1, 4), None, (7, 5, 0), id="new-year"),
+        # A Friday follow-up after Ascension Day is reminded on Wednesday.
+        pytest.param(dt.date(2026, 5, 15), None, (7, 2, 0), id="kristi-himmelsfard"),
+    ],
+)
+def test_reminders_move_back_over_weekends_and_holidays(
+    follow_up: dt.date, meeting: dt.time | None, days_before: tuple[int, ...]
+) -> None:
+    """A reminder that would fall on a day off is sent on the working day before it; its
+    key says how many days before the follow-up that is (the day-of reminder: 0)."""
+    schedule = reminder_schedule(follow_up, meeting)
+    assert local_days(schedule) == [follow_up - dt.timedelta(days=n) for n in days_before]
+    assert keys(schedule) == [f"before:{n}" if n else "day_of" for n in days_before]
 
 
 def test_a_follow_up_on_midsommarafton_merges_day_of_into_the_day_before() -> None:
@@ -143,31 +139,6 @@ def test_a_follow_up_on_midsommarafton_merges_day_of_into_the_day_before() -> No
     ]
 
 
-def test_christmas_and_new_year() -> None:
-    """Julafton–annandag and nyårsafton–nyårsdagen are skipped backwards."""
-    assert local_days(reminder_schedule(dt.date(2026, 12, 28), None)) == [
-        dt.date(2026, 12, 21),
-        dt.date(2026, 12, 23),
-        dt.date(2026, 12, 28),
-    ]
-    assert local_days(reminder_schedule(dt.date(2027, 1, 4), None)) == [
-        dt.date(2026, 12, 28),
-        dt.date(2026, 12, 30),
-        dt.date(2027, 1, 4),
-    ]
-
-
-def test_kristi_himmelsfard_moves_the_reminder_to_wednesday() -> None:
-    """A Friday follow-up after Ascension Day is reminded on Wednesday."""
-    schedule = reminder_schedule(dt.date(2026, 5, 15), None)
-    assert local_days(schedule) == [
-        dt.date(2026, 5, 8),
-        dt.date(2026, 5, 13),
-        dt.date(2026, 5, 15),
-    ]
-    assert keys(schedule) == ["before:7", "before:2", "day_of"]
-
-
 def test_offsets_landing_on_the_same_day_are_merged_keeping_the_closest() -> None:
     """Offsets 1, 2 and 3 before a Monday all fall back to Friday: one reminder remains."""
     policy = ReminderPolicy(offsets_days=(3, 2, 1))
@@ -175,23 +146,24 @@ def test_offsets_landing_on_the_same_day_are_merged_keeping_the_closest() -> Non
     assert schedule == [PlannedReminder("before", utc(2026, 11, 27, 7), days_before=3)]
 
 
-def test_spring_forward_gives_the_right_utc_instants() -> None:
-    """Around 29 March 2026: 08:00 is 07:00 UTC before the switch and 06:00 UTC after."""
-    schedule = reminder_schedule(dt.date(2026, 3, 30), None)
+@pytest.mark.parametrize(
+    ("follow_up", "meeting", "hours_utc"),
+    [
+        # Around 29 March 2026: 08:00 is 07:00 UTC before the switch and 06:00 UTC after.
+        pytest.param(dt.date(2026, 3, 30), None, (7, 7, 6), id="spring-forward"),
+        # Around 25 October 2026: 08:00 is 06:00 UTC before the switch and 07:00 UTC after.
+        pytest.param(dt.date(2026, 10, 26), dt.time(10, 0), (6, 6, 7), id="fall-back"),
+    ],
+)
+def test_the_dst_switch_gives_the_right_utc_instants(
+    follow_up: dt.date, meeting: dt.time | None, hours_utc: tuple[int, ...]
+) -> None:
+    """08:00 Stockholm time is 07:00 UTC in winter and 06:00 UTC in summer."""
+    schedule = reminder_schedule(follow_up, meeting)
+    days = local_days(schedule)
+    assert days == [follow_up - dt.timedelta(days=n) for n in (7, 3, 0)]
     assert [r.due_at for r in schedule] == [
-        utc(2026, 3, 23, 7),
-        utc(2026, 3, 27, 7),
-        utc(2026, 3, 30, 6),
-    ]
-
-
-def test_fall_back_gives_the_right_utc_instants() -> None:
-    """Around 25 October 2026: 08:00 is 06:00 UTC before the switch and 07:00 UTC after."""
-    schedule = reminder_schedule(dt.date(2026, 10, 26), dt.time(10, 0))
-    assert [r.due_at for r in schedule] == [
-        utc(2026, 10, 19, 6),
-        utc(2026, 10, 23, 6),
-        utc(2026, 10, 26, 7),
+        utc(day.year, day.month, day.day, hour) for day, hour in zip(days, hours_utc, strict=True)
     ]
 
 

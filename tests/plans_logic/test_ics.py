@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Component
 
-from bot.ics import follow_up_ics
+from handlers.plans.ics import follow_up_ics
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.plan_csv import (
+from storage.plans.csvfile import (
     COLUMNS,
     MUNICIPALITIES,
     PLAN_TYPES,
@@ -16,7 +16,7 @@ from bot.plan_csv import (
     parse_plans_csv,
     plans_to_csv,
 )
-from bot.references import ReferenceError_, validate_reference
+from storage.plans.references import ReferenceError_, validate_reference
 
 TODAY = dt.date(2026, 11, 25)
 HEADER = ",".join(COLUMNS)

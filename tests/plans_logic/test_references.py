@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.i18n import t
-from bot.references import ReferenceError_, reference_key, validate_reference
+from storage.plans.references import ReferenceError_, reference_key, validate_reference
 
 
 @pytest.mark.parametrize(

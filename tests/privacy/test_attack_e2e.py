@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -19,12 +20,13 @@ from bot.context import DalsbotApp
 from bot.guard import REDACTED
 from bot.i18n import t
 from bot.settings import Settings
-from bot.standin import BotApiStandIn
+from bot.shell.standin import BotApiStandIn, SimUser
 from storage.db import Database
-from storage.models import KbQuestion, PulseAnswer, Staff
-from tests.ask.test_ask_e2e import add_staff, questions
+from storage.knowledge.models import KbQuestion
+from storage.people.models import Staff
+from storage.pulse.models import PulseAnswer
 from tests.conftest import FakeClock
-from tests.e2e.test_foundation import create_invite
+from tests.helpers import add_staff, open_invitation, questions, staff_chat
 from tests.pulse import helpers as pulse_helpers
 
 # One personnummer (valid check digit), written the ways that passed the old guard.
@@ -57,6 +59,13 @@ def has_the_number(data: bytes) -> bool:
     return DIGITS in re.sub(r"[^0-9１２]", "", text).replace("１", "1").replace("２", "2")
 
 
+async def answered(person: SimUser, text: str) -> dict[str, Any]:
+    """Send ``text`` and wait for the bot's answer; the message sent (to edit it later)."""
+    sent = await person.send(text)
+    await person.reply()
+    return sent
+
+
 @pytest.mark.parametrize("form", FORMS)
 async def test_a_disguised_personnummer_is_refused_and_never_stored(
     app: DalsbotApp,
@@ -67,8 +76,7 @@ async def test_a_disguised_personnummer_is_refused_and_never_stored(
 ) -> None:
     for name in ("handlers", "knowledge", "storage", "bot"):
         caplog.set_level(logging.DEBUG, logger=name)
-    add_staff(app, 301, "Ida Ek")
-    refused = await standin.user(301, "Ida").ask(f"behöver eleven {form} en SIP?")
+    refused = await staff_chat(app, standin, 301, "Ida Ek").ask(f"behöver eleven {form} en SIP?")
     assert refused.text == t("ask.personnummer", "sv")
     assert questions(app) == []
     app.bot_data.db.engine.dispose()  # let SQLite write everything it holds
@@ -80,7 +88,7 @@ async def test_a_disguised_personnummer_in_a_pulse_comment_is_redacted(
     app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, settings: Settings
 ) -> None:
     db = app.bot_data.db
-    organiser = pulse_helpers.add_staff(db, 302, "Olle")
+    organiser = add_staff(db, 302, "Olle")
     pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
     comment = "Bra! " + " / ".join(FORMS[:7])
     done = await pulse_helpers.answer(standin, 303, pulse, [4, 4, 4, 4, 4], comment=comment)
@@ -95,9 +103,7 @@ async def test_a_telegram_name_with_bidi_controls_is_stored_clean(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """Right-to-left overrides and isolates in a Telegram name never reach the table."""
-    code = await create_invite(standin)
-    person = standin.user(304, "Anna\u202e\u2066", last_name="Ek\u200b")
-    intro = await person.ask(f"/start {code}")
+    person, intro = await open_invitation(standin, 304, "Anna\u202e\u2066", "Ek\u200b")
     orgs = await person.tap(intro, "Använd")
     confirm = await person.tap(orgs, "Socialtjänst")
     assert "Namn: Anna Ek" in confirm.text
@@ -112,10 +118,8 @@ async def test_an_edited_question_is_not_answered_again(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """The edit gets a hint; the knowledge base does not see it; nothing more is stored."""
-    add_staff(app, 305, "Per Ek")
-    person = standin.user(305, "Per")
-    sent = await person.send("vad är en SIP?")
-    await person.reply()
+    person = staff_chat(app, standin, 305, "Per Ek")
+    sent = await answered(person, "vad är en SIP?")
     await person.edit(sent, "vad är en orosanmälan, 121212\u200b-1212?")
     hint = await person.reply()
     assert hint.text == t("core.edit_ignored", "sv")
@@ -126,10 +130,8 @@ async def test_edited_commands_are_ignored_without_a_crash(
     app: DalsbotApp, standin: BotApiStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An edited /start with a payload used to crash; edits of commands are now ignored."""
-    add_staff(app, 306, "Eva Ek")
-    person = standin.user(306, "Eva")
-    sent = await person.send("/start")
-    await person.reply()
+    person = staff_chat(app, standin, 306, "Eva Ek")
+    sent = await answered(person, "/start")
     await person.edit(sent, "/start pulse_xyz")
     # The next thing the bot does is answer the next message: the edit did nothing.
     nxt = await person.ask("tack!")
@@ -142,15 +144,7 @@ async def test_editing_a_pulse_comment_does_not_become_a_question(
 ) -> None:
     """The edit of a comment is neither a question stored with the person's id nor a new
     comment: the comment stays unlinked to its author."""
-    db = app.bot_data.db
-    organiser = pulse_helpers.add_staff(db, 307, "Olle")
-    pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
-    add_staff(app, 308, "Kim Ek")
-    person = standin.user(308, "Kim")
-    message = await person.ask(pulse_helpers.link_command(pulse))
-    for _ in range(5):
-        message = await person.tap(message, "4")
-    message = await person.tap(message, "Lägg till kommentar")
+    person = await at_the_comment(app, standin, clock, 307, (308, "Kim Ek"))
     sent = await person.send("Bra möte")
     message = (await person.next(2))[0]
     await person.edit(sent, "Bra möte, men Olle pratade för mycket")
@@ -159,9 +153,26 @@ async def test_editing_a_pulse_comment_does_not_become_a_question(
     done = await person.tap(message, "Skicka")
     assert done.text == t("pulse.thanks", "sv")
     assert questions(app) == []
+    db = app.bot_data.db
     kept = db.call(lambda s: [row.comment for row in s.exec(select(PulseAnswer))])
     assert kept == ["Bra möte"]
     assert db.call(lambda s: list(s.exec(select(KbQuestion)))) == []
+
+
+async def at_the_comment(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, organiser: int, who: tuple[int, str]
+) -> SimUser:
+    """A staff member (``who``: id and name) opens a fresh pulse of ``organiser``'s, taps 4 to
+    every question and then "Lägg till kommentar": their chat, where the bot now waits for
+    the comment."""
+    db = app.bot_data.db
+    pulse = pulse_helpers.open_pulse(db, add_staff(db, organiser, "Olle"), now=clock.now)
+    person = staff_chat(app, standin, *who)
+    message = await person.ask(pulse_helpers.link_command(pulse))
+    for _ in range(5):
+        message = await person.tap(message, "4")
+    await person.tap(message, "Lägg till kommentar")
+    return person
 
 
 async def test_kb_gaps_is_private_only(app: DalsbotApp, standin: BotApiStandIn) -> None:
@@ -196,10 +207,10 @@ async def test_after_closing_no_marker_survives_in_the_file_or_its_log(
     """The who-has-answered markers are deleted when the pulse closes, overwritten in the
     database file and gone from the write-ahead log too, so a copy of the data folder pairs
     nobody with an answer."""
-    from storage.models import PulseRespondent
+    from storage.pulse.models import PulseRespondent
 
     db = app.bot_data.db
-    organiser = pulse_helpers.add_staff(db, 310, "Olle")
+    organiser = add_staff(db, 310, "Olle")
     pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now, label="Loggen")
     for user_id in (311, 312, 313):
         await pulse_helpers.answer(standin, user_id, pulse, [4, 3, 4, 3, 4])
@@ -222,12 +233,12 @@ async def test_a_double_tap_creates_one_pulse_and_one_invitation(
 ) -> None:
     """Two taps on the last button before the first is handled: one pulse, one invitation;
     the second tap gets a short "already done"."""
-    from storage.models import Invitation, Pulse
+    from storage.people.models import Invitation
+    from storage.pulse.models import Pulse
     from tests.conftest import ADMIN_ID
 
     db = app.bot_data.db
-    pulse_helpers.add_staff(db, 320, "Olle")
-    olle = standin.user(320, "Olle")
+    olle = staff_chat(app, standin, 320, "Olle")
     prompt = await olle.tap(await olle.ask("/puls"), "Barnteamsmöte")
     assert prompt.text
     closing = await olle.ask("Barnteam Norr")
@@ -255,13 +266,11 @@ async def test_a_forged_vote_on_another_persons_card_is_refused(
 ) -> None:
     """Only the asker rates an answer: a registered colleague forging kb:vote:<id> is told so
     and nothing is stored."""
-    from storage.models import KbFeedback
+    from storage.knowledge.models import KbFeedback
 
-    add_staff(app, 330, "Ada Ek")
-    add_staff(app, 331, "Bo Ek")
-    card = await standin.user(330, "Ada").ask("vem kallar till SIP?")
+    ada, other = staff_chat(app, standin, 330, "Ada Ek"), staff_chat(app, standin, 331, "Bo Ek")
+    card = await ada.ask("vem kallar till SIP?")
     card_id = questions(app)[0].id
-    other = standin.user(331, "Bo")
     own = await other.ask("vad är samtycke?")
     await other.press(own, 0, data=f"kb:vote:{card_id}:down")
     assert (await other.reply()).alert == t("ask.vote_not_yours", "sv")
@@ -273,10 +282,8 @@ async def test_an_edit_while_a_question_is_awaited_is_not_taken_as_the_question(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """After /fraga the next text is the question; an edit of an older message is not."""
-    add_staff(app, 340, "Tom Ek")
-    person = standin.user(340, "Tom")
-    older = await person.send("hej")
-    await person.reply()
+    person = staff_chat(app, standin, 340, "Tom Ek")
+    older = await answered(person, "hej")
     prompt = await person.ask("/fraga")
     assert prompt.text
     await person.edit(older, "vad är en SIP för 121212\u200b-1212?")
@@ -291,10 +298,8 @@ async def test_an_edit_stops_even_when_its_hint_cannot_be_sent(
 ) -> None:
     """If the "edits are not read" hint fails (a 429 or a dropped connection), the edit must
     still stop there: before, it went on to be answered and stored as a question."""
-    add_staff(app, 350, "Vera Ek")
-    person = standin.user(350, "Vera")
-    sent = await person.send("vad är en SIP?")
-    await person.reply()
+    person = staff_chat(app, standin, 350, "Vera Ek")
+    sent = await answered(person, "vad är en SIP?")
     standin.drop_next_requests = 1
     await person.edit(sent, "vad är en orosanmälan?")
     await asyncio.sleep(0.3)
@@ -304,11 +309,10 @@ async def test_an_edit_stops_even_when_its_hint_cannot_be_sent(
 async def test_two_different_final_buttons_tapped_together_open_one_pulse(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
-    from storage.models import Pulse
+    from storage.pulse.models import Pulse
 
     db = app.bot_data.db
-    pulse_helpers.add_staff(db, 351, "Olle")
-    olle = standin.user(351, "Olle")
+    olle = staff_chat(app, standin, 351, "Olle")
     await olle.tap(await olle.ask("/puls"), "Barnteamsmöte")
     k_menu = await olle.tap(await olle.ask("Barnteam Syd"), "48 timmar")
     await olle.press(k_menu, "3 svar")
@@ -324,17 +328,9 @@ async def test_a_late_pulse_comment_is_never_a_question(
     dropped with a note, not answered and stored as a question under the person's id."""
     import datetime as dt
 
-    from handlers.pulse import close_due_pulses
+    from handlers.pulse.results import close_due_pulses
 
-    db = app.bot_data.db
-    organiser = pulse_helpers.add_staff(db, 352, "Olle")
-    pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
-    add_staff(app, 353, "Siv Ek")
-    person = standin.user(353, "Siv")
-    message = await person.ask(pulse_helpers.link_command(pulse))
-    for _ in range(5):
-        message = await person.tap(message, "4")
-    await person.tap(message, "Lägg till kommentar")
+    person = await at_the_comment(app, standin, clock, 352, (353, "Siv Ek"))
     clock.set(clock.now + dt.timedelta(minutes=20))
     await close_due_pulses(app_context(app))
     person.skip_pending()
@@ -365,12 +361,12 @@ async def test_a_pulse_is_sent_to_a_plans_team_once_and_the_first_picker_page_op
     link once; the add-participant picker's page 0 is a page, not a stale button."""
     import datetime as dt
 
-    from storage import plans as plans_store
+    from storage.plans import store as plans_store
     from tests.plans.helpers import CALENDAR, POLICY
 
     db = app.bot_data.db
-    organiser = pulse_helpers.add_staff(db, 360, "Olle")
-    member = add_staff(app, 361, "Mia Ek")
+    organiser = add_staff(db, 360, "Olle")
+    member = add_staff(db, 361, "Mia Ek").id
     assert organiser.id is not None
     plan = db.call(
         lambda s: plans_store.create_plan(
@@ -405,20 +401,18 @@ async def test_every_table_is_free_of_the_number_on_both_engines(
     table is read back and searched for the digits."""
     import sqlalchemy as sa
 
-    from bot.app import build_application, running
+    from bot.shell.app import build_application, running
 
     application = build_application(settings, db=db, api_root=standin.url, clock=clock)
     async with running(application, poll_timeout=2):
-        add_staff(application, 370, "Ulla Ek")
+        add_staff(db, 370, "Ulla Ek")
         person = standin.user(370, "Ulla\u200b 121212\u200b-1212")
         for form in FORMS:
             await person.ask(f"gäller {form} en SIP?")
-        organiser = pulse_helpers.add_staff(db, 371, "Olle")
+        organiser = add_staff(db, 371, "Olle")
         pulse = pulse_helpers.open_pulse(db, organiser, now=clock.now)
         await pulse_helpers.answer(standin, 372, pulse, [3, 3, 3, 3, 3], comment=FORMS[3])
-        code = await create_invite(standin)
-        newcomer = standin.user(373, "Nils", last_name=FORMS[0])
-        intro = await newcomer.ask(f"/start {code}")
+        newcomer, intro = await open_invitation(standin, 373, "Nils", last_name=FORMS[0])
         # A Telegram name with a personnummer is not offered: the person types one.
         assert intro.buttons == []
         orgs = await newcomer.ask(f"Nils {FORMS[1]}")
@@ -441,8 +435,7 @@ async def test_telegram_business_messages_are_never_handled(
 ) -> None:
     """A staff member's business chat with a customer would match the private-chat filters:
     /mina_data there must not send their data into that chat."""
-    add_staff(app, 380, "Ann Ek")
-    person = standin.user(380, "Ann")
+    person = staff_chat(app, standin, 380, "Ann Ek")
     message = {
         "message_id": 1,
         "from": person.user,

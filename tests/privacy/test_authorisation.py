@@ -21,12 +21,12 @@ from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 
 from bot.context import CommandSpec, DalsbotApp
 from bot.i18n import t
-from bot.standin import BotApiStandIn
-from storage import plans as plans_store
-from storage import staff as staff_store
-from storage.models import Role
-from tests.ask.test_ask_e2e import add_staff
+from bot.shell.standin import BotApiStandIn
+from storage.people import store as staff_store
+from storage.people.models import Role
+from storage.plans import store as plans_store
 from tests.conftest import ADMIN_ID, FakeClock
+from tests.helpers import add_staff
 from tests.pulse import helpers as pulse_helpers
 
 GROUP = -777
@@ -55,15 +55,16 @@ PERSONAS = (
 
 def _people(app: DalsbotApp) -> dict[str, int]:
     """The registered people (the removed one removed); their staff ids by persona name."""
-    ids = {
-        "staff": add_staff(app, 602, "Stina Ek"),
-        "coordinator": add_staff(app, 603, "Cora Ek", role=Role.COORDINATOR),
+    db = app.bot_data.db
+    people = {
+        "staff": add_staff(db, 602, "Stina Ek"),
+        "coordinator": add_staff(db, 603, "Cora Ek", role=Role.COORDINATOR),
         "other coordinator": add_staff(
-            app, 604, "Åsa Ås", role=Role.COORDINATOR, municipality="Åmål"
+            db, 604, "Åsa Ås", role=Role.COORDINATOR, municipality="Åmål"
         ),
-        "removed": add_staff(app, 605, "Rut Ek"),
+        "removed": add_staff(db, 605, "Rut Ek"),
     }
-    return ids
+    return {name: person.id for name, person in people.items() if person.id is not None}
 
 
 def allowed(persona: Persona, spec: CommandSpec) -> bool:

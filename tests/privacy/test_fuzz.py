@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.context import DalsbotApp
-from bot.standin import BotApiStandIn, SimUser
-from storage import staff as staff_store
-from tests.ask.test_ask_e2e import add_staff
+from bot.shell.standin import BotApiStandIn, SimUser
+from storage.people import store as staff_store
 from tests.conftest import ADMIN_ID
+from tests.helpers import add_staff
 
 GROUP = -900
 STAFF, STRANGER = 401, 402
@@ -153,7 +153,7 @@ async def test_no_update_sequence_ends_in_an_error(
 ) -> None:
     # The app lives across hypothesis's examples: register the staff member once.
     if app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=STAFF)) is None:
-        add_staff(app, STAFF, "Stina Ek")
+        add_staff(app.bot_data.db, STAFF, "Stina Ek")
     standin.group(GROUP)
     caplog.clear()
     caplog.set_level(logging.ERROR)
@@ -173,7 +173,7 @@ async def test_every_command_and_its_buttons_from_everyone_everywhere(
     """A sweep the random sequences may miss: every command, from the admin, a staff member
     and a stranger, in a private chat and a group; then every button of each reply, an edit
     of the command, a forged press per button prefix and a photo."""
-    add_staff(app, STAFF, "Stina Ek")
+    add_staff(app.bot_data.db, STAFF, "Stina Ek")
     standin.group(GROUP)
     caplog.set_level(logging.ERROR)
     driver = Driver(standin)

@@ -26,9 +26,9 @@ from bot.guard import (
     redact,
     strip_identity_numbers,
 )
-from bot.references import ReferenceError_, validate_reference
-from storage.plans import PlanError, check_place
-from storage.staff import safe_name
+from storage.people.store import safe_name
+from storage.plans.references import ReferenceError_, validate_reference
+from storage.plans.store import PlanError, check_place
 
 INVISIBLE = (
     "\u200b",  # zero-width space

@@ -7,15 +7,16 @@ import json
 
 from sqlmodel import select
 
-from bot.cli import main
 from bot.context import DalsbotApp
-from bot.standin import BotApiStandIn
+from bot.shell.cli.main import main
+from bot.shell.standin import BotApiStandIn
 from storage import audit
-from storage import plans as plans_store
+from storage.audit import AuditEvent
 from storage.db import Database
-from storage.models import AuditEvent, Plan
-from tests.ask.test_ask_e2e import add_staff
+from storage.plans import store as plans_store
+from storage.plans.models import Plan
 from tests.conftest import FakeClock
+from tests.helpers import add_staff
 from tests.plans.helpers import CALENDAR, NOW, POLICY, TODAY
 from tests.plans.helpers import add_staff as add_plan_staff
 
@@ -23,7 +24,7 @@ from tests.plans.helpers import add_staff as add_plan_staff
 async def test_my_data_lists_what_is_stored_and_sends_it_as_a_file(
     app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
 ) -> None:
-    staff_id = add_staff(app, 701, "Mira Ek")
+    staff_id = add_staff(app.bot_data.db, 701, "Mira Ek").id
     app.bot_data.db.call(
         lambda s: plans_store.create_plan(
             s, reference="MD-1", plan_type="sip", municipality="Mellerud",
@@ -49,8 +50,8 @@ async def test_my_data_lists_what_is_stored_and_sends_it_as_a_file(
 def test_the_audit_log_records_plan_and_admin_actions_by_id(db: Database, tmp_path: object) -> None:
     """Created, viewed (once per ten minutes), date set, held, closed, a role change and a
     removal: who and which plan by id only."""
-    from storage import staff as staff_store
-    from storage.models import Role
+    from storage.people import store as staff_store
+    from storage.people.models import Role
 
     bo = add_plan_staff(db, 801, "Bo Al", municipality="Mellerud")
     admin = add_plan_staff(db, 802, "Ada Admin", role="admin", municipality="region")
@@ -165,11 +166,13 @@ def test_retention_never_deletes_a_plan_that_is_active_again(db: Database) -> No
 def test_a_removed_configured_admin_comes_back_as_a_new_person(db: Database) -> None:
     """DALSBOT_ADMINS re-creates a removed admin at start-up, but not their old row (and so
     not the plans they were responsible for)."""
-    from storage import staff as staff_store
+    from storage.people import store as staff_store
 
     first = db.call(lambda s: staff_store.ensure_admin(s, telegram_id=4242, display_name="A"))
+    db.call(lambda s: staff_store.ensure_admin(s, telegram_id=4343, display_name="B"))
     assert first.id is not None
     first_id = first.id
+    # Removed by the other admin (the last admin cannot be removed).
     db.call(lambda s: staff_store.remove_staff(s, staff_id=first_id, now=NOW))
     again = db.call(lambda s: staff_store.ensure_admin(s, telegram_id=4242, display_name="A"))
     assert again.id != first_id and again.active and again.role == "admin"

@@ -1,43 +1,18 @@
-"""Helpers for the pulse tests: staff and pulses made directly in the database, answering
-through the chat as a simulated person."""
+"""Helpers for the pulse tests: pulses made directly in the database, answering through the
+chat as a simulated person (staff are made by tests/helpers.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from bot.pulse_templates import Template, load_templates
-from bot.standin import BotApiStandIn, ChatEvent, SimUser
-from storage import pulse as pulse_store
+from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from storage.db import Database
-from storage.models import Pulse, Staff
+from storage.people.models import Staff
+from storage.pulse import store as pulse_store
+from storage.pulse.models import Pulse
+from storage.pulse.templates import Template, load_templates
 
 TEMPLATES = load_templates()
-
-
-def add_staff(
-    db: Database,
-    telegram_id: int,
-    name: str,
-    *,
-    role: str = "staff",
-    municipality: str = "Mellerud",
-    language: str = "sv",
-) -> Staff:
-    """A registered staff member, straight into the database."""
-
-    def create(session: object) -> Staff:
-        from sqlmodel import Session
-
-        assert isinstance(session, Session)
-        staff = Staff(
-            telegram_id=telegram_id, display_name=name, role=role, municipality=municipality,
-            organisation="skola", language=language,
-        )  # fmt: skip
-        session.add(staff)
-        session.flush()
-        return staff
-
-    return db.call(create)
 
 
 def open_pulse(

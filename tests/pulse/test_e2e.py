@@ -11,13 +11,17 @@ from sqlmodel import select
 from bot.context import DalsbotApp
 from bot.guard import REDACTED
 from bot.i18n import t
-from bot.standin import BotApiStandIn
-from handlers.pulse import JOB_NAME, PulseDrafts
-from storage import pulse as pulse_store
+from bot.shell.standin import BotApiStandIn
+from handlers.pulse.results import JOB_NAME
 from storage.db import Database
-from storage.models import Plan, PlanParticipant, Pulse, PulseAnswer, PulseRespondent, PulseScore
+from storage.plans.models import Plan, PlanParticipant
+from storage.pulse import drafts as drafts_store
+from storage.pulse import store as pulse_store
+from storage.pulse.models import Pulse, PulseAnswer, PulseRespondent, PulseScore
+from storage.pulse.secret import PulseSecret
 from tests.conftest import ADMIN_ID, FakeClock
-from tests.pulse.helpers import TEMPLATES, add_staff, answer, link_command, open_pulse
+from tests.helpers import add_staff
+from tests.pulse.helpers import TEMPLATES, answer, link_command, open_pulse
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -45,10 +49,16 @@ def answers_of(db: Database, pulse: Pulse) -> list[tuple[dict[str, int], str | N
     return db.call(read)
 
 
-def drafts_of(app: DalsbotApp) -> PulseDrafts:
-    drafts = app.bot_data.services["pulse_drafts"]
-    assert isinstance(drafts, PulseDrafts)
-    return drafts
+def unfinished(app: DalsbotApp) -> int:
+    """How many unfinished answers the database holds."""
+    return app.bot_data.db.call(drafts_store.count)
+
+
+def has_draft(app: DalsbotApp, pulse_id: int, user_id: int) -> bool:
+    """Whether ``user_id`` has an unfinished answer to ``pulse_id``."""
+    secret = app.bot_data.services.get(PulseSecret).key
+    key = drafts_store.draft_key(secret, pulse_id, user_id)
+    return app.bot_data.db.call(lambda s: drafts_store.load(s, key)) is not None
 
 
 async def test_organiser_opens_a_pulse_and_gets_link_and_qr_code(
@@ -151,7 +161,7 @@ async def test_several_people_answer_at_once_through_the_deep_link(
     respondents = db.call(lambda s: s.exec(select(PulseRespondent)).all())
     assert len(respondents) == 4
     assert all(str(user_id) not in r.key_hash for r in respondents for user_id in range(101, 105))
-    assert len(drafts_of(app)) == 0
+    assert unfinished(app) == 0
 
 
 async def test_answers_can_be_changed_and_go_back_before_sending(
@@ -228,7 +238,7 @@ async def test_text_typed_while_answering_never_reaches_the_question_log(
     """A staff member who types while answering (before pressing "add a comment") is shown
     how to answer; at the comment step the text is the comment. The knowledge base, which
     logs questions with the asker's staff id, never sees it."""
-    from storage.models import KbQuestion
+    from storage.knowledge.models import KbQuestion
 
     db = app.bot_data.db
     pulse = open_pulse(db, add_staff(db, 50, "Olle"), now=clock.now, template=TEMPLATES["natverk"])
@@ -302,7 +312,7 @@ async def test_forged_and_foreign_button_data_is_refused(
     await nosy.press(message, 0, data=f"ppl:{pulse.id}:0")
     assert (await nosy.reply()).alert == t("core.stale_button", "sv")
     assert "Fråga 1 av 5" in person.last().text
-    assert drafts_of(app).get(pulse.id or 0, 109) is not None
+    assert has_draft(app, pulse.id or 0, 109)
     assert answers_of(db, pulse) == []
 
 
@@ -500,7 +510,7 @@ async def test_unfinished_answers_expire_and_are_dropped_from_memory(
     await run_closing_job(app)
     expired = await person.reply()
     assert expired.kind == "edit" and expired.text == t("pulse.expired", "sv")
-    assert len(drafts_of(app)) == 0
+    assert unfinished(app) == 0
     await person.press(message, 0, data=f"pa:{pulse.id}:q1:4")
     assert (await person.reply()).alert == t("pulse.button_invalid", "sv")
     counts = db.call(
@@ -617,14 +627,14 @@ async def test_unfinished_answers_are_dropped_when_the_pulse_closes(
     await halfway.tap(await halfway.ask(link_command(due)), "4")
     other = standin.user(181, "Rut")
     await other.tap(await other.ask(link_command(early)), "2")
-    assert len(drafts_of(app)) == 2
+    assert unfinished(app) == 2
     clock.advance(minutes=10)  # the pulse closes; the answers have not expired
     await run_closing_job(app)
     told = await halfway.reply()
     assert told.kind == "edit" and told.text == t("pulse.closed", "sv") and told.buttons == []
-    assert drafts_of(app).get(due.id or 0, 180) is None
+    assert not has_draft(app, due.id or 0, 180)
     olle.skip_pending()
     await olle.press(olle.last(), 0, data=f"pres:{early.id}:closeyes")
     told = await other.reply()
     assert told.kind == "edit" and told.text == t("pulse.closed", "sv")
-    assert len(drafts_of(app)) == 0
+    assert unfinished(app) == 0

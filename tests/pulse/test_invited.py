@@ -17,14 +17,15 @@ from sqlmodel import select
 
 from bot.context import DalsbotApp
 from bot.i18n import t
-from bot.standin import BotApiStandIn
-from storage import plans as plans_store
-from storage import pulse as pulse_store
+from bot.shell.standin import BotApiStandIn
 from storage.db import Database
-from storage.models import PulseAnswer, PulseInvite
+from storage.plans import store as plans_store
+from storage.pulse import store as pulse_store
+from storage.pulse.models import PulseAnswer, PulseInvite
 from tests.conftest import FakeClock
+from tests.helpers import add_staff
 from tests.plans.helpers import CALENDAR, POLICY
-from tests.pulse.helpers import add_staff, answer_from, link_command, open_pulse
+from tests.pulse.helpers import answer_from, link_command, open_pulse
 
 PERSONAL = re.compile(r"start=pinv_([A-Za-z0-9_-]+)")
 

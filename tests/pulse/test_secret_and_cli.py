@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.pulse_logic import EXPORT_COLUMNS
-from bot.pulse_secret import load_pulse_secret
-from bot.pulse_templates import TEMPLATES_DIR
-from bot.runner import open_database
 from bot.settings import Settings, SettingsError
-from storage import pulse as pulse_store
-from tests.pulse.helpers import TEMPLATES, add_staff, open_pulse
+from bot.shell.cli.main import main
+from storage.migrate import open_database
+from storage.pulse import store as pulse_store
+from storage.pulse.logic import EXPORT_COLUMNS
+from storage.pulse.secret import load_pulse_secret
+from storage.pulse.templates import TEMPLATES_DIR
+from tests.helpers import add_staff
+from tests.pulse.helpers import TEMPLATES, open_pulse
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
@@ -81,7 +82,7 @@ def test_export_csv_has_aggregates_only_and_nothing_below_k(
 ) -> None:
     """Closed pulses are exported one row per question; a pulse below k has no figures;
     open pulses and comments are never exported."""
-    db = open_database(cli_env)
+    db = open_database(cli_env.database_url)
     organiser = add_staff(db, 1, "Olle")
     shown = open_pulse(db, organiser, now=NOW, hours=1, template=TEMPLATES["natverk"])
     hidden = open_pulse(db, organiser, now=NOW, hours=1)

@@ -9,11 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.pulse_logic import aggregate, answer_key
-from storage import pulse as pulse_store
 from storage.db import Database
-from storage.models import Pulse, PulseAnswer, PulseRespondent, PulseScore, metadata
-from tests.pulse.helpers import TEMPLATES, add_staff, open_pulse
+from storage.pulse import store as pulse_store
+from storage.pulse.logic import aggregate, answer_key
+from storage.pulse.models import Pulse, PulseAnswer, PulseRespondent, PulseScore
+from storage.schema import metadata
+from tests.helpers import add_staff
+from tests.pulse.helpers import TEMPLATES, open_pulse
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -168,7 +170,7 @@ def test_a_template_edit_does_not_change_an_open_pulse(db: Database) -> None:
 
 def test_trend_scope_follows_the_role() -> None:
     """Admins: all of Dalsland; coordinators: their municipality (region: all); staff: own."""
-    from storage.models import Staff
+    from storage.people.models import Staff
 
     def person(role: str, municipality: str = "Mellerud") -> Staff:
         return Staff(id=7, telegram_id=7, display_name="x", role=role,
@@ -206,7 +208,7 @@ def test_an_answer_racing_the_close_is_refused_in_the_same_statement(
     """The check and the write are one statement: an answer whose check ran just before the
     pulse closed (on SQLite the check is outside the write transaction) is still refused,
     and so is its marker, so the count never changes after the results were sent."""
-    from storage import pulse as store
+    from storage.pulse import store
 
     now = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
     organiser = add_staff(db, 60, "Olle")

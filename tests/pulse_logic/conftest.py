@@ -9,7 +9,7 @@ import pytest
 # The renderers never import pyplot, but anything else that does must not look for a display.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from bot.pulse_templates import TEMPLATES_DIR, Template, load_templates
+from storage.pulse.templates import TEMPLATES_DIR, Template, load_templates
 
 
 @pytest.fixture(scope="session")

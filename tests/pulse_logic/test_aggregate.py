@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.pulse_logic import (
+from storage.pulse.logic import (
     PulseResults,
     QuestionResult,
     aggregate,

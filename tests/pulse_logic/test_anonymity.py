@@ -7,7 +7,7 @@ import random
 import pytest
 
 from bot.guard import REDACTED
-from bot.pulse_logic import (
+from storage.pulse.logic import (
     MAX_K,
     MIN_K,
     CommentError,

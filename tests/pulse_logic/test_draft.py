@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.pulse_logic import DRAFT_TTL, CommentError, DraftError, PulseAnswerDraft
+from storage.pulse.logic import DRAFT_TTL, CommentError, DraftError, PulseAnswerDraft
 
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 QUESTIONS = ("syfte", "ansvar", "nytta")

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from bot import pulse_logic
 from bot.i18n import LOCALES_DIR, t
+from handlers.pulse import render as pulse_render
+from handlers.pulse.render import error_params
+from storage.pulse import logic as pulse_logic
 
 
 def _texts(lang: str) -> dict[str, str]:
@@ -31,7 +33,10 @@ def test_swedish_and_english_have_the_same_keys_and_placeholders() -> None:
 
 def test_every_key_the_logic_uses_exists() -> None:
     """No renderer can fail with a missing text."""
-    source = Path(pulse_logic.__file__).read_text(encoding="utf-8")
+    source = "".join(
+        Path(module.__file__ or "").read_text(encoding="utf-8")
+        for module in (pulse_logic, pulse_render)
+    )
     used = set(re.findall(r'"pulse\.([a-z_]+)"', source))
     assert used
     assert used <= _texts("sv").keys()
@@ -43,10 +48,10 @@ def test_comment_too_long_text_takes_the_error_params() -> None:
     try:
         pulse_logic.clean_comment("x" * 1200)
     except pulse_logic.CommentError as error:
-        assert t(error.key, "sv", **pulse_logic.error_params(error, "sv")) == (
+        assert t(error.key, "sv", **error_params(error, "sv")) == (
             "Kommentaren är för lång (1\u00a0200 tecken). Korta den till högst 1\u00a0000 "
             "tecken och skicka den igen."
         )
-        assert "(1,200 characters)" in t(error.key, "en", **pulse_logic.error_params(error, "en"))
+        assert "(1,200 characters)" in t(error.key, "en", **error_params(error, "en"))
     else:  # pragma: no cover
         raise AssertionError("no CommentError")

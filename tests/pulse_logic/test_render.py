@@ -12,24 +12,26 @@ import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
-from bot.pulse_logic import (
-    EXPORT_COLUMNS,
+from handlers.pulse.render import (
     TELEGRAM_TEXT_LIMIT,
-    PulseResults,
-    PulseSummary,
     ResultsHiddenError,
-    TrendPoint,
-    aggregate,
     distribution_bars,
     format_mean,
-    pulse_export_csv,
     qr_png,
     render_results_png,
     render_results_text,
     render_trend_png,
     render_trend_text,
 )
-from bot.pulse_templates import Template
+from storage.pulse.logic import (
+    EXPORT_COLUMNS,
+    PulseResults,
+    PulseSummary,
+    TrendPoint,
+    aggregate,
+    pulse_export_csv,
+)
+from storage.pulse.templates import Template
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

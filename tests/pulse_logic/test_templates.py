@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.pulse_templates import (
+from storage.pulse.templates import (
     TEMPLATES_DIR,
     Template,
     TemplateError,

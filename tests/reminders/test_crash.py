@@ -8,19 +8,18 @@ import datetime as dt
 import os
 import re
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from bot.standin import BotApiStandIn
+from bot.shell.standin import BotApiStandIn
 from storage import migrate
 from storage.db import Database
-from storage.models import Plan, Reminder
-from tests.reminders.helpers import make_staff
+from storage.plans.models import Plan, Reminder
+from tests.helpers import new_staff
+from tests.reminders.helpers import daytime_zone, due_burst, start_bot
 
 PEOPLE = 50
 REMINDERS = 200
@@ -29,51 +28,15 @@ TOKEN = "123456789:" + "A" * 35
 REFERENCE = re.compile(r"\bR-\d+\b")
 
 
-def daytime_zone(now: dt.datetime) -> str:
-    """A fixed-offset zone where it is around noon now: the real process uses the real clock,
-    and nothing is sent in the quiet hours (20:00–07:00)."""
-    offset = now.hour - 12  # Etc/GMT+N is N hours *behind* UTC
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'+' if offset > 0 else '-'}{abs(offset)}"
-
-
-def _burst(session: Session, now: dt.datetime, zone: str) -> None:
-    people = [make_staff(session, 5000 + i, f"P{i}") for i in range(PEOPLE)]
-    follow_up = now.astimezone(ZoneInfo(zone)).date() + dt.timedelta(days=2)
-    for i in range(REMINDERS):
-        owner = people[i % PEOPLE]
-        plan = Plan(
-            reference=f"R-{i}",
-            reference_key=f"R-{i}",
-            plan_type="sip",
-            municipality="Mellerud",
-            responsible_id=owner.id or 0,
-            next_follow_up=follow_up,
-        )
-        session.add(plan)
-        session.flush()
-        session.add(
-            Reminder(
-                plan_id=plan.id or 0,
-                staff_id=owner.id or 0,
-                kind="before",
-                seq=2,
-                follow_up_date=follow_up,
-                due_at=now - dt.timedelta(minutes=1),
-            )
-        )
+def _burst(session: Session, now: dt.datetime) -> None:
+    people = [new_staff(session, 5000 + i, f"P{i}") for i in range(PEOPLE)]
+    due_burst(session, [p.id or 0 for p in people], count=REMINDERS, days_before=2, now=now)
 
 
 def _states(db: Database) -> dict[str, str]:
     with db.session() as session:
         found = session.exec(select(Plan.reference, Reminder.state).join(Reminder)).all()
         return {reference: state for reference, state in found}
-
-
-async def _start_bot(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=out, stderr=out
-        )
 
 
 async def test_sigkill_during_a_burst_loses_nothing_and_repeats_only_the_window(
@@ -86,7 +49,7 @@ async def test_sigkill_during_a_burst_loses_nothing_and_repeats_only_the_window(
     url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
     db = Database(url)
     migrate.upgrade(db)
-    db.call(_burst, now, zone)
+    db.call(_burst, now)
     for i in range(PEOPLE):
         standin.user(5000 + i, f"P{i}")
 
@@ -103,20 +66,16 @@ async def test_sigkill_during_a_burst_loses_nothing_and_repeats_only_the_window(
             os.kill(process["bot"].pid, signal.SIGKILL)
 
     standin.on_send = on_send
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DALSBOT_")}
-    env.update(
-        DALSBOT_TELEGRAM_TOKEN=TOKEN,
-        DALSBOT_TELEGRAM_API_URL=standin.url,
-        DALSBOT_DATABASE_URL=url,
-        DALSBOT_DATA_DIR=str(tmp_path),
-        DALSBOT_TIMEZONE=zone,
-        DALSBOT_ADMINS="900",
-        DALSBOT_LOG_LEVEL="WARNING",
-        PTB_TIMEDELTA="true",
-    )
     log = tmp_path / "bot.log"
+
+    async def start() -> asyncio.subprocess.Process:
+        return await start_bot(
+            token=TOKEN, api_url=standin.url, database_url=url, workdir=tmp_path, log=log,
+            DALSBOT_TIMEZONE=zone, DALSBOT_ADMINS="900",
+        )  # fmt: skip
+
     try:
-        process["bot"] = await _start_bot(env, tmp_path, log)
+        process["bot"] = await start()
         code = await asyncio.wait_for(process["bot"].wait(), 25)
         assert code == -signal.SIGKILL, log.read_text()
         at_kill = _states(db)
@@ -124,7 +83,7 @@ async def test_sigkill_during_a_burst_loses_nothing_and_repeats_only_the_window(
         assert sum(deliveries.values()) == KILL_AT
         assert window, "the kill must catch messages in flight"
 
-        process["bot"] = await _start_bot(env, tmp_path, log)
+        process["bot"] = await start()
         await standin.wait_for(lambda: len(deliveries) == REMINDERS, timeout=25)
         await asyncio.sleep(0.5)  # let the last rows be marked
     finally:

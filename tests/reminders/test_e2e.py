@@ -8,17 +8,18 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session
 
-from bot.app import build_application, running
 from bot.context import DalsbotApp
-from bot.dispatcher import Dispatcher
 from bot.i18n import t
 from bot.settings import Settings
-from bot.standin import BotApiStandIn, ChatEvent, RateLimits, SimUser
-from storage import staff as staff_store
+from bot.shell.app import build_application, running
+from bot.shell.standin import BotApiStandIn, ChatEvent, RateLimits, SimUser
+from handlers.plans.dispatcher import Dispatcher
 from storage.db import Database
-from storage.models import Reminder
+from storage.people import store as staff_store
+from storage.plans.models import Reminder
 from tests.conftest import ADMIN_ID, FakeClock
-from tests.reminders.helpers import make_plan, make_staff, rows, utc
+from tests.helpers import new_staff
+from tests.reminders.helpers import make_plan, rows, utc
 
 FOLLOW_UP = dt.date(2026, 12, 9)  # Wednesday
 SEVEN_DAYS = utc(2026, 12, 2, 7)  # Wednesday 2 December, 08:00 in Stockholm
@@ -35,16 +36,16 @@ class Team:
 
 
 def _build_team(session: Session, now: dt.datetime) -> int:
-    anna = make_staff(session, 201, "Anna")
-    bo = make_staff(session, 202, "Bo", language="en")
-    make_staff(session, 203, "Cia", role="coordinator")
+    anna = new_staff(session, 201, "Anna")
+    bo = new_staff(session, 202, "Bo", language="en")
+    new_staff(session, 203, "Cia", role="coordinator")
     plan = make_plan(
         session,
         reference="BP-17",
         responsible=anna,
         participants=[bo],
-        day=FOLLOW_UP,
-        at=dt.time(10, 0),
+        next_follow_up=FOLLOW_UP,
+        follow_up_time=dt.time(10, 0),
         place="Skolan",
         now=now,
     )
@@ -64,7 +65,7 @@ def team(app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock) -> Team:
 
 def dispatcher(app: DalsbotApp) -> Dispatcher:
     """The running bot's dispatcher."""
-    found: Dispatcher = app.bot_data.services["reminder_dispatcher"]
+    found = app.bot_data.services.get(Dispatcher)
     return found
 
 

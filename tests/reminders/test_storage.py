@@ -8,28 +8,21 @@ import threading
 import pytest
 from sqlmodel import Session
 
-from storage import reminders as store
 from storage.db import Database
-from storage.models import Plan, PlanParticipant, Reminder, Staff
-from tests.reminders.helpers import (
-    CALENDAR,
-    POLICY,
-    make_plan,
-    make_staff,
-    resync,
-    rows,
-    snapshot,
-    utc,
-)
+from storage.people.models import Staff
+from storage.plans import reminders as store
+from storage.plans.models import Plan, PlanParticipant, Reminder
+from tests.helpers import new_staff
+from tests.reminders.helpers import CALENDAR, POLICY, make_plan, resync, rows, snapshot, utc
 
 NOW = utc(2026, 11, 25, 9)  # Wednesday 25 November 2026, 10:00 in Stockholm
 FOLLOW_UP = dt.date(2026, 12, 9)  # a Wednesday
 
 
 def _team(session: Session) -> tuple[Staff, Staff, Staff]:
-    responsible = make_staff(session, 101, "Anna")
-    participant = make_staff(session, 102, "Bo")
-    coordinator = make_staff(session, 103, "Cia", role="coordinator")
+    responsible = new_staff(session, 101, "Anna")
+    participant = new_staff(session, 102, "Bo")
+    coordinator = new_staff(session, 103, "Cia", role="coordinator")
     return responsible, participant, coordinator
 
 
@@ -39,12 +32,20 @@ def _plan(session: Session, **overrides: object) -> Plan:
         "reference": "BP-17",
         "responsible": responsible,
         "participants": [participant],
-        "day": FOLLOW_UP,
-        "at": dt.time(10, 0),
+        "next_follow_up": FOLLOW_UP,
+        "follow_up_time": dt.time(10, 0),
         "now": NOW,
     }
     arguments.update(overrides)
     return make_plan(session, **arguments)  # type: ignore[arg-type]
+
+
+def _stored_plan(db: Database, **overrides: object) -> Plan:
+    """:func:`_plan`, committed."""
+    with db.session() as session:
+        plan = _plan(session, **overrides)
+        session.commit()
+    return plan
 
 
 def _keys(session: Session, state: str = "pending") -> set[tuple[int, str, int, dt.datetime]]:
@@ -85,7 +86,7 @@ def test_sync_twice_changes_nothing(db: Database) -> None:
 def test_sync_skips_instants_already_past(db: Database) -> None:
     """A follow-up in two days gets no 7-day reminder; one today at 08:00 already passed."""
     with db.session() as session:
-        _plan(session, day=dt.date(2026, 11, 27))
+        _plan(session, next_follow_up=dt.date(2026, 11, 27))
         kinds = {(r.kind, r.seq) for r in rows(session)}
         assert ("before", 7) not in kinds
         assert {("before", 1), ("before", 0)} <= kinds
@@ -160,9 +161,9 @@ def test_removed_participant_and_inactive_staff_lose_their_rows(db: Database) ->
 def test_escalation_goes_to_admins_when_no_coordinator(db: Database) -> None:
     """Without a coordinator in the municipality the admins are told."""
     with db.session() as session:
-        anna = make_staff(session, 101, "Anna")
-        admin = make_staff(session, 900, "Astrid", role="admin", municipality="region")
-        make_plan(session, reference="SIP-3", responsible=anna, day=FOLLOW_UP, now=NOW)
+        anna = new_staff(session, 101, "Anna")
+        admin = new_staff(session, 900, "Astrid", role="admin", municipality="region")
+        make_plan(session, reference="SIP-3", responsible=anna, next_follow_up=FOLLOW_UP, now=NOW)
         escalations = [r for r in rows(session) if r.kind == "escalation"]
         assert [r.staff_id for r in escalations] == [admin.id]
 
@@ -171,11 +172,34 @@ def _claim(db: Database, owner: str, now: dt.datetime, limit: int = 100) -> stor
     return db.call(store.claim_due, owner=owner, now=now, limit=limit)
 
 
+def _bounce(db: Database, delivery: store.Delivery, now: dt.datetime) -> int | None:
+    """Telegram refused ``delivery`` (403): who is told."""
+    return db.call(
+        store.mark_undeliverable,
+        reminder_id=delivery.reminder_id,
+        owner="p1",
+        now=now,
+        error="Forbidden",
+    )
+
+
+def _snooze(
+    db: Database, delivery: store.Delivery, staff_id: int, now: dt.datetime
+) -> store.SnoozeResult:
+    """``staff_id`` taps "remind me tomorrow" on ``delivery`` at ``now``."""
+    return db.call(
+        store.snooze_reminder,
+        reminder_id=delivery.reminder_id,
+        staff_id=staff_id,
+        now=now,
+        policy=POLICY,
+        calendar=CALENDAR,
+    )
+
+
 def test_claim_takes_due_rows_once(db: Database) -> None:
     """Due rows are claimed with the owner and time; a second claim finds nothing."""
-    with db.session() as session:
-        _plan(session)
-        session.commit()
+    _stored_plan(db)
     claim = _claim(db, "p1", utc(2026, 12, 2, 7))
     assert [(d.staff_id, d.kind, d.seq) for d in claim.deliveries] == [
         (1, "before", 7),
@@ -190,18 +214,14 @@ def test_claim_takes_due_rows_once(db: Database) -> None:
 
 def test_claim_skips_busy_chats(db: Database) -> None:
     """A recipient with a message in flight is left for the next claim."""
-    with db.session() as session:
-        _plan(session)
-        session.commit()
+    _stored_plan(db)
     claim = db.call(store.claim_due, owner="p1", now=utc(2026, 12, 2, 7), limit=10, busy=[1])
     assert [d.staff_id for d in claim.deliveries] == [2]
 
 
 def test_missed_reminders_collapse_and_go_stale(db: Database) -> None:
     """After down time only the latest useful reminder goes out; passed ones are stale."""
-    with db.session() as session:
-        _plan(session)
-        session.commit()
+    _stored_plan(db)
     # Down from before 2 December until the morning of 8 December: 7-day and 1-day are due.
     claim = _claim(db, "p1", utc(2026, 12, 8, 9))
     assert sorted((d.staff_id, d.seq) for d in claim.deliveries) == [(1, 1), (2, 1)]
@@ -235,14 +255,14 @@ def test_concurrent_claims_on_postgresql_never_share_a_row(db_url: str) -> None:
     migrate.upgrade(first)
     try:
         with first.session() as session:
-            people = [make_staff(session, 1000 + i, f"P{i}") for i in range(50)]
+            people = [new_staff(session, 1000 + i, f"P{i}") for i in range(50)]
             for i in range(100):
                 make_plan(
                     session,
                     reference=f"R-{i}",
                     responsible=people[i % 50],
                     participants=[people[(i + 1) % 50]],
-                    day=FOLLOW_UP,
+                    next_follow_up=FOLLOW_UP,
                     now=NOW,
                 )
             session.commit()
@@ -282,9 +302,7 @@ def test_concurrent_claims_on_postgresql_never_share_a_row(db_url: str) -> None:
 
 def test_outcomes_sent_postpone_backoff(db: Database) -> None:
     """Sent is recorded with the message id; 429 and network errors give the row back."""
-    with db.session() as session:
-        _plan(session)
-        session.commit()
+    _stored_plan(db)
     now = utc(2026, 12, 2, 7)
     one, two = _claim(db, "p1", now).deliveries
     assert db.call(store.mark_sent, reminder_id=one.reminder_id, owner="p1", message_id=55, now=now)
@@ -318,9 +336,7 @@ def test_outcomes_sent_postpone_backoff(db: Database) -> None:
 
 def test_recover_stuck_returns_only_rows_past_the_lease(db: Database) -> None:
     """A claim older than the lease goes back to pending; a fresh one stays in flight."""
-    with db.session() as session:
-        _plan(session)
-        session.commit()
+    _stored_plan(db)
     now = utc(2026, 12, 2, 7)
     _claim(db, "dead", now)
     lease = dt.timedelta(minutes=5)
@@ -334,58 +350,32 @@ def test_undeliverable_tells_the_responsible_or_an_admin(db: Database) -> None:
     blocked: an admin is told."""
     with db.session() as session:
         plan = _plan(session)
-        admin = make_staff(session, 900, "Astrid", role="admin", municipality="region")
+        admin = new_staff(session, 900, "Astrid", role="admin", municipality="region")
         session.commit()
     now = utc(2026, 12, 2, 7)
     anna_row, bo_row = _claim(db, "p1", now).deliveries
-    told = db.call(
-        store.mark_undeliverable,
-        reminder_id=bo_row.reminder_id,
-        owner="p1",
-        now=now,
-        error="Forbidden",
-    )
-    assert told == plan.responsible_id
-    told = db.call(
-        store.mark_undeliverable,
-        reminder_id=anna_row.reminder_id,
-        owner="p1",
-        now=now,
-        error="Forbidden",
-    )
-    assert told == admin.id
+    assert _bounce(db, bo_row, now) == plan.responsible_id
+    assert _bounce(db, anna_row, now) == admin.id
     notices = _claim(db, "p1", now).deliveries
     assert sorted((d.staff_id, d.kind, d.unreachable_name) for d in notices) == sorted(
         [(1, "undelivered", "Bo"), (admin.id, "undelivered", "Anna")]
     )
     # A notice that bounces goes to an admin; the admin's bounce ends the chain.
     to_anna = next(d for d in notices if d.staff_id == 1)
-    told = db.call(
-        store.mark_undeliverable,
-        reminder_id=to_anna.reminder_id,
-        owner="p1",
-        now=now,
-        error="Forbidden",
-    )
-    assert told == admin.id
+    assert _bounce(db, to_anna, now) == admin.id
     with db.session() as session:
         assert session.get(Reminder, bo_row.reminder_id).state == "undeliverable"  # type: ignore[union-attr]
 
 
 def test_snooze_rules(db: Database) -> None:
     """Only the recipient may snooze; once per follow-up; a moved plan's reminder is gone."""
-    with db.session() as session:
-        plan = _plan(session)
-        session.commit()
+    plan = _stored_plan(db)
     now = utc(2026, 12, 4, 7)  # Friday: "tomorrow" is Monday
     [anna_row, _] = _claim(db, "p1", utc(2026, 12, 2, 7)).deliveries
-    options = {"policy": POLICY, "calendar": CALENDAR, "now": now}
-    result = db.call(store.snooze_reminder, reminder_id=anna_row.reminder_id, staff_id=2, **options)  # type: ignore[arg-type]
-    assert result.status is store.SnoozeStatus.NOT_YOURS
-    result = db.call(store.snooze_reminder, reminder_id=anna_row.reminder_id, staff_id=1, **options)  # type: ignore[arg-type]
+    assert _snooze(db, anna_row, 2, now).status is store.SnoozeStatus.NOT_YOURS
+    result = _snooze(db, anna_row, 1, now)
     assert (result.status, result.due_at) == (store.SnoozeStatus.OK, utc(2026, 12, 7, 7))
-    result = db.call(store.snooze_reminder, reminder_id=anna_row.reminder_id, staff_id=1, **options)  # type: ignore[arg-type]
-    assert result.status is store.SnoozeStatus.ALREADY
+    assert _snooze(db, anna_row, 1, now).status is store.SnoozeStatus.ALREADY
     with db.session() as session:
         moved = session.get(Plan, plan.id)
         assert moved is not None
@@ -394,14 +384,13 @@ def test_snooze_rules(db: Database) -> None:
         snoozes = [r for r in rows(session) if r.kind == "snooze"]
         assert [r.state for r in snoozes] == ["cancelled"]
         session.commit()
-    result = db.call(store.snooze_reminder, reminder_id=anna_row.reminder_id, staff_id=1, **options)  # type: ignore[arg-type]
-    assert result.status is store.SnoozeStatus.GONE
+    assert _snooze(db, anna_row, 1, now).status is store.SnoozeStatus.GONE
 
 
 def test_digest_is_claimed_once_a_day(db: Database) -> None:
     """Opted-in people are claimed once per day; a failed send gives the day back."""
     with db.session() as session:
-        _plan(session, day=dt.date(2026, 11, 27))
+        _plan(session, next_follow_up=dt.date(2026, 11, 27))
         db_today = dt.date(2026, 11, 25)
         store.set_daily_digest(session, staff_id=2, enabled=True)
         session.commit()
@@ -419,9 +408,7 @@ def test_digest_is_claimed_once_a_day(db: Database) -> None:
 
 def test_snooze_refused_for_someone_no_longer_in_the_plan(db: Database) -> None:
     """A participant taken out of the plan cannot plan a new reminder from an old one."""
-    with db.session() as session:
-        plan = _plan(session)
-        session.commit()
+    plan = _stored_plan(db)
     [_, bo_row] = _claim(db, "p1", utc(2026, 12, 2, 7)).deliveries
     assert bo_row.staff_id == 2
     with db.session() as session:
@@ -431,9 +418,7 @@ def test_snooze_refused_for_someone_no_longer_in_the_plan(db: Database) -> None:
         assert moved is not None
         resync(session, moved, now=utc(2026, 12, 3, 9))
         session.commit()
-    options = {"policy": POLICY, "calendar": CALENDAR, "now": utc(2026, 12, 3, 9)}
-    result = db.call(store.snooze_reminder, reminder_id=bo_row.reminder_id, staff_id=2, **options)  # type: ignore[arg-type]
-    assert result.status is store.SnoozeStatus.GONE
+    assert _snooze(db, bo_row, 2, utc(2026, 12, 3, 9)).status is store.SnoozeStatus.GONE
     with db.session() as session:
         assert [r for r in rows(session) if r.kind == "snooze"] == []
 
@@ -442,16 +427,14 @@ def test_escalation_goes_to_the_coordinators_of_the_day_it_is_sent(db: Database)
     """The escalation is planned with the follow-up, weeks ahead; when it falls due it goes to
     the municipality's coordinators at that time: one who left is not told (nor lost: the
     new one is), and each is told once."""
-    with db.session() as session:
-        plan = _plan(session)  # Cia (id 3) is Mellerud's coordinator when it is planned
-        session.commit()
+    plan = _stored_plan(db)  # Cia (id 3) is Mellerud's coordinator when it is planned
     escalation_day = utc(2026, 12, 15, 7)
     with db.session() as session:
         cia = session.get(Staff, 3)
         assert cia is not None
         cia.active = False  # Cia's access is taken away; Dora takes over
         session.add(cia)
-        dora = make_staff(session, 104, "Dora", role="coordinator", municipality="region")
+        dora = new_staff(session, 104, "Dora", role="coordinator", municipality="region")
         session.commit()
         dora_id = dora.id
     claims = [_claim(db, "p1", escalation_day)]

@@ -6,9 +6,9 @@ import asyncio
 import datetime as dt
 import time
 
-from bot.dispatcher import SendLimiter
-from bot.reminder_texts import digest_text, reminder_buttons, reminder_text, when_text
-from storage.reminders import Delivery, DigestItem
+from handlers.plans.dispatcher import SendLimiter
+from handlers.plans.reminder_texts import digest_text, reminder_buttons, reminder_text, when_text
+from storage.plans.reminders import Delivery, DigestItem
 
 DAY = dt.date(2026, 12, 9)
 

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from bot.dispatcher import Dispatcher, SendLimiter
-from bot.duetimes import DEFAULT_POLICY, WorkCalendar
-from bot.standin import BotApiStandIn
+from bot.shell.standin import BotApiStandIn
+from handlers.plans.dispatcher import Dispatcher, SendLimiter
 from storage import migrate
 from storage.db import Database
-from tests.reminders.helpers import make_plan, make_staff, rows, utc
+from storage.plans.duetimes import DEFAULT_POLICY, WorkCalendar
+from tests.helpers import new_staff
+from tests.reminders.helpers import make_plan, rows, utc
 
 NOW = utc(2026, 12, 2, 9)  # Wednesday, 10:00 in Stockholm
 REFERENCE = re.compile(r"\bD-\d+\b")
@@ -33,10 +34,10 @@ async def test_two_dispatchers_on_postgresql_send_each_reminder_once(
     migrate.upgrade(first)
 
     def build(session: Any) -> None:
-        people = [make_staff(session, 3000 + i, f"P{i}") for i in range(40)]
+        people = [new_staff(session, 3000 + i, f"P{i}") for i in range(40)]
         for i in range(120):
             make_plan(session, reference=f"D-{i}", responsible=people[i % 40],
-                      day=dt.date(2026, 12, 9), now=utc(2026, 11, 25, 9))  # fmt: skip
+                      next_follow_up=dt.date(2026, 12, 9), now=utc(2026, 11, 25, 9))  # fmt: skip
 
     first.call(build)
     for i in range(40):

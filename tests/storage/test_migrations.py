@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from storage.db import Database
-from storage.models import metadata
+from storage.schema import metadata
 
 
 def test_models_match_migrations(db: Database) -> None:

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from storage import staff as staff_store
 from storage.db import Database
-from storage.models import Role, Staff
-from storage.staff import InviteStatus
+from storage.people import store as staff_store
+from storage.people.models import Role, Staff
+from storage.people.store import InviteStatus
 
 NOW = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 
@@ -250,7 +250,8 @@ def test_removal_means_removal(db: Database) -> None:
     """A removed person cannot come back through an invitation made before the removal (a
     multi-use one used to register them again); their plan roles and the invitations they
     made are gone; a new invitation brings them back without their old plan access."""
-    from storage.models import Invitation, PlanParticipant
+    from storage.people.models import Invitation
+    from storage.plans.models import PlanParticipant
 
     shared = db.call(
         lambda s: staff_store.create_invitation(
@@ -285,7 +286,7 @@ def test_removal_means_removal(db: Database) -> None:
     back = db.call(lambda s: staff_store.get_staff(s, telegram_id=91))
     assert back is not None and back.removed_at is None and back.id != person_id
     # The plan they were responsible for stays out of reach.
-    from storage import plans as plans_store
+    from storage.plans import store as plans_store
 
     view = db.call(lambda s: plans_store.plan_view(s, plan_id=_first_plan(s), viewer_id=back.id))
     assert view is not None and not view.rights.view
@@ -295,7 +296,7 @@ def _plan(session: object, responsible_id: int) -> int:
     """A plan row for the participant test."""
     from sqlmodel import Session
 
-    from storage.models import Plan
+    from storage.plans.models import Plan
 
     assert isinstance(session, Session)
     plan = Plan(
@@ -311,9 +312,24 @@ def _plan(session: object, responsible_id: int) -> int:
 def _first_plan(session: object) -> int:
     from sqlmodel import Session, select
 
-    from storage.models import Plan
+    from storage.plans.models import Plan
 
     assert isinstance(session, Session)
     plan_id = session.exec(select(Plan.id)).first()
     assert plan_id is not None
     return plan_id
+
+
+def test_the_last_admin_stays(db: Database) -> None:
+    """Neither a new role nor a removal may leave Dalsbot without an admin; with two admins,
+    either may go."""
+    first = db.call(lambda s: staff_store.ensure_admin(s, telegram_id=7001, display_name="A"))
+    assert first.id is not None
+    first_id = first.id
+    with pytest.raises(staff_store.LastAdminError):
+        db.call(lambda s: staff_store.set_role(s, staff_id=first_id, role=Role.STAFF))
+    with pytest.raises(staff_store.LastAdminError):
+        db.call(lambda s: staff_store.remove_staff(s, staff_id=first_id))
+    db.call(lambda s: staff_store.ensure_admin(s, telegram_id=7002, display_name="B"))
+    changed = db.call(lambda s: staff_store.set_role(s, staff_id=first_id, role=Role.STAFF))
+    assert changed is not None and changed.role == "staff"

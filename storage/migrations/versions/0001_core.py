@@ -5,23 +5,16 @@ Revises:
 Create Date: 2026-11-25
 """
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
-
-revision: str = "0001_core"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+from storage.columns import id_key, moment
 
 
 def upgrade() -> None:
     op.create_table(
         "staff",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        id_key(),
         sa.Column("telegram_id", sa.BigInteger(), nullable=False, unique=True),
         sa.Column("display_name", sa.String(64), nullable=False),
         sa.Column("username", sa.String(32), nullable=True),
@@ -30,20 +23,20 @@ def upgrade() -> None:
         sa.Column("organisation", sa.String(16), nullable=False),
         sa.Column("language", sa.String(2), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        moment("created_at", nullable=False),
     )
     op.create_index("ix_staff_username", "staff", ["username"])
     op.create_table(
         "invitation",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        id_key(),
         sa.Column("code", sa.String(64), nullable=False, unique=True),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("municipality", sa.String(16), nullable=False),
         sa.Column("uses_left", sa.Integer(), nullable=False),
         sa.Column("max_uses", sa.Integer(), nullable=False),
-        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        moment("expires_at", nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        moment("created_at", nullable=False),
     )
 
 
@@ -51,3 +44,7 @@ def downgrade() -> None:
     op.drop_table("invitation")
     op.drop_index("ix_staff_username", table_name="staff")
     op.drop_table("staff")
+
+
+# Alembic: this revision, the one it follows, and its feature branch.
+revision, down_revision = "0001_core", None

@@ -1,28 +1,16 @@
-"""Knowledge base: question log, feedback on answers, questions to coordinators.
-
-Revision ID: 0002_knowledge
-Revises: 0001_core
-Create Date: 2026-11-25
-"""
-
-from collections.abc import Sequence
+"""Knowledge base: question log, feedback on answers, questions to coordinators."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
-
-revision: str = "0002_knowledge"
-down_revision: str | None = "0001_core"
-branch_labels: str | Sequence[str] | None = ("knowledge",)
-depends_on: str | Sequence[str] | None = None
+from storage.columns import id_key, moment, owned_by, staff_ref
 
 
 def upgrade() -> None:
     op.create_table(
         "kbquestion",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("staff_id", sa.Integer(), sa.ForeignKey("staff.id"), nullable=True),
+        id_key(),
+        staff_ref("staff_id", nullable=True),
         sa.Column("question", sa.Text(), nullable=True),
         sa.Column("kind", sa.String(8), nullable=False),
         sa.Column("answered", sa.Boolean(), nullable=False),
@@ -30,29 +18,24 @@ def upgrade() -> None:
         sa.Column("article_id", sa.String(64), nullable=True),
         sa.Column("lang", sa.String(2), nullable=False),
         sa.Column("confidence", sa.Float(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        moment("created_at", nullable=False),
     )
     op.create_index("ix_kbquestion_staff_id", "kbquestion", ["staff_id"])
     op.create_index("ix_kbquestion_created_at", "kbquestion", ["created_at"])
     op.create_table(
         "kbfeedback",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "question_id",
-            sa.Integer(),
-            sa.ForeignKey("kbquestion.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column("staff_id", sa.Integer(), sa.ForeignKey("staff.id"), nullable=False),
+        id_key(),
+        owned_by("question_id", "kbquestion", nullable=False),
+        staff_ref("staff_id", nullable=False),
         sa.Column("vote", sa.Integer(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        moment("created_at", nullable=False),
+        moment("updated_at", nullable=False),
         sa.UniqueConstraint("question_id", "staff_id", name="uq_kbfeedback_once"),
     )
     op.create_index("ix_kbfeedback_question_id", "kbfeedback", ["question_id"])
     op.create_table(
         "kbcoordinatorquestion",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        id_key(),
         sa.Column(
             "question_id",
             sa.Integer(),
@@ -60,25 +43,20 @@ def upgrade() -> None:
             nullable=True,
             unique=True,
         ),
-        sa.Column("asker_id", sa.Integer(), sa.ForeignKey("staff.id"), nullable=False),
+        staff_ref("asker_id", nullable=False),
         sa.Column("municipality", sa.String(16), nullable=False),
         sa.Column("question", sa.Text(), nullable=True),
-        sa.Column("answered_by", sa.Integer(), sa.ForeignKey("staff.id"), nullable=True),
+        staff_ref("answered_by", nullable=True),
         sa.Column("answer", sa.Text(), nullable=True),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("answered_at", UTCDateTime(), nullable=True),
+        moment("created_at", nullable=False),
+        moment("answered_at", nullable=True),
     )
     op.create_index("ix_kbcoordinatorquestion_asker_id", "kbcoordinatorquestion", ["asker_id"])
     op.create_index("ix_kbcoordinatorquestion_created_at", "kbcoordinatorquestion", ["created_at"])
     op.create_table(
         "kbcoordinatorrecipient",
-        sa.Column(
-            "coordinator_question_id",
-            sa.Integer(),
-            sa.ForeignKey("kbcoordinatorquestion.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column("staff_id", sa.Integer(), sa.ForeignKey("staff.id"), primary_key=True),
+        owned_by("coordinator_question_id", "kbcoordinatorquestion", primary_key=True),
+        staff_ref("staff_id", primary_key=True),
     )
 
 
@@ -92,3 +70,8 @@ def downgrade() -> None:
     op.drop_index("ix_kbquestion_created_at", table_name="kbquestion")
     op.drop_index("ix_kbquestion_staff_id", table_name="kbquestion")
     op.drop_table("kbquestion")
+
+
+# Alembic: this revision, the one it follows, and its feature branch.
+revision, down_revision = "0002_knowledge", "0001_core"
+branch_labels = ("knowledge",)

@@ -1,42 +1,31 @@
 """Pulse: anonymous pulse feedback (pulses, answers, scores, who-has-answered markers).
 
 The answer, score and marker tables are WITHOUT ROWID on SQLite so that no hidden,
-insertion-ordered row number can link a marker to an answer (see storage/models/pulse.py).
-
-Revision ID: 0004_pulse
-Revises: 0001_core
-Create Date: 2026-11-25
+insertion-ordered row number can link a marker to an answer (see storage/pulse/models.py).
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
-
-revision: str = "0004_pulse"
-down_revision: str | None = "0001_core"
-branch_labels: str | Sequence[str] | None = ("pulse",)
-depends_on: str | Sequence[str] | None = None
+from storage.columns import id_key, moment, owned_by, staff_ref
 
 
 def upgrade() -> None:
     op.create_table(
         "pulse",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        id_key(),
         sa.Column("token", sa.String(32), nullable=False, unique=True),
         sa.Column("template_key", sa.String(24), nullable=False),
         sa.Column("template_version", sa.String(12), nullable=False),
         sa.Column("template_snapshot", sa.Text(), nullable=False),
         sa.Column("label", sa.String(60), nullable=False),
         sa.Column("municipality", sa.String(16), nullable=False),
-        sa.Column("organiser_id", sa.Integer(), sa.ForeignKey("staff.id"), nullable=False),
+        staff_ref("organiser_id", nullable=False),
         sa.Column("k", sa.Integer(), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.Column("closes_at", UTCDateTime(), nullable=False),
-        sa.Column("closed_at", UTCDateTime(), nullable=True),
-        sa.Column("notified_at", UTCDateTime(), nullable=True),
+        moment("created_at", nullable=False),
+        moment("closes_at", nullable=False),
+        moment("closed_at", nullable=True),
+        moment("notified_at", nullable=True),
     )
     op.create_index("ix_pulse_template_key", "pulse", ["template_key"])
     op.create_index("ix_pulse_municipality", "pulse", ["municipality"])
@@ -45,9 +34,7 @@ def upgrade() -> None:
     op.create_table(
         "pulse_answer",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column(
-            "pulse_id", sa.Integer(), sa.ForeignKey("pulse.id", ondelete="CASCADE"), nullable=False
-        ),
+        owned_by("pulse_id", "pulse", nullable=False),
         sa.Column("answered_on", sa.Date(), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
         sqlite_with_rowid=False,
@@ -62,21 +49,14 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column("question_key", sa.String(16), primary_key=True),
-        sa.Column(
-            "pulse_id", sa.Integer(), sa.ForeignKey("pulse.id", ondelete="CASCADE"), nullable=False
-        ),
+        owned_by("pulse_id", "pulse", nullable=False),
         sa.Column("score", sa.SmallInteger(), nullable=False),
         sqlite_with_rowid=False,
     )
     op.create_index("ix_pulse_score_group", "pulse_score", ["pulse_id", "question_key", "score"])
     op.create_table(
         "pulse_respondent",
-        sa.Column(
-            "pulse_id",
-            sa.Integer(),
-            sa.ForeignKey("pulse.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        owned_by("pulse_id", "pulse", primary_key=True),
         sa.Column("key_hash", sa.String(64), primary_key=True),
         sqlite_with_rowid=False,
     )
@@ -91,3 +71,8 @@ def downgrade() -> None:
     for name in ("closes_at", "organiser_id", "municipality", "template_key"):
         op.drop_index(f"ix_pulse_{name}", table_name="pulse")
     op.drop_table("pulse")
+
+
+# Alembic: this revision, the one it follows, and its feature branch.
+revision, down_revision = "0004_pulse", "0001_core"
+branch_labels = ("pulse",)

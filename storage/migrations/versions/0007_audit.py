@@ -1,28 +1,16 @@
-"""The audit log (who created, changed, viewed or closed a plan; every admin action).
-
-Revision ID: 0007_audit
-Revises: 0001_core
-Create Date: 2026-11-26
-"""
-
-from collections.abc import Sequence
+"""The audit log (who created, changed, viewed or closed a plan; every admin action)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
-
-revision: str = "0007_audit"
-down_revision: str | None = "0001_core"
-branch_labels: str | Sequence[str] | None = ("audit",)
-depends_on: str | Sequence[str] | None = None
+from storage.columns import id_key, moment
 
 
 def upgrade() -> None:
     op.create_table(
         "audit_event",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("at", UTCDateTime(), nullable=False),
+        id_key(),
+        moment("at", nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(32), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=True),
@@ -35,3 +23,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_event")
+
+
+# Alembic: this revision, the one it follows, and its feature branch.
+revision, down_revision = "0007_audit", "0001_core"
+branch_labels = ("audit",)

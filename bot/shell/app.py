@@ -1,0 +1,213 @@
+"""The composition root: ``build_application(settings)`` wires the bot together."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import logging
+import warnings
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
+from bot.i18n import LANGUAGES, t
+from bot.settings import Settings
+from bot.shell.persistence import DalsbotApplication, DbPersistence, schedule_purge
+from bot.state import UserState
+from handlers import ask, basics, errors, plans, pulse
+from handlers.people import admin, privacy, registration
+from storage.db import Database
+from storage.people import store as staff_store
+
+logger = logging.getLogger(__name__)
+
+# Our flows run in private chats, one flow per person at a time, and every button is checked
+# against the flow's state, so per_message tracking is not what we want.
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+
+# Updates handled at once. Each runs its database work in a worker thread; more than this
+# only makes requests queue inside httpx's pool (measured with benchmarks/pulse.py: 16 gave
+# about twice the throughput and a third of the p95 tap time of 256).
+CONCURRENT_UPDATES = 16
+
+LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
+
+# THE HANDLER TABLE. Lower groups see an update first; within a group only the first handler
+# that matches runs, and ApplicationHandlerStop ends the update for every later group.
+#
+#   group  handlers                                   why
+#   -10    basics.gatekeeper                          an edited message or a Telegram Business
+#                                                     update stops here (a hint in private chats),
+#                                                     so no flow, question or command sees it as new
+#    -2    ask: the text after /fraga or "Svara"      it belongs to that request (a button or
+#                                                     command cancels the request)
+#    -1    pulse: the comment being written           an answer's comment never reaches another
+#                                                     feature (the knowledge base would log it)
+#     0    every feature's handlers, in FEATURES      a flow's entry points and specific deep links
+#          order, then /cancel with nothing running,  before the generic /start and the free-text
+#          unknown commands and stale buttons         questions; the flows' own /cancel first
+GATEKEEPER_GROUP = -10
+TEXT_FIRST_GROUPS: tuple[tuple[int, Feature], ...] = ((-2, ask.FEATURE), (-1, pulse.FEATURE))
+FEATURES: tuple[Feature, ...] = (
+    pulse.FEATURE,
+    registration.FEATURE,
+    basics.FEATURE,
+    admin.FEATURE,
+    plans.FEATURE,
+    privacy.FEATURE,
+    ask.FEATURE,
+)
+
+# The order /help and the command menu list the features in: the basics first, then the three
+# jobs, then administration (independent of the order handlers are tried in).
+HELP_ORDER: tuple[Feature, ...] = (
+    registration.FEATURE,
+    basics.FEATURE,
+    ask.FEATURE,
+    plans.FEATURE,
+    pulse.FEATURE,
+    privacy.FEATURE,
+    admin.FEATURE,
+)
+
+
+def all_commands(features: Sequence[Feature] = FEATURES) -> list[CommandSpec]:
+    """Every feature's commands, in the order /help lists them."""
+    ordered = sorted(
+        features, key=lambda f: HELP_ORDER.index(f) if f in HELP_ORDER else len(HELP_ORDER)
+    )
+    return [spec for feature in ordered for spec in feature.commands]
+
+
+async def set_command_menus(app: DalsbotApp, commands: Sequence[CommandSpec]) -> None:
+    """Telegram's command menu, per language (Swedish is also the default)."""
+    # The menu shows what every registered staff member may use (admins see the rest in /help).
+    shown = [
+        spec for spec in commands if spec.in_menu and (spec.roles is None or "staff" in spec.roles)
+    ]
+    for lang in LANGUAGES:
+        menu = [BotCommand(spec.command, t(spec.text_key, lang)[:256]) for spec in shown]
+        await app.bot.set_my_commands(menu, language_code=lang)
+        if lang == "sv":
+            await app.bot.set_my_commands(menu)
+
+
+async def _post_init(app: DalsbotApp) -> None:
+    data = app.bot_data
+    me = await app.bot.get_me()
+    data.bot_username = me.username or data.bot_username
+    for admin_id in data.settings.admins:
+        await data.db.run(
+            staff_store.ensure_admin,
+            telegram_id=admin_id,
+            display_name=staff_store.placeholder_admin_name(admin_id),
+        )
+    await set_command_menus(app, data.commands)
+    for hook in data.post_init_hooks:
+        await hook(app)
+    logger.info("Dalsbot is ready as @%s", data.bot_username)
+
+
+async def _post_shutdown(app: DalsbotApp) -> None:
+    for hook in app.bot_data.post_shutdown_hooks:
+        await hook(app)
+
+
+@contextlib.asynccontextmanager
+async def running(app: DalsbotApp, *, poll_timeout: int = 5) -> AsyncIterator[DalsbotApp]:
+    """Run ``app`` with long polling inside an event loop that already runs (local mode,
+    tests), including the post_init/post_shutdown hooks that ``run_polling`` would call."""
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+    )
+    try:
+        yield app
+    finally:
+        with contextlib.suppress(Exception):
+            await app.updater.stop()
+        await app.stop()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await app.shutdown()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database,
+    api_root: str | None = None,
+    clock: Callable[[], dt.datetime] = system_clock,
+    features: Sequence[Feature] = FEATURES,
+) -> DalsbotApp:
+    """The real ``Application``, talking to ``api_root`` (Telegram or a stand-in)."""
+    root = (api_root or settings.telegram_api_url).rstrip("/")
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else LOCAL_TOKEN
+    # ContextTypes instantiates bot_data without arguments: a partial carries ours in.
+    context_types = ContextTypes(  # type: ignore[call-overload]
+        context=BotContext,
+        bot_data=functools.partial(BotData, settings, db, clock),
+        user_data=UserState,
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(context_types)
+        .application_class(DalsbotApplication)
+        .persistence(DbPersistence(db, clock))
+        .defaults(Defaults(tzinfo=settings.tz))
+        .request(
+            HTTPXRequest(
+                connection_pool_size=32,
+                read_timeout=15,
+                write_timeout=15,
+                connect_timeout=10,
+                pool_timeout=10,
+            )
+        )
+        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=40))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    app: DalsbotApp = builder.build()
+    app.bot_data.commands = all_commands(features)
+    # The handler table above, group by group.
+    app.add_handler(TypeHandler(Update, basics.gatekeeper), group=GATEKEEPER_GROUP)
+    for group, feature in TEXT_FIRST_GROUPS:
+        if feature in features and feature.text_first is not None:
+            app.add_handler(feature.text_first(), group=group)
+    for feature in features:
+        app.add_handlers(list(feature.handlers()))
+        if feature.setup is not None:
+            feature.setup(app)
+    schedule_purge(app)
+    app.add_handler(CommandHandler("cancel", basics.cancel_nothing))
+    app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
+    app.add_handler(CallbackQueryHandler(basics.stale_button))
+    app.add_error_handler(errors.on_error)
+    return app
+
+
+__all__ = ["LOCAL_TOKEN", "Application", "build_application"]

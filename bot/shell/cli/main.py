@@ -1,0 +1,88 @@
+"""The ``dalsbot`` command line (also ``python -m bot``).
+
+``dalsbot run`` runs the bot: against Telegram when a token is set, otherwise in local mode.
+``dalsbot chat`` always runs local mode. ``dalsbot db upgrade`` applies the migrations. Each
+feature's commands (``invite create``, ``kb check``, ``ask``, ``contacts check``, ``plans``,
+``pulse``, ``audit``, ``retention``) come from its module in this package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+from bot.shell.cli import contacts, kb, people, plans, privacy, pulse
+from storage.db import DatabaseError
+from storage.migrate import open_database
+
+logger = logging.getLogger(__name__)
+
+# Each feature's commands, in the order ``dalsbot --help`` lists them.
+FEATURE_COMMANDS = (people, kb, contacts, plans, pulse, privacy)
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.local_mode or args.command == "chat":
+        from bot.shell.local import run_local
+
+        # The terminal is the chat: keep library chatter out of it.
+        if settings.log_level != "DEBUG":
+            logging.getLogger().setLevel(logging.WARNING)
+
+        asyncio.run(run_local(settings))
+        return 0
+    from bot.shell.runner import run_telegram
+
+    run_telegram(settings)
+    return 0
+
+
+def _cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    open_database(settings.database_url).dispose()
+    print("The database is up to date.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="dalsbot", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the bot (local mode without a token)").set_defaults(
+        handler=_cmd_run
+    )
+    commands.add_parser("chat", help="local mode: chat with the bot in the terminal").set_defaults(
+        handler=_cmd_run
+    )
+    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply the migrations").set_defaults(handler=_cmd_db_upgrade)
+    for module in FEATURE_COMMANDS:
+        module.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dalsbot`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    secrets = (settings.telegram_token.get_secret_value(),) if settings.telegram_token else ()
+    configure_logging(settings.log_level, secrets)
+    try:
+        return int(args.handler(args, settings))
+    except DatabaseError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

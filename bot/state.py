@@ -1,0 +1,118 @@
+"""Typed per-person state (``context.user_data``): the chosen language and each flow's draft.
+
+Every feature keeps its unfinished work (a half-made plan, a registration, a question to a
+coordinator...) as one dataclass of its own, declared with :func:`flow_draft`, and reaches it
+by its class, so mypy checks every field::
+
+    draft = context.user_data.get(PlanDraft)      # PlanDraft | None
+    context.user_data.put(PlanDraft(step=...))
+    context.user_data.pop(PlanDraft)
+
+The state is stored as JSON (through pydantic, no pickle) by the bot's persistence in the
+project's own database, so a flow survives a restart and any process can serve any update.
+The kernel knows no feature: drafts are found again by the name they were declared with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+logger = logging.getLogger(__name__)
+
+D = TypeVar("D")
+
+# Every declared draft class by its stored name, and the adapter that (de)serialises it.
+_KINDS: dict[str, type[Any]] = {}
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def flow_draft(name: str) -> Any:
+    """Class decorator: make a dataclass a draft kind stored under ``name``."""
+
+    def declare(cls: type[D]) -> type[D]:
+        if not dataclasses.is_dataclass(cls):
+            raise TypeError(f"{cls.__name__} must be a dataclass")
+        if _KINDS.get(name, cls) is not cls:
+            raise ValueError(f"two drafts are called {name!r}")
+        _KINDS[name] = cls
+        _ADAPTERS[cls] = TypeAdapter(cls)
+        cls.__flow_name__ = name  # type: ignore[attr-defined]
+        return cls
+
+    return declare
+
+
+def _name_of(cls: type[Any]) -> str:
+    name = getattr(cls, "__flow_name__", None)
+    if name is None or _KINDS.get(name) is not cls:
+        raise TypeError(f"{cls.__name__} is not declared with @flow_draft")
+    return str(name)
+
+
+@dataclass
+class UserState:
+    """One person's state: their language choice and at most one draft of each kind."""
+
+    lang: str | None = None
+    drafts: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, kind: type[D]) -> D | None:
+        """This person's draft of ``kind``, if there is one."""
+        found = self.drafts.get(_name_of(kind))
+        return found if isinstance(found, kind) else None
+
+    def ensure(self, kind: type[D]) -> D:
+        """This person's draft of ``kind``, made empty if there is none."""
+        found = self.get(kind)
+        if found is None:
+            found = kind()
+            self.put(found)
+        return found
+
+    def put(self, draft: Any) -> None:
+        """Keep ``draft`` (replacing one of the same kind)."""
+        self.drafts[_name_of(type(draft))] = draft
+
+    def pop(self, kind: type[D]) -> D | None:
+        """Remove and return this person's draft of ``kind``."""
+        found = self.drafts.pop(_name_of(kind), None)
+        return found if isinstance(found, kind) else None
+
+    def replace_with(self, other: UserState) -> None:
+        """Take ``other``'s contents (the state was read again from the database)."""
+        self.lang = other.lang
+        self.drafts = other.drafts
+
+    def is_empty(self) -> bool:
+        """Nothing worth storing."""
+        return self.lang is None and not self.drafts
+
+    def to_json(self) -> str:
+        """The state as JSON text (dates and times as ISO strings)."""
+        drafts = {
+            name: _ADAPTERS[type(draft)].dump_python(draft, mode="json")
+            for name, draft in sorted(self.drafts.items())
+        }
+        return json.dumps({"lang": self.lang, "drafts": drafts}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> UserState:
+        """The state stored as ``text``; a draft that no longer reads (its class changed in a
+        new version, or it is unknown) is dropped, so the person simply starts that flow anew."""
+        raw = json.loads(text)
+        state = cls(lang=raw.get("lang") if isinstance(raw.get("lang"), str) else None)
+        for name, value in (raw.get("drafts") or {}).items():
+            kind = _KINDS.get(name)
+            if kind is None:
+                continue
+            try:
+                state.drafts[name] = _ADAPTERS[kind].validate_python(value)
+            except ValidationError:
+                logger.warning("A stored %s draft no longer reads; it was dropped", name)
+        return state

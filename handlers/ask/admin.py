@@ -1,0 +1,150 @@
+"""The knowledge base's loading and upkeep: loaded at start-up, the admins' /kb_reload and
+/kb_gaps, and the nightly purge of old question texts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Final
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from bot.context import BotContext, DalsbotApp
+from bot.i18n import Lang, t
+from handlers.ask.render import reload_knowledge_base, split_message
+from handlers.ask.shared import knowledge_base
+from handlers.common import ADMIN_ONLY, CommandSpec, authorise, private_only, reply, user_lang
+from knowledge.articles import KnowledgeBaseError
+from knowledge.contacts import Contacts, ContactsError, load_contacts
+from knowledge.glossary import GlossaryError
+from knowledge.service import KnowledgeBase
+from storage.knowledge import store as kb_store
+
+logger = logging.getLogger(__name__)
+
+PURGE_TIME: Final = dt.time(3, 30)
+
+COMMANDS = [
+    CommandSpec("kb_reload", "ask.commands.kb_reload", ADMIN_ONLY),
+    CommandSpec("kb_gaps", "ask.commands.kb_gaps", ADMIN_ONLY),
+]
+
+
+async def reload_articles(update: Update, context: BotContext) -> None:
+    """/kb_reload: reads the articles and the phone numbers again, or says why not."""
+    staff = await authorise(update, context, ADMIN_ONLY)
+    if staff is None:
+        return
+    lang = user_lang(update, context, staff)
+    today = context.now().astimezone(context.settings.tz).date()
+    count, error, extra = await asyncio.to_thread(
+        reload_knowledge_base, knowledge_base(context), today
+    )
+    if count is None:
+        key = "ask.reload_failed_more" if extra else "ask.reload_failed"
+        articles = t(key, lang, error=error, more=extra)
+        logger.warning("Knowledge base reload refused (%d more errors)", extra)
+    else:
+        key = "ask.reload_ok_warnings" if extra else "ask.reload_ok"
+        articles = t(key, lang, count=count, warnings=extra)
+        logger.info("Knowledge base reloaded: %d articles", count)
+    await reply(update, f"{articles}\n\n{await reload_contacts(context, lang)}")
+
+
+async def reload_contacts(context: BotContext, lang: Lang) -> str:
+    """Reads the phone numbers again; a file with errors keeps the previous numbers."""
+    try:
+        contacts = await asyncio.to_thread(load_contacts, context.settings.contacts_file)
+    except ContactsError as exc:
+        logger.warning("Contacts reload refused")
+        return t("ask.contacts_reload_failed", lang, error=str(exc))
+    context.data.services.add(contacts)
+    logger.info("Contacts reloaded: %d numbers", contacts.count)
+    return t("ask.contacts_reloaded", lang, count=contacts.count)
+
+
+async def show_gaps(update: Update, context: BotContext) -> None:
+    """/kb_gaps: the most frequent unanswered questions and the most 👎 articles (30 days)."""
+    staff = await authorise(update, context, ADMIN_ONLY)
+    if staff is None:
+        return
+    lang = user_lang(update, context, staff)
+    now = context.now()
+    unanswered, disliked = await context.db.run(
+        lambda session: (
+            kb_store.unanswered_questions(session, now=now),
+            kb_store.disliked_articles(session, now=now),
+        )
+    )
+    titles = knowledge_base(context).titles(lang)
+    lines = [
+        t("ask.gaps_title", lang, days=kb_store.GAPS_DAYS),
+        "",
+        t("ask.gaps_unanswered_title", lang),
+    ]
+    lines += [
+        t("ask.gaps_unanswered_row", lang, count=count, question=text[:120])
+        for text, count in unanswered
+    ] or [t("ask.gaps_unanswered_none", lang)]
+    lines += ["", t("ask.gaps_disliked_title", lang)]
+    lines += [
+        t("ask.gaps_disliked_row", lang, title=titles.get(article_id, article_id), down=down, up=up)
+        for article_id, down, up in disliked
+    ] or [t("ask.gaps_disliked_none", lang)]
+    for part in split_message("\n".join(lines)):
+        await reply(update, part)
+
+
+async def purge_old_questions(context: BotContext) -> None:
+    """Daily job: delete question and reply texts older than 90 days."""
+    now = context.now()
+    purged = await context.db.run(lambda session: kb_store.purge_old_questions(session, now=now))
+    logger.info("Purged %d old question texts", purged)
+
+
+def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
+    """/kb_reload and /kb_gaps."""
+    return [
+        CommandHandler("kb_reload", reload_articles),
+        # The unanswered questions are for the admin's eyes only, never a group's.
+        CommandHandler("kb_gaps", private_only, ~filters.ChatType.PRIVATE),
+        CommandHandler("kb_gaps", show_gaps, filters.ChatType.PRIVATE),
+    ]
+
+
+def load_knowledge_base() -> KnowledgeBase:
+    """The knowledge base, or SystemExit with a one-line reason (start-up must not go on)."""
+    try:
+        kb = KnowledgeBase()
+    except (KnowledgeBaseError, GlossaryError, OSError, ValueError) as exc:
+        raise SystemExit(f"Cannot load the knowledge base: {exc}") from exc
+    if not kb.ids():
+        raise SystemExit(f"Cannot load the knowledge base: no articles in {kb.root}")
+    return kb
+
+
+def load_contact_numbers(path: Path | None) -> Contacts:
+    """The emergency card's phone numbers, or SystemExit with a one-line reason."""
+    try:
+        return load_contacts(path)
+    except ContactsError as exc:
+        raise SystemExit(f"Cannot load the contacts file: {exc}") from exc
+
+
+def register(app: DalsbotApp) -> None:
+    """Load the knowledge base and phone numbers, schedule the purge."""
+    kb = load_knowledge_base()
+    app.bot_data.services.add(kb)
+    logger.info("Knowledge base loaded: %d articles", len(kb.ids()))
+    contacts = load_contact_numbers(app.bot_data.settings.contacts_file)
+    app.bot_data.services.add(contacts)
+    logger.info("Contacts loaded: %d numbers", contacts.count)
+    if app.job_queue is not None:
+        app.job_queue.run_daily(
+            purge_old_questions,
+            time=PURGE_TIME.replace(tzinfo=app.bot_data.settings.tz),
+            name="kb:purge-old-questions",
+        )

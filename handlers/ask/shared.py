@@ -1,0 +1,49 @@
+"""What the knowledge base's handler modules share: the knowledge base and phone numbers loaded
+at start-up, sending a card, and the person's pending text (a question or a reply)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+from telegram import Chat, LinkPreviewOptions
+
+from bot.context import BotContext
+from bot.state import flow_draft
+from handlers.ask.render import Card
+from handlers.common import keyboard
+from knowledge.contacts import Contacts
+from knowledge.service import KnowledgeBase
+
+EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
+
+
+def knowledge_base(context: BotContext) -> KnowledgeBase:
+    """The knowledge base loaded at start-up (``handlers.ask.admin.register``)."""
+    return context.data.services.get(KnowledgeBase)
+
+
+def contact_numbers(context: BotContext) -> Contacts:
+    """The emergency card's phone numbers loaded at start-up (``handlers.ask.admin.register``)."""
+    return context.data.services.get(Contacts)
+
+
+async def send_card(chat: Chat | None, card: Card) -> None:
+    """Send a card without link previews (a source URL would otherwise fill the phone screen)."""
+    if chat is not None:
+        markup = keyboard(card.rows) if card.rows else None
+        await chat.send_message(card.text, reply_markup=markup, link_preview_options=NO_PREVIEW)
+
+
+@flow_draft("pending_text")
+@dataclass
+class PendingText:
+    """The person's next text in ``chat`` is a question (after /fraga) or a coordinator's
+    reply to question ``forwarded_id`` (after "Svara"), if it comes within 30 minutes."""
+
+    kind: str = "question"  # question or reply
+    chat: int = 0
+    at: dt.datetime = EPOCH
+    forwarded_id: int = 0

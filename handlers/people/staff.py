@@ -1,0 +1,236 @@
+"""/staff in chat: an admin sees everyone registered, changes a role or removes a person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, Literal, TypeVar, get_args
+
+from sqlmodel import Session
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.buttons import ButtonData, Page, RowId
+from bot.context import BotContext
+from bot.i18n import Lang, t
+from handlers.common import (
+    ADMIN_ONLY,
+    Pressed,
+    authorise,
+    checked_press,
+    edit_or_send,
+    keyboard,
+    municipality_label,
+    page_buttons,
+    page_of,
+    person_params,
+    user_lang,
+)
+from storage.people import store as staff_store
+from storage.people.models import Role, Staff
+
+PAGE_SIZE = 8
+
+RoleName = Literal["admin", "coordinator", "staff"]
+ROLE_NAMES: Final[tuple[RoleName, ...]] = get_args(RoleName)
+if tuple(Role) != ROLE_NAMES:  # the buttons offer exactly the stored roles
+    raise RuntimeError("RoleName must list storage.people.models.Role")
+
+
+# The buttons share the prefix "stf" and carry ids only: every press reloads the person and
+# the presser's rights.
+
+
+class StaffPageButton(ButtonData, prefix="stf"):
+    """``stf:page:<page>``: a page of /staff (also "back to the list")."""
+
+    action: Literal["page"]
+    page: Page
+
+
+class StaffButton(ButtonData, prefix="stf"):
+    """``stf:view|rm|rmok:<staff id>``: a person's card, "remove", "yes, remove"."""
+
+    action: Literal["view", "rm", "rmok"]
+    staff_id: RowId
+
+
+class StaffRoleButton(ButtonData, prefix="stf"):
+    """``stf:role:<staff id>:<role>``: give the person another role."""
+
+    action: Literal["role"]
+    staff_id: RowId
+    role: RoleName
+
+
+PersonButton = TypeVar("PersonButton", StaffButton, StaffRoleButton)
+_BACK: Final = StaffPageButton("page", 0).pack()
+
+
+def _staff_list_markup(people: list[Staff], page: int, lang: Lang) -> InlineKeyboardMarkup:
+    shown, pages = page_of(people, page, PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    rows = [
+        [
+            (
+                f"{p.display_name} · {t(f'core.roles.{p.role}', lang)} · "
+                f"{municipality_label(p.municipality, lang)}",
+                StaffButton("view", p.id).pack(),
+            )
+        ]
+        for p in shown
+        if p.id is not None
+    ]
+    nav = page_buttons(page, pages, lang, lambda to: StaffPageButton("page", to).pack())
+    if nav:
+        rows.append(nav)
+    return keyboard(rows)
+
+
+async def _show_staff_list(update: Update, context: BotContext, lang: Lang, page: int) -> None:
+    people = await context.db.run(lambda session: staff_store.list_staff(session))
+    if not people:
+        await edit_or_send(update, t("core.admin_staff_empty", lang))
+        return
+    markup = _staff_list_markup(people, page, lang)
+    await edit_or_send(update, t("core.admin_staff_title", lang, count=len(people)), markup)
+
+
+async def list_staff(update: Update, context: BotContext) -> None:
+    """An admin sees everyone registered, as buttons."""
+    staff = await authorise(update, context, ADMIN_ONLY)
+    if staff is not None:
+        await _show_staff_list(update, context, user_lang(update, context, staff), 0)
+
+
+def _card(person: Staff, lang: Lang) -> tuple[str, InlineKeyboardMarkup]:
+    assert person.id is not None
+    about = person_params(
+        lang, person.display_name, person.role, person.municipality, person.organisation
+    )
+    text = t("core.admin_staff_card", lang, **about)
+    rows = [
+        [
+            (
+                t("core.admin_make_role", lang, role=t(f"core.roles.{role}", lang)),
+                StaffRoleButton("role", person.id, role).pack(),
+            )
+        ]
+        for role in ROLE_NAMES
+        if role != person.role
+    ]
+    rows.append([(t("core.admin_remove", lang), StaffButton("rm", person.id).pack())])
+    rows.append([(t("core.admin_back", lang), _BACK)])
+    return text, keyboard(rows)
+
+
+async def turn_staff_page(update: Update, context: BotContext) -> None:
+    """Another page of /staff (or back to the list from a card)."""
+    press = await checked_press(update, context, StaffPageButton, roles=ADMIN_ONLY)
+    if press is None:
+        return
+    await press.query.answer()
+    await _show_staff_list(update, context, press.lang, press.data.page)
+
+
+async def _pressed_person(
+    update: Update, context: BotContext, kind: type[PersonButton]
+) -> tuple[Pressed[PersonButton], Staff] | None:
+    """A checked press by an admin and the person its button names; None (the admin told)
+    when the press is refused or the person is gone."""
+    press = await checked_press(update, context, kind, roles=ADMIN_ONLY)
+    if press is None:
+        return None
+    person = await context.db.run(staff_store.get_staff_by_id, staff_id=press.data.staff_id)
+    if person is None:
+        await press.query.answer(t("core.admin_gone", press.lang), show_alert=True)
+        return None
+    return press, person
+
+
+async def staff_button(update: Update, context: BotContext) -> None:
+    """A person's card, "remove" and "yes, remove": re-checked against the database and the
+    presser's rights."""
+    pressed = await _pressed_person(update, context, StaffButton)
+    if pressed is None:
+        return
+    press, person = pressed
+    lang, person_id = press.lang, press.data.staff_id
+    if press.data.action == "view":
+        await press.query.answer()
+        text, markup = _card(person, lang)
+        await edit_or_send(update, text, markup)
+    elif press.data.action == "rm":
+        await press.query.answer()
+        await edit_or_send(
+            update,
+            t("core.admin_remove_confirm", lang, name=person.display_name),
+            keyboard(
+                [
+                    [(t("core.admin_remove_yes", lang), StaffButton("rmok", person_id).pack())],
+                    [(t("core.admin_back", lang), StaffButton("view", person_id).pack())],
+                ]
+            ),
+        )
+    else:
+        now, admin_id = context.now(), press.staff_id
+        await _after_change(
+            update,
+            context,
+            lang,
+            lambda s: staff_store.remove_staff(s, staff_id=person_id, now=now, by=admin_id),
+            "core.admin_removed",
+        )
+
+
+async def change_role(update: Update, context: BotContext) -> None:
+    """A "make coordinator" (or another role) button on a person's card."""
+    pressed = await _pressed_person(update, context, StaffRoleButton)
+    if pressed is None:
+        return
+    press, _person = pressed
+    role, person_id, admin_id = Role(press.data.role), press.data.staff_id, press.staff_id
+    await _after_change(
+        update,
+        context,
+        press.lang,
+        lambda s: staff_store.set_role(s, staff_id=person_id, role=role, by=admin_id),
+        "core.admin_role_changed",
+        role=t(f"core.roles.{role.value}", press.lang),
+    )
+
+
+async def _after_change(
+    update: Update,
+    context: BotContext,
+    lang: Lang,
+    change: Callable[[Session], Staff | None],
+    key: str,
+    **params: str,
+) -> None:
+    """Make the change (the storage refuses to leave Dalsbot without an admin) and say so."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        result = await context.db.run(change)
+    except staff_store.LastAdminError:
+        await query.answer(t("core.admin_last_admin", lang), show_alert=True)
+        return
+    if result is None:
+        await query.answer(t("core.admin_gone", lang), show_alert=True)
+        return
+    await query.answer()
+    await edit_or_send(
+        update,
+        t(key, lang, name=result.display_name, **params),
+        keyboard([[(t("core.admin_back", lang), _BACK)]]),
+    )
+
+
+def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
+    """/staff and its buttons (in a group /staff is refused by handlers/people/admin.py)."""
+    return [
+        CommandHandler("staff", list_staff),
+        CallbackQueryHandler(turn_staff_page, pattern=StaffPageButton.matching()),
+        CallbackQueryHandler(staff_button, pattern=StaffButton.matching()),
+        CallbackQueryHandler(change_role, pattern=StaffRoleButton.matching()),
+    ]

@@ -1,0 +1,242 @@
+"""Shared pieces of the plan handlers: the flow draft, the messages shown, the card.
+
+The plan flows (``/ny_plan``, a new date, a held follow-up, adding a participant) keep a
+:class:`PlanDraft` in the person's state with the id of the message whose buttons belong to the
+current step (``msg``); a press on any other message of a flow is answered as stale, so an
+old calendar can never set a date for the wrong plan (the checks are in
+handlers/plans/presses.py). Plan buttons (``pln:...``, see handlers/plans/buttons.py) carry
+only ids; every press reloads the plan and the presser's rights from the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.ext import ConversationHandler
+
+from bot.context import BotContext
+from bot.i18n import Lang, t
+from bot.state import flow_draft
+from handlers.common import edit_or_send, keyboard, municipality_label
+from handlers.plans.buttons import PlanAction, PlanButton
+from handlers.plans.render import card_text
+from storage.plans.store import Person, PlanRights, PlanView
+
+END: Final = ConversationHandler.END
+# The plan conversation's states (one conversation for every plan flow, see handlers/plans/menu.py).
+(
+    REFERENCE,
+    PLAN_TYPE,
+    MUNICIPALITY,
+    RESPONSIBLE,
+    PARTICIPANTS,
+    DATE,
+    TIME,
+    PLACE,
+    CONFIRM,
+    ADD_PARTICIPANT,
+) = range(10)
+PAGE_SIZE: Final = 8
+# The ids of the last messages this feature showed a person (cards, flow steps): a press on
+# one of them edits it; a press on any other message (a reminder, or after a restart)
+# answers with a new message, so a reminder's text is never overwritten.
+OWN_KEPT: Final = 50
+
+Rows = list[list[tuple[str, str]]]
+
+
+def local_today(context: BotContext) -> dt.date:
+    """Today in the bot's time zone (Europe/Stockholm)."""
+    return context.now().astimezone(context.settings.tz).date()
+
+
+# -- the flow draft -----------------------------------------------------------------------------
+
+
+@flow_draft("plan")
+@dataclass
+class PlanDraft:
+    """A running plan flow: what ``mode`` it is and what the person chose so far."""
+
+    mode: str = "new"  # new (/ny_plan), add (a participant), date (a new date), held
+    plan_id: int = 0  # 0: no plan yet (/ny_plan)
+    reference: str = ""
+    plan_type: str = ""
+    municipality: str = ""
+    responsible: int = 0  # 0: not chosen yet
+    participants: list[int] = field(default_factory=list)
+    page: int = 0
+    extra: Rows = field(default_factory=list)  # button rows under every date question
+    confirmable: bool = False
+    date: str | None = None  # ISO date
+    time: str | None = None  # HH:MM
+    place: str | None = None
+    old_place: str | None = None
+    # The current question (text, keyboard as Telegram's JSON) and the message showing it.
+    question: tuple[str, dict[str, Any] | None] | None = None
+    msg: int | None = None
+
+    def when(self) -> tuple[dt.date | None, dt.time | None]:
+        """The date and time chosen so far."""
+        day = dt.date.fromisoformat(self.date) if self.date else None
+        time = dt.time.fromisoformat(self.time) if self.time else None
+        return day, time
+
+
+@flow_draft("plan_messages")
+@dataclass
+class PlanMessages:
+    """The ids of the last messages this feature showed a person (cards, flow steps)."""
+
+    ids: list[int] = field(default_factory=list)
+
+
+def flow(context: BotContext) -> PlanDraft | None:
+    """The running plan flow's draft, or None."""
+    return context.state.get(PlanDraft)
+
+
+def start_flow(context: BotContext, draft: PlanDraft) -> PlanDraft:
+    """Start ``draft``, replacing any earlier flow."""
+    context.state.put(draft)
+    return draft
+
+
+def end_flow(context: BotContext) -> int:
+    """Forget the draft; returns the conversation's END."""
+    context.state.pop(PlanDraft)
+    return END
+
+
+def _own_message(context: BotContext, message: object) -> bool:
+    """True for a message this feature sent or edited for this person (a card, a step)."""
+    own = context.state.get(PlanMessages)
+    return isinstance(message, Message) and own is not None and message.message_id in own.ids
+
+
+def _remember_own(context: BotContext, message_id: int) -> None:
+    own = context.state.ensure(PlanMessages).ids
+    if message_id not in own:
+        own.append(message_id)
+        del own[:-OWN_KEPT]
+
+
+async def show(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    new: bool = False,
+    remember: bool = True,
+) -> None:
+    """Edit the pressed plan message, or send a new one; the flow remembers which it is
+    (and, with ``remember``, the question, for :func:`ask_again`)."""
+    query = update.callback_query
+    if not new and query is not None and _own_message(context, query.message):
+        assert query.message is not None
+        message_id = query.message.message_id
+        await edit_or_send(update, text, markup)  # the pressed message is edited
+    else:
+        chat = update.effective_chat
+        assert chat is not None
+        sent = await chat.send_message(text, reply_markup=markup)
+        message_id = sent.message_id
+    _remember_own(context, message_id)
+    draft = flow(context)
+    if draft is not None:
+        draft.msg = message_id
+        if remember:
+            draft.question = (text, markup.to_dict() if markup else None)
+
+
+async def ask_again(update: Update, context: BotContext, problem: str) -> None:
+    """Say what was wrong with typed text, then the current question again."""
+    draft = flow(context)
+    text, raw = draft.question if draft and draft.question else ("", None)
+    markup = InlineKeyboardMarkup.de_json(raw, None) if raw else None
+    combined = f"{problem}\n\n{text}" if text else problem
+    await show(update, context, combined, markup, new=True, remember=False)
+
+
+def card_markup(view: PlanView, lang: Lang) -> InlineKeyboardMarkup:
+    """The card's buttons, only those the viewer may use."""
+    rights: PlanRights = view.rights
+
+    def button(key: str, action: PlanAction) -> tuple[str, str]:
+        return t(key, lang), PlanButton(action, view.id).pack()
+
+    rows: Rows = []
+    if view.active and rights.act:
+        if view.next_follow_up is not None:
+            rows.append([button("plans.btn_held", "held"), button("plans.btn_date", "date")])
+        else:
+            rows.append([button("plans.btn_book", "date")])
+    if view.active and rights.manage:
+        row = [button("plans.btn_add", "addp")]
+        if view.participants:
+            row.append(button("plans.btn_remove", "rml"))
+        rows.append(row)
+    if view.active and view.next_follow_up is not None:
+        rows.append([button("plans.btn_ics", "ics")])
+    if rights.manage:
+        if view.active:
+            rows.append([button("plans.btn_close", "close")])
+        else:
+            rows.append([button("plans.btn_reopen", "reopen")])
+    return keyboard(rows)
+
+
+async def show_card(
+    update: Update,
+    context: BotContext,
+    view: PlanView,
+    lang: Lang,
+    *,
+    notice: str | None = None,
+    new: bool = False,
+) -> None:
+    """The plan card (edited into the pressed plan message, or sent)."""
+    text = card_text(view, lang, local_today(context), notice)
+    await show(update, context, text, card_markup(view, lang), new=new)
+
+
+def back_row(view: PlanView, lang: Lang) -> list[tuple[str, str]]:
+    """The button back to the card."""
+    return [(t("plans.btn_back", lang), PlanButton("card", view.id).pack())]
+
+
+def people_rows(
+    people: Sequence[Person],
+    page: int,
+    lang: Lang,
+    *,
+    data: Callable[[Person], str],
+    page_data: Callable[[int], str],
+    chosen: Collection[int] = (),
+) -> Rows:
+    """One button per person on ``page`` (``PAGE_SIZE`` each), with ◀/▶ when needed: their
+    name and municipality (see :func:`person_label`), marked ✅ when among ``chosen``."""
+    pages = max(1, -(-len(people) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    rows: Rows = [
+        [(("✅ " if person.id in chosen else "") + person_label(person, lang), data(person))]
+        for person in people[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    ]
+    nav = []
+    if page > 0:
+        nav.append((t("core.previous_page", lang), page_data(page - 1)))
+    if page < pages - 1:
+        nav.append((t("core.next_page", lang), page_data(page + 1)))
+    if nav:
+        rows.append(nav)
+    return rows
+
+
+def person_label(person: Person, lang: Lang) -> str:
+    """``Anna Ek · Mellerud``."""
+    return f"{person.name} · {municipality_label(person.municipality, lang)}"

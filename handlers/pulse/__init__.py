@@ -1,0 +1,101 @@
+"""Anonymous pulse feedback after meetings: ``organise`` (/puls, the link and QR code),
+``share`` (sending it to a plan's team, invited-only), ``answer`` (the deep link and the
+taps), ``results`` (results, trends, the closing job)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext, CommandSpec, DalsbotApp, Feature
+from handlers.common import STAFF_ROLES, Handlers, button_flow, text_step
+from handlers.pulse import answer, organise, results, share
+from storage.pulse.secret import PulseSecret, load_pulse_secret
+
+COMMANDS = [
+    CommandSpec("puls", "pulse.commands.puls", STAFF_ROLES),
+    CommandSpec("puls_resultat", "pulse.commands.puls_resultat", STAFF_ROLES),
+    CommandSpec("puls_trend", "pulse.commands.puls_trend", STAFF_ROLES),
+]
+
+
+async def _load_secret(app: DalsbotApp) -> None:
+    # At start-up, so a short DALSBOT_PULSE_SECRET stops the bot with a clear message.
+    data = app.bot_data
+    data.services.add(PulseSecret(await asyncio.to_thread(load_pulse_secret, data.settings)))
+
+
+def _setup(app: DalsbotApp) -> None:
+    """The secret (checked at start-up) and the closing job."""
+    app.bot_data.post_init_hooks.append(_load_secret)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            results.close_due_pulses,
+            interval=results.JOB_INTERVAL_SECONDS,
+            first=results.JOB_INTERVAL_SECONDS,
+            name=results.JOB_NAME,
+        )
+
+
+def _comment_catcher() -> BaseHandler[Update, BotContext, object]:
+    # Keeps the text (ApplicationHandlerStop) only when the person is answering a pulse.
+    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    return MessageHandler(private_text, answer.type_comment)
+
+
+def _new_pulse_step(
+    callback: Callable[[Update, BotContext], Coroutine[Any, Any, object]], step: str
+) -> CallbackQueryHandler[BotContext, object]:
+    return CallbackQueryHandler(callback, pattern=organise.NewPulseButton.matching(step=step))
+
+
+def _handlers() -> Handlers:
+    """The pulse handlers; the deep link must come before the generic /start."""
+    new_pulse = button_flow(
+        "new_pulse",
+        CommandHandler("puls", organise.start_pulse),
+        {
+            organise.TEMPLATE: [_new_pulse_step(organise.pick_template, "tpl")],
+            organise.LABEL: [text_step(organise.type_label)],
+            organise.CLOSING: [_new_pulse_step(organise.pick_closing, "close")],
+            organise.K: [_new_pulse_step(organise.pick_k, "k")],
+        },
+        draft=organise.NewPulseDraft,
+        expected_button="pulse.label_expected_button",
+    )
+    return [
+        CommandHandler(
+            "start",
+            answer.open_pulse,
+            filters.ChatType.PRIVATE & filters.Regex(answer.PULSE_LINK.pattern),
+        ),
+        CommandHandler(
+            "start",
+            answer.open_invite,
+            filters.ChatType.PRIVATE & filters.Regex(answer.INVITE_LINK.pattern),
+        ),
+        new_pulse,
+        # Every "pa:" press: tap_answer refuses malformed ones with the answering alert.
+        CallbackQueryHandler(answer.tap_answer, pattern=answer.is_answer_tap),
+        CallbackQueryHandler(share.pick_plan, pattern=share.PulsePlansButton.matching()),
+        CallbackQueryHandler(share.send_to_plan, pattern=share.PulsePlanButton.matching()),
+        CallbackQueryHandler(share.make_invited_only, pattern=share.PulseInvitedButton.matching()),
+        CallbackQueryHandler(share.send_own_link, pattern=share.PulseOwnLinkButton.matching()),
+        CommandHandler("puls_resultat", results.list_results),
+        CallbackQueryHandler(results.show_results, pattern=results.PulseResultsButton.matching()),
+        CommandHandler("puls_trend", results.pick_trend),
+        CallbackQueryHandler(results.show_trend, pattern=results.PulseTrendButton.matching()),
+    ]
+
+
+FEATURE = Feature(
+    name="pulse",
+    commands=COMMANDS,
+    handlers=_handlers,
+    text_first=_comment_catcher,
+    setup=_setup,
+)

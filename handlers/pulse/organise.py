@@ -1,0 +1,223 @@
+"""/puls: opening a pulse (template, label, closing time, k), its link and QR code, with the
+buttons that hand it out (handlers/pulse/share.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from telegram import InputFile, Update
+from telegram.ext import ConversationHandler
+
+from bot.buttons import ButtonData, Token
+from bot.context import BotContext
+from bot.guard import contains_identity_number, normalise_line, redact
+from bot.i18n import format_datetime, t
+from bot.state import flow_draft
+from handlers.common import (
+    authorise,
+    checked_press,
+    edit_or_send,
+    first_press,
+    keyboard,
+    reply,
+    user_lang,
+)
+from handlers.pulse.common import (
+    local_time,
+    pulse_link,
+    site_templates,
+    staff_in_private,
+    template_label,
+)
+from handlers.pulse.render import qr_png
+from handlers.pulse.share import PulseInvitedButton, PulsePlansButton
+from storage.pulse import store as pulse_store
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE, LABEL, CLOSING, K = range(4)
+CLOSING_HOURS: Final = (2, 24, 48, 168)
+DEFAULT_CLOSING_HOURS: Final = 48
+K_CHOICES: Final = (3, 5, 10)
+DEFAULT_K: Final = 3
+LABEL_MAX: Final = 60
+
+
+class NewPulseButton(ButtonData, prefix="pnew"):
+    """``pnew:<step>:<value>``, a tap in one step of /puls: ``pnew:tpl:<template key>``,
+    ``pnew:close:<hours>`` (when the pulse closes), ``pnew:k:<k>`` (the fewest answers whose
+    results are shown). A value the step did not offer is refused as stale."""
+
+    step: Literal["tpl", "close", "k"]
+    value: Token
+
+
+def _offered(value: str, choices: tuple[int, ...]) -> int | None:
+    """The choice a button's ``value`` stands for, or None when it was not offered."""
+    return next((choice for choice in choices if str(choice) == value), None)
+
+
+# -- /puls: opening a pulse ---------------------------------------------------------------
+
+
+@flow_draft("pulse_new")
+@dataclass
+class NewPulseDraft:
+    """A pulse being opened with /puls: template, label, closing time, one step each."""
+
+    template: str = ""
+    label: str | None = None
+    hours: int | None = None
+
+
+def _new(context: BotContext) -> NewPulseDraft:
+    return context.state.ensure(NewPulseDraft)
+
+
+async def start_pulse(update: Update, context: BotContext) -> int:
+    """Staff start a pulse: first they pick the template."""
+    checked = await staff_in_private(update, context)
+    if checked is None:
+        return ConversationHandler.END
+    _staff, lang = checked
+    templates = await site_templates(context)
+    context.state.pop(NewPulseDraft)
+    rows = [
+        [(template_label(template, lang), NewPulseButton("tpl", key).pack())]
+        for key, template in templates.items()
+    ]
+    await reply(update, t("pulse.new_pick_template", lang), keyboard(rows))
+    return TEMPLATE
+
+
+async def pick_template(update: Update, context: BotContext) -> int:
+    """The template is chosen: now the meeting label."""
+    press = await checked_press(update, context, NewPulseButton)
+    if press is None:
+        return TEMPLATE
+    key, lang = press.data.value, press.lang
+    template = (await site_templates(context)).get(key)
+    if template is None:
+        await press.stale()
+        return TEMPLATE
+    await press.query.answer()
+    _new(context).template = key
+    title = template_label(template, lang)
+    await edit_or_send(update, t("pulse.new_label", lang, title=title, max=LABEL_MAX))
+    return LABEL
+
+
+def label_problem(label: str) -> str | None:
+    """The text key explaining why ``label`` cannot be used, or None when it can."""
+    if not 2 <= len(label) <= LABEL_MAX or label.startswith("/"):
+        return "pulse.label_invalid"
+    if contains_identity_number(label) or redact(label) != label:
+        return "pulse.label_personal"
+    return None
+
+
+async def type_label(update: Update, context: BotContext) -> int:
+    """The organiser types the label; the guard checks it before it is kept."""
+    assert update.effective_message is not None
+    staff = await authorise(update, context)
+    if staff is None:
+        return ConversationHandler.END
+    lang = user_lang(update, context, staff)
+    label = normalise_line(update.effective_message.text or "")
+    problem = label_problem(label)
+    if problem is not None:
+        await reply(update, t(problem, lang, max=LABEL_MAX))
+        return LABEL
+    _new(context).label = label
+    row = []
+    for hours in CLOSING_HOURS:
+        if hours % 24 == 0 and hours > 48:
+            text = t("pulse.closing_days", lang, n=hours // 24)
+        elif hours == DEFAULT_CLOSING_HOURS:
+            text = t("pulse.closing_hours_default", lang, n=hours)
+        else:
+            text = t("pulse.closing_hours", lang, n=hours)
+        row.append((text, NewPulseButton("close", str(hours)).pack()))
+    await reply(update, t("pulse.new_closing", lang), keyboard([row[:2], row[2:]]))
+    return CLOSING
+
+
+async def pick_closing(update: Update, context: BotContext) -> int:
+    """The closing time is chosen: now k."""
+    press = await checked_press(update, context, NewPulseButton)
+    if press is None:
+        return CLOSING
+    lang, hours = press.lang, _offered(press.data.value, CLOSING_HOURS)
+    if _new(context).label is None or hours is None:
+        await press.stale()
+        return CLOSING
+    await press.query.answer()
+    _new(context).hours = hours
+    row = [
+        (
+            t("pulse.k_option_default" if k == DEFAULT_K else "pulse.k_option", lang, k=k),
+            NewPulseButton("k", str(k)).pack(),
+        )
+        for k in K_CHOICES
+    ]
+    await edit_or_send(update, t("pulse.new_k", lang), keyboard([row]))
+    return K
+
+
+async def pick_k(update: Update, context: BotContext) -> int:
+    """k is chosen: the pulse opens; the organiser gets the link and the QR code."""
+    press = await checked_press(update, context, NewPulseButton)
+    if press is None:
+        return K
+    query, staff, lang = press.query, press.staff, press.lang
+    k, new = _offered(press.data.value, K_CHOICES), _new(context)
+    template = (await site_templates(context)).get(new.template)
+    if template is None or new.hours is None or new.label is None or k is None:
+        await press.stale()
+        return K
+    if not await first_press(update, context):
+        return K
+    await query.answer()
+    now = context.now()
+    pulse = await context.db.run(
+        pulse_store.create_pulse,
+        template=template,
+        label=new.label,
+        organiser=staff,
+        k=k,
+        closes_at=now + dt.timedelta(hours=new.hours),
+        now=now,
+    )
+    context.state.pop(NewPulseDraft)
+    assert pulse.id is not None
+    logger.info("Pulse %s opened (template %s)", pulse.id, template.key)
+    link = pulse_link(context.data.bot_username, pulse.token)
+    title = template.title.get(lang)
+    text = t(
+        "pulse.created",
+        lang,
+        title=title,
+        label=pulse.label,
+        link=link,
+        k=pulse.k,
+        closes=format_datetime(local_time(pulse.closes_at, context), lang),
+    )
+    markup = keyboard(
+        [
+            [(t("pulse.send_to_plan", lang), PulsePlansButton(pulse.id).pack())],
+            [(t("pulse.invited_button", lang), PulseInvitedButton(pulse.id).pack())],
+        ]
+    )
+    await edit_or_send(update, text, markup)
+    picture = await asyncio.to_thread(qr_png, link)
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_photo(
+        InputFile(picture, filename="puls-qr.png"),
+        caption=t("pulse.qr_caption", lang, title=title, label=pulse.label),
+    )
+    return ConversationHandler.END
