@@ -4,12 +4,13 @@ Every feature keeps its unfinished work (a half-made plan, a registration, a que
 coordinator...) as one dataclass of its own, declared with :func:`flow_draft`, and reaches it
 by its class, so mypy checks every field::
 
-    draft = context.user_data.get(PlanDraft)      # PlanDraft | None
-    context.user_data.put(PlanDraft(step=...))
-    context.user_data.pop(PlanDraft)
+    draft = context.state.get(PlanDraft)      # PlanDraft | None
+    context.state.put(PlanDraft(mode="new"))
+    context.state.pop(PlanDraft)
 
 The state is stored as JSON (through pydantic, no pickle) by the bot's persistence in the
-project's own database, so a flow survives a restart and any process can serve any update.
+project's own database (bot/shell/persistence.py), so a flow survives a restart and the next
+update can go to any process.
 The kernel knows no feature: drafts are found again by the name they were declared with.
 """
 
@@ -22,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
+
+from bot.guard import contains_identity_number
 
 logger = logging.getLogger(__name__)
 
@@ -94,18 +97,30 @@ class UserState:
         return self.lang is None and not self.drafts
 
     def to_json(self) -> str:
-        """The state as JSON text (dates and times as ISO strings)."""
-        drafts = {
-            name: _ADAPTERS[type(draft)].dump_python(draft, mode="json")
-            for name, draft in sorted(self.drafts.items())
-        }
+        """The state as JSON text (dates and times as ISO strings). A draft holding anything
+        that looks like a personal identity number is left out (every input is guarded before
+        it reaches a draft; this is the last line): it is never written to the database."""
+        drafts = {}
+        for name, draft in sorted(self.drafts.items()):
+            value = _ADAPTERS[type(draft)].dump_python(draft, mode="json")
+            if contains_identity_number(json.dumps(value, ensure_ascii=False)):
+                logger.warning("A %s draft held an identity number; it is not stored", name)
+                continue
+            drafts[name] = value
         return json.dumps({"lang": self.lang, "drafts": drafts}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> UserState:
         """The state stored as ``text``; a draft that no longer reads (its class changed in a
-        new version, or it is unknown) is dropped, so the person simply starts that flow anew."""
-        raw = json.loads(text)
+        new version, or it is unknown) is dropped, so the person simply starts that flow anew,
+        and text that is not a stored state at all gives an empty one."""
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raw = None
+        if not isinstance(raw, dict) or not isinstance(raw.get("drafts") or {}, dict):
+            logger.warning("A stored state did not read; the person starts afresh")
+            return cls()
         state = cls(lang=raw.get("lang") if isinstance(raw.get("lang"), str) else None)
         for name, value in (raw.get("drafts") or {}).items():
             kind = _KINDS.get(name)

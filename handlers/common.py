@@ -249,7 +249,6 @@ async def checked_press(
 # -- conversations ------------------------------------------------------------------------------
 
 Handlers = list[BaseHandler[Update, BotContext, object]]
-FLOW_TIMEOUT: Final = 30 * 60
 """Seconds after which an untouched conversation ends."""
 _ANY_TEXT: Final = filters.TEXT & ~filters.COMMAND
 
@@ -288,5 +287,8 @@ def button_flow(
         fallbacks=[CommandHandler("cancel", cancel), text_step(expect_button)],
         name=name,
         persistent=True,
-        conversation_timeout=FLOW_TIMEOUT,
+        # The entry command again starts the flow afresh (a second invitation link, /invite
+        # twice). No in-process timeout: a step older than 30 minutes is simply not resumed
+        # (bot/shell/persistence.py), on whichever process serves the person next.
+        allow_reentry=True,
     )

@@ -108,10 +108,13 @@ async def start_with_invitation(update: Update, context: BotContext) -> int:
     if checked.invitation is None:
         await reply(update, t(f"core.invite_{checked.status.value}", lang))
         return ConversationHandler.END
+    # A Telegram name that fails the checks (e.g. holds a personnummer) is never offered, so
+    # it is not kept in the draft either.
+    telegram_name = _clean_name(update.effective_user.full_name)[:64]
     context.state.put(
         RegistrationDraft(
             code=code,
-            suggested=_clean_name(update.effective_user.full_name)[:64],
+            suggested="" if _name_problem(telegram_name) else telegram_name,
             role=checked.invitation.role,
             municipality=checked.invitation.municipality,
         )

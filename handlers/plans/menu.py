@@ -64,7 +64,6 @@ from storage.plans import store as plans_store
 from storage.plans.store import PlanView
 
 LIST_PAGE_SIZE: Final = 10
-FLOW_TIMEOUT: Final = 30 * 60
 
 COMMANDS = [
     CommandSpec("ny_plan", "plans.commands.ny_plan", STAFF_ROLES),
@@ -245,7 +244,6 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         allow_reentry=True,
         name="plans",
         persistent=True,
-        conversation_timeout=FLOW_TIMEOUT,
     )
     return [
         CommandHandler(["ny_plan", "planer", "plan"], private_only, ~private),

@@ -27,6 +27,16 @@ def _when(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _json_or_text(text: str | None) -> object:
+    """Stored JSON as data; anything else as the text it is (an export never fails on it)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _unfinished(session: Session, telegram_id: int) -> dict[str, Any]:
     """The person's kept state (language choice, drafts of unfinished flows) and steps."""
     state = chatstate.load_user(session, telegram_id)
@@ -36,7 +46,7 @@ def _unfinished(session: Session, telegram_id: int) -> dict[str, Any]:
         )
     )
     return {
-        "state": json.loads(state) if state else None,
+        "state": _json_or_text(state),
         "steps": [{"flow": row.name, "since": _when(row.updated_at)} for row in steps],
     }
 

@@ -262,8 +262,18 @@ class LastAdminError(Exception):
     """The change would leave Dalsbot without an admin: the last admin stays."""
 
 
-def _keep_an_admin(session: Session, staff: Staff, new_role: str | None) -> None:
-    if staff.role == Role.ADMIN.value and new_role != staff.role and count_admins(session) <= 1:
+def _lock_admins(session: Session) -> None:
+    """PostgreSQL: lock the admins' rows, so two admins demoting each other at once take turns
+    (SQLite has one writer at a time anyway)."""
+    query = select(Staff.id).where(col(Staff.active).is_(True), Staff.role == Role.ADMIN.value)
+    session.exec(query.with_for_update())
+
+
+def _an_admin_stays(session: Session, staff: Staff) -> None:
+    """After the change is written (so this transaction holds the write lock and sees every
+    change committed before it): refuse it if no active admin is left."""
+    session.flush()
+    if count_admins(session) == 0:
         raise LastAdminError(staff.id)
 
 
@@ -273,9 +283,10 @@ def set_role(session: Session, *, staff_id: int, role: Role, by: int | None = No
     staff = get_staff_by_id(session, staff_id=staff_id)
     if staff is None:
         return None
-    _keep_an_admin(session, staff, role.value)
+    _lock_admins(session)
     staff.role = role.value
     session.add(staff)
+    _an_admin_stays(session, staff)
     audit.record(session, "staff.role_changed", actor_id=by, target_id=staff_id)
     return staff
 
@@ -293,9 +304,10 @@ def remove_staff(
     staff = get_staff_by_id(session, staff_id=staff_id)
     if staff is None:
         return None
-    _keep_an_admin(session, staff, None)
+    _lock_admins(session)
     staff.active, staff.removed_at = False, now or utcnow()
     session.add(staff)
+    _an_admin_stays(session, staff)
     session.execute(
         PlanParticipant.__table__.delete().where(  # type: ignore[attr-defined]
             PlanParticipant.__table__.c.staff_id == staff.id  # type: ignore[attr-defined]

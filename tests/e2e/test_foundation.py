@@ -10,6 +10,7 @@ import pytest
 from bot.context import DalsbotApp
 from bot.i18n import t
 from bot.shell.standin import BotApiStandIn
+from storage import chatstate
 from storage.people import store as staff_store
 from storage.people.models import Role
 from tests.conftest import ADMIN_ID, FakeClock
@@ -244,12 +245,19 @@ async def test_a_button_nobody_handles_is_answered_as_stale(
 async def test_a_telegram_name_with_a_personnummer_is_never_offered_or_kept(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
-    """The suggested display name passes the same guard as a typed one."""
+    """The suggested display name passes the same guard as a typed one: a Telegram name with
+    a personnummer is not offered, and not kept in the registration's stored draft either."""
     person, intro = await open_invitation(standin, 96, "Olle", last_name="121212-1212")
     assert intro.text.startswith("Välkommen till Dalsbot!")
     assert not intro.buttons and "121212" not in intro.text
+
+    def stored() -> str | None:
+        return app.bot_data.db.call(lambda s: chatstate.load_user(s, 96))
+
+    await standin.wait_for(lambda: stored() is not None)  # written right after the reply
+    assert "registration" in (stored() or "") and "121212" not in (stored() or "")
     await person.press(intro, 0, data="reg:name")  # forged: the button was never offered
-    assert (await person.reply()).text == t("core.register_name_personnummer", "sv")
+    assert (await person.reply()).text == t("core.register_name_invalid", "sv")
     orgs = await person.ask("Olle Berg")
     confirm = await person.tap(orgs, "Skola")
     done = await person.tap(confirm, "Ja, registrera mig")

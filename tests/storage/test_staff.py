@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -333,3 +335,37 @@ def test_the_last_admin_stays(db: Database) -> None:
     db.call(lambda s: staff_store.ensure_admin(s, telegram_id=7002, display_name="B"))
     changed = db.call(lambda s: staff_store.set_role(s, staff_id=first_id, role=Role.STAFF))
     assert changed is not None and changed.role == "staff"
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both changes are tried at the same moment (each waits, after writing, until the other
+    has written too, or two seconds): one goes through, the other is refused."""
+    ids = [
+        db.call(lambda s, tid=tid: staff_store.ensure_admin(s, telegram_id=tid, display_name="A"))
+        for tid in (7101, 7102)
+    ]
+    together = threading.Barrier(2, timeout=2)
+    counted = staff_store.count_admins
+
+    def count_when_both_wrote(session: object) -> int:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait()
+        return counted(session)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(staff_store, "count_admins", count_when_both_wrote)
+
+    def demote(staff_id: int | None) -> str:
+        assert staff_id is not None
+        try:
+            db.call(lambda s: staff_store.set_role(s, staff_id=staff_id, role=Role.STAFF))
+        except staff_store.LastAdminError:
+            return "refused"
+        return "done"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(demote, [ids[1].id, ids[0].id]))
+    assert outcomes == ["done", "refused"]
+    monkeypatch.setattr(staff_store, "count_admins", counted)
+    assert db.call(staff_store.count_admins) == 1
