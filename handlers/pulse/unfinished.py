@@ -6,10 +6,11 @@ process that showed it)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from pydantic import TypeAdapter
 from sqlmodel import Session
@@ -69,9 +70,16 @@ def _keys(context: BotContext, pulse_id: int, user_id: int) -> tuple[str, str]:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _template(pulse_id: int, snapshot: str) -> Template:
+    # A pulse's template snapshot never changes: read it once, not at every tap.
+    return pulse_store.template_of_snapshot(snapshot)
+
+
 def _entry(row: PulseDraftRow, pulse: Pulse) -> DraftEntry:
     stored = _STORED.validate_json(row.data)
-    template = pulse_store.pulse_template(pulse)
+    assert pulse.id is not None
+    template = _template(pulse.id, pulse.template_snapshot)
     return DraftEntry(
         stored.draft,
         template,
@@ -83,18 +91,20 @@ def _entry(row: PulseDraftRow, pulse: Pulse) -> DraftEntry:
     )
 
 
-def _row(key: str, owner: str, pulse_id: int, entry: DraftEntry) -> PulseDraftRow:
+def _columns(entry: DraftEntry) -> dict[str, Any]:
+    """What a row holds of ``entry`` (all but the template, which is read from its pulse)."""
     stored = _Stored(
         entry.draft, entry.label, entry.lang, entry.message_id, entry.awaiting_comment, entry.invite
     )
-    return PulseDraftRow(
-        key=key,
-        owner=owner,
-        pulse_id=pulse_id,
-        data=_STORED.dump_json(stored).decode(),
-        at_comment=entry.awaiting_comment or entry.draft.at_comment,
-        expires_at=entry.draft.expires_at,
-    )
+    return {
+        "data": _STORED.dump_json(stored).decode(),
+        "at_comment": entry.awaiting_comment or entry.draft.at_comment,
+        "expires_at": entry.draft.expires_at,
+    }
+
+
+def _row(key: str, owner: str, pulse_id: int, entry: DraftEntry) -> PulseDraftRow:
+    return PulseDraftRow(key=key, owner=owner, pulse_id=pulse_id, **_columns(entry))
 
 
 async def save_draft(
@@ -115,15 +125,18 @@ async def change_draft(
 ) -> DraftEntry | None:
     """Read the person's unfinished answer, let ``change`` alter it, and store it again if
     ``change`` returns True: one transaction per tap. None when there is no such answer."""
-    key, owner = _keys(context, pulse_id, user_id)
+    key, _owner = _keys(context, pulse_id, user_id)
 
     def work(session: Session) -> DraftEntry | None:
         found = drafts_store.load(session, key)
         if found is None:
             return None
-        entry = _entry(*found)
+        row, pulse = found
+        entry = _entry(row, pulse)
         if change(entry):
-            drafts_store.save(session, _row(key, owner, pulse_id, entry))
+            for column, value in _columns(entry).items():  # the row just read: one UPDATE
+                setattr(row, column, value)
+            session.add(row)
         return entry
 
     entry = await context.db.run(work)

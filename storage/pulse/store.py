@@ -70,13 +70,13 @@ def is_open(pulse: Pulse, now: dt.datetime) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _template_from_snapshot(snapshot: str) -> Template:
+def template_of_snapshot(snapshot: str) -> Template:
     return template_from_dict(json.loads(snapshot))
 
 
 def pulse_template(pulse: Pulse) -> Template:
     """The template exactly as it was when the pulse was opened."""
-    return _template_from_snapshot(pulse.template_snapshot)
+    return template_of_snapshot(pulse.template_snapshot)
 
 
 # -- opening and reading ------------------------------------------------------------------
