@@ -269,11 +269,11 @@ def _lock_admins(session: Session) -> None:
     session.exec(query.with_for_update())
 
 
-def _an_admin_stays(session: Session, staff: Staff) -> None:
-    """After the change is written (so this transaction holds the write lock and sees every
-    change committed before it): refuse it if no active admin is left."""
+def _an_admin_stays(session: Session, staff: Staff, *, was_admin: bool) -> None:
+    """After the change to an admin is written (so this transaction holds the write lock and
+    sees every change committed before it): refuse it if no active admin is left."""
     session.flush()
-    if count_admins(session) == 0:
+    if was_admin and count_admins(session) == 0:
         raise LastAdminError(staff.id)
 
 
@@ -283,10 +283,11 @@ def set_role(session: Session, *, staff_id: int, role: Role, by: int | None = No
     staff = get_staff_by_id(session, staff_id=staff_id)
     if staff is None:
         return None
+    was_admin = staff.role == Role.ADMIN.value
     _lock_admins(session)
     staff.role = role.value
     session.add(staff)
-    _an_admin_stays(session, staff)
+    _an_admin_stays(session, staff, was_admin=was_admin)
     audit.record(session, "staff.role_changed", actor_id=by, target_id=staff_id)
     return staff
 
@@ -304,10 +305,11 @@ def remove_staff(
     staff = get_staff_by_id(session, staff_id=staff_id)
     if staff is None:
         return None
+    was_admin = staff.role == Role.ADMIN.value
     _lock_admins(session)
     staff.active, staff.removed_at = False, now or utcnow()
     session.add(staff)
-    _an_admin_stays(session, staff)
+    _an_admin_stays(session, staff, was_admin=was_admin)
     session.execute(
         PlanParticipant.__table__.delete().where(  # type: ignore[attr-defined]
             PlanParticipant.__table__.c.staff_id == staff.id  # type: ignore[attr-defined]
