@@ -3,6 +3,9 @@ the bot), invitations made and used through the chat, and the answer cards the b
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from sqlmodel import Session, select
 
 from bot.context import DalsbotApp
@@ -97,3 +100,13 @@ async def register(
     assert f"Namn: {name} Ek" in confirm.text
     done = await person.tap(confirm, "Ja, registrera mig")
     return done.text
+
+
+async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until ``condition()`` holds, checking every 50 ms (for what the bot writes after
+    its last message, which the stand-in cannot wait for)."""
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the condition did not hold in time")

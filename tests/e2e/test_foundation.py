@@ -14,7 +14,7 @@ from storage import chatstate
 from storage.people import store as staff_store
 from storage.people.models import Role
 from tests.conftest import ADMIN_ID, FakeClock
-from tests.helpers import create_invite, open_invitation, register
+from tests.helpers import create_invite, eventually, open_invitation, register
 
 
 async def test_start_without_invitation_explains_access_and_nothing_else(
@@ -254,7 +254,7 @@ async def test_a_telegram_name_with_a_personnummer_is_never_offered_or_kept(
     def stored() -> str | None:
         return app.bot_data.db.call(lambda s: chatstate.load_user(s, 96))
 
-    await standin.wait_for(lambda: stored() is not None)  # written right after the reply
+    await eventually(lambda: stored() is not None)  # written right after the reply
     assert "registration" in (stored() or "") and "121212" not in (stored() or "")
     await person.press(intro, 0, data="reg:name")  # forged: the button was never offered
     assert (await person.reply()).text == t("core.register_name_invalid", "sv")

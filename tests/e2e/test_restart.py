@@ -15,6 +15,7 @@ from bot.shell.standin import BotApiStandIn
 from handlers.plans.flow import MUNICIPALITY
 from tests.conftest import ADMIN_ID
 from tests.e2e.processes import bot_env, start_bot, wait_exit
+from tests.helpers import eventually
 
 STRANGER = 4711  # answers the pulse: not registered, as anyone with the link
 
@@ -33,7 +34,7 @@ async def restart(
     database holds the last step: the step is written right after the reply, so a crash in
     between would lose that one step. Without it the bot gets SIGTERM, as in a deploy."""
     if stored is not None:
-        await standin.wait_for(lambda: _count(env, stored) > 0, 10)
+        await eventually(lambda: _count(env, stored) > 0)
     process.send_signal(signal.SIGKILL if stored is not None else signal.SIGTERM)
     await wait_exit(process)
     before = standin.calls["getUpdates"]
@@ -81,7 +82,7 @@ async def test_a_half_made_plan_and_an_unfinished_pulse_answer_survive_restarts(
 
     at_municipality = f"SELECT count(*) FROM conversation_state WHERE state = {MUNICIPALITY}"
     one_score = "SELECT count(*) FROM pulse_draft WHERE data LIKE '%\"index\":1%'"
-    await standin.wait_for(lambda: _count(env, one_score) > 0, 10)
+    await eventually(lambda: _count(env, one_score) > 0)
     process = await restart(standin, process, env, processes, log, stored=at_municipality)
 
     # The draft in the database: keyed hashes, no user id or chat id anywhere in it.
