@@ -56,4 +56,4 @@ def test_a_draft_kind_is_declared_once() -> None:
         @flow_draft("test_example")
         @dataclass
         class _Other:
-            pass
+            text: str = ""

@@ -25,15 +25,11 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from bot.guard import normalise, redact
 from storage.csvtext import csv_text
 from storage.pulse.templates import Template
-
-if TYPE_CHECKING:
-    pass
-
 
 MIN_K: Final = 3
 MAX_K: Final = 50
