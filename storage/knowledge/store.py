@@ -146,11 +146,6 @@ def log_question(
     return row.id
 
 
-def get_question(session: Session, *, question_id: int) -> KbQuestion | None:
-    """The logged answer card, or None."""
-    return session.get(KbQuestion, question_id)
-
-
 def record_vote(
     session: Session,
     *,

@@ -587,13 +587,6 @@ def recover_stuck(session: Session, *, now: dt.datetime, lease: dt.timedelta) ->
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def next_due_at(session: Session) -> dt.datetime | None:
-    """When the earliest pending row is due (for logs and tests)."""
-    return session.exec(
-        select(Reminder.due_at).where(Reminder.state == PENDING).order_by(col(Reminder.due_at))
-    ).first()
-
-
 # -- "remind me tomorrow" ----------------------------------------------------------------------
 
 
