@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import TypeAdapter
-from sqlmodel import Session
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.context import BotContext
@@ -126,20 +125,15 @@ async def change_draft(
     """Read the person's unfinished answer, let ``change`` alter it, and store it again if
     ``change`` returns True: one transaction per tap. None when there is no such answer."""
     key, _owner = _keys(context, pulse_id, user_id)
+    read: list[DraftEntry] = []
 
-    def work(session: Session) -> DraftEntry | None:
-        found = drafts_store.load(session, key)
-        if found is None:
-            return None
-        row, pulse = found
+    def new_columns(row: PulseDraftRow, pulse: Pulse) -> dict[str, Any] | None:
         entry = _entry(row, pulse)
-        if change(entry):
-            for column, value in _columns(entry).items():  # the row just read: one UPDATE
-                setattr(row, column, value)
-            session.add(row)
-        return entry
+        read.append(entry)
+        return _columns(entry) if change(entry) else None
 
-    entry = await context.db.run(work)
+    found = await context.db.run(drafts_store.change, key, new_columns)
+    entry = read[0] if found else None
     if entry is not None:
         context.data.services.get_or_add(DraftChats, DraftChats)[key] = chat_id
     return entry

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import sqlalchemy as sa
@@ -71,6 +71,26 @@ def load(session: Session, key: str) -> tuple[PulseDraftRow, Pulse] | None:
     row = session.get(PulseDraftRow, key)
     pulse = session.get(Pulse, row.pulse_id) if row is not None else None
     return (row, pulse) if row is not None and pulse is not None else None
+
+
+def change(
+    session: Session,
+    key: str,
+    new_columns: Callable[[PulseDraftRow, Pulse], Mapping[str, object] | None],
+) -> bool:
+    """Read the draft with ``key`` and write the columns ``new_columns`` works out from it
+    (None: leave it): one transaction, one UPDATE of the row just read. False when there is no
+    such draft."""
+    found = load(session, key)
+    if found is None:
+        return False
+    row, pulse = found
+    columns = new_columns(row, pulse)
+    if columns:
+        for column, value in columns.items():
+            setattr(row, column, value)
+        session.add(row)
+    return True
 
 
 def of_owner(session: Session, owner: str) -> list[tuple[PulseDraftRow, Pulse]]:
