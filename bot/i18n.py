@@ -5,6 +5,10 @@ Each language is a folder under ``bot/locales/`` holding one YAML file per featu
 merged into that language's single catalogue; keys are namespaced by feature
 (``core.help_title``). Swedish is the default and the reference: English must have the same
 keys (a test checks it).
+
+Plurals, month and weekday names come from Babel (the Unicode CLDR data), not from
+hand-written tables: a text that depends on a count is a mapping of CLDR plural categories
+(``one:`` / ``other:``) and is read with :func:`tn`.
 """
 
 from __future__ import annotations
@@ -15,47 +19,13 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import yaml
+from babel import Locale
+from babel.dates import format_date as babel_format_date
 
 Lang = Literal["sv", "en"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("sv", "en")
 DEFAULT_LANG: Final[Lang] = "sv"
 LOCALES_DIR: Final = Path(__file__).with_name("locales")
-
-_MONTHS: Final[dict[Lang, tuple[str, ...]]] = {
-    "sv": (
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-_WEEKDAYS: Final[dict[Lang, tuple[str, ...]]] = {
-    "sv": ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-
 
 def as_lang(value: str | None) -> Lang:
     """Return ``value`` as a supported language, falling back to Swedish."""
@@ -91,18 +61,40 @@ def t(key: str, lang: str | None = None, /, **params: object) -> str:
     return template.format(**params) if params else template
 
 
+@cache
+def _locale(lang: Lang) -> Locale:
+    return Locale.parse(lang)
+
+
+def tn(key: str, count: int, lang: str | None = None, /, **params: object) -> str:
+    """The text ``key`` for ``count`` things, in the plural form the language's rules give
+    (``key.one`` / ``key.other``: "1 plan" / "3 planer"); ``{n}`` is the count."""
+    language = as_lang(lang)
+    form = _locale(language).plural_form(abs(count))
+    texts = catalogue(language)
+    chosen = f"{key}.{form}" if f"{key}.{form}" in texts else f"{key}.other"
+    return t(chosen, language, n=count, **params)
+
+
 def format_date(value: dt.date, lang: str | None = None) -> str:
     """A date as people write it: ``25 november 2026`` / ``25 November 2026``."""
-    language = as_lang(lang)
-    return f"{value.day} {_MONTHS[language][value.month - 1]} {value.year}"
+    return babel_format_date(value, "d MMMM y", locale=_locale(as_lang(lang)))
 
 
 def format_date_short(value: dt.date, lang: str | None = None) -> str:
-    """A date with its weekday, for lists: ``ons 25 nov`` / ``Wed 25 Nov``."""
-    language = as_lang(lang)
-    weekday = _WEEKDAYS[language][value.weekday()][:3]
-    month = _MONTHS[language][value.month - 1][:3]
-    return f"{weekday} {value.day} {month}"
+    """A date with its weekday, for lists: ``ons 25 nov.`` / ``Wed 25 Nov``."""
+    return babel_format_date(value, "EEE d MMM", locale=_locale(as_lang(lang)))
+
+
+def month_name(month: int, lang: str | None = None) -> str:
+    """The month's name as it stands alone (``december`` / ``December``)."""
+    return str(_locale(as_lang(lang)).months["stand-alone"]["wide"][month])
+
+
+def weekday_initials(lang: str | None = None) -> list[str]:
+    """The weekdays' narrow names, Monday first (``M T O T F L S``)."""
+    names = _locale(as_lang(lang)).days["stand-alone"]["narrow"]
+    return [str(names[day]) for day in range(7)]
 
 
 def format_time(value: dt.time) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
@@ -102,11 +103,26 @@ def user_lang(update: Update, context: BotContext, staff: Staff | None = None) -
     return as_lang(context.settings.default_language)
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Send ``text`` to the chat the update came from."""
+def parse_mode(html: bool) -> str | None:
+    """Telegram's parse mode for a text: HTML when the text is formatted (every value put in
+    it then goes through ``html.escape``), else plain text."""
+    return ParseMode.HTML if html else None
+
+
+async def reply(
+    update: Update,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    html: bool = False,
+) -> None:
+    """Send ``text`` to the chat the update came from (``html``: formatted, see
+    :func:`parse_mode`)."""
     chat = update.effective_chat
     if chat is not None:
-        await chat.send_message(text, reply_markup=markup)
+        await chat.send_message(
+            text, reply_markup=markup, parse_mode=parse_mode(html), disable_web_page_preview=True
+        )
 
 
 async def refuse(update: Update, text: str) -> None:
@@ -181,19 +197,28 @@ def person_params(
 
 
 async def edit_or_send(
-    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+    update: Update,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    html: bool = False,
 ) -> None:
     """Replace the pressed message's text (a button flow), or send a new message."""
     query = update.callback_query
     if query is not None and query.message is not None:
         try:
-            await query.edit_message_text(text, reply_markup=markup)
+            await query.edit_message_text(
+                text,
+                reply_markup=markup,
+                parse_mode=parse_mode(html),
+                disable_web_page_preview=True,
+            )
         except BadRequest as exc:
             # A double tap asks for the same text again; Telegram refuses "not modified".
             if "not modified" not in str(exc).lower():
                 raise
     else:
-        await reply(update, text, markup)
+        await reply(update, text, markup, html=html)
 
 
 async def private_only(update: Update, context: BotContext) -> None:
