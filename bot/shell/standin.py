@@ -10,6 +10,11 @@ It implements the methods Dalsbot uses, long polling with ``getUpdates``, files 
 flood limits (30 messages a second overall, one a second per chat, answered with 429 and
 ``retry_after``), blocked users (403) and dropped connections, so that delivery code can be
 tested against the errors it will meet.
+
+It refuses what Telegram refuses (``bot/shell/telegram_rules.py``): texts over 4,096 characters
+and captions over 1,024 after entity parsing, malformed HTML with ``parse_mode``, callback data
+over 64 bytes, callback answers over 200 characters, invalid command menus and descriptions.
+A formatted message is stored as Telegram returns it: the plain text and its ``entities``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application as TornadoApplication
 from tornado.web import RequestHandler
+
+from bot.shell import telegram_rules as rules
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +147,12 @@ class BotApiStandIn:
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
         self.files: dict[str, StoredFile] = {}
-        self.commands: dict[str, list[dict[str, Any]]] = {}
+        # Command menus by (scope, language_code): scope as rules.scope_key makes it.
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # The bot's ("description" | "short_description", language_code) texts.
+        self.descriptions: dict[tuple[str, str], str] = {}
+        # Chat actions ("typing"...) sent, per chat, in order.
+        self.actions: dict[int, list[str]] = defaultdict(list)
         self.blocked: set[int] = set()
         self.webhook: dict[str, Any] | None = None
         self.rate_limits: RateLimits | None = None
@@ -284,25 +296,63 @@ class BotApiStandIn:
     def _api_logOut(self, _params: object, _files: object) -> Any:
         return True
 
+    @staticmethod
+    def _menu_key(params: dict[str, Any]) -> tuple[str, str]:
+        return rules.scope_key(params.get("scope")), str(params.get("language_code") or "")
+
     def _api_setMyCommands(self, params: dict[str, Any], _files: object) -> Any:
-        self.commands[str(params.get("language_code") or "")] = list(params.get("commands", []))
+        self.commands[self._menu_key(params)] = rules.check_commands(params.get("commands"))
         return True
 
     def _api_getMyCommands(self, params: dict[str, Any], _files: object) -> Any:
-        return self.commands.get(str(params.get("language_code") or ""), [])
+        return self.commands.get(self._menu_key(params), [])
 
     def _api_deleteMyCommands(self, params: dict[str, Any], _files: object) -> Any:
-        self.commands.pop(str(params.get("language_code") or ""), None)
+        self.commands.pop(self._menu_key(params), None)
         return True
+
+    def menu(
+        self, language_code: str = "", scope: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The command menu last set for ``scope`` (Bot API JSON; default scope when None) and
+        ``language_code`` ("" = every language without its own menu)."""
+        return self.commands.get((rules.scope_key(scope), language_code), [])
+
+    def _api_setMyDescription(self, params: dict[str, Any], _files: object) -> Any:
+        text = rules.check_description(params.get("description"), short=False)
+        self.descriptions["description", str(params.get("language_code") or "")] = text
+        return True
+
+    def _api_setMyShortDescription(self, params: dict[str, Any], _files: object) -> Any:
+        text = rules.check_description(params.get("short_description"), short=True)
+        self.descriptions["short_description", str(params.get("language_code") or "")] = text
+        return True
+
+    def _api_getMyDescription(self, params: dict[str, Any], _files: object) -> Any:
+        key = ("description", str(params.get("language_code") or ""))
+        return {"description": self.descriptions.get(key, "")}
+
+    def _api_getMyShortDescription(self, params: dict[str, Any], _files: object) -> Any:
+        key = ("short_description", str(params.get("language_code") or ""))
+        return {"short_description": self.descriptions.get(key, "")}
 
     def _api_setChatMenuButton(self, _params: object, _files: object) -> Any:
         return True
 
-    def _api_sendChatAction(self, _params: object, _files: object) -> Any:
+    def _api_sendChatAction(self, params: dict[str, Any], _files: object) -> Any:
+        chat_id = int(params["chat_id"])
+        self._chat(chat_id)
+        self.actions[chat_id].append(str(params.get("action")))
         return True
 
     def _api_sendMessage(self, params: dict[str, Any], _files: object) -> Any:
-        return self._record_send(params, {"text": str(params["text"])})
+        text, entities = rules.formatted(
+            params.get("text"), params.get("parse_mode"), limit=rules.MAX_TEXT, what="text"
+        )
+        content: dict[str, Any] = {"text": text}
+        if entities:
+            content["entities"] = entities
+        return self._record_send(params, content)
 
     def _api_sendDocument(self, params: dict[str, Any], files: dict[str, StoredFile]) -> Any:
         stored = self._store_file(params.get("document"), files, "document.bin")
@@ -330,20 +380,39 @@ class BotApiStandIn:
         return self._record_send(params, {"photo": [size]})
 
     def _api_editMessageText(self, params: dict[str, Any], _files: object) -> Any:
+        rules.check_markup(params.get("reply_markup"))
+        text, entities = rules.formatted(
+            params.get("text"), params.get("parse_mode"), limit=rules.MAX_TEXT, what="text"
+        )
         message = self._message_for_edit(params)
-        if message.get("text") == params["text"] and message.get("reply_markup") == params.get(
-            "reply_markup"
+        if "text" not in message:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
+        if (
+            message.get("text") == text
+            and message.get("entities", []) == entities
+            and message.get("reply_markup") == (params.get("reply_markup") or None)
         ):
             raise ApiError(400, "Bad Request: message is not modified")
-        message["text"] = str(params["text"])
+        message["text"] = text
+        message.pop("entities", None)
+        if entities:
+            message["entities"] = entities
         return self._record_edit(message, params)
 
     def _api_editMessageReplyMarkup(self, params: dict[str, Any], _files: object) -> Any:
+        rules.check_markup(params.get("reply_markup"))
         return self._record_edit(self._message_for_edit(params), params)
 
     def _api_editMessageCaption(self, params: dict[str, Any], _files: object) -> Any:
+        rules.check_markup(params.get("reply_markup"))
+        caption, entities = rules.formatted(
+            params.get("caption"), params.get("parse_mode"), limit=rules.MAX_CAPTION, what="caption"
+        )
         message = self._message_for_edit(params)
-        message["caption"] = str(params.get("caption") or "")
+        message["caption"] = caption
+        message.pop("caption_entities", None)
+        if entities:
+            message["caption_entities"] = entities
         return self._record_edit(message, params)
 
     def _api_deleteMessage(self, params: dict[str, Any], _files: object) -> Any:
@@ -355,6 +424,7 @@ class BotApiStandIn:
         return True
 
     def _api_answerCallbackQuery(self, params: dict[str, Any], _files: object) -> Any:
+        rules.check_callback_answer(params.get("text"))
         chat_id = int(str(params["callback_query_id"]).split(":")[0])
         text = params.get("text")
         if text:
@@ -379,8 +449,14 @@ class BotApiStandIn:
             **content,
         }
         if params.get("caption"):
-            message["caption"] = str(params["caption"])
+            caption, entities = rules.formatted(
+                params["caption"], params.get("parse_mode"), limit=rules.MAX_CAPTION, what="caption"
+            )
+            message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
         markup = params.get("reply_markup")
+        rules.check_markup(markup)
         # Like Telegram, only inline keyboards come back on the message (ForceReply and reply
         # keyboards act on the client and are not part of the returned Message).
         if isinstance(markup, dict) and "inline_keyboard" in markup:
@@ -623,6 +699,10 @@ class _MethodHandler(RequestHandler):
         }
         try:
             result = await self.standin.call(method, params, files)
+        except rules.Refused as refused:
+            self.set_status(400)
+            self.finish({"ok": False, "error_code": 400, "description": f"Bad Request: {refused}"})
+            return
         except ApiError as error:
             self.set_status(error.code)
             answer: dict[str, Any] = {

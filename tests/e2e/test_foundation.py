@@ -175,11 +175,11 @@ async def test_privacy_and_cancel_outside_a_flow(app: DalsbotApp, standin: BotAp
 
 async def test_command_menu_is_set_per_language(app: DalsbotApp, standin: BotApiStandIn) -> None:
     """Telegram's command menu exists in Swedish (also the default) and English."""
-    sv = {c["command"]: c["description"] for c in standin.commands["sv"]}
-    en = {c["command"]: c["description"] for c in standin.commands["en"]}
+    sv = {c["command"]: c["description"] for c in standin.menu("sv")}
+    en = {c["command"]: c["description"] for c in standin.menu("en")}
     assert sv["help"] == t("core.commands.help", "sv")
     assert en["help"] == t("core.commands.help", "en")
-    assert standin.commands[""] == standin.commands["sv"]
+    assert standin.menu("") == standin.menu("sv")
 
 
 async def test_unexpected_error_is_logged_without_text_and_user_told(
