@@ -118,11 +118,34 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[BotApiStandIn]:
-    """The local Bot API stand-in, served over HTTP on 127.0.0.1."""
+    """The local Bot API stand-in, served over HTTP on 127.0.0.1. After the test, every
+    message the bot sent or edited must fit a phone (see :func:`too_long_for_a_phone`)."""
     server = BotApiStandIn()
     await server.start()
     yield server
     await server.stop()
+    long_ones = too_long_for_a_phone(server) if os.environ.get("DALSBOT_PHONE_CHECK") else []
+    assert not long_ones, f"messages longer than {PHONE_LIMIT} characters: {long_ones}"
+
+
+PHONE_LIMIT = 1200
+"""Characters a message may show before a tap (an expandable quote counts collapsed)."""
+
+
+def too_long_for_a_phone(server: BotApiStandIn) -> list[str]:
+    """The start of every message the bot sent or edited that shows more than
+    :data:`PHONE_LIMIT` characters before a tap, except an article the person chose to
+    expand (a test marks it with ``standin.allow_long(event)``)."""
+    found = []
+    for events in server.events.values():
+        for event in events:
+            if event.kind not in ("send", "edit"):
+                continue
+            shown = event.visible_text
+            key = (int(event.message["chat"]["id"]), int(event.message["message_id"]))
+            if len(shown) > PHONE_LIMIT and key not in server.long_allowed:
+                found.append(f"{len(shown)}: {shown[:60]!r}")
+    return found
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ class TerminalChat:
             path = self._save_file(event)
             self.say(f"🤖 {prefix}[fil: {path}]")
         if event.text:
-            self.say("🤖 " + prefix + event.text.replace("\n", "\n   "))
+            # As the phone shows it: an expandable quote collapsed to its first lines.
+            self.say("🤖 " + prefix + event.visible_text.replace("\n", "\n   "))
         rows = (event.message.get("reply_markup") or {}).get("inline_keyboard", [])
         if rows:
             self._show_keyboard(event, rows)

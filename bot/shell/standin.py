@@ -40,6 +40,8 @@ from bot.shell import telegram_rules as rules
 logger = logging.getLogger(__name__)
 
 BOT_USER_ID = 4242
+# Lines of an expandable blockquote a phone shows before "show more".
+COLLAPSED_LINES = 3
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 JSON_FIELDS = frozenset(
     {
@@ -75,6 +77,29 @@ class ChatEvent:
     def text(self) -> str:
         """The message text or caption."""
         return str(self.message.get("text") or self.message.get("caption") or "")
+
+    @property
+    def visible_text(self) -> str:
+        """The text as a phone first shows it: an expandable blockquote collapsed to its
+        first :data:`COLLAPSED_LINES` lines and "…" (the rest shows after a tap)."""
+        text = self.text
+        key = "entities" if "text" in self.message else "caption_entities"
+        quotes = [
+            e for e in self.message.get(key) or [] if e.get("type") == "expandable_blockquote"
+        ]
+        if not quotes:
+            return text
+        units = text.encode("utf-16-le")
+        out, position = [], 0
+        for quote in sorted(quotes, key=lambda e: int(e["offset"])):
+            start, end = int(quote["offset"]) * 2, (int(quote["offset"]) + int(quote["length"])) * 2
+            out.append(units[position:start].decode("utf-16-le"))
+            lines = units[start:end].decode("utf-16-le").split("\n")
+            shown = lines[:COLLAPSED_LINES]
+            out.append("\n".join(shown) + ("…" if len(lines) > COLLAPSED_LINES else ""))
+            position = end
+        out.append(units[position:].decode("utf-16-le"))
+        return "".join(out)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -151,6 +176,9 @@ class BotApiStandIn:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         # The bot's ("description" | "short_description", language_code) texts.
         self.descriptions: dict[tuple[str, str], str] = {}
+        # Messages a test allows to be longer than a phone screen (an article expanded on
+        # request); see tests/conftest.py.
+        self.long_allowed: set[tuple[int, int]] = set()
         # Chat actions ("typing"...) sent, per chat, in order.
         self.actions: dict[int, list[str]] = defaultdict(list)
         self.blocked: set[int] = set()
@@ -310,6 +338,10 @@ class BotApiStandIn:
     def _api_deleteMyCommands(self, params: dict[str, Any], _files: object) -> Any:
         self.commands.pop(self._menu_key(params), None)
         return True
+
+    def allow_long(self, event: ChatEvent) -> None:
+        """Mark the message of ``event`` as one that may be longer than a phone screen."""
+        self.long_allowed.add((int(event.message["chat"]["id"]), int(event.message["message_id"])))
 
     def menu(
         self, language_code: str = "", scope: dict[str, Any] | None = None
