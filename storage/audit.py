@@ -21,7 +21,8 @@ ACTIONS: Final = frozenset(
     {
         "plan.created", "plan.viewed", "plan.date_set", "plan.held", "plan.closed",
         "plan.reopened", "plan.member_added", "plan.member_removed", "plan.imported",
-        "plan.deleted", "staff.role_changed", "staff.removed", "invite.created",
+        "plan.deleted", "plan.held_undone", "plan.responsible_changed", "plan.type_changed",
+        "plan.follow_up_changed", "staff.role_changed", "staff.removed", "invite.created",
     }
 )  # fmt: skip
 VIEW_QUIET: Final = dt.timedelta(minutes=10)

@@ -45,6 +45,9 @@ class ReminderState(StrEnum):
     CANCELLED = "cancelled"
     UNDELIVERABLE = "undeliverable"
     STALE = "stale"
+    # Stopped because the follow-up was recorded as held: kept apart from other cancellations
+    # so that "undo" makes exactly these pending again.
+    HELD = "held"
 
 
 # Plan: no child's name, no notes; the reference is chosen by the coordinator and checked by
@@ -75,11 +78,13 @@ class PlanParticipant(SQLModel, table=True):
     staff_id: int = Field(foreign_key="staff.id", primary_key=True)
 
 
-# FollowUp: the history of follow-ups held.
+# FollowUp: the history of follow-ups held (with the time and place booked, for "undo").
 class FollowUp(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
     scheduled_for: dt.date
+    scheduled_time: dt.time | None = None
+    scheduled_place: str | None = Field(default=None, max_length=100)
     held_on: dt.date
     recorded_by: int | None = Field(default=None, foreign_key="staff.id")
     recorded_at: dt.datetime = Field(

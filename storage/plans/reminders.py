@@ -60,6 +60,8 @@ PLANNED_KINDS: Final = frozenset(
 ACTIONABLE_KINDS: Final = frozenset(
     {ReminderKind.BEFORE.value, ReminderKind.OVERDUE.value, ReminderKind.SNOOZE.value}
 )
+# Rows a change stopped that the same follow-up booked again may bring back.
+STOPPED: Final = frozenset({ReminderState.CANCELLED.value, ReminderState.HELD.value})
 # Network errors back off exponentially from this, up to the cap; they are never dropped.
 BACKOFF_BASE: Final = dt.timedelta(seconds=15)
 BACKOFF_CAP: Final = dt.timedelta(minutes=15)
@@ -172,7 +174,7 @@ def sync_plan_reminders(session: Session, *, plan_id: int, **when: Unpack[Schedu
             _sync_extra_row(session, row, current_day, recipients)
         elif row.state == PENDING:
             _sync_pending_row(session, row, wanted.get(key))
-        elif row.state == ReminderState.CANCELLED.value and key in fresh:
+        elif row.state in STOPPED and key in fresh:
             _revive(session, row, wanted[key])
     for key in sorted(fresh - seen):
         staff_id, kind, day, seq = key
@@ -214,6 +216,33 @@ def _revive(session: Session, row: Reminder, due_at: dt.datetime) -> None:
     row.state, row.due_at, row.attempts = PENDING, due_at, 0
     row.claimed_by = row.claimed_at = row.last_error = None
     session.add(row)
+
+
+def hold_reminders(session: Session, *, plan_id: int, day: dt.date) -> int:
+    """The follow-up on ``day`` was recorded as held: its pending reminders (bounce notices
+    apart) become ``held``, so :func:`release_held_reminders` can make exactly these pending
+    again. How many."""
+    table = Reminder.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        table.update()
+        .where(table.c.plan_id == plan_id, table.c.follow_up_date == day)
+        .where(table.c.state == PENDING, table.c.kind != ReminderKind.UNDELIVERED.value)
+        .values(state=ReminderState.HELD.value)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_held_reminders(session: Session, *, plan_id: int, day: dt.date) -> int:
+    """ "Held" was undone: the reminders it stopped are pending again, with their due times
+    (rows already sent stay sent, so nothing goes out twice). How many."""
+    table = Reminder.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        table.update()
+        .where(table.c.plan_id == plan_id, table.c.follow_up_date == day)
+        .where(table.c.state == ReminderState.HELD.value)
+        .values(state=PENDING)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # -- the dispatcher's cycle ------------------------------------------------------------------

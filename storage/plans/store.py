@@ -42,7 +42,12 @@ from storage.people.models import Municipality, Role, Staff
 from storage.plans.csvfile import PlanRow
 from storage.plans.models import FollowUp, Plan, PlanParticipant, PlanStatus, PlanType
 from storage.plans.references import ReferenceError_, reference_key, validate_reference
-from storage.plans.reminders import Scheduling, sync_plan_reminders
+from storage.plans.reminders import (
+    Scheduling,
+    hold_reminders,
+    release_held_reminders,
+    sync_plan_reminders,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +85,7 @@ class Person:
     name: str
     telegram_id: int
     municipality: str
+    language: str = "sv"
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,9 @@ def participant_ids(session: Session, *, plan_id: int) -> list[int]:
 
 def _person(staff: Staff) -> Person:
     assert staff.id is not None
-    return Person(staff.id, staff.display_name, staff.telegram_id, staff.municipality)
+    return Person(
+        staff.id, staff.display_name, staff.telegram_id, staff.municipality, staff.language
+    )
 
 
 def plan_view(session: Session, *, plan_id: int, viewer_id: int | None) -> PlanView | None:
@@ -507,17 +515,28 @@ def set_next_follow_up(
 
 
 def mark_follow_up_held(
-    session: Session, *, plan_id: int, by: int | None, **when: Unpack[Scheduling]
+    session: Session,
+    *,
+    plan_id: int,
+    day: dt.date | None = None,
+    by: int | None,
+    **when: Unpack[Scheduling],
 ) -> FollowUp:
     """Record the booked follow-up as held today; the plan waits for its next date.
 
-    A second press (the date is already cleared) raises ``plans.no_follow_up``, so a
-    double tap records one follow-up.
+    ``day`` is the follow-up the person meant (the one their button was about): when the
+    plan's next follow-up is another one, ``plans.follow_up_moved`` is raised and nothing
+    changes. A second press (the date is already cleared) raises ``plans.no_follow_up``, so
+    a double tap records one follow-up. The follow-up's pending reminders are kept aside
+    (state ``held``) for :func:`undo_follow_up_held`.
     """
     plan = _plan_for(session, plan_id, by, "act", active=True)
     if plan.next_follow_up is None:
         raise PlanError("plans.no_follow_up")
+    if day is not None and plan.next_follow_up != day:
+        raise PlanError("plans.follow_up_moved")
     assert plan.id is not None
+    scheduled = (plan.next_follow_up, plan.follow_up_time, plan.place)
     # Clearing the date is the claim, in one conditional UPDATE: of five taps at the same
     # moment (on SQLite each read the date before any wrote) exactly one records the follow-up.
     table = Plan.__table__  # type: ignore[attr-defined]
@@ -531,15 +550,65 @@ def mark_follow_up_held(
         raise PlanError("plans.no_follow_up")
     held = FollowUp(
         plan_id=plan.id,
-        scheduled_for=plan.next_follow_up,
+        scheduled_for=scheduled[0],
+        scheduled_time=scheduled[1],
+        scheduled_place=scheduled[2],
         held_on=_local_today(when),
         recorded_by=by,
         recorded_at=when["now"],
     )
     session.add(held)
+    hold_reminders(session, plan_id=plan.id, day=scheduled[0])
     plan.next_follow_up, plan.follow_up_time, plan.place = None, None, None
     _changed(session, plan, "plan.held", by=by, **when)
     return held
+
+
+def undo_follow_up_held(
+    session: Session,
+    *,
+    plan_id: int,
+    held_id: int,
+    within: dt.timedelta,
+    by: int | None,
+    **when: Unpack[Scheduling],
+) -> FollowUp:
+    """Undo "held" recorded less than ``within`` ago: the follow-up is booked again as it
+    was (day, time, place) and the reminders "held" stopped are pending again, with their
+    due times; the returned row (no longer stored) says which follow-up it was.
+
+    Refused (:class:`PlanError`) when it is not the plan's last held follow-up
+    (``plans.undo_gone``), when the time is up (``plans.undo_expired``) or when a next
+    follow-up was booked since (``plans.undo_booked``).
+    """
+    plan = _plan_for(session, plan_id, by, "act", active=True)
+    last = session.exec(
+        select(FollowUp).where(FollowUp.plan_id == plan_id).order_by(col(FollowUp.id).desc())
+    ).first()
+    if last is None or last.id != held_id:
+        raise PlanError("plans.undo_gone")
+    if last.recorded_at < when["now"] - within:
+        raise PlanError("plans.undo_expired")
+    if plan.next_follow_up is not None:
+        raise PlanError("plans.undo_booked")
+    table = Plan.__table__  # type: ignore[attr-defined]
+    restored = session.execute(
+        table.update()
+        .where(table.c.id == plan_id, table.c.next_follow_up.is_(None))
+        .values(
+            next_follow_up=last.scheduled_for,
+            follow_up_time=last.scheduled_time,
+            place=last.scheduled_place,
+        )
+    )
+    if restored.rowcount != 1:  # type: ignore[attr-defined]
+        raise PlanError("plans.undo_booked")
+    plan.next_follow_up, plan.follow_up_time = last.scheduled_for, last.scheduled_time
+    plan.place = last.scheduled_place
+    session.delete(last)
+    release_held_reminders(session, plan_id=plan_id, day=last.scheduled_for)
+    _changed(session, plan, "plan.held_undone", by=by, **when)
+    return last
 
 
 def close_plan(
@@ -574,6 +643,95 @@ def _set_status(
     if not reopened:
         logger.info("Plan %s closed", plan_id)
     return True
+
+
+# -- editing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponsibleChange:
+    """Who was responsible before (now in the team) and who is now; None when unchanged."""
+
+    before: int
+    after: int
+
+
+def change_responsible(
+    session: Session, *, plan_id: int, staff_id: int, by: int | None, **when: Unpack[Scheduling]
+) -> ResponsibleChange | None:
+    """Make ``staff_id`` responsible (they must work in the plan's municipality or the
+    region). The one responsible before stays in the team as a participant, the new one
+    leaves the participants. None when they were responsible already."""
+    plan = _plan_for(session, plan_id, by, "manage", active=True)
+    person = _active_staff(session, staff_id)
+    if not responsible_fits(person, plan.municipality):
+        raise PlanError("plans.responsible_municipality")
+    before = plan.responsible_id
+    if staff_id == before:
+        return None
+    row = session.get(PlanParticipant, (plan_id, staff_id))
+    if row is not None:
+        session.delete(row)
+    previous = staff_store.get_staff_by_id(session, staff_id=before)
+    if previous is not None and session.get(PlanParticipant, (plan_id, before)) is None:
+        session.add(PlanParticipant(plan_id=plan_id, staff_id=before))
+    plan.responsible_id = staff_id
+    _changed(session, plan, "plan.responsible_changed", by=by, target_id=staff_id, **when)
+    return ResponsibleChange(before, staff_id)
+
+
+def set_plan_type(
+    session: Session, *, plan_id: int, plan_type: str, by: int | None, **when: Unpack[Scheduling]
+) -> bool:
+    """Change the kind of plan; False when it was that already."""
+    if plan_type not in {t.value for t in PlanType}:
+        raise PlanError("plans.type_invalid")
+    plan = _plan_for(session, plan_id, by, "manage", active=True)
+    if plan.plan_type == plan_type:
+        return False
+    plan.plan_type = plan_type
+    _changed(session, plan, "plan.type_changed", by=by, **when)
+    return True
+
+
+def change_follow_up(
+    session: Session,
+    *,
+    plan_id: int,
+    day: dt.date,
+    time: dt.time | None = None,
+    place: str | None = None,
+    fields: Collection[str],
+    by: int | None,
+    **when: Unpack[Scheduling],
+) -> bool:
+    """Change the time and/or place (``fields``: ``time``, ``place``) of the follow-up on
+    ``day``, which must still be the plan's next one (``plans.follow_up_moved``). Its
+    reminders move with the time. False when nothing changed."""
+    plan = _plan_for(session, plan_id, by, "act", active=True)
+    if plan.next_follow_up is None:
+        raise PlanError("plans.no_follow_up_booked")
+    if plan.next_follow_up != day:
+        raise PlanError("plans.follow_up_moved")
+    before = (plan.follow_up_time, plan.place)
+    if "time" in fields:
+        plan.follow_up_time = time
+    if "place" in fields:
+        plan.place = check_place(place)
+    if (plan.follow_up_time, plan.place) == before:
+        return False
+    _changed(session, plan, "plan.follow_up_changed", by=by, **when)
+    return True
+
+
+def team_ids(session: Session, *, plan_id: int) -> list[int]:
+    """The active responsible and participants of the plan, responsible first."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        return []
+    members = participant_ids(session, plan_id=plan_id)
+    wanted = [plan.responsible_id, *sorted(set(members) - {plan.responsible_id})]
+    return [p.id for p in people(session, staff_ids=wanted)]
 
 
 # -- retention ----------------------------------------------------------------------------------
