@@ -14,6 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import BotContext, CommandSpec, DalsbotApp, Feature
 from handlers.common import STAFF_ROLES, Handlers, button_flow, text_step
 from handlers.pulse import answer, organise, results, share
+from handlers.pulse.common import CANCEL
 from storage.pulse.secret import PulseSecret, load_pulse_secret
 
 COMMANDS = [
@@ -42,9 +43,20 @@ def _setup(app: DalsbotApp) -> None:
 
 
 def _comment_catcher() -> BaseHandler[Update, BotContext, object]:
-    # Keeps the text (ApplicationHandlerStop) only when the person is answering a pulse.
-    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
-    return MessageHandler(private_text, answer.type_comment)
+    # Keeps a text (ApplicationHandlerStop) only at an answer's comment step, and /cancel
+    # only when it ended an unfinished answer; everything else goes on.
+    cancel = filters.COMMAND & filters.Regex(CANCEL)
+    private_text = filters.ChatType.PRIVATE & ((filters.TEXT & ~filters.COMMAND) | cancel)
+    return MessageHandler(private_text, answer.first_look)
+
+
+def _step(*handlers: BaseHandler[Update, BotContext, object]) -> Handlers:
+    """A step of /puls: its own handlers, then a command or another button (step_aside)."""
+    aside: Handlers = [
+        MessageHandler(filters.COMMAND & ~filters.Regex(CANCEL), organise.step_aside),
+        CallbackQueryHandler(organise.step_aside),
+    ]
+    return [*handlers, *aside]
 
 
 def _new_pulse_step(
@@ -56,13 +68,13 @@ def _new_pulse_step(
 def _handlers() -> Handlers:
     """The pulse handlers; the deep link must come before the generic /start."""
     new_pulse = button_flow(
-        "new_pulse",
+        organise.NEW_PULSE_FLOW,
         CommandHandler("puls", organise.start_pulse),
         {
-            organise.TEMPLATE: [_new_pulse_step(organise.pick_template, "tpl")],
-            organise.LABEL: [text_step(organise.type_label)],
-            organise.CLOSING: [_new_pulse_step(organise.pick_closing, "close")],
-            organise.K: [_new_pulse_step(organise.pick_k, "k")],
+            organise.TEMPLATE: _step(_new_pulse_step(organise.pick_template, "tpl")),
+            organise.LABEL: _step(text_step(organise.type_label)),
+            organise.CLOSING: _step(_new_pulse_step(organise.pick_closing, "close")),
+            organise.K: _step(_new_pulse_step(organise.pick_k, "k")),
         },
         draft=organise.NewPulseDraft,
         expected_button="pulse.label_expected_button",

@@ -29,6 +29,8 @@ from handlers.common import (
     user_lang,
 )
 from handlers.pulse.common import (
+    flow_takes,
+    is_cancel,
     local_time,
     pulse_secret,
 )
@@ -380,8 +382,9 @@ async def submit_answer(
 async def type_comment(update: Update, context: BotContext) -> None:
     """After "add a comment", the person's next text is the comment (checked, redacted).
 
-    Runs in an earlier handler group than every other text handler; when the person is not
-    writing a pulse comment it does nothing and the text goes on to the other features.
+    Runs in an earlier handler group than every other text handler. Only the explicit comment
+    step takes text: any other text, also in the middle of an answer, goes on to the other
+    features (a question, a flow's step), and the answering buttons keep working.
     """
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
@@ -390,19 +393,12 @@ async def type_comment(update: Update, context: BotContext) -> None:
     mine = await drafts_of(context, user.id)
     waiting = next(((p, e) for p, e in mine if e.awaiting_comment), None)
     if waiting is None:
-        # Text typed while answering must never reach another feature (the knowledge base
-        # would log it with the person's staff id): at the comment step it is the comment,
-        # before that the person is shown how to answer.
-        active = next(((p, e) for p, e in mine if not e.draft.is_expired(now)), None)
-        if active is None:
-            if await take_late_comment(context, user.id, now):
-                await reply(update, t("pulse.comment_late", user_lang(update, context)))
-                raise ApplicationHandlerStop
-            return
-        if not active[1].draft.at_comment:
-            await reply(update, t("pulse.type_while_answering", active[1].lang))
+        # A comment typed just after its answer was dropped is never taken as a question
+        # (the knowledge base would log it with the person's staff id).
+        if await take_late_comment(context, user.id, now):
+            await reply(update, t("pulse.comment_late", user_lang(update, context)))
             raise ApplicationHandlerStop
-        waiting = active
+        return
     pulse_id, entry = waiting
     if entry.draft.is_expired(now):
         await take_draft(context, pulse_id, user.id)
@@ -427,3 +423,35 @@ async def type_comment(update: Update, context: BotContext) -> None:
     except BadRequest:
         logger.debug("The earlier pulse message was already gone")
     raise ApplicationHandlerStop
+
+
+async def cancel_answer(update: Update, context: BotContext) -> None:
+    """/cancel while answering a pulse: the unfinished answer ends (nothing of it is stored),
+    its buttons go, and the person is told in one line. A flow running beside it is cancelled
+    by its own /cancel, whose line then says it."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    mine = await drafts_of(context, user.id)
+    taken = [entry for pulse_id, entry in mine if await take_draft(context, pulse_id, user.id)]
+    if not taken:
+        return
+    for entry in taken:
+        if entry.message_id:
+            try:
+                await context.bot.edit_message_reply_markup(chat.id, entry.message_id)
+            except BadRequest:
+                logger.debug("The cancelled pulse answer's message was already gone")
+    if flow_takes(update, context):
+        return
+    await reply(update, t("pulse.answer_cancelled", taken[0].lang))
+    raise ApplicationHandlerStop
+
+
+async def first_look(update: Update, context: BotContext) -> None:
+    """What the pulse sees of a person's text before every feature: /cancel, or a comment."""
+    message = update.effective_message
+    if message is not None and is_cancel(message.text):
+        await cancel_answer(update, context)
+    else:
+        await type_comment(update, context)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
+from typing import Final
 
 from telegram import Update
+from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
 from bot.i18n import Lang, t
@@ -77,3 +80,22 @@ async def staff_in_private(update: Update, context: BotContext) -> tuple[Staff, 
         await reply(update, t("core.private_only", lang))
         return None
     return staff, lang
+
+
+# /cancel (and /avbryt, should it reach us unmapped), with or without the bot's name.
+CANCEL: Final = re.compile(r"^/(?:cancel|avbryt)(?:@\w+)?\s*$", re.IGNORECASE)
+
+
+def is_cancel(text: str | None) -> bool:
+    """Whether ``text`` is /cancel."""
+    return text is not None and CANCEL.match(text) is not None
+
+
+def flow_takes(update: Update, context: BotContext) -> bool:
+    """Whether a running flow (a conversation in the main group) takes this update."""
+    for handler in context.application.handlers.get(0, []):
+        if isinstance(handler, ConversationHandler):
+            check = handler.check_update(update)
+            if check is not None and check is not False:
+                return True
+    return False

@@ -7,13 +7,13 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from telegram import InputFile, Update
-from telegram.ext import ConversationHandler
+from telegram.ext import ApplicationHandlerStop, BaseHandler, ConversationHandler
 
 from bot.buttons import ButtonData, Token
-from bot.context import BotContext
+from bot.context import BotContext, DalsbotApp
 from bot.guard import contains_identity_number, normalise_line, redact
 from bot.i18n import format_datetime, t
 from bot.state import flow_draft
@@ -40,6 +40,8 @@ from storage.pulse import store as pulse_store
 logger = logging.getLogger(__name__)
 
 TEMPLATE, LABEL, CLOSING, K = range(4)
+# The flow's name (its persisted conversation).
+NEW_PULSE_FLOW: Final = "new_pulse"
 CLOSING_HOURS: Final = (2, 24, 48, 168)
 DEFAULT_CLOSING_HOURS: Final = 48
 K_CHOICES: Final = (3, 5, 10)
@@ -62,6 +64,55 @@ def _offered(value: str, choices: tuple[int, ...]) -> int | None:
 
 
 # -- /puls: opening a pulse ---------------------------------------------------------------
+
+Found = tuple[BaseHandler[Update, BotContext, object], object]
+
+
+def _app(context: BotContext) -> DalsbotApp:
+    return cast("DalsbotApp", context.application)
+
+
+def _handler_after_flow(update: Update, context: BotContext) -> Found | None:
+    """The handler of the main group that would take ``update`` if /puls were not running:
+    the first after this flow that matches, with its check result."""
+    handlers = _app(context).handlers.get(0, [])
+    mine = next(
+        (
+            index
+            for index, handler in enumerate(handlers)
+            if isinstance(handler, ConversationHandler) and handler.name == NEW_PULSE_FLOW
+        ),
+        len(handlers),
+    )
+    for handler in handlers[mine + 1 :]:
+        check = handler.check_update(update)
+        if check is not None and check is not False:
+            return handler, check
+    return None
+
+
+async def step_aside(update: Update, context: BotContext) -> object:
+    """During /puls, a command other than /cancel, or a button that is not this flow's.
+
+    A command, or a button that starts another flow, ends the new pulse with one short line
+    (so the next text goes to what the person turned to, not into the label) and then runs;
+    any other button (a pulse answer, a reminder) just runs and the step stays.
+    """
+    found = _handler_after_flow(update, context)
+    leave = update.callback_query is None or (
+        found is not None and isinstance(found[0], ConversationHandler)
+    )
+    if leave:
+        context.state.pop(NewPulseDraft)
+        await reply(update, t("pulse.new_left", user_lang(update, context)))
+    state = ConversationHandler.END if leave else None
+    if found is not None:
+        handler, check = found
+        try:
+            await handler.handle_update(update, _app(context), check, context)
+        except ApplicationHandlerStop:
+            raise ApplicationHandlerStop(state) from None
+    return state
 
 
 @flow_draft("pulse_new")

@@ -97,7 +97,8 @@ def _columns(entry: DraftEntry) -> dict[str, Any]:
     )
     return {
         "data": _STORED.dump_json(stored).decode(),
-        "at_comment": entry.awaiting_comment or entry.draft.at_comment,
+        # Only the explicit comment step takes text (a late comment is caught after a drop).
+        "at_comment": entry.awaiting_comment,
         "expires_at": entry.draft.expires_at,
     }
 

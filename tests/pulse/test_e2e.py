@@ -232,12 +232,12 @@ async def test_text_not_meant_as_comment_goes_to_the_other_features(
     assert (await person.ask("/privacy")).text.startswith("Så hanterar Dalsbot uppgifter")
 
 
-async def test_text_typed_while_answering_never_reaches_the_question_log(
+async def test_a_comment_at_the_comment_step_never_reaches_the_question_log(
     app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
 ) -> None:
-    """A staff member who types while answering (before pressing "add a comment") is shown
-    how to answer; at the comment step the text is the comment. The knowledge base, which
-    logs questions with the asker's staff id, never sees it."""
+    """After "add a comment" a staff member's text is the comment: the knowledge base, which
+    logs questions with the asker's staff id, never sees it. (Text anywhere else goes on to
+    the other features: tests/pulse/test_not_blocking.py.)"""
     from storage.knowledge.models import KbQuestion
 
     db = app.bot_data.db
@@ -245,19 +245,18 @@ async def test_text_typed_while_answering_never_reaches_the_question_log(
     add_staff(db, 108, "Dan")
     person = standin.user(108, "Dan")
     message = await person.ask(link_command(pulse))
-    hint = await person.ask("mötet var rörigt, Olle pratade hela tiden")
-    assert hint.text == t("pulse.type_while_answering", "sv")
     for score in ("3", "4", "2", "5"):
         message = await person.tap(message, score)
-    await person.send("Bra att vi hann med alla punkter.")
+    await person.tap(message, "Lägg till kommentar")
+    await person.send("mötet var rörigt, men bra att vi hann med alla punkter.")
     summary = (await person.next(2))[0]
-    assert "Bra att vi hann med alla punkter." in summary.text
+    assert "bra att vi hann med alla punkter." in summary.text
     assert (await person.tap(summary, "Skicka")).text == t("pulse.thanks", "sv")
     assert db.call(lambda s: list(s.exec(select(KbQuestion)))) == []
     assert answers_of(db, pulse) == [
         (
             {"syfte": 3, "delaktighet": 4, "nytta": 2, "nasta_steg": 5},
-            "Bra att vi hann med alla punkter.",
+            "mötet var rörigt, men bra att vi hann med alla punkter.",
             dt.date(2026, 11, 25),
         )
     ]
@@ -366,7 +365,7 @@ async def test_results_on_request_only_after_closing(
         await answer(standin, user_id, pulse, [4, 4, 4, 4, 4])
     olle = standin.user(50, "Olle")
     listing = await olle.ask("/puls_resultat")
-    assert [b["text"] for b in listing.buttons] == ["🟢 Nätverket (ons 25 nov)"]
+    assert [b["text"] for b in listing.buttons] == ["🟢 Nätverket (ons 25 nov.)"]
     status = await olle.tap(listing, "Nätverket")
     # Never the exact count while open: the organiser cannot see one answer arrive.
     assert "Antal svar hittills: färre än 3." in status.text and "Medel" not in status.text
