@@ -22,12 +22,27 @@ def system_clock() -> dt.datetime:
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """A command as shown in /help and in Telegram's command menu."""
+    """A command as shown in /help and in Telegram's command menu.
+
+    ``command`` is the name its handlers are registered under; ``sv`` and ``en`` are the names
+    the Swedish and English menus show (empty: ``command``). Every name reaches the same
+    handlers: the shell rewrites the others to ``command`` before dispatch.
+    """
 
     command: str
     text_key: str
     roles: frozenset[str] | None = None  # None: everyone, also people not registered
     in_menu: bool = True
+    sv: str = ""
+    en: str = ""
+
+    def name(self, lang: str) -> str:
+        """The command's name in ``lang``'s menu and texts."""
+        return (self.en if lang == "en" else self.sv) or self.command
+
+    def names(self) -> frozenset[str]:
+        """Every name the command answers to."""
+        return frozenset(name for name in (self.command, self.sv, self.en) if name)
 
 
 T = TypeVar("T")
@@ -72,6 +87,8 @@ class BotData:
     clock: Callable[[], dt.datetime] = system_clock
     bot_username: str = "dalsbot_local_bot"
     commands: list[CommandSpec] = field(default_factory=list)
+    # Another name of a command (/hjalp, /new_plan...) → the name its handlers answer to.
+    aliases: dict[str, str] = field(default_factory=dict)
     # Feature services, found by their class (knowledge base, reminder dispatcher...).
     services: Services = field(default_factory=lambda: Services())
     # Run after start-up (Telegram is reachable) and at shutdown, in the order added.

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 import storage.audit
 import storage.chatstate
 import storage.knowledge.models
+import storage.people.menus
 import storage.people.models
 import storage.plans.models
 import storage.presses

@@ -91,7 +91,13 @@ async def register(
     name: str = "Bertil",
     organisation: str = "Socialtjänst",
 ) -> str:
-    """A person joins with the code, keeping their Telegram name; returns the last text."""
+    """A person joins with the code (made by the admin, see :func:`create_invite`), keeping
+    their Telegram name; returns the last text once the admin has been told who joined."""
+
+    def joined_notices() -> int:
+        return sum(event.text.startswith("👋") for event in standin.sent_messages(ADMIN_ID))
+
+    before = joined_notices()
     person = standin.user(user_id, name, last_name="Ek")
     intro = await person.ask(f"/start {code}")
     assert "Vilket namn" in intro.text
@@ -99,6 +105,8 @@ async def register(
     confirm = await person.tap(orgs, organisation)
     assert f"Namn: {name} Ek" in confirm.text
     done = await person.tap(confirm, "Ja, registrera mig")
+    if done.text.startswith("Klart"):
+        await standin.wait_for(lambda: joined_notices() > before)
     return done.text
 
 

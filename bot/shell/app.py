@@ -9,7 +9,7 @@ import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -25,12 +25,13 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
-from bot.i18n import LANGUAGES, t
 from bot.settings import Settings
+from bot.shell.commands import alias_map, named
 from bot.shell.persistence import DalsbotApplication, DbPersistence, schedule_purge
 from bot.state import UserState
 from handlers import ask, basics, errors, plans, pulse
-from handlers.people import admin, privacy, registration
+from handlers.people import admin, menus, privacy, registration
+from handlers.people import settings as user_settings
 from storage.db import Database
 from storage.people import store as staff_store
 
@@ -56,11 +57,18 @@ LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 #                                                     so no flow, question or command sees it as new
 #    -2    ask: the text after /fraga or "Svara"      it belongs to that request (a button or
 #                                                     command cancels the request)
-#    -1    pulse: the comment being written           an answer's comment never reaches another
-#                                                     feature (the knowledge base would log it)
+#    -1    pulse: the comment being written, and      an answer's comment never reaches another
+#          /cancel of an unfinished answer            feature (the knowledge base would log it);
+#                                                     other text goes on (a question, a step)
 #     0    every feature's handlers, in FEATURES      a flow's entry points and specific deep links
 #          order, then /cancel with nothing running,  before the generic /start and the free-text
-#          unknown commands and stale buttons         questions; the flows' own /cancel first
+#          unknown commands, voice/photo/sticker/...  questions; the flows' own /cancel first;
+#          in a private chat, and stale buttons       media is answered only when no flow took it
+#                                                     (no flow step takes media: a pulse answer in
+#                                                     progress is untouched)
+#
+# Before any group, DalsbotApplication (bot/shell/persistence.py) rewrites another name of a
+# command (/hjalp, /avbryt, /new_plan) to the one its handlers are registered under.
 GATEKEEPER_GROUP = -10
 TEXT_FIRST_GROUPS: tuple[tuple[int, Feature], ...] = ((-2, ask.FEATURE), (-1, pulse.FEATURE))
 FEATURES: tuple[Feature, ...] = (
@@ -70,6 +78,7 @@ FEATURES: tuple[Feature, ...] = (
     admin.FEATURE,
     plans.FEATURE,
     privacy.FEATURE,
+    user_settings.FEATURE,
     ask.FEATURE,
 )
 
@@ -81,30 +90,19 @@ HELP_ORDER: tuple[Feature, ...] = (
     ask.FEATURE,
     plans.FEATURE,
     pulse.FEATURE,
+    user_settings.FEATURE,
     privacy.FEATURE,
     admin.FEATURE,
 )
 
 
 def all_commands(features: Sequence[Feature] = FEATURES) -> list[CommandSpec]:
-    """Every feature's commands, in the order /help lists them."""
+    """Every feature's commands, in the order /help lists them, with their Swedish and
+    English names (bot/shell/commands.py)."""
     ordered = sorted(
         features, key=lambda f: HELP_ORDER.index(f) if f in HELP_ORDER else len(HELP_ORDER)
     )
-    return [spec for feature in ordered for spec in feature.commands]
-
-
-async def set_command_menus(app: DalsbotApp, commands: Sequence[CommandSpec]) -> None:
-    """Telegram's command menu, per language (Swedish is also the default)."""
-    # The menu shows what every registered staff member may use (admins see the rest in /help).
-    shown = [
-        spec for spec in commands if spec.in_menu and (spec.roles is None or "staff" in spec.roles)
-    ]
-    for lang in LANGUAGES:
-        menu = [BotCommand(spec.command, t(spec.text_key, lang)[:256]) for spec in shown]
-        await app.bot.set_my_commands(menu, language_code=lang)
-        if lang == "sv":
-            await app.bot.set_my_commands(menu)
+    return named([spec for feature in ordered for spec in feature.commands])
 
 
 async def _post_init(app: DalsbotApp) -> None:
@@ -117,7 +115,7 @@ async def _post_init(app: DalsbotApp) -> None:
             telegram_id=admin_id,
             display_name=staff_store.placeholder_admin_name(admin_id),
         )
-    await set_command_menus(app, data.commands)
+    await menus.set_descriptions(app.bot)
     for hook in data.post_init_hooks:
         await hook(app)
     logger.info("Dalsbot is ready as @%s", data.bot_username)
@@ -193,6 +191,11 @@ def build_application(
     )
     app: DalsbotApp = builder.build()
     app.bot_data.commands = all_commands(features)
+    app.bot_data.aliases = alias_map(app.bot_data.commands)
+    # The menus: strangers' at start-up, each staff member's checked in the background.
+    menu_sync = menus.MenuSync()
+    app.bot_data.post_init_hooks.append(menu_sync.start)
+    app.bot_data.post_shutdown_hooks.append(menu_sync.stop)
     # The handler table above, group by group.
     app.add_handler(TypeHandler(Update, basics.gatekeeper), group=GATEKEEPER_GROUP)
     for group, feature in TEXT_FIRST_GROUPS:
@@ -205,6 +208,7 @@ def build_application(
     schedule_purge(app)
     app.add_handler(CommandHandler("cancel", basics.cancel_nothing))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
+    app.add_handler(MessageHandler(basics.MEDIA, basics.media_message))
     app.add_handler(CallbackQueryHandler(basics.stale_button))
     app.add_error_handler(errors.on_error)
     return app

@@ -25,6 +25,7 @@ from telegram.ext import Application, BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.context import BotContext, DalsbotApp
+from bot.shell.commands import canonical_update
 from bot.state import UserState
 from storage import chatstate
 from storage.db import Database
@@ -138,6 +139,8 @@ class DalsbotApplication(Application):
     right after (see :class:`DbPersistence`)."""
 
     async def process_update(self, update: object) -> None:
+        # /hjalp, /avbryt, /new_plan...: every name of a command reaches its handlers.
+        update = canonical_update(update, self.bot_data.aliases, self.bot)
         persistence = self.persistence
         user = update.effective_user if isinstance(update, Update) else None
         if not isinstance(persistence, DbPersistence) or user is None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
+from urllib.parse import urlencode
 
-from telegram import Update
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, filters
 
 from bot.buttons import ButtonData, Token
@@ -42,6 +43,23 @@ COMMANDS = [
 def invite_link(bot_username: str, code: str) -> str:
     """The deep link that opens the bot with the invitation code."""
     return f"https://t.me/{bot_username}?start={code}"
+
+
+def share_buttons(link: str, lang: Lang) -> InlineKeyboardMarkup:
+    """Under a new invitation: share the link in another Telegram chat, or copy it."""
+    share = "https://t.me/share/url?" + urlencode(
+        {"url": link, "text": t("core.admin_invite_share_text", lang)}
+    )
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t("core.admin_invite_share", lang), url=share)],
+            [
+                InlineKeyboardButton(
+                    t("core.admin_invite_copy", lang), copy_text=CopyTextButton(link)
+                )
+            ],
+        ]
+    )
 
 
 # -- /invite: role, municipality, number of uses, days valid; one tap each -------------------
@@ -193,6 +211,7 @@ async def _make_invitation(
     )
     context.state.pop(InviteDraft)
     expires = invitation.expires_at.astimezone(context.settings.tz)
+    link = invite_link(context.data.bot_username, invitation.code)
     await edit_or_send(
         update,
         t(
@@ -202,9 +221,10 @@ async def _make_invitation(
             municipality=municipality_label(invitation.municipality, lang),
             uses=_uses_label(invitation.max_uses, lang),
             expires=format_date(expires.date(), lang),
-            link=invite_link(context.data.bot_username, invitation.code),
+            link=link,
             code=invitation.code,
         ),
+        share_buttons(link, lang),
     )
     return ConversationHandler.END
 

@@ -1,17 +1,21 @@
-"""/start: a welcome, and joining with an invitation (name and organisation by buttons)."""
+"""/start: the home menu for registered people, how to get access for anyone else, and
+joining with an invitation (name and organisation by buttons; the inviter is told)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
+from sqlmodel import Session
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, filters
 
 from bot.buttons import ButtonData
 from bot.context import BotContext, Feature
 from bot.guard import contains_identity_number, normalise_line
-from bot.i18n import Lang, t
+from bot.i18n import Lang, as_lang, t
 from bot.state import flow_draft
 from handlers.common import (
     CommandSpec,
@@ -27,8 +31,12 @@ from handlers.common import (
     text_step,
     user_lang,
 )
+from handlers.people.home import HomeButton, home_keyboard, press_home
+from handlers.people.menus import refresh_person_menu
 from storage.people import store as staff_store
-from storage.people.models import Organisation
+from storage.people.models import Organisation, Staff
+
+logger = logging.getLogger(__name__)
 
 NAME, ORGANISATION, CONFIRM = range(3)
 INVITE_LINK = filters.Regex(r"^/start(@\w+)?\s+inv_[A-Za-z0-9_-]{1,60}\s*$")
@@ -56,7 +64,7 @@ class OrganisationButton(ButtonData, prefix="reg"):
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """A registered person is welcomed back; anyone else learns how to get access."""
+    """A registered person gets the home menu; anyone else learns how to get access."""
     staff, lang = await staff_and_lang(update, context)
     if staff is None:
         # Also for an unknown deep-link payload: reveal nothing beyond how to get access.
@@ -74,7 +82,9 @@ async def start(update: Update, context: BotContext) -> None:
             lambda session: staff_store.rename(session, telegram_id=user.id, display_name=name)
         )
         assert staff is not None
-    await reply(update, t("core.start_welcome_back", lang, name=staff.display_name))
+    await reply(
+        update, t("core.start_welcome_back", lang, name=staff.display_name), home_keyboard(lang)
+    )
 
 
 @flow_draft("registration")
@@ -229,8 +239,12 @@ async def confirm_registration(update: Update, context: BotContext) -> int:
     if not await first_press(update, context):
         return CONFIRM
     await query.answer()
-    status, staff = await context.db.run(
-        lambda session: staff_store.redeem_invitation(
+    now = context.now()
+
+    def redeem(session: Session) -> tuple[staff_store.InviteStatus, Staff | None, Staff | None]:
+        checked = staff_store.check_invitation(session, code=draft.code, now=now)
+        maker = checked.invitation.created_by if checked.invitation is not None else None
+        status, staff = staff_store.redeem_invitation(
             session,
             code=draft.code,
             telegram_id=user.id,
@@ -238,16 +252,32 @@ async def confirm_registration(update: Update, context: BotContext) -> int:
             username=user.username,
             organisation=draft.organisation,
             language=lang,
-            now=context.now(),
+            now=now,
         )
-    )
+        inviter = staff_store.get_staff(session, telegram_id=maker) if maker is not None else None
+        return status, staff, inviter
+
+    status, staff, inviter = await context.db.run(redeem)
     context.state.pop(RegistrationDraft)
     if staff is None:
         await edit_or_send(update, t(f"core.invite_{status.value}", lang))
         return ConversationHandler.END
     about = person_params(lang, staff.display_name, staff.role, staff.municipality)
-    await edit_or_send(update, t("core.register_done", lang, **about))
+    await edit_or_send(update, t("core.register_done", lang, **about), home_keyboard(lang))
+    await refresh_person_menu(context, staff, user.id)
+    if inviter is not None and inviter.telegram_id != user.id:
+        await _tell_inviter(context, inviter, staff)
     return ConversationHandler.END
+
+
+async def _tell_inviter(context: BotContext, inviter: Staff, joined: Staff) -> None:
+    """The person who made the invitation learns who joined with it, in their language."""
+    lang = as_lang(inviter.language)
+    about = person_params(lang, joined.display_name, joined.role, joined.municipality)
+    try:
+        await context.bot.send_message(inviter.telegram_id, t("core.invite_joined", lang, **about))
+    except TelegramError as exc:  # blocked or gone: the joining itself is done
+        logger.warning("The inviter was not told (%s)", type(exc).__name__)
 
 
 async def restart_registration(update: Update, context: BotContext) -> int:
@@ -285,7 +315,11 @@ def build_handlers() -> Handlers:
         draft=RegistrationDraft,
         expected_button="core.register_expected_button",
     )
-    return [registration, CommandHandler("start", start)]
+    return [
+        registration,
+        CommandHandler("start", start),
+        CallbackQueryHandler(press_home, pattern=HomeButton.matching()),
+    ]
 
 
 FEATURE = Feature(name="registration", commands=COMMANDS, handlers=build_handlers)

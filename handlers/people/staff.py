@@ -1,17 +1,21 @@
-"""/staff in chat: an admin sees everyone registered, changes a role or removes a person."""
+"""/staff in chat: an admin sees everyone registered, changes a role or removes a person.
+Both ask first (with what the change means), are checked again on the confirming tap, and
+tell the person concerned, whose command menu follows their new role."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Final, Literal, TypeVar, get_args
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.buttons import ButtonData, Page, RowId
 from bot.context import BotContext
-from bot.i18n import Lang, t
+from bot.i18n import Lang, as_lang, t
 from handlers.common import (
     ADMIN_ONLY,
     Pressed,
@@ -25,8 +29,11 @@ from handlers.common import (
     person_params,
     user_lang,
 )
+from handlers.people.menus import refresh_person_menu
 from storage.people import store as staff_store
 from storage.people.models import Role, Staff
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 8
 
@@ -55,9 +62,10 @@ class StaffButton(ButtonData, prefix="stf"):
 
 
 class StaffRoleButton(ButtonData, prefix="stf"):
-    """``stf:role:<staff id>:<role>``: give the person another role."""
+    """``stf:role:<staff id>:<role>``: asks to give the person another role;
+    ``stf:roleok:<staff id>:<role>``: "yes, do it"."""
 
-    action: Literal["role"]
+    action: Literal["role", "roleok"]
     staff_id: RowId
     role: RoleName
 
@@ -160,6 +168,9 @@ async def staff_button(update: Update, context: BotContext) -> None:
         text, markup = _card(person, lang)
         await edit_or_send(update, text, markup)
     elif press.data.action == "rm":
+        if await _is_last_admin(context, person):
+            await press.query.answer(t("core.admin_last_admin", lang), show_alert=True)
+            return
         await press.query.answer()
         await edit_or_send(
             update,
@@ -173,30 +184,82 @@ async def staff_button(update: Update, context: BotContext) -> None:
         )
     else:
         now, admin_id = context.now(), press.staff_id
-        await _after_change(
+        removed = await _after_change(
             update,
             context,
             lang,
             lambda s: staff_store.remove_staff(s, staff_id=person_id, now=now, by=admin_id),
             "core.admin_removed",
         )
+        if removed is not None:
+            await _tell(context, removed, t("core.removed_notice", as_lang(removed.language)))
+            await refresh_person_menu(context, None, removed.telegram_id)
+
+
+async def _is_last_admin(context: BotContext, person: Staff) -> bool:
+    """True when ``person`` is the only admin (asked before offering a change the storage
+    would refuse anyway)."""
+    if person.role != Role.ADMIN.value:
+        return False
+    return await context.db.run(staff_store.count_admins) <= 1
 
 
 async def change_role(update: Update, context: BotContext) -> None:
-    """A "make coordinator" (or another role) button on a person's card."""
+    """A "make coordinator" (or another role) button on a person's card asks first, with what
+    the role means; "yes" (checked again: still an admin, the person still here) changes it
+    and tells the person."""
     pressed = await _pressed_person(update, context, StaffRoleButton)
     if pressed is None:
         return
-    press, _person = pressed
-    role, person_id, admin_id = Role(press.data.role), press.data.staff_id, press.staff_id
-    await _after_change(
+    press, person = pressed
+    lang, role, person_id = press.lang, Role(press.data.role), press.data.staff_id
+    role_name = t(f"core.roles.{role.value}", lang)
+    if press.data.action == "role":
+        if role.value != Role.ADMIN.value and await _is_last_admin(context, person):
+            await press.query.answer(t("core.admin_last_admin", lang), show_alert=True)
+            return
+        await press.query.answer()
+        text = t(
+            "core.admin_role_confirm",
+            lang,
+            name=person.display_name,
+            role=role_name,
+            consequence=t(f"core.role_consequence.{role.value}", lang),
+        )
+        yes = StaffRoleButton("roleok", person_id, press.data.role).pack()
+        rows = [
+            [(t("core.admin_role_yes", lang, role=role_name), yes)],
+            [(t("core.admin_back", lang), StaffButton("view", person_id).pack())],
+        ]
+        await edit_or_send(update, text, keyboard(rows))
+        return
+    admin_id = press.staff_id
+    changed = await _after_change(
         update,
         context,
-        press.lang,
+        lang,
         lambda s: staff_store.set_role(s, staff_id=person_id, role=role, by=admin_id),
         "core.admin_role_changed",
-        role=t(f"core.roles.{role.value}", press.lang),
+        role=role_name,
     )
+    if changed is not None and changed.role != person.role:
+        their = as_lang(changed.language)
+        notice = t(
+            "core.role_notice",
+            their,
+            role=t(f"core.roles.{role.value}", their),
+            consequence=t(f"core.role_consequence.{role.value}", their),
+        )
+        await _tell(context, changed, notice)
+        await refresh_person_menu(context, changed, changed.telegram_id)
+
+
+async def _tell(context: BotContext, person: Staff, text: str) -> None:
+    """Send ``person`` a notice; one that cannot be delivered (blocked, gone) is logged."""
+    try:
+        await context.bot.send_message(person.telegram_id, text)
+    except TelegramError as exc:
+        logger.warning("A staff notice was not delivered (%s)", type(exc).__name__)
 
 
 async def _after_change(
@@ -206,24 +269,26 @@ async def _after_change(
     change: Callable[[Session], Staff | None],
     key: str,
     **params: str,
-) -> None:
-    """Make the change (the storage refuses to leave Dalsbot without an admin) and say so."""
+) -> Staff | None:
+    """Make the change (the storage refuses to leave Dalsbot without an admin) and say so;
+    the person changed, or None when nothing changed."""
     query = update.callback_query
     assert query is not None
     try:
         result = await context.db.run(change)
     except staff_store.LastAdminError:
         await query.answer(t("core.admin_last_admin", lang), show_alert=True)
-        return
+        return None
     if result is None:
         await query.answer(t("core.admin_gone", lang), show_alert=True)
-        return
+        return None
     await query.answer()
     await edit_or_send(
         update,
         t(key, lang, name=result.display_name, **params),
         keyboard([[(t("core.admin_back", lang), _BACK)]]),
     )
+    return result
 
 
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:

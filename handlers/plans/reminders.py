@@ -1,4 +1,4 @@
-"""Reminders in chat: the dispatcher's wiring, "remind me tomorrow" and /installningar.
+"""Reminders in chat: the dispatcher's wiring and "remind me tomorrow".
 
 ``register(app)`` puts the reminder policy and the working calendar in
 ``bot_data.services`` (``reminder_policy``, ``work_calendar``) for the plan flows, creates the
@@ -14,22 +14,12 @@ from typing import Final
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext, DalsbotApp
-from bot.i18n import Lang, format_time, t
-from handlers.common import (
-    STAFF_ROLES,
-    CommandSpec,
-    authorise,
-    checked_press,
-    edit_or_send,
-    keyboard,
-    private_only,
-    refuse,
-    user_lang,
-)
-from handlers.plans.buttons import DigestButton, SnoozeButton
+from bot.i18n import format_time, t
+from handlers.common import CommandSpec, checked_press, refuse
+from handlers.plans.buttons import SnoozeButton
 from handlers.plans.dispatcher import Dispatcher
 from handlers.plans.reminder_texts import long_date
 from storage.plans import reminders as store
@@ -41,7 +31,8 @@ logger = logging.getLogger(__name__)
 DISPATCH_INTERVAL: Final = 30.0
 JOB_NAME: Final = "reminders:dispatch"
 
-COMMANDS = [CommandSpec("installningar", "reminders.settings_command", STAFF_ROLES)]
+# /installningar (/settings) and its daily digest toggle live in handlers/people/settings.py.
+COMMANDS: list[CommandSpec] = []
 
 
 def _policy(context: BotContext) -> ReminderPolicy:
@@ -131,64 +122,12 @@ async def _drop_buttons(message: object, *, keep_snooze: bool) -> None:
             raise
 
 
-# -- /installningar ---------------------------------------------------------------------------
-
-
-def _settings_view(
-    enabled: bool, lang: Lang, policy: ReminderPolicy
-) -> tuple[str, InlineKeyboardMarkup]:
-    at = format_time(policy.clamp(policy.send_at))
-    state = t(
-        "reminders.settings_digest_on" if enabled else "reminders.settings_digest_off",
-        lang,
-        time=at,
-    )
-    text = f"{t('reminders.settings_title', lang)}\n\n{state}"
-    if enabled:
-        button = (t("reminders.settings_turn_off", lang), DigestButton("digest", "off").pack())
-    else:
-        button = (t("reminders.settings_turn_on", lang), DigestButton("digest", "on").pack())
-    return text, keyboard([[button]])
-
-
-async def show_settings(update: Update, context: BotContext) -> None:
-    """A staff member opens /installningar: the daily digest and a button to toggle it."""
-    staff = await authorise(update, context)
-    if staff is None:
-        return
-    assert staff.id is not None
-    lang = user_lang(update, context, staff)
-    preference = await context.db.run(store.get_preference, staff_id=staff.id)
-    text, markup = _settings_view(preference.daily_digest, lang, _policy(context))
-    await edit_or_send(update, text, markup)
-
-
-async def toggle_digest(update: Update, context: BotContext) -> None:
-    """A staff member turns the daily digest on or off; the settings message is updated."""
-    press = await checked_press(update, context, DigestButton)
-    if press is None:
-        return
-    enabled = press.data.turn == "on"
-    lang = press.lang
-    await context.db.run(store.set_daily_digest, staff_id=press.staff_id, enabled=enabled)
-    await press.query.answer(
-        t("reminders.settings_saved_on" if enabled else "reminders.settings_saved_off", lang)
-    )
-    text, markup = _settings_view(enabled, lang, _policy(context))
-    await edit_or_send(update, text, markup)
-
-
 # -- wiring ------------------------------------------------------------------------------------
 
 
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
-    """The snooze button, /installningar and its toggle."""
-    return [
-        CallbackQueryHandler(snooze_reminder, pattern=SnoozeButton.matching()),
-        CallbackQueryHandler(toggle_digest, pattern=DigestButton.matching()),
-        CommandHandler("installningar", show_settings, filters.ChatType.PRIVATE),
-        CommandHandler("installningar", private_only, ~filters.ChatType.PRIVATE),
-    ]
+    """The snooze button."""
+    return [CallbackQueryHandler(snooze_reminder, pattern=SnoozeButton.matching())]
 
 
 async def wake_dispatcher(context: BotContext) -> None:

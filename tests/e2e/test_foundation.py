@@ -43,7 +43,8 @@ async def test_admin_invites_and_second_person_joins(
         "socialtjanst",
     )
     helped = await standin.user(21, "Bertil").ask("/help")
-    assert "/help" in helped.text and "/invite" not in helped.text
+    assert "/planer" in helped.text and "/bjud_in" not in helped.text
+    assert "🛠 Admin" not in [button["text"] for button in helped.buttons]
 
 
 async def test_used_expired_and_unknown_invitations_register_nobody(
@@ -109,28 +110,33 @@ async def test_staff_only_commands_refuse_others(app: DalsbotApp, standin: BotAp
     for command, refusal in [
         ("/invite", "core.not_allowed"),
         ("/staff", "core.not_allowed"),
-        ("/nosuchthing", "core.unknown_command"),
     ]:
         assert (await member.ask(command)).text == t(refusal, "sv"), command
+    unknown = await member.ask("/nosuchthing")
+    assert unknown.text == t("core.unknown_command", "sv", help="hjalp")
 
 
 async def test_admin_changes_role_and_removes_and_forged_buttons_are_refused(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
-    """/staff changes a role and removes a person; forged or foreign button data is refused."""
+    """/staff changes a role and removes a person (each after a confirming tap, and the
+    person is told); forged or foreign button data is refused."""
     code = await create_invite(standin)
     await register(standin, 71, code, name="Jan")
+    member = standin.user(71, "Jan")
     admin = standin.user(ADMIN_ID, "Astrid")
     listing = await admin.ask("/staff")
     card = await admin.tap(listing, "Jan Ek")
-    changed = await admin.tap(card, "Gör till samordnare")
+    confirm = await admin.tap(card, "Gör till samordnare")
+    assert confirm.text.startswith("Göra Jan Ek till samordnare?")
+    changed = await admin.tap(confirm, "Ja, gör till samordnare")
     assert changed.text == "Jan Ek är nu samordnare."
+    assert (await member.reply()).text.startswith("En administratör har ändrat din roll")
     jan = app.bot_data.db.call(lambda s: staff_store.get_staff(s, telegram_id=71))
     assert jan is not None
     await admin.press(changed, 0, data=f"stf:role:{jan.id}:superuser")
     alert = await admin.reply()
     assert alert.kind == "answer" and alert.alert == t("core.stale_button", "sv")
-    member = standin.user(71, "Jan")
     await member.press(card, 0)
     refused = await member.reply()
     assert refused.alert == t("core.not_allowed", "sv")
@@ -138,6 +144,7 @@ async def test_admin_changes_role_and_removes_and_forged_buttons_are_refused(
     confirm = await admin.tap(card, "Ta bort")
     removed = await admin.tap(confirm, "Ja, ta bort")
     assert removed.text == "Jan Ek har tagits bort."
+    assert (await member.reply()).text == t("core.removed_notice", "sv")
     assert (await member.ask("/invite")).text == t("core.not_registered", "sv")
 
 
@@ -174,10 +181,11 @@ async def test_privacy_and_cancel_outside_a_flow(app: DalsbotApp, standin: BotAp
 
 
 async def test_command_menu_is_set_per_language(app: DalsbotApp, standin: BotApiStandIn) -> None:
-    """Telegram's command menu exists in Swedish (also the default) and English."""
+    """Telegram's command menu exists in Swedish (also the default) and English, each with
+    its own names (/hjalp, /help)."""
     sv = {c["command"]: c["description"] for c in standin.menu("sv")}
     en = {c["command"]: c["description"] for c in standin.menu("en")}
-    assert sv["help"] == t("core.commands.help", "sv")
+    assert sv["hjalp"] == t("core.commands.help", "sv")
     assert en["help"] == t("core.commands.help", "en")
     assert standin.menu("") == standin.menu("sv")
 
@@ -269,13 +277,15 @@ async def test_a_telegram_name_with_a_personnummer_is_never_offered_or_kept(
 async def test_help_lists_the_administration_commands_last(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
-    """An admin's /help: everyday commands first, every admin-only command at the end."""
+    """An admin's /help: the everyday groups first, administration last; its button lists
+    every admin-only command."""
     admin = standin.user(ADMIN_ID, "Astrid")
-    lines = (await admin.ask("/help")).text.splitlines()
-    commands = [line.split(" – ")[0] for line in lines if line.startswith("/")]
-    tail = commands[-4:]
-    assert sorted(tail) == ["/invite", "/kb_gaps", "/kb_reload", "/staff"]
-    assert commands.index("/fraga") < commands.index("/puls") < commands.index(tail[0])
+    summary = await admin.ask("/help")
+    groups = [button["text"] for button in summary.buttons]
+    assert groups == ["❓ Fråga", "📋 Planer", "📊 Puls", "👤 Jag", "🛠 Admin"]
+    detail = await admin.tap(summary, "Admin")
+    commands = [line.split(" – ")[0] for line in detail.text.splitlines()[1:]]
+    assert commands == ["/medarbetare", "/bjud_in", "/kb_gaps", "/kb_reload"]
 
 
 async def test_admin_commands_in_a_group_point_to_the_private_chat(
