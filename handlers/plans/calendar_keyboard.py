@@ -10,9 +10,18 @@ calendars can live side by side. Callback data is compact and always under 64 by
 
 Weeks start on Monday. Days before ``today`` are shown as "·" and cannot be chosen. The
 months run from the current one to :data:`MAX_MONTHS_AHEAD` months ahead; ◀ and ▶ appear
-only where there is a month to go to. Callback data comes from the user's client and may be
-forged, so :func:`parse_calendar_callback` checks every part again and answers ``None`` to
-anything malformed, past or out of range; it never raises.
+only where there is a month to go to. Month and weekday names come from Babel
+(:func:`bot.i18n.month_name`, :func:`bot.i18n.weekday_initials`).
+
+Days off are marked but stay selectable (a follow-up on a Saturday is rare, not wrong):
+Saturdays and Sundays as ``(6)``, Swedish public holidays and the de facto days off
+(julafton, midsommarafton, nyårsafton; the maintained ``holidays`` package, as the reminders'
+working calendar uses) as ``24*``; the flow then names the holiday
+(:func:`holiday_name`). A day already chosen is shown as ``[5]``.
+
+Callback data comes from the user's client and may be forged, so
+:func:`parse_calendar_callback` checks every part again and answers ``None`` to anything
+malformed, past or out of range; it never raises.
 """
 
 from __future__ import annotations
@@ -22,22 +31,27 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Final, Literal
 
+import holidays
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import ButtonData, Token
-from bot.i18n import format_date, format_date_short
+from bot.i18n import as_lang, month_name, weekday_initials
 
 MAX_MONTHS_AHEAD: Final = 24
 PAST_DAY: Final = "·"
-BLANK: Final = " "
+# Telegram refuses a button whose label is white space: the Braille blank shows as nothing.
+BLANK: Final = "\u2800"
 PREVIOUS: Final = "◀"
 NEXT: Final = "▶"
 
 _SCOPE: Final = re.compile(r"[A-Za-z0-9_-]{1,16}")
-# A Monday: the weekday header is taken from the i18n tables through format_date_short.
-_A_MONDAY: Final = dt.date(2024, 1, 1)
+# Public holidays and the de facto days off (as storage/plans/duetimes.py's WorkCalendar).
+_HOLIDAY_CATEGORIES: Final = ("public", "de_facto")
+# The holidays package's name for each of our languages.
+_HOLIDAY_LANGUAGES: Final = {"sv": "sv", "en": "en_US"}
 
 CalendarKind = Literal["pick", "month", "noop"]
 
@@ -117,10 +131,34 @@ def _month_button(scope: str, text: str, index: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
+@cache
+def _days_off(year: int, lang: str) -> dict[dt.date, str]:
+    """Swedish holidays of ``year`` (weekends not included), each with its name in ``lang``."""
+    found = holidays.country_holidays(
+        "SE", years=year, categories=_HOLIDAY_CATEGORIES, language=_HOLIDAY_LANGUAGES[lang]
+    )
+    return dict(found.items())
+
+
+def holiday_name(day: dt.date, lang: str) -> str | None:
+    """The name of the Swedish holiday (or de facto day off) on ``day``, or None."""
+    return _days_off(day.year, as_lang(lang)).get(day)
+
+
+def day_label(day: dt.date, chosen: dt.date | None = None) -> str:
+    """A selectable day's label: ``24*`` a holiday, ``(6)`` a weekend, ``[5]`` chosen."""
+    label = str(day.day)
+    if holiday_name(day, "sv") is not None:
+        label += "*"
+    elif day.weekday() >= 5:
+        label = f"({label})"
+    return f"[{label}]" if day == chosen else label
+
+
 def _header(scope: str, lang: str, shown: int, first: int) -> list[InlineKeyboardButton]:
-    # "1 december 2026" without the day: the month name from the i18n tables.
-    title = format_date(_month_start(shown), lang).split(" ", 1)[1]
-    title = title[:1].upper() + title[1:]
+    month = _month_start(shown)
+    name = month_name(month.month, lang)
+    title = f"{name[:1].upper()}{name[1:]} {month.year}"
     previous = _month_button(scope, PREVIOUS, shown - 1) if shown > first else _noop(scope, BLANK)
     following = (
         _month_button(scope, NEXT, shown + 1)
@@ -131,21 +169,28 @@ def _header(scope: str, lang: str, shown: int, first: int) -> list[InlineKeyboar
 
 
 def _weekday_row(scope: str, lang: str) -> list[InlineKeyboardButton]:
-    names = (format_date_short(_A_MONDAY + dt.timedelta(days=i), lang)[:2] for i in range(7))
-    return [_noop(scope, name.capitalize()) for name in names]
+    return [_noop(scope, name.upper()) for name in weekday_initials(lang)]
 
 
-def _day_button(scope: str, day: dt.date, today: dt.date) -> InlineKeyboardButton:
+def _day_button(
+    scope: str, day: dt.date, today: dt.date, chosen: dt.date | None
+) -> InlineKeyboardButton:
     if day < today:
         return _noop(scope, PAST_DAY)
     data = CalendarDayButton(scope, "d", f"{day:%Y%m%d}").pack()
-    return InlineKeyboardButton(str(day.day), callback_data=data)
+    return InlineKeyboardButton(day_label(day, chosen), callback_data=data)
 
 
 def calendar_keyboard(
-    scope: str, lang: str, today: dt.date, month: dt.date | None = None
+    scope: str,
+    lang: str,
+    today: dt.date,
+    month: dt.date | None = None,
+    *,
+    chosen: dt.date | None = None,
 ) -> InlineKeyboardMarkup:
-    """The month containing ``month`` (default: today's), limited to the allowed range."""
+    """The month containing ``month`` (default: today's), limited to the allowed range;
+    ``chosen`` (a day picked before) is marked."""
     _check_scope(scope)
     first = _month_index(today)
     shown = min(max(_month_index(month or today), first), first + MAX_MONTHS_AHEAD)
@@ -156,7 +201,7 @@ def calendar_keyboard(
     ):
         rows.append(
             [
-                _day_button(scope, start.replace(day=number), today)
+                _day_button(scope, start.replace(day=number), today, chosen)
                 if number
                 else _noop(scope, BLANK)
                 for number in week

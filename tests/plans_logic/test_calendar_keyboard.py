@@ -10,12 +10,16 @@ from hypothesis import strategies as st
 from telegram import InlineKeyboardMarkup
 
 from handlers.plans.calendar_keyboard import (
+    BLANK,
     CalendarAction,
     calendar_keyboard,
+    day_label,
+    holiday_name,
     parse_calendar_callback,
 )
 
 TODAY = dt.date(2026, 11, 25)
+B = BLANK
 
 
 def texts(markup: InlineKeyboardMarkup) -> list[list[str]]:
@@ -27,15 +31,16 @@ def data(markup: InlineKeyboardMarkup) -> list[list[str]]:
 
 
 def test_current_month_in_swedish() -> None:
-    """Header, Monday-first weekdays, past days greyed out, no way back."""
+    """Header, Monday-first weekday initials (Babel), past days greyed out, no way back,
+    weekends in brackets."""
     markup = calendar_keyboard("fu", "sv", TODAY)
     rows = texts(markup)
-    assert rows[0] == [" ", "November 2026", "▶"]
-    assert rows[1] == ["Må", "Ti", "On", "To", "Fr", "Lö", "Sö"]
+    assert rows[0] == [B, "November 2026", "▶"]
+    assert rows[1] == ["M", "T", "O", "T", "F", "L", "S"]
     # 1 November 2026 is a Sunday.
-    assert rows[2] == [" ", " ", " ", " ", " ", " ", "·"]
-    assert rows[6] == ["·", "·", "25", "26", "27", "28", "29"]
-    assert rows[7] == ["30", " ", " ", " ", " ", " ", " "]
+    assert rows[2] == [B, B, B, B, B, B, "·"]
+    assert rows[6] == ["·", "·", "25", "26", "27", "(28)", "(29)"]
+    assert rows[7] == ["30", B, B, B, B, B, B]
     assert len(rows) == 8
     callbacks = data(markup)
     assert callbacks[0] == ["cal:fu:noop", "cal:fu:noop", "cal:fu:m:202612"]
@@ -46,13 +51,47 @@ def test_english_headers() -> None:
     """Weekdays and month names follow the language."""
     rows = texts(calendar_keyboard("fu", "en", TODAY, dt.date(2027, 1, 10)))
     assert rows[0] == ["◀", "January 2027", "▶"]
-    assert rows[1] == ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+    assert rows[1] == ["M", "T", "W", "T", "F", "S", "S"]
+
+
+def test_holidays_are_marked_and_still_selectable() -> None:
+    """24–26 and 31 December and 6 January carry a star and their day's data; weekends are
+    bracketed; a chosen day is framed."""
+    december = calendar_keyboard(
+        "fu", "sv", TODAY, dt.date(2026, 12, 1), chosen=dt.date(2026, 12, 9)
+    )
+    rows, callbacks = texts(december), data(december)
+    assert rows[5] == ["21", "22", "23", "24*", "25*", "26*", "(27)"]
+    assert callbacks[5][3:6] == ["cal:fu:d:20261224", "cal:fu:d:20261225", "cal:fu:d:20261226"]
+    assert rows[6][:4] == ["28", "29", "30", "31*"]
+    assert rows[3][2] == "[9]"
+    january = texts(calendar_keyboard("fu", "en", TODAY, dt.date(2027, 1, 1)))
+    assert january[2] == [B, B, B, B, "1*", "(2)", "(3)"]
+    assert january[3][2] == "6*"
+    # 6 June 2027 (national day) is a Sunday: the holiday mark wins.
+    assert "6*" in texts(calendar_keyboard("fu", "sv", TODAY, dt.date(2027, 6, 1)))[2]
+
+
+@pytest.mark.parametrize(
+    ("day", "lang", "name"),
+    [
+        (dt.date(2026, 12, 24), "sv", "Julafton"),
+        (dt.date(2026, 12, 25), "en", "Christmas Day"),
+        (dt.date(2027, 1, 6), "sv", "Trettondedag jul"),
+        (dt.date(2027, 6, 25), "sv", "Midsommarafton"),
+        (dt.date(2026, 12, 23), "sv", None),
+        (dt.date(2026, 11, 29), "sv", None),  # a Sunday is no holiday
+    ],
+)
+def test_holiday_names_in_both_languages(day: dt.date, lang: str, name: str | None) -> None:
+    """The name the time question shows for a picked holiday."""
+    assert holiday_name(day, lang) == name
 
 
 def test_navigation_stops_24_months_ahead() -> None:
     """The last month has no ▶ and later months are clamped to it."""
     last = calendar_keyboard("fu", "sv", TODAY, dt.date(2028, 11, 1))
-    assert texts(last)[0] == ["◀", "November 2028", " "]
+    assert texts(last)[0] == ["◀", "November 2028", B]
     assert data(last)[0][0] == "cal:fu:m:202810"
     assert texts(calendar_keyboard("fu", "sv", TODAY, dt.date(2031, 1, 1)))[0][1] == (
         "November 2028"
@@ -134,7 +173,8 @@ def test_every_button_of_every_month_parses(months_ahead: int, lang: str) -> Non
             assert action is not None
             if action.kind == "pick":
                 assert action.day is not None and action.day >= TODAY
-                assert button.text == str(action.day.day)
+                assert button.text == day_label(action.day)
+                assert button.text.strip("()*") == str(action.day.day)
 
 
 @settings(max_examples=500, deadline=None)
