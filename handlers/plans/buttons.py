@@ -17,28 +17,86 @@ from storage.plans.models import PlanType
 
 # -- pln: the plan card, the list, the team -----------------------------------------------------
 
-PlanAction = Literal["card", "held", "date", "addp", "rml", "close", "closeok", "reopen", "ics"]
+PlanAction = Literal[
+    "card", "more", "date", "addp", "rml", "close", "closeok", "reopen", "ics", "resp", "type"
+]
 
 
 class PlanButton(ButtonData, prefix="pln"):
-    """``pln:<action>:<plan id>``: a card button (or a reminder's held / new date)."""
+    """``pln:<action>:<plan id>``: a card button about the plan as a whole (``date`` here
+    books a next follow-up when none is booked)."""
 
     action: PlanAction
     plan_id: RowId
 
 
-class PlanPersonButton(ButtonData, prefix="pln"):
-    """``pln:addpk|rmp:<plan id>:<staff id>``: a person to add to or remove from the plan."""
+FollowUpAction = Literal["held", "early", "heldok", "date", "time", "place", "noplace"]
 
-    action: Literal["addpk", "rmp"]
+
+class FollowUpButton(ButtonData, prefix="pln"):
+    """``pln:<action>:<plan id>:<YYYYMMDD>``: a button about one follow-up (on a reminder or
+    the card): held, held earlier, confirm held, new date, its time or place. The day says
+    which follow-up it was about; a press is refused when the plan's next one is another."""
+
+    action: FollowUpAction
+    plan_id: RowId
+    day: Token
+
+    @classmethod
+    def about(cls, action: FollowUpAction, plan_id: int, day: dt.date) -> FollowUpButton:
+        """The ``action`` button about the follow-up on ``day``."""
+        return cls(action, plan_id, f"{day:%Y%m%d}")
+
+    @property
+    def follow_up(self) -> dt.date | None:
+        """The follow-up's day, or None when the data is not a day."""
+        if len(self.day) != 8 or not self.day.isascii() or not self.day.isdigit():
+            return None
+        try:
+            return dt.date(int(self.day[:4]), int(self.day[4:6]), int(self.day[6:]))
+        except ValueError:
+            return None
+
+
+class FollowUpTimeButton(ButtonData, prefix="pln"):
+    """``pln:settime:<plan id>:<YYYYMMDD>:<HHMM|none>``: a new time for that follow-up."""
+
+    action: Literal["settime"]
+    plan_id: RowId
+    day: Token
+    at: Token
+
+
+class UndoHeldButton(ButtonData, prefix="pln"):
+    """``pln:undo:<plan id>:<held follow-up id>``: undo "held" for a few minutes."""
+
+    action: Literal["undo"]
+    plan_id: RowId
+    held_id: RowId
+
+
+class PlanTypeButton(ButtonData, prefix="pln"):
+    """``pln:settype:<plan id>:<plan type>``: the plan's new type."""
+
+    action: Literal["settype"]
+    plan_id: RowId
+    plan_type: PlanTypeName
+
+
+class PlanPersonButton(ButtonData, prefix="pln"):
+    """``pln:addpk|rmp|setresp:<plan id>:<staff id>``: a person to add to or remove from
+    the plan, or to make responsible."""
+
+    action: Literal["addpk", "rmp", "setresp"]
     plan_id: RowId
     staff_id: RowId
 
 
 class PlanPickerPageButton(ButtonData, prefix="pln"):
-    """``pln:addpg:<plan id>:<page>``: ◀/▶ among the people who can be added."""
+    """``pln:addpg|resppg:<plan id>:<page>``: ◀/▶ among the people who can be added or
+    made responsible."""
 
-    action: Literal["addpg"]
+    action: Literal["addpg", "resppg"]
     plan_id: RowId
     page: Page
 

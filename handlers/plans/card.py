@@ -4,6 +4,7 @@ the date buttons live in handlers/plans/dates.py."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Unpack
 
 from sqlmodel import Session
@@ -12,13 +13,20 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from bot.context import BotContext
 from bot.i18n import Lang, t
 from handlers.common import keyboard, municipality_label
-from handlers.plans.buttons import PlanButton, PlanPersonButton, PlanPickerPageButton
+from handlers.plans import notices
+from handlers.plans.buttons import (
+    FollowUpButton,
+    PlanButton,
+    PlanPersonButton,
+    PlanPickerPageButton,
+)
 from handlers.plans.flow import (
     ADD_PARTICIPANT,
     PlanDraft,
     Rows,
     back_row,
     flow,
+    local_today,
     people_rows,
     show,
     show_card,
@@ -38,7 +46,7 @@ from handlers.plans.presses import (
     on_text,
     run_change,
 )
-from handlers.plans.render import plan_type_label
+from handlers.plans.render import card_text, escape, plan_type_label
 from storage.people.models import Staff
 from storage.plans import store as plans_store
 from storage.plans.reminders import Scheduling
@@ -49,6 +57,49 @@ from storage.plans.store import Person, PlanView
 async def open_card(update: Update, context: BotContext, press: PlanPress[PlanButton]) -> None:
     """A plan in /planer or "back to the plan": its card."""
     await show_card(update, context, press.view, press.lang)
+
+
+def more_rows(view: PlanView, lang: Lang, today: dt.date) -> Rows:
+    """The card's secondary buttons (behind "More ▾"), only those the viewer may use."""
+    rights, day, rows = view.rights, view.next_follow_up, []
+
+    def button(key: str, data: str) -> tuple[str, str]:
+        return t(key, lang), data
+
+    if view.active and rights.act and day is not None:
+        rows.append([
+            button("plans.btn_time", FollowUpButton.about("time", view.id, day).pack()),
+            button("plans.btn_place", FollowUpButton.about("place", view.id, day).pack()),
+        ])  # fmt: skip
+        if day > today:
+            early = FollowUpButton.about("early", view.id, day).pack()
+            rows.append([button("plans.btn_held_earlier", early)])
+    if view.active and rights.manage:
+        rows.append([
+            button("plans.btn_responsible", PlanButton("resp", view.id).pack()),
+            button("plans.btn_type", PlanButton("type", view.id).pack()),
+        ])  # fmt: skip
+        team = [button("plans.btn_add", PlanButton("addp", view.id).pack())]
+        if view.participants:
+            team.append(button("plans.btn_remove", PlanButton("rml", view.id).pack()))
+        rows.append(team)
+    if view.active and day is not None:
+        rows.append([button("plans.btn_ics", PlanButton("ics", view.id).pack())])
+    if rights.manage:
+        if view.active:
+            rows.append([button("plans.btn_close", PlanButton("close", view.id).pack())])
+        else:
+            rows.append([button("plans.btn_reopen", PlanButton("reopen", view.id).pack())])
+    rows.append(back_row(view, lang))
+    return rows
+
+
+@on_plan_button(PlanButton, need="view")
+async def open_more(update: Update, context: BotContext, press: PlanPress[PlanButton]) -> None:
+    """ "More ▾": the card with its secondary buttons."""
+    view, lang, today = press.view, press.lang, local_today(context)
+    text = card_text(view, lang, today)
+    await show(update, context, text, keyboard(more_rows(view, lang, today)), html=True)
 
 
 # -- participants -------------------------------------------------------------------------------
@@ -112,6 +163,8 @@ async def add_picked(
     added = await change_pressed(context, press, _add_and_find, staff_id=press.data.staff_id)
     if added is not None:
         await _show_added(update, context, press.staff, press.lang, press.view, added)
+        if added[0]:
+            await notices.tell_added(context, press.view.id, press.staff.id, press.data.staff_id)
     return ADD_PARTICIPANT
 
 
@@ -130,6 +183,8 @@ async def type_add_participant(
         context, _add_and_find, plan_id=view.id, staff_id=person.id, by=step.staff.id
     )
     await _show_added(update, context, step.staff, step.lang, view, added, new=True)
+    if added[0]:
+        await notices.tell_added(context, view.id, step.staff.id, person.id)
     return ADD_PARTICIPANT
 
 
@@ -191,8 +246,12 @@ async def remove_participant(
     # The name as the list showed it; someone whose access was taken away meanwhile is no
     # longer among the plan's (active) participants, so they are removed without a notice.
     name = {p.id: p.name for p in press.view.participants}.get(person_id)
-    notice = t("plans.removed", press.lang, name=name) if removed and name is not None else None
+    notice = (
+        t("plans.removed", press.lang, name=escape(name)) if removed and name is not None else None
+    )
     await show_fresh_card(update, context, press, notice)
+    if removed:
+        await notices.tell_removed(context, press.view.id, press.staff.id, person_id)
 
 
 async def show_fresh_card(
@@ -236,6 +295,9 @@ async def change_status(update: Update, context: BotContext, press: PlanPress[Pl
     if changed:
         notice = t("plans.closed_notice" if close else "plans.reopened_notice", press.lang)
     await show_fresh_card(update, context, press, notice)
+    if changed:
+        key = "plans.notice_closed" if close else "plans.notice_reopened"
+        await notices.tell_team(context, press.view.id, press.staff.id, key)
 
 
 # -- the calendar file --------------------------------------------------------------------------
@@ -281,7 +343,7 @@ async def send_calendar_file(
 STEPS: StepTable = {
     ADD_PARTICIPANT: [
         (add_picked, PlanPersonButton.matching(action="addpk")),
-        (page_add_picker, PlanPickerPageButton.matching()),
+        (page_add_picker, PlanPickerPageButton.matching(action="addpg")),
         (type_add_participant, TEXT),
     ],
 }

@@ -279,7 +279,7 @@ class Dispatcher:
     async def _deliver(self, delivery: store.Delivery) -> None:
         today = self._local_now().date()
         text = reminder_text(delivery, today, overdue_notices=self.policy.overdue_notices)
-        markup = reminder_buttons(delivery)
+        markup = reminder_buttons(delivery, today)
         outcome = await self._send_paced(delivery.chat_id, text, markup)
         rid, owner = delivery.reminder_id, self.owner
         if isinstance(outcome, Message):

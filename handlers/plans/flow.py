@@ -21,8 +21,8 @@ from telegram.ext import ConversationHandler
 from bot.context import BotContext
 from bot.i18n import Lang, t
 from bot.state import flow_draft
-from handlers.common import edit_or_send, keyboard, municipality_label
-from handlers.plans.buttons import PlanAction, PlanButton
+from handlers.common import edit_or_send, keyboard, municipality_label, parse_mode
+from handlers.plans.buttons import FollowUpButton, PlanButton
 from handlers.plans.render import card_text
 from storage.plans.store import Person, PlanRights, PlanView
 
@@ -133,18 +133,22 @@ async def show(
     *,
     new: bool = False,
     remember: bool = True,
+    html: bool = False,
 ) -> None:
     """Edit the pressed plan message, or send a new one; the flow remembers which it is
-    (and, with ``remember``, the question, for :func:`ask_again`)."""
+    (and, with ``remember``, the question, for :func:`ask_again`). With ``html`` the text
+    is formatted (every value in it escaped)."""
     query = update.callback_query
     if not new and query is not None and _own_message(context, query.message):
         assert query.message is not None
         message_id = query.message.message_id
-        await edit_or_send(update, text, markup)  # the pressed message is edited
+        await edit_or_send(update, text, markup, html=html)  # the pressed message is edited
     else:
         chat = update.effective_chat
         assert chat is not None
-        sent = await chat.send_message(text, reply_markup=markup)
+        sent = await chat.send_message(
+            text, reply_markup=markup, parse_mode=parse_mode(html), disable_web_page_preview=True
+        )
         message_id = sent.message_id
     _remember_own(context, message_id)
     draft = flow(context)
@@ -163,31 +167,23 @@ async def ask_again(update: Update, context: BotContext, problem: str) -> None:
     await show(update, context, combined, markup, new=True, remember=False)
 
 
-def card_markup(view: PlanView, lang: Lang) -> InlineKeyboardMarkup:
-    """The card's buttons, only those the viewer may use."""
+def card_markup(view: PlanView, lang: Lang, today: dt.date) -> InlineKeyboardMarkup:
+    """The card's buttons, only those the viewer may use: the follow-up's ("held" only from
+    its day on) and "More ▾" for the rest (see handlers/plans/card.py)."""
     rights: PlanRights = view.rights
-
-    def button(key: str, action: PlanAction) -> tuple[str, str]:
-        return t(key, lang), PlanButton(action, view.id).pack()
-
     rows: Rows = []
+    day = view.next_follow_up
     if view.active and rights.act:
-        if view.next_follow_up is not None:
-            rows.append([button("plans.btn_held", "held"), button("plans.btn_date", "date")])
+        if day is None:
+            rows.append([(t("plans.btn_book", lang), PlanButton("date", view.id).pack())])
         else:
-            rows.append([button("plans.btn_book", "date")])
-    if view.active and rights.manage:
-        row = [button("plans.btn_add", "addp")]
-        if view.participants:
-            row.append(button("plans.btn_remove", "rml"))
-        rows.append(row)
-    if view.active and view.next_follow_up is not None:
-        rows.append([button("plans.btn_ics", "ics")])
-    if rights.manage:
-        if view.active:
-            rows.append([button("plans.btn_close", "close")])
-        else:
-            rows.append([button("plans.btn_reopen", "reopen")])
+            row = [(t("plans.btn_date", lang), FollowUpButton.about("date", view.id, day).pack())]
+            if day <= today:
+                held = FollowUpButton.about("held", view.id, day).pack()
+                row.insert(0, (t("plans.btn_held", lang), held))
+            rows.append(row)
+    if view.active or rights.manage:
+        rows.append([(t("plans.btn_more", lang), PlanButton("more", view.id).pack())])
     return keyboard(rows)
 
 
@@ -200,9 +196,10 @@ async def show_card(
     notice: str | None = None,
     new: bool = False,
 ) -> None:
-    """The plan card (edited into the pressed plan message, or sent)."""
-    text = card_text(view, lang, local_today(context), notice)
-    await show(update, context, text, card_markup(view, lang), new=new)
+    """The plan card (edited into the pressed plan message, or sent); ``notice`` is HTML."""
+    today = local_today(context)
+    text = card_text(view, lang, today, notice)
+    await show(update, context, text, card_markup(view, lang, today), new=new, html=True)
 
 
 def back_row(view: PlanView, lang: Lang) -> list[tuple[str, str]]:

@@ -4,8 +4,9 @@ Every plan flow that waits for typed text (a new plan; a new date after "change 
 "follow-up held"; adding a participant by @username) is a state of ONE conversation, so a
 person is in at most one flow at a time and starting another one replaces it
 (``allow_reentry``). Plan buttons work from any message, also after a restart: the card
-buttons are plain handlers, and the flow entry points (``pln:date``, ``pln:held``,
-``pln:addp``) start their flow wherever they are pressed (the reminders carry the first two).
+buttons are plain handlers, and the flow entry points (a new date, "yes, it was held", add a
+participant, the follow-up's time or place) start their flow wherever they are pressed (the
+reminders carry the follow-up's buttons, handlers/plans/held.py).
 The button kinds are in handlers/plans/buttons.py and handlers/plans/calendar_keyboard.py.
 
 Rights (checked on every press, see storage/plans/store.py): the responsible, the participants,
@@ -30,7 +31,7 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext, DalsbotApp
-from bot.i18n import Lang, t
+from bot.i18n import Lang, t, tn
 from handlers.common import (
     STAFF_ROLES,
     CommandSpec,
@@ -45,13 +46,19 @@ from handlers.common import (
 from handlers.plans import card as plan_card
 from handlers.plans import create as plan_create
 from handlers.plans import dates as plan_dates
+from handlers.plans import edit as plan_edit
+from handlers.plans import held as plan_held
 from handlers.plans.buttons import (
+    FollowUpButton,
+    FollowUpTimeButton,
     NewPlanStepButton,
     PlanButton,
     PlanListPageButton,
     PlanPersonButton,
     PlanPickerPageButton,
+    PlanTypeButton,
     TimeButton,
+    UndoHeldButton,
     any_of,
     under,
 )
@@ -97,7 +104,7 @@ async def _show_list(
     pages = -(-len(summaries) // LIST_PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
     shown = summaries[page * LIST_PAGE_SIZE : (page + 1) * LIST_PAGE_SIZE]
-    lines = [t("plans.list_title", lang, count=len(summaries)), ""]
+    lines = [tn("plans.list_title", len(summaries), lang), ""]
     lines += [list_line(summary, lang) for summary in shown]
     rows: Rows = [
         [(list_button(summary, lang), PlanButton("card", summary.id).pack())] for summary in shown
@@ -154,6 +161,17 @@ OnPress = Callable[[Update, BotContext], Awaitable[object]]
 # Card buttons that need no typed answer: which data → handler (the data is checked there).
 _CARD_BUTTONS: tuple[tuple[Pattern, OnPress], ...] = (
     (PlanButton.matching(action="card"), plan_card.open_card),
+    (PlanButton.matching(action="more"), plan_card.open_more),
+    (FollowUpButton.matching(action="held"), plan_held.ask_held),
+    (FollowUpButton.matching(action="early"), plan_held.ask_held),
+    (UndoHeldButton.matching(), plan_held.undo_held),
+    (PlanButton.matching(action="resp"), plan_edit.pick_responsible),
+    (PlanPickerPageButton.matching(action="resppg"), plan_edit.page_responsible),
+    (PlanPersonButton.matching(action="setresp"), plan_edit.set_responsible),
+    (PlanButton.matching(action="type"), plan_edit.pick_type),
+    (PlanTypeButton.matching(), plan_edit.set_type),
+    (FollowUpTimeButton.matching(), plan_edit.set_time),
+    (FollowUpButton.matching(action="noplace"), plan_edit.set_no_place),
     (PlanListPageButton.matching(), page_my_plans),
     (PlanButton.matching(action="rml"), plan_card.ask_remove_participant),
     (PlanPersonButton.matching(action="rmp"), plan_card.remove_participant),
@@ -162,7 +180,7 @@ _CARD_BUTTONS: tuple[tuple[Pattern, OnPress], ...] = (
     (PlanButton.matching(action="reopen"), plan_card.change_status),
     (PlanButton.matching(action="ics"), plan_card.send_calendar_file),
     (PlanPersonButton.matching(action="addpk"), plan_card.add_picked),
-    (PlanPickerPageButton.matching(), plan_card.page_add_picker),
+    (PlanPickerPageButton.matching(action="addpg"), plan_card.page_add_picker),
 )
 # Every plan button, well-formed or not: what no handler above takes is refused as stale.
 _PLAN_DATA = under(PlanButton.PREFIX)
@@ -229,10 +247,13 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
         entry_points=[
             CommandHandler("ny_plan", plan_create.start_new_plan, private),
             button_handler(plan_dates.change_date, PlanButton.matching(action="date")),
-            button_handler(plan_dates.mark_held, PlanButton.matching(action="held")),
+            button_handler(plan_held.change_follow_up_date, FollowUpButton.matching(action="date")),
+            button_handler(plan_held.record_held, FollowUpButton.matching(action="heldok")),
             button_handler(plan_card.start_add_participant, PlanButton.matching(action="addp")),
+            button_handler(plan_edit.ask_time, FollowUpButton.matching(action="time")),
+            button_handler(plan_edit.ask_place, FollowUpButton.matching(action="place")),
         ],
-        states=step_handlers(plan_create.STEPS, plan_dates.STEPS, plan_card.STEPS),
+        states=step_handlers(plan_create.STEPS, plan_dates.STEPS, plan_card.STEPS, plan_edit.STEPS),
         fallbacks=[
             CommandHandler("cancel", cancel_flow),
             CommandHandler("planer", list_instead),

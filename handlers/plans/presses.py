@@ -30,7 +30,15 @@ from bot.context import BotContext
 from bot.dates import DateParseError
 from bot.i18n import Lang, t
 from handlers.common import authorise, checked_press, refuse, user_lang
-from handlers.plans.buttons import PlanButton, PlanPersonButton, PlanPickerPageButton
+from handlers.plans.buttons import (
+    FollowUpButton,
+    FollowUpTimeButton,
+    PlanButton,
+    PlanPersonButton,
+    PlanPickerPageButton,
+    PlanTypeButton,
+    UndoHeldButton,
+)
 from handlers.plans.flow import PlanDraft, ask_again, end_flow, flow
 from storage.people import store as staff_store
 from storage.people.models import Staff
@@ -42,7 +50,16 @@ from storage.plans.store import PlanError, PlanView
 
 B = TypeVar("B", bound=ButtonData)
 # The plan buttons that name a plan.
-OnPlan = TypeVar("OnPlan", PlanButton, PlanPersonButton, PlanPickerPageButton)
+OnPlan = TypeVar(
+    "OnPlan",
+    PlanButton,
+    PlanPersonButton,
+    PlanPickerPageButton,
+    FollowUpButton,
+    FollowUpTimeButton,
+    UndoHeldButton,
+    PlanTypeButton,
+)
 R = TypeVar("R")
 T = TypeVar("T")
 # A handler as python-telegram-bot calls it, and the shapes of the decorated ones.
@@ -196,9 +213,9 @@ class PlanPress(Generic[OnPlan]):
     view: PlanView
     data: OnPlan
 
-    async def refuse(self, key: str) -> None:
+    async def refuse(self, key: str, **params: object) -> None:
         """Tell the presser no: the catalogue text ``key`` as an alert."""
-        await self.query.answer(t(key, self.lang), show_alert=True)
+        await self.query.answer(t(key, self.lang, **params), show_alert=True)
 
 
 async def plan_press(

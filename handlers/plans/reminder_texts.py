@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Lang, as_lang, format_date, format_time, t
-from handlers.plans.buttons import PlanButton, SnoozeButton
+from handlers.plans.buttons import FollowUpButton, SnoozeButton
 from handlers.plans.render import plan_type_label
 from storage.plans.models import ReminderKind
 from storage.plans.reminders import ACTIONABLE_KINDS, Delivery, DigestItem
@@ -66,31 +66,25 @@ def reminder_text(delivery: Delivery, today: dt.date, *, overdue_notices: int = 
     return "\n".join([head, *_details(delivery, lang)])
 
 
-def reminder_buttons(delivery: Delivery) -> InlineKeyboardMarkup | None:
-    """Held / remind me tomorrow / new date, on reminders the recipient can act on."""
+def reminder_buttons(delivery: Delivery, today: dt.date) -> InlineKeyboardMarkup | None:
+    """New date / remind me tomorrow on reminders the recipient can act on, and "held" from
+    the follow-up's day on (``today`` is the local date of sending). Each follow-up button
+    carries the day it is about, so it is refused once the plan has another follow-up."""
     if delivery.kind not in ACTIONABLE_KINDS:
         return None
     lang = as_lang(delivery.lang)
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t("reminders.button_held", lang),
-                    callback_data=PlanButton("held", delivery.plan_id).pack(),
-                ),
-                InlineKeyboardButton(
-                    t("reminders.button_new_date", lang),
-                    callback_data=PlanButton("date", delivery.plan_id).pack(),
-                ),
-            ],
-            [
-                InlineKeyboardButton(
-                    t("reminders.button_snooze", lang),
-                    callback_data=SnoozeButton("snooze", delivery.reminder_id).pack(),
-                )
-            ],
-        ]
-    )
+    plan_id, day = delivery.plan_id, delivery.follow_up_date
+
+    def button(key: str, data: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(t(key, lang), callback_data=data)
+
+    first = [button("reminders.button_new_date", FollowUpButton.about("date", plan_id, day).pack())]
+    if day <= today:
+        first.insert(
+            0, button("reminders.button_held", FollowUpButton.about("held", plan_id, day).pack())
+        )
+    snooze = SnoozeButton("snooze", delivery.reminder_id).pack()
+    return InlineKeyboardMarkup([first, [button("reminders.button_snooze", snooze)]])
 
 
 def digest_text(items: Sequence[DigestItem], today: dt.date, lang_value: str | None) -> str | None:

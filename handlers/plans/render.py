@@ -7,12 +7,19 @@ the texts are tested without Telegram. All words come from the catalogue.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from html import escape as html_escape
 
-from bot.i18n import Lang, format_date, format_date_short, format_time, t
+from bot.i18n import Lang, format_date, format_date_short, format_time, t, tn
 from handlers.common import municipality_label
 from storage.plans.models import PlanType
 from storage.plans.store import Person, PlanSummary, PlanView
+
+
+def escape(text: str) -> str:
+    """``text`` safe in an HTML message outside attributes (quotes stay as they are)."""
+    return html_escape(text, quote=False)
+
 
 PLAN_TYPES = frozenset(plan_type.value for plan_type in PlanType)
 
@@ -62,21 +69,41 @@ def plan_words(
     }
 
 
+# The card names this many participants, then "and N more" (a phone shows ~15 lines).
+CARD_NAMES = 6
+
+
+def card_names(people: Sequence[Person], lang: Lang) -> str:
+    """The first :data:`CARD_NAMES` names, then "och 3 till"; "inga ännu" for nobody."""
+    if len(people) <= CARD_NAMES:
+        return names(people, lang)
+    shown = names(people[:CARD_NAMES], lang)
+    return f"{shown} {tn('plans.more_people', len(people) - CARD_NAMES, lang)}"
+
+
 def card_text(view: PlanView, lang: Lang, today: dt.date, notice: str | None = None) -> str:
-    """The plan card; ``notice`` (what just happened) goes first."""
+    """The plan card, HTML (a bold title, every value escaped); ``notice`` (what just
+    happened, HTML already) goes first."""
+    words = plan_words(view.plan_type, view.municipality, (), lang)
     text = t(
         "plans.card",
         lang,
-        reference=view.reference,
-        responsible=view.responsible.name,
+        reference=escape(view.reference),
+        responsible=escape(view.responsible.name),
         # A closed plan keeps its last booked date in the database, but nothing is booked.
-        next=follow_up_when(view.next_follow_up, view.follow_up_time, view.place, lang)
-        if view.active
-        else t("plans.no_date", lang),
-        held=view.held_count,
-        status=t(f"plans.statuses.{view.status}", lang),
-        **plan_words(view.plan_type, view.municipality, view.participants, lang),
+        next=escape(
+            follow_up_when(view.next_follow_up, view.follow_up_time, view.place, lang)
+            if view.active
+            else t("plans.no_date", lang)
+        ),
+        plan_type=escape(words["plan_type"]),
+        municipality=escape(words["municipality"]),
+        participants=escape(card_names(view.participants, lang)),
     )
+    if view.held_count:
+        text += "\n" + tn("plans.card_held", view.held_count, lang)
+    if not view.active:
+        text += "\n" + t("plans.card_closed", lang)
     if view.overdue(today):
         text += "\n\n" + t("plans.card_overdue", lang)
     return f"{notice}\n\n{text}" if notice else text

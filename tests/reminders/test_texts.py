@@ -45,12 +45,27 @@ def test_snooze_after_the_date_reads_as_overdue() -> None:
 
 def test_escalation_and_bounce_notice_have_no_buttons() -> None:
     """Coordinators get the reference only; nobody can snooze a notice."""
-    assert reminder_buttons(_delivery("escalation", 3)) is None
-    assert reminder_buttons(_delivery("undelivered", 5, unreachable_name="Bo")) is None
-    markup = reminder_buttons(_delivery("overdue", 2))
+    later = DAY + dt.timedelta(days=3)
+    assert reminder_buttons(_delivery("escalation", 3), later) is None
+    assert reminder_buttons(_delivery("undelivered", 5, unreachable_name="Bo"), later) is None
+    markup = reminder_buttons(_delivery("overdue", 2), later)
     assert markup is not None
     data = [b.callback_data for row in markup.inline_keyboard for b in row]
-    assert data == ["pln:held:3", "pln:date:3", "rem:snooze:7"]
+    day = f"{DAY:%Y%m%d}"
+    assert data == [f"pln:held:3:{day}", f"pln:date:3:{day}", "rem:snooze:7"]
+
+
+def test_held_is_offered_only_from_the_follow_up_day_on() -> None:
+    """The 7-days-before reminder has no "held"; the day-of one has; every follow-up button
+    names the follow-up's day."""
+    week_before = reminder_buttons(_delivery("before", 7), DAY - dt.timedelta(days=7))
+    assert week_before is not None
+    labels = [b.text for row in week_before.inline_keyboard for b in row]
+    assert labels == ["📅 Nytt datum", "⏰ Påminn mig i morgon"]
+    day_of = reminder_buttons(_delivery("before", 0), DAY)
+    assert day_of is not None
+    data = [b.callback_data for row in day_of.inline_keyboard for b in row]
+    assert data[:2] == [f"pln:held:3:{DAY:%Y%m%d}", f"pln:date:3:{DAY:%Y%m%d}"]
 
 
 def test_digest_lists_today_then_the_rest_of_the_week() -> None:
