@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from handlers.pulse.render import render_results_png, render_results_text
+from handlers.pulse.render import ResultsCard, render_results_png, results_details
 from storage.pulse.logic import aggregate, aggregate_counts, histograms_from_rows
 from storage.pulse.templates import load_templates
 
@@ -86,8 +86,10 @@ def main() -> int:
         f"aggregate ({len(answers):,} answer mappings)": _time_ms(
             lambda: aggregate(questions, answers, 3), args.repeat
         ),
-        "render_results_text": _time_ms(
-            lambda: render_results_text(results, template, "sv", ["Bra möte."] * 200),
+        "results_details (200 comments, last page)": _time_ms(
+            lambda: results_details(
+                ResultsCard(results, template, "Möte", None), ["Bra möte."] * 200, "sv", 99
+            ),
             args.repeat,
         ),
         "render_results_png": _time_ms(

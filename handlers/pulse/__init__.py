@@ -99,6 +99,7 @@ def _handlers() -> Handlers:
         CallbackQueryHandler(share.send_own_link, pattern=share.PulseOwnLinkButton.matching()),
         CommandHandler("puls_resultat", results.list_results),
         CallbackQueryHandler(results.show_results, pattern=results.PulseResultsButton.matching()),
+        CallbackQueryHandler(results.show_details, pattern=results.PulseDetailsButton.matching()),
         CommandHandler("puls_trend", results.pick_trend),
         CallbackQueryHandler(results.show_trend, pattern=results.PulseTrendButton.matching()),
     ]

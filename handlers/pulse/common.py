@@ -14,7 +14,7 @@ from telegram.ext import ConversationHandler
 from bot.context import BotContext
 from bot.i18n import Lang, t
 from handlers.common import authorise, reply, user_lang
-from handlers.pulse.render import TELEGRAM_TEXT_LIMIT
+from handlers.pulse.render import MESSAGE_LIMIT
 from storage.people.models import Staff
 from storage.pulse.secret import PulseSecret, load_pulse_secret
 from storage.pulse.templates import Template, load_all_templates, site_templates_dir
@@ -48,9 +48,9 @@ def _tg_len(text: str) -> int:
 
 
 def prefixed(prefix: str, text: str) -> str:
-    """``prefix`` above ``text`` when both fit one message; otherwise ``text`` alone."""
+    """``prefix`` above ``text`` when both fit a short message; otherwise ``text`` alone."""
     combined = f"{prefix}\n\n{text}"
-    return combined if _tg_len(combined) <= TELEGRAM_TEXT_LIMIT else text
+    return combined if _tg_len(combined) <= MESSAGE_LIMIT else text
 
 
 async def site_templates(context: BotContext) -> dict[str, Template]:

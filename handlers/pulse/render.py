@@ -1,21 +1,26 @@
 """Pulse results, trends and links as people see them: text, charts, the QR code.
 
-The text renderers produce plain text (send it without a parse mode) that fits one Telegram
-message. The PNG renderers use matplotlib's object API on the Agg canvas, never pyplot, so
-they hold no global state and work without a display; run them in a worker thread. A chart
-of results below ``k`` is refused (:class:`ResultsHiddenError`).
+A closed pulse's results are a card: the chart with a short HTML caption
+(:func:`results_caption`), and on request the details in its place
+(:func:`results_details`), each within a caption's 1,024 characters. The trend text is plain
+text (send it without a parse mode). The PNG renderers use matplotlib's object API on the
+Agg canvas, never pyplot, so they hold no global state and work without a display; run them
+in a worker thread. A chart of results below ``k`` is refused (:class:`ResultsHiddenError`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import math
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from bot.i18n import as_lang, format_date, format_date_short, t
+from bot.i18n import as_lang, format_date, format_date_short, t, tn
 from storage.pulse.logic import (
     SCORES,
     TREND_LAST,
@@ -35,8 +40,10 @@ if TYPE_CHECKING:
 
 
 TELEGRAM_TEXT_LIMIT: Final = 4096
-BAR_WIDTH: Final = 12
-BAR_CHAR: Final = "▇"
+# "Short by default": what a phone shows of a message without scrolling far.
+MESSAGE_LIMIT: Final = 1200
+# A photo's caption, counted after entity parsing (what the person reads).
+CAPTION_LIMIT: Final = 1024
 _SPARK: Final = "▁▂▃▄▅▆▇█"
 # Red to blue (ColorBrewer RdYlBu), readable for the common colour-vision deficiencies.
 _SCORE_COLOURS: Final = ("#d7191c", "#fdae61", "#fee090", "#abd9e9", "#2c7bb6")
@@ -83,85 +90,131 @@ def _short(template: Template, key: str, lang: str | None) -> str:
     return question.short.get(lang)
 
 
-def distribution_bars(distribution: Sequence[int]) -> list[str]:
-    """Lines ``5 ▇▇▇▇ 4`` from 5 down to 1, the longest bar ``BAR_WIDTH`` blocks wide."""
-    top = max(distribution, default=0)
-    lines = []
-    for score in reversed(SCORES):
-        number = distribution[score - 1]
-        width = max(1, round(BAR_WIDTH * number / top)) if number and top else 0
-        bar = BAR_CHAR * width if width else "·"
-        lines.append(f"{score} {bar} {number}")
-    return lines
+# -- the results card: a picture with a short caption, details in the caption on request ----
+
+_TAG: Final = re.compile(r"<[^>]+>")
 
 
-def _heading(template: Template, lang: str | None, date: dt.date | None) -> list[str]:
-    lines = [t("pulse.results_title", lang, title=template.title.get(lang))]
-    if date is not None:
-        lines.append(format_date(date, lang))
-    return lines
+def visible_length(text: str) -> int:
+    """The length Telegram counts of an HTML text: tags and entities parsed, UTF-16 units."""
+    return _tg_len(html.unescape(_TAG.sub("", text)))
 
 
-def _question_block(
-    number: int, result: QuestionResult, template: Template, lang: str | None
-) -> list[str]:
-    lines = ["", f"{number}. {_short(template, result.key, lang)}"]
+@dataclass(frozen=True)
+class ResultsCard:
+    """What the results card says about one closed pulse (values as stored, not escaped)."""
+
+    results: PulseResults
+    template: Template
+    label: str
+    closed_on: dt.date | None
+
+    def title(self, lang: str | None) -> str:
+        """The bold first line: template and meeting label."""
+        title = html.escape(self.template.title.get(lang), quote=False)
+        return f"<b>{title} – {html.escape(self.label, quote=False)}</b>"
+
+    def count_line(self, lang: str | None) -> str:
+        """ "3 svar · stängd ons 25 nov." """
+        count = tn("pulse.answers", self.results.count, lang)
+        if self.closed_on is None:
+            return count
+        closed = t("pulse.closed_on", lang, date=format_date_short(self.closed_on, lang))
+        return f"{count} · {closed}"
+
+
+def overall_mean(results: PulseResults) -> float | None:
+    """The mean of every shown score (questions hidden below k count for nothing)."""
+    shown = [q for q in results.questions if q.mean is not None]
+    scores = sum(q.n for q in shown)
+    if not scores:
+        return None
+    total = sum(q.mean * q.n for q in shown if q.mean is not None)
+    return total / scores
+
+
+def results_caption(card: ResultsCard, lang: str | None) -> str:
+    """The picture's caption: title, number of answers, the overall mean, and the highest and
+    lowest question (HTML, a few lines)."""
+    lines = [card.title(lang), card.count_line(lang)]
+    mean = overall_mean(card.results)
+    if mean is not None:
+        lines.append(t("pulse.caption_mean", lang, mean=format_mean(mean, lang)))
+    shown = [q for q in card.results.questions if q.mean is not None]
+    if len(shown) > 1:
+        high = max(shown, key=lambda q: q.mean or 0)
+        low = min(shown, key=lambda q: q.mean or 0)
+        if (high.mean or 0) > (low.mean or 0):
+            for key, question in (("pulse.caption_high", high), ("pulse.caption_low", low)):
+                short = html.escape(_short(card.template, question.key, lang), quote=False)
+                mean_text = format_mean(question.mean or 0, lang)
+                lines.append(t(key, lang, short=short, mean=mean_text))
+    return "\n".join(lines)
+
+
+def _question_line(number: int, result: QuestionResult, card: ResultsCard, lang: str | None) -> str:
+    short = html.escape(_short(card.template, result.key, lang), quote=False)
     if result.mean is None:
-        return [*lines, t("pulse.question_hidden", lang)]
-    lines.append(t("pulse.mean", lang, mean=format_mean(result.mean, lang), n=result.n))
-    return lines + distribution_bars(result.distribution)
+        return t("pulse.detail_hidden", lang, number=number, short=short)
+    answers = tn("pulse.answers", result.n, lang)
+    mean = format_mean(result.mean, lang)
+    return t("pulse.detail_line", lang, number=number, short=short, mean=mean, answers=answers)
 
 
-def _truncation_note(left: int, lang: str | None) -> str:
-    if left == 1:
-        return t("pulse.comments_truncated_one", lang)
-    return t("pulse.comments_truncated", lang, count=left)
+def _comment_entry(comment: str, room: int) -> str:
+    """One comment as a bullet, cut with "…" when longer than ``room`` characters."""
+    text = " ".join(comment.split())
+    if _tg_len(text) + 2 > room:
+        text = text[: max(room - 3, 0)].rstrip() + "…"
+    return "• " + html.escape(text, quote=False)
 
 
-def _comment_lines(comments: Sequence[str], budget: int, lang: str | None) -> list[str]:
-    """As many comments as fit in ``budget`` characters, with a note about the rest."""
-    lines = ["", t("pulse.comments_title", lang)]
-    note_room = _tg_len(_truncation_note(len(comments), lang)) + 1
-    used = sum(_tg_len(line) + 1 for line in lines)
-    for shown, comment in enumerate(comments):
-        entry = "• " + "\n  ".join(comment.strip().splitlines())
-        rest_after = len(comments) - shown - 1
-        room = budget - (note_room if rest_after else 0)
-        if used + _tg_len(entry) + 1 > room:
-            return [*lines, _truncation_note(len(comments) - shown, lang)]
-        lines.append(entry)
-        used += _tg_len(entry) + 1
-    return lines
+def comment_pages(comments: Sequence[str], first_room: int, room: int) -> list[list[str]]:
+    """The comments (bullets, HTML) split into pages: the first page has ``first_room``
+    visible characters for them (it also holds the questions), the others ``room``. Every
+    comment is on some page; one too long for a whole page is cut with "…"."""
+    pages: list[list[str]] = [[]]
+    used, limit = 0, first_room
+    for comment in comments:
+        entry = _comment_entry(comment, room)
+        size = visible_length(entry) + 1
+        if used + size > limit and (pages[-1] or limit < room):
+            pages.append([])
+            used, limit = 0, room
+        pages[-1].append(entry)
+        used += size
+    return pages
 
 
-def render_results_text(
-    results: PulseResults,
-    template: Template,
-    lang: str | None,
-    comments: Sequence[str] = (),
-    *,
-    date: dt.date | None = None,
-    closed: bool = False,
-) -> str:
-    """The results as one plain-text Telegram message (at most 4,096 characters).
-
-    Per question: the short text, the mean and the distribution as bars; then the comments
-    in the order given (pass them through :func:`shuffled_comments`). When the results are
-    hidden, only that there are too few answers (``closed``: the pulse has ended).
-    """
-    lines = _heading(template, lang, date)
-    if not results.visible:
-        key = "pulse.too_few_closed" if closed else "pulse.too_few"
-        return "\n".join([*lines, "", t(key, lang, k=results.k)])
-    lines.append(t("pulse.answers_count", lang, count=results.count))
-    for number, result in enumerate(results.questions, start=1):
-        lines += _question_block(number, result, template, lang)
-    body = "\n".join(lines)
-    kept = [comment for comment in comments if comment and comment.strip()]
-    if kept:
-        budget = TELEGRAM_TEXT_LIMIT - _tg_len(body) - 1
-        body += "\n" + "\n".join(_comment_lines(kept, budget, lang))
-    return body
+def results_details(
+    card: ResultsCard, comments: Sequence[str], lang: str | None, page: int
+) -> tuple[str, int]:
+    """The details, for the picture's caption: page 1 has every question's mean; the
+    comments (when the results are shown) follow in an expandable quote, on as many pages as
+    they need. Returns the HTML and the number of pages; ``page`` is from 1, clamped."""
+    head = "\n".join([card.title(lang), card.count_line(lang)])
+    questions = [
+        _question_line(number, result, card, lang)
+        for number, result in enumerate(card.results.questions, start=1)
+    ]
+    first = "\n".join([head, *questions])
+    kept = [c for c in comments if c and c.strip()] if card.results.visible else []
+    quote_title = t("pulse.comments_title", lang)
+    # What stands around the comments on a page, and a margin.
+    frame = visible_length(quote_title) + visible_length(t("pulse.comments_more", lang)) + 12
+    pages = comment_pages(
+        kept,
+        max(CAPTION_LIMIT - visible_length(first) - frame, 0),
+        CAPTION_LIMIT - visible_length(head) - frame,
+    )
+    page = min(max(page, 1), len(pages))
+    lines = [first if page == 1 else head]
+    if pages[page - 1]:
+        quote = "\n".join([quote_title, *pages[page - 1]])
+        lines.append(f"<blockquote expandable>{quote}</blockquote>")
+    if page < len(pages):
+        lines.append(t("pulse.comments_more", lang))
+    return "\n".join(lines), len(pages)
 
 
 class ResultsHiddenError(ValueError):
@@ -210,7 +263,8 @@ def render_results_png(results: PulseResults, template: Template, lang: str | No
     """
     if not results.visible or not results.questions:
         raise ResultsHiddenError("too few answers to draw the results")
-    title = t("pulse.chart_title", lang, title=template.title.get(lang), count=results.count)
+    answers = tn("pulse.answers", results.count, lang)
+    title = t("pulse.chart_title", lang, title=template.title.get(lang), answers=answers)
     block, bar, legend = 130, 48, 100  # pixels: per question, its bar, the legend below
     height = 18 + _TITLE_LINE_PX * _title_lines(title) + 12 + block * len(results.questions)
     height += legend
@@ -295,11 +349,8 @@ def _spark(value: float | None) -> str:
 
 
 def _trend_span(dates: Sequence[dt.date], lang: str | None) -> str:
-    first = format_date(dates[0], lang)
-    if len(dates) == 1:
-        return t("pulse.trend_meetings_one", lang, first=first)
-    last = format_date(dates[-1], lang)
-    return t("pulse.trend_meetings", lang, count=len(dates), first=first, last=last)
+    first, last = format_date(dates[0], lang), format_date(dates[-1], lang)
+    return tn("pulse.trend_meetings", len(dates), lang, first=first, last=last)
 
 
 def render_trend_text(

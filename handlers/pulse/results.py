@@ -10,20 +10,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from sqlmodel import Session
-from telegram import InputFile, Update
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram import InlineKeyboardMarkup, InputFile, Message, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.buttons import ButtonData, RowId, Token
+from bot.buttons import ButtonData, Page, RowId, Token
 from bot.context import BotContext
-from bot.i18n import Lang, as_lang, format_date_short, format_datetime, t
+from bot.i18n import Lang, as_lang, format_date_short, format_datetime, t, tn
 from handlers.common import (
+    Pressed,
     checked_press,
     edit_or_send,
     keyboard,
     municipality_label,
+    page_buttons,
+    parse_mode,
     reply,
 )
 from handlers.pulse.common import (
@@ -35,17 +38,18 @@ from handlers.pulse.common import (
     template_label,
 )
 from handlers.pulse.render import (
+    ResultsCard,
     render_results_png,
-    render_results_text,
     render_trend_png,
     render_trend_text,
+    results_caption,
+    results_details,
 )
 from handlers.pulse.unfinished import drop_drafts_of_closed, end_dropped
 from storage.people import store as staff_store
 from storage.people.models import Staff
 from storage.pulse import drafts as drafts_store
 from storage.pulse import store as pulse_store
-from storage.pulse.logic import PulseResults, shuffled_comments
 from storage.pulse.models import Pulse
 
 logger = logging.getLogger(__name__)
@@ -62,6 +66,14 @@ class PulseResultsButton(ButtonData, prefix="pres"):
     action: Literal["show", "close", "closeyes", "keep"]
 
 
+class PulseDetailsButton(ButtonData, prefix="pdet"):
+    """On a closed pulse's results picture: its caption as the details, page ``page`` (from
+    1), or back to the short caption (page 0): ``pdet:<pulse id>:<page>``."""
+
+    pulse_id: RowId
+    page: Page
+
+
 class PulseTrendButton(ButtonData, prefix="ptr"):
     """A template in /puls_trend, ``ptr:<template key>``."""
 
@@ -71,33 +83,52 @@ class PulseTrendButton(ButtonData, prefix="ptr"):
 # -- results ------------------------------------------------------------------------------
 
 
-async def _results_and_comments(
-    context: BotContext, pulse: Pulse
-) -> tuple[PulseResults, list[str]]:
+async def _card_and_comments(context: BotContext, pulse: Pulse) -> tuple[ResultsCard, list[str]]:
+    """What the results card shows of a closed pulse, and its comments (empty when the
+    results are hidden), in a fixed order that says nothing about who wrote them."""
     assert pulse.id is not None
     pulse_id = pulse.id
-    return await context.db.run(
+    results, comments = await context.db.run(
         lambda s: (
             pulse_store.pulse_results(s, pulse=pulse),
             pulse_store.pulse_comments(s, pulse_id=pulse_id),
         )
     )
-
-
-async def send_results(
-    context: BotContext, chat_id: int, pulse: Pulse, lang: Lang, heading: str
-) -> None:
-    """The closed pulse's results as text (comments in random order) and, when there is
-    anything that may be shown, as a PNG chart."""
-    results, comments = await _results_and_comments(context, pulse)
-    template = pulse_store.pulse_template(pulse)
     closed_on = local_time(pulse.closed_at, context).date() if pulse.closed_at else None
-    shown = shuffled_comments(comments) if results.visible else []
-    text = render_results_text(results, template, lang, shown, date=closed_on, closed=True)
-    await context.bot.send_message(chat_id, prefixed(heading, text))
-    if results.visible:
-        picture = await asyncio.to_thread(render_results_png, results, template, lang)
-        await context.bot.send_photo(chat_id, InputFile(picture, filename="puls-resultat.png"))
+    card = ResultsCard(results, pulse_store.pulse_template(pulse), pulse.label, closed_on)
+    return card, comments if results.visible else []
+
+
+def _details_markup(pulse_id: int, page: int, pages: int, lang: Lang) -> InlineKeyboardMarkup:
+    """Under the results picture: "details" on the short caption; on a details page the
+    pages beside it and "summary"."""
+    if page == 0:
+        details = PulseDetailsButton(pulse_id, 1).pack()
+        return keyboard([[(t("pulse.details_button", lang), details)]])
+    nav = page_buttons(
+        page - 1, pages, lang, lambda other: PulseDetailsButton(pulse_id, other + 1).pack()
+    )
+    summary = [(t("pulse.summary_button", lang), PulseDetailsButton(pulse_id, 0).pack())]
+    return keyboard([nav, summary] if nav else [summary])
+
+
+async def send_results(context: BotContext, chat_id: int, pulse: Pulse, lang: Lang) -> None:
+    """A closed pulse's results card: one picture with a short caption and a button for the
+    details; below k only that there were too few answers."""
+    card, _comments = await _card_and_comments(context, pulse)
+    assert pulse.id is not None
+    if not card.results.visible:
+        text = f"{card.title(lang)}\n{t('pulse.too_few_closed', lang)}"
+        await context.bot.send_message(chat_id, text, parse_mode=parse_mode(True))
+        return
+    picture = await asyncio.to_thread(render_results_png, card.results, card.template, lang)
+    await context.bot.send_photo(
+        chat_id,
+        InputFile(picture, filename="puls-resultat.png"),
+        caption=results_caption(card, lang),
+        parse_mode=parse_mode(True),
+        reply_markup=_details_markup(pulse.id, 0, 1, lang),
+    )
 
 
 async def list_results(update: Update, context: BotContext) -> None:
@@ -131,25 +162,36 @@ async def list_results(update: Update, context: BotContext) -> None:
     await reply(update, t("pulse.results_pick", lang), keyboard(rows))
 
 
+async def _may_see(
+    update: Update, context: BotContext, press: Pressed[Any], pulse_id: int
+) -> Pulse | None:
+    """The pulse, if the presser may see its results here (a private chat, the organiser or
+    an admin); otherwise they have been told the button does not apply."""
+    pulse = await context.db.run(lambda s: pulse_store.get_pulse(s, pulse_id=pulse_id))
+    if (
+        pulse is None
+        or not is_private(update)
+        or not pulse_store.may_see_results(pulse, press.staff)
+    ):
+        await press.stale()
+        return None
+    return pulse
+
+
 async def show_results(update: Update, context: BotContext) -> None:
     """A pulse's results; for an open pulse its count so far and the choice to close it."""
     press = await checked_press(update, context, PulseResultsButton)
     if press is None:
         return
-    if not is_private(update):
-        await press.stale()
-        return
     query, staff, lang = press.query, press.staff, press.lang
     pulse_id, action = press.data.pulse_id, press.data.action
-    pulse = await context.db.run(lambda s: pulse_store.get_pulse(s, pulse_id=pulse_id))
+    pulse = await _may_see(update, context, press, pulse_id)
+    if pulse is None:
+        return
     # Admins may look at every pulse's results, but only the organiser closes a pulse early.
-    organiser = staff.id == pulse.organiser_id if pulse is not None else False
-    if (
-        pulse is None
-        or not pulse_store.may_see_results(pulse, staff)
-        or (action != "show" and not organiser)
-    ):
-        await query.answer(t("core.stale_button", lang), show_alert=True)
+    organiser = staff.id == pulse.organiser_id
+    if action != "show" and not organiser:
+        await press.stale()
         return
     await query.answer()
     now = context.now()
@@ -157,10 +199,15 @@ async def show_results(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     if action == "closeyes" and pulse_store.is_open(pulse, now):
-        pulse = (
-            await context.db.run(lambda s: _close_now(s, pulse_id, now, delivered=True)) or pulse
-        )
-        logger.info("Pulse %s closed by its organiser", pulse_id)
+        closed = await context.db.run(lambda s: _close_now(s, pulse_id, now, delivered=True))
+        if closed is not None:
+            logger.info("Pulse %s closed by its organiser", pulse_id)
+            await drop_drafts_of_closed(context, [pulse_id])
+            count = await context.db.run(lambda s: pulse_store.answer_count(s, pulse_id=pulse_id))
+            await edit_or_send(update, closed_notice(closed, count, lang))
+            await send_results(context, chat.id, closed, lang)
+            return
+        pulse = await context.db.run(lambda s: pulse_store.get_pulse(s, pulse_id=pulse_id)) or pulse
     if not pulse_store.is_open(pulse, now):
         if pulse.closed_at is None:  # due, but the job has not closed it yet
             pulse = (
@@ -168,8 +215,7 @@ async def show_results(update: Update, context: BotContext) -> None:
                 or pulse
             )
         await drop_drafts_of_closed(context, [pulse_id])
-        heading = t("pulse.results_label", lang, label=pulse.label)
-        await send_results(context, chat.id, pulse, lang, heading)
+        await send_results(context, chat.id, pulse, lang)
         return
     if action == "close":
         rows = [
@@ -198,6 +244,50 @@ async def show_results(update: Update, context: BotContext) -> None:
     close_now = PulseResultsButton(pulse_id, "close").pack()
     close = keyboard([[(t("pulse.close_now", lang), close_now)]])
     await reply(update, text, close if organiser else None)
+
+
+async def show_details(update: Update, context: BotContext) -> None:
+    """On the results picture: the caption becomes the details (a page of them), or the
+    short caption again; edited in place."""
+    press = await checked_press(update, context, PulseDetailsButton)
+    if press is None:
+        return
+    pulse = await _may_see(update, context, press, press.data.pulse_id)
+    message = press.query.message
+    if (
+        pulse is None
+        or pulse.id is None
+        or pulse.closed_at is None
+        or not isinstance(message, Message)
+        or not message.photo
+    ):
+        if pulse is not None:
+            await press.stale()
+        return
+    await press.query.answer()
+    card, comments = await _card_and_comments(context, pulse)
+    lang, page = press.lang, press.data.page
+    if page == 0 or not card.results.visible:
+        caption, markup = results_caption(card, lang), _details_markup(pulse.id, 0, 1, lang)
+    else:
+        caption, pages = results_details(card, comments, lang, page)
+        markup = _details_markup(pulse.id, min(page, pages), pages, lang)
+    try:
+        await press.query.edit_message_caption(
+            caption=caption, parse_mode=parse_mode(True), reply_markup=markup
+        )
+    except BadRequest as exc:
+        # A double tap asks for the same caption again; Telegram refuses "not modified".
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+def closed_notice(pulse: Pulse, count: int, lang: Lang) -> str:
+    """ "Your pulse has closed" with its number of answers (none below k)."""
+    if count < pulse.k:
+        return t("pulse.closed_notice_hidden", lang, label=pulse.label)
+    answers = tn("pulse.answers", count, lang)
+    return t("pulse.closed_notice", lang, label=pulse.label, answers=answers)
 
 
 def _close_now(
@@ -265,25 +355,37 @@ async def show_trend(update: Update, context: BotContext) -> None:
 
 
 async def _notify_organiser(context: BotContext, pulse_id: int, now: dt.datetime) -> None:
-    def claim(session: Session) -> tuple[Pulse, Staff] | None:
+    """Tell the organiser their pulse has closed, with a button for the results: claimed in
+    the database first, so it is told once whichever process gets there; given back when
+    Telegram could not be reached, so the next run tries again."""
+
+    def claim(session: Session) -> tuple[Pulse, Staff, int] | None:
         if not pulse_store.claim_notification(session, pulse_id=pulse_id, now=now):
             return None
         pulse = pulse_store.get_pulse(session, pulse_id=pulse_id)
         assert pulse is not None
         organiser = staff_store.get_staff_by_id(session, staff_id=pulse.organiser_id)
-        return (pulse, organiser) if organiser is not None and organiser.active else None
+        if organiser is None or not organiser.active:
+            return None
+        return pulse, organiser, pulse_store.answer_count(session, pulse_id=pulse_id)
 
     claimed = await context.db.run(claim)
     if claimed is None:
         return
-    pulse, organiser = claimed
+    pulse, organiser, count = claimed
     lang = as_lang(organiser.language)
-    heading = t("pulse.closed_notice", lang, label=pulse.label)
+    show = PulseResultsButton(pulse_id, "show").pack()
+    markup = keyboard([[(t("pulse.show_results", lang), show)]]) if count >= pulse.k else None
     try:
-        await send_results(context, organiser.telegram_id, pulse, lang, heading)
-    except (BadRequest, Forbidden, NetworkError) as exc:
-        # The organiser can still ask with /puls_resultat.
-        logger.warning("Pulse %s: results not delivered (%s)", pulse_id, type(exc).__name__)
+        await context.bot.send_message(
+            organiser.telegram_id, closed_notice(pulse, count, lang), reply_markup=markup
+        )
+    except (BadRequest, Forbidden) as exc:
+        # Blocked or gone: the organiser can still ask with /puls_resultat.
+        logger.warning("Pulse %s: closing notice not delivered (%s)", pulse_id, type(exc).__name__)
+    except (NetworkError, RetryAfter):
+        await context.db.run(lambda s: pulse_store.release_notification(s, pulse_id=pulse_id))
+        logger.warning("Pulse %s: closing notice will be tried again", pulse_id)
 
 
 async def close_due_pulses(context: BotContext) -> None:

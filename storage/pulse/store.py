@@ -377,9 +377,13 @@ def pulse_results(session: Session, *, pulse: Pulse) -> PulseResults:
 
 
 def pulse_comments(session: Session, *, pulse_id: int) -> list[str]:
-    """The pulse's (redacted) comments; shuffle them before showing them."""
-    query = select(PulseAnswer.comment).where(
-        PulseAnswer.pulse_id == pulse_id, col(PulseAnswer.comment).is_not(None)
+    """The pulse's (redacted) comments, in the order of their answers' random UUIDs: the
+    same order every time (so they can be shown a page at a time), unrelated to when or by
+    whom they were written."""
+    query = (
+        select(PulseAnswer.comment)
+        .where(PulseAnswer.pulse_id == pulse_id, col(PulseAnswer.comment).is_not(None))
+        .order_by(col(PulseAnswer.id))
     )
     return [comment for comment in session.exec(query) if comment]
 
@@ -437,6 +441,12 @@ def claim_notification(session: Session, *, pulse_id: int, now: dt.datetime) -> 
         .values(notified_at=now)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release_notification(session: Session, *, pulse_id: int) -> None:
+    """Give back a claimed closing notice that could not be sent (Telegram unreachable), so
+    the next run of the closing job sends it."""
+    session.execute(sa.update(Pulse).where(col(Pulse.id) == pulse_id).values(notified_at=None))
 
 
 # -- trends and export --------------------------------------------------------------------

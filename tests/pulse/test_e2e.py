@@ -318,8 +318,10 @@ async def test_forged_and_foreign_button_data_is_refused(
 async def test_results_are_hidden_below_k_and_shown_at_k_when_the_pulse_closes(
     app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
 ) -> None:
-    """With k = 3: two answers → the organiser is told only that there were too few; three
-    answers → counts, means, bars, the comments and a PNG chart. The markers are deleted."""
+    """With k = 3: when the pulses close the organiser gets one short notice each; two
+    answers → only that there were too few (no button); three answers → the count and a
+    results button: one picture whose caption turns into the means and the comments and
+    back, in place. The markers are deleted, and nothing is sent twice."""
     db = app.bot_data.db
     organiser = add_staff(db, 50, "Olle")
     olle = standin.user(50, "Olle")
@@ -333,25 +335,67 @@ async def test_results_are_hidden_below_k_and_shown_at_k_when_the_pulse_closes(
     assert olle.events() == []  # nothing closes before its time
     clock.advance(hours=48)
     await run_closing_job(app)
-    sent = await olle.next(3)
+    sent = await olle.next(2)
     await asyncio.sleep(0.2)
-    assert len(olle.events()) == 3
-    by_label = {event.text.split("”")[1] if "”" in event.text else "": event for event in sent}
+    assert len(olle.events()) == 2
+    by_label = {event.text.split("”")[1]: event for event in sent}
     hidden = by_label["Få svar"]
-    assert t("pulse.too_few_closed", "sv") in hidden.text
-    assert "hemlig" not in hidden.text and "Medel" not in hidden.text
-    shown = by_label["Tillräckligt"]
-    assert "3 svar" in shown.text
-    assert "1. Tydligt syfte\nMedel 3,7 av 5 (3 svar)" in shown.text
-    assert "3. Familjen kom till tals\n" + t("pulse.question_hidden", "sv") in shown.text
-    assert all(f"• ok {user_id}" in shown.text for user_id in (111, 112, 113))
-    photos = [event for event in sent if event.file_name == "puls-resultat.png"]
-    assert len(photos) == 1
-    assert standin.files[photos[0].message["photo"][-1]["file_id"]].content.startswith(PNG)
+    assert hidden.text == t("pulse.closed_notice_hidden", "sv", label="Få svar")
+    assert hidden.buttons == [] and "hemlig" not in hidden.text and "2" not in hidden.text
+    notice = by_label["Tillräckligt"]
+    assert notice.text == "🔒 Pulsen ”Tillräckligt” har stängt: 3 svar."
+    card = await olle.tap(notice, t("pulse.show_results", "sv"))
+    assert card.file_name == "puls-resultat.png"
+    assert standin.files[card.message["photo"][-1]["file_id"]].content.startswith(PNG)
+    assert card.text.splitlines() == [
+        "Barnteamsmöte – Tillräckligt",
+        "3 svar · stängd fre 27 nov.",
+        "Medel 3,6 av 5 för alla frågor",
+        "Högst: Samverkan 4,0",
+        "Lägst: Tydligt vem som gör vad 3,0",
+    ]
+    assert [b["text"] for b in card.buttons] == [t("pulse.details_button", "sv")]
+    details = await olle.tap(card, t("pulse.details_button", "sv"))
+    assert details.kind == "edit" and details.message["message_id"] == card.message["message_id"]
+    assert "1. Tydligt syfte: 3,7 (3 svar)" in details.text
+    assert "3. Familjen kom till tals: visas inte (för få svar)" in details.text
+    assert all(f"• ok {user_id}" in details.text for user_id in (111, 112, 113))
+    assert "hemlig" not in details.text
+    assert len(details.text) <= 1024
+    summary = await olle.tap(details, t("pulse.summary_button", "sv"))
+    assert summary.text == card.text and summary.kind == "edit"
     assert db.call(lambda s: s.exec(select(PulseRespondent)).all()) == []
-    await run_closing_job(app)  # results are sent once
+    await run_closing_job(app)  # the organiser is told once
     await asyncio.sleep(0.2)
-    assert len(olle.events()) == 3
+    assert [e.kind for e in olle.events()] == ["send", "send", "send", "edit", "edit"]
+
+
+async def test_the_results_button_works_for_no_one_else(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """The closing notice's results button and the details button refuse a colleague who
+    did not organise the pulse and someone not registered, and send them nothing."""
+    db = app.bot_data.db
+    organiser = add_staff(db, 50, "Olle")
+    olle = standin.user(50, "Olle")
+    pulse = open_pulse(db, organiser, now=clock.now, label="Teamet", hours=2)
+    for user_id in (151, 152, 153):
+        await answer(standin, user_id, pulse, [3, 3, 3, 3, 3], comment="privat")
+    clock.advance(hours=2)
+    await run_closing_job(app)
+    (notice,) = await olle.next(1)
+    add_staff(db, 51, "Gun")
+    for user_id, refusal in ((51, "core.stale_button"), (70, "core.not_registered")):
+        other = standin.user(user_id, "Other")
+        own = await other.ask("/help")  # a message of their own to press forged buttons on
+        for data in (notice.buttons[0]["callback_data"], f"pdet:{pulse.id}:1"):
+            await other.press(own, 0, data=data)
+            said = await other.reply()
+            assert said.kind == "answer" and said.alert == t(refusal, "sv"), (user_id, data)
+        await asyncio.sleep(0.2)
+        assert all("privat" not in e.text for e in other.events())
+    card = await olle.tap(notice, t("pulse.show_results", "sv"))
+    assert card.file_name == "puls-resultat.png"
 
 
 async def test_results_on_request_only_after_closing(
@@ -376,10 +420,12 @@ async def test_results_on_request_only_after_closing(
     confirm = await olle.tap(status, t("pulse.close_now", "sv"))
     assert confirm.text == t("pulse.close_confirm", "sv", label="Nätverket")
     await olle.press(confirm, t("pulse.close_yes", "sv"))
-    results, chart = await olle.next(2)
-    assert results.text.startswith("Möte: Nätverket\n\nResultat – Barnteamsmöte")
-    assert "Medel 4,0 av 5 (3 svar)" in results.text
-    assert chart.file_name == "puls-resultat.png"
+    told, card = await olle.next(2)
+    assert told.kind == "edit" and told.message["message_id"] == confirm.message["message_id"]
+    assert told.text == "🔒 Pulsen ”Nätverket” har stängt: 3 svar." and told.buttons == []
+    assert card.file_name == "puls-resultat.png"
+    assert card.text.startswith("Barnteamsmöte – Nätverket\n3 svar · stängd ons 25 nov.\n")
+    assert "Medel 4,0 av 5" in card.text
     delivered = len(olle.events())
     await run_closing_job(app)  # already delivered: the job sends nothing more
     await asyncio.sleep(0.2)
@@ -388,8 +434,10 @@ async def test_results_on_request_only_after_closing(
     assert (await person.ask(link_command(pulse))).text == t("pulse.closed", "sv")
     admin = standin.user(ADMIN_ID, "Astrid")
     listing = await admin.ask("/puls_resultat")
-    await admin.press(listing, "Nätverket")
-    assert "Medel 4,0 av 5 (3 svar)" in (await admin.next(2))[0].text
+    seen = await admin.tap(listing, "Nätverket")
+    assert seen.file_name == "puls-resultat.png" and "Medel 4,0 av 5" in seen.text
+    await asyncio.sleep(0.2)
+    assert admin.last().message["message_id"] == seen.message["message_id"]
 
 
 async def test_trend_shows_the_last_visible_pulses_in_scope(
@@ -525,8 +573,9 @@ async def test_privacy_text_describes_the_pulse_as_built(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
     """/privacy says answers are stored without ids and time, with a keyed hash kept apart,
-    comments redacted, results only from k answers and after closing."""
-    text = (await standin.user(140, "Pia").ask("/privacy")).text
+    comments redacted, results only from k answers and after closing (behind "read more")."""
+    pia = standin.user(140, "Pia")
+    text = (await pia.tap(await pia.ask("/privacy"), "Läs mer")).text
     for phrase in ("användar-id", "bara datum", "nyckelhash", "minst 3", "har stängt", "minnet"):
         assert phrase in text, phrase
 
@@ -549,12 +598,12 @@ async def test_admin_sees_results_but_the_organiser_still_gets_them_and_alone_cl
     await admin.press(status, 0, data=f"pres:{pulse.id}:closeyes")
     assert (await admin.reply()).alert == t("core.stale_button", "sv")
     clock.advance(hours=2)
-    await admin.press(listing, "Uppföljning")
-    seen, _chart = await admin.next(2)
-    assert "Medel 3,0 av 5 (3 svar)" in seen.text
+    seen = await admin.tap(listing, "Uppföljning")
+    assert seen.file_name == "puls-resultat.png" and "Medel 3,0 av 5" in seen.text
     await run_closing_job(app)
-    notice, _chart = await olle.next(2)
-    assert notice.text.startswith(t("pulse.closed_notice", "sv", label="Uppföljning"))
+    (notice,) = await olle.next(1)
+    assert notice.text == t("pulse.closed_notice", "sv", label="Uppföljning", answers="3 svar")
+    assert [b["text"] for b in notice.buttons] == [t("pulse.show_results", "sv")]
 
 
 async def test_out_of_range_ids_in_button_data_are_refused_not_an_error(

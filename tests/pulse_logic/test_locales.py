@@ -15,8 +15,16 @@ from storage.pulse import logic as pulse_logic
 
 
 def _texts(lang: str) -> dict[str, str]:
+    """Every text by key; a plural's forms as ``key.one`` / ``key.other``, and its key."""
     data = yaml.safe_load((LOCALES_DIR / lang / "pulse.yaml").read_text(encoding="utf-8"))
-    return {str(key): str(value) for key, value in data.items()}
+    texts = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            texts.update({f"{key}.{form}": str(text) for form, text in value.items()})
+            texts[str(key)] = str(value.get("other", ""))
+        else:
+            texts[str(key)] = str(value)
+    return texts
 
 
 def _placeholders(text: str) -> set[str]:
@@ -32,12 +40,13 @@ def test_swedish_and_english_have_the_same_keys_and_placeholders() -> None:
 
 
 def test_every_key_the_logic_uses_exists() -> None:
-    """No renderer can fail with a missing text."""
+    """No renderer or pulse handler can fail with a missing text."""
+    handlers = Path(pulse_render.__file__ or "").parent
     source = "".join(
-        Path(module.__file__ or "").read_text(encoding="utf-8")
-        for module in (pulse_logic, pulse_render)
+        path.read_text(encoding="utf-8")
+        for path in [Path(pulse_logic.__file__ or ""), *sorted(handlers.glob("*.py"))]
     )
-    used = set(re.findall(r'"pulse\.([a-z_]+)"', source))
+    used = set(re.findall(r'"pulse\.([a-z_.]+)"', source))
     assert used
     assert used <= _texts("sv").keys()
 

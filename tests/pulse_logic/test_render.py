@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 
 import pytest
@@ -13,15 +14,19 @@ from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 
 from handlers.pulse.render import (
-    TELEGRAM_TEXT_LIMIT,
+    CAPTION_LIMIT,
+    ResultsCard,
     ResultsHiddenError,
-    distribution_bars,
+    comment_pages,
     format_mean,
+    overall_mean,
     qr_png,
     render_results_png,
-    render_results_text,
     render_trend_png,
     render_trend_text,
+    results_caption,
+    results_details,
+    visible_length,
 )
 from storage.pulse.logic import (
     EXPORT_COLUMNS,
@@ -67,75 +72,95 @@ def test_format_mean_uses_a_decimal_comma_in_swedish() -> None:
     assert format_mean(5, "sv") == "5,0"
 
 
-def test_distribution_bars_are_scaled_to_twelve_blocks() -> None:
-    """The largest count gets 12 blocks, others in proportion, zero gets a dot."""
-    assert distribution_bars((0, 1, 0, 3, 6)) == [
-        "5 ▇▇▇▇▇▇▇▇▇▇▇▇ 6",
-        "4 ▇▇▇▇▇▇ 3",
-        "3 · 0",
-        "2 ▇▇ 1",
-        "1 · 0",
+def _card(template: Template, results: PulseResults, label: str = "Barnteam Norr") -> ResultsCard:
+    return ResultsCard(results, template, label, dt.date(2026, 3, 4))
+
+
+def test_caption_is_short_with_title_count_and_headline(
+    barnteam: Template, results: PulseResults
+) -> None:
+    """The picture's caption: bold title, the count with its closing day, the mean of every
+    shown score, and the highest and lowest question; values escaped for HTML."""
+    card = _card(barnteam, results, "Norr <&> Väst")
+    assert results_caption(card, "sv").splitlines() == [
+        "<b>Barnteamsmöte – Norr &lt;&amp;&gt; Väst</b>",
+        "5 svar · stängd ons 4 mars",
+        "Medel 3,9 av 5 för alla frågor",
+        "Högst: Barnets perspektiv 4,4",
+        "Lägst: Tydligt vem som gör vad 3,0",
     ]
+    english = results_caption(card, "en")
+    assert english.splitlines()[1:3] == [
+        "5 answers · closed Wed 4 Mar",
+        "Average 3.9 of 5 across all questions",
+    ]
+    assert "Highest: Child's perspective 4.4" in english
 
 
-def test_results_text_in_swedish(barnteam: Template, results: PulseResults) -> None:
-    """The text shows the count, each question's mean with a comma and its bars."""
-    text = render_results_text(
-        results, barnteam, "sv", ["Tydligt och bra."], date=dt.date(2026, 3, 4)
+def test_counts_use_the_plural_rules(barnteam: Template) -> None:
+    """“1 answer” but “3 answers”; Swedish “svar” either way (Babel's plural rules)."""
+    results = _results(barnteam, [(4, 4, 4, 4, 4)] * 3)
+    assert overall_mean(results) == 4.0
+    assert _card(barnteam, results).count_line("en").startswith("3 answers ·")
+    assert "(3 answers)" in results_details(_card(barnteam, results), [], "en", 1)[0]
+    one = PulseResults(count=1, k=3, visible=False)
+    assert _card(barnteam, one).count_line("en").startswith("1 answer ·")
+    assert _card(barnteam, one).count_line("sv").startswith("1 svar ·")
+
+
+def test_details_show_every_question_and_the_comments_in_a_quote(
+    barnteam: Template, results: PulseResults
+) -> None:
+    """Page 1: each question's mean and number of answers (a question below k is not shown)
+    and the comments, escaped, in an expandable quote."""
+    text, pages = results_details(
+        _card(barnteam, results), ["Tydligt och bra.", "Bra <b>möte</b>"], "sv", 1
     )
-    assert text.splitlines()[:3] == ["Resultat – Barnteamsmöte", "4 mars 2026", "5 svar"]
-    assert "1. Tydligt syfte\nMedel 4,2 av 5 (5 svar)\n5 ▇▇▇▇▇▇▇▇▇▇▇▇ 2\n" in text
-    assert "5. Samverkan\nVisas inte – för få svar på den här frågan." in text
-    assert text.endswith("Kommentarer (i slumpvis ordning)\n• Tydligt och bra.")
+    assert pages == 1
+    assert "1. Tydligt syfte: 4,2 (5 svar)\n" in text
+    assert "5. Samverkan: visas inte (för få svar)\n" in text
+    assert text.endswith(
+        "<blockquote expandable>Kommentarer (i slumpvis ordning)\n"
+        "• Tydligt och bra.\n• Bra &lt;b&gt;möte&lt;/b&gt;</blockquote>"
+    )
+    assert "Fler kommentarer" not in text
 
 
-def test_results_text_in_english(barnteam: Template, results: PulseResults) -> None:
-    """The English text uses a decimal point and the English short labels."""
-    text = render_results_text(results, barnteam, "en")
-    assert "1. Clear purpose\nAverage 4.2 of 5 (5 answers)" in text
-    assert "Comments" not in text
-
-
-def test_hidden_results_say_only_too_few(barnteam: Template) -> None:
-    """Below k the text has no figures, no count and no comments."""
+def test_hidden_results_have_no_figures_and_no_comments(barnteam: Template) -> None:
+    """Below k the details hold neither figures nor comments, whatever is passed in."""
     hidden = _results(barnteam, [(1, 1, 1, 1, 1), (5, 5, 5, 5, 5)])
-    text = render_results_text(hidden, barnteam, "sv", ["hemlig kommentar"])
-    assert text == (
-        "Resultat – Barnteamsmöte\n\n"
-        "För få svar än för att visa resultatet. Det behövs minst 3 svar så att ingen kan "
-        "pekas ut."
+    text, pages = results_details(_card(barnteam, hidden), ["hemlig kommentar"], "sv", 1)
+    assert pages == 1 and "hemlig" not in text and "Medel" not in text
+    assert overall_mean(hidden) is None
+
+
+def test_many_comments_take_pages_each_within_a_caption(
+    barnteam: Template, results: PulseResults
+) -> None:
+    """200 long comments: every page is at most 1,024 characters as Telegram counts them
+    (emoji count twice), and every comment is on exactly one page."""
+    comments = [f"Kommentar {i}: " + "lång text " * 40 for i in range(100)]
+    comments += [f"Emoji {i} " + "👍" * 300 for i in range(100)]
+    card = _card(barnteam, results)
+    _first, pages = results_details(card, comments, "sv", 1)
+    assert pages > 10
+    seen = []
+    for page in range(1, pages + 1):
+        text, _ = results_details(card, comments, "sv", page)
+        assert visible_length(text) <= CAPTION_LIMIT, page
+        assert text.endswith("Fler kommentarer: tryck på ▶.") == (page < pages)
+        seen += re.findall(r"• (Kommentar \d+|Emoji \d+)", text)
+    assert sorted(seen) == sorted(c.split(":")[0].split(" 👍")[0].strip() for c in comments)
+    assert results_details(card, comments, "sv", pages + 5) == results_details(
+        card, comments, "sv", pages
     )
-    closed = render_results_text(hidden, barnteam, "sv", closed=True)
-    assert closed.endswith(
-        "Det kom in för få svar för att visa något resultat – så skyddas de som svarade."
-    )
-    assert "2" not in closed
 
 
-def test_many_comments_are_truncated_with_a_note(barnteam: Template, results: PulseResults) -> None:
-    """200 long comments still give one message under Telegram's 4,096 characters."""
-    comments = [f"Kommentar {i}: " + "lång text " * 90 for i in range(200)]
-    text = render_results_text(results, barnteam, "sv", comments)
-    assert len(text.encode("utf-16-le")) // 2 <= TELEGRAM_TEXT_LIMIT
-    shown = text.count("• Kommentar ")
-    assert 0 < shown < 200
-    assert text.endswith(f"… och {200 - shown} kommentarer till som inte får plats här.")
-
-
-def test_emoji_count_double_towards_the_limit(barnteam: Template, results: PulseResults) -> None:
-    """Telegram counts UTF-16 units, so emoji-heavy comments are measured that way."""
-    comments = ["👍" * 900 for _ in range(10)]
-    text = render_results_text(results, barnteam, "en", comments)
-    assert len(text.encode("utf-16-le")) // 2 <= TELEGRAM_TEXT_LIMIT
-    assert text.endswith("more comments that do not fit here.")
-
-
-def test_one_comment_left_out_uses_the_singular(barnteam: Template, results: PulseResults) -> None:
-    """“1 kommentar till”, not “1 kommentarer till”."""
-    body = render_results_text(results, barnteam, "sv")
-    room = TELEGRAM_TEXT_LIMIT - len(body) - 60
-    text = render_results_text(results, barnteam, "sv", ["a" * (room - 100), "b" * 900])
-    assert text.endswith("… och 1 kommentar till som inte får plats här.")
+def test_a_comment_longer_than_a_page_is_cut(barnteam: Template, results: PulseResults) -> None:
+    """One comment too long for a whole page is cut with "…" and still fits."""
+    pages = comment_pages(["x" * 1000], 100, 500)
+    assert [len(page) for page in pages] == [0, 1]
+    assert pages[1][0].endswith("…") and visible_length(pages[1][0]) <= 500
 
 
 def test_results_png_is_a_phone_sized_png(barnteam: Template, results: PulseResults) -> None:
