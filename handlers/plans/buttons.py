@@ -157,6 +157,27 @@ class NewPlanStepButton(ButtonData, prefix="np"):
     action: Literal["done", "ok", "again"]
 
 
+# The steps of /ny_plan (and of a follow-up's date, time and place) a back button goes to;
+# ``exit`` leaves the wizard (the first step's "cancel").
+WizardStep = Literal["exit", "ref", "type", "mun", "resp", "part", "date", "time", "place"]
+
+
+class NewPlanBackButton(ButtonData, prefix="np"):
+    """``np:back:<step>``: back to the step before, with what was chosen kept. Each step
+    takes only the back button to its own previous step (see handlers/plans/create.py)."""
+
+    action: Literal["back"]
+    to: WizardStep
+
+
+class NewPlanReferenceButton(ButtonData, prefix="np"):
+    """``np:ref:new`` (the generated reference offered) or ``np:ref:keep`` (the reference
+    chosen before going back); the reference itself is in the draft, never in the data."""
+
+    action: Literal["ref"]
+    choice: Literal["new", "keep"]
+
+
 # -- pf: a follow-up's time and place -----------------------------------------------------------
 
 

@@ -1,6 +1,14 @@
 """/ny_plan, step by step and tap first: reference → type → municipality → responsible →
 participants → first follow-up (date, time, place; see handlers/plans/dates.py) → summary →
-confirm. Nothing is stored before the confirmation; /cancel drops the draft."""
+confirm. Nothing is stored before the confirmation; /cancel (or "cancel" on the first step)
+drops the draft.
+
+Every step after the first has "◀ Back" to the step before, where what was chosen is kept
+and marked ✅ (a typed reference is offered again as a button). The reference step offers a
+generated pseudonymous reference (storage/plans/suggestions.py); a reference with a common
+first name is refused with the name it found (storage/plans/references.py). Typed text a
+step cannot use is answered by one line under the step's question (flow.ask_again).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +16,18 @@ from sqlmodel import Session
 from telegram import Update
 
 from bot.context import BotContext
-from bot.i18n import t
+from bot.i18n import Lang, t, tn
 from handlers.common import authorise, first_press, keyboard, municipality_label, user_lang
 from handlers.plans import dates as plan_dates
+from handlers.plans import notices
 from handlers.plans.buttons import (
     PLAN_TYPE_NAMES,
+    NewPlanBackButton,
     NewPlanMeButton,
     NewPlanMunicipalityButton,
     NewPlanPageButton,
     NewPlanPersonButton,
+    NewPlanReferenceButton,
     NewPlanStepButton,
     NewPlanTypeButton,
 )
@@ -29,11 +40,17 @@ from handlers.plans.flow import (
     REFERENCE,
     RESPONSIBLE,
     PlanDraft,
+    Rows,
     ask_again,
+    back_button,
+    chosen_label,
     end_flow,
+    flow,
+    local_today,
     people_rows,
     show,
     show_card,
+    show_question,
     start_flow,
 )
 from handlers.plans.presses import (
@@ -53,6 +70,8 @@ from handlers.plans.summary import show_summary
 from storage.people import store as staff_store
 from storage.people.models import Municipality, Staff
 from storage.plans import store as plans_store
+from storage.plans import suggestions
+from storage.plans.references import first_name_in
 from storage.plans.store import Person, PlanError
 
 MUNICIPALITIES = [m.value for m in Municipality]
@@ -65,24 +84,100 @@ async def start_new_plan(update: Update, context: BotContext) -> int:
         return END
     lang = user_lang(update, context, staff)
     start_flow(context, PlanDraft(mode="new"))
-    await show(update, context, t("plans.new_ask_reference", lang), new=True)
+    return await _ask_reference(update, context, staff, lang, new=True)
+
+
+async def _ask_reference(
+    update: Update,
+    context: BotContext,
+    staff: Staff,
+    lang: Lang,
+    *,
+    new: bool = False,
+    problem: str | None = None,
+) -> int:
+    """The reference question: the reference chosen before (going back) and a generated one
+    as buttons, and "cancel"."""
+    draft = flow(context)
+    assert draft is not None
+    municipality, year = staff.municipality, local_today(context).year
+
+    def suggest(session: Session) -> str:
+        found = suggestions.suggest_reference(session, municipality=municipality, year=year)
+        return found or ""
+
+    draft.suggested = await context.db.run(suggest)
+    rows: Rows = []
+    if draft.reference:
+        label = t("plan_wizard.btn_keep_reference", lang, reference=draft.reference)
+        rows.append([(label, NewPlanReferenceButton("ref", "keep").pack())])
+    if draft.suggested and draft.suggested.upper() != draft.reference.upper():
+        label = t("plan_wizard.btn_suggested", lang, reference=draft.suggested)
+        rows.append([(label, NewPlanReferenceButton("ref", "new").pack())])
+    rows.append([(t("plan_wizard.btn_cancel", lang), NewPlanBackButton("back", "exit").pack())])
+    question = t("plans.new_ask_reference", lang)
+    await show_question(update, context, question, keyboard(rows), problem=problem, new=new)
     return REFERENCE
 
 
 @on_text
-async def type_reference(update: Update, context: BotContext, step: Step, text: str) -> int:
-    """The reference is typed: refused (personnummer, form, taken) or kept; then the type."""
+async def type_reference(update: Update, context: BotContext, step: Step, text: str) -> int | None:
+    """The reference is typed: refused (personnummer, a first name, form, taken) or kept;
+    then the type."""
+    try:
+        return await _use_reference(update, context, step, text)
+    except PlanError as exc:
+        if exc.key != "plan_wizard.ref_first_name":
+            raise
+        # Said with the name it found, so the person sees what to change.
+        name = first_name_in(text) or text
+        problem = t("plan_wizard.ref_first_name_named", step.lang, name=name)
+        await ask_again(update, context, problem)
+        return None
+
+
+@on_flow_button(NewPlanReferenceButton)
+async def pick_reference(
+    update: Update, context: BotContext, press: FlowPress[NewPlanReferenceButton]
+) -> int:
+    """The generated reference (or the one chosen before going back) is tapped: checked
+    again (someone may have taken it since: then a new one is offered), then the type."""
+    draft = press.draft
+    chosen = draft.suggested if press.data.choice == "new" else draft.reference
+    try:
+        return await _use_reference(update, context, press, chosen)
+    except PlanError as exc:
+        draft.reference = ""
+        return await _ask_reference(
+            update, context, press.staff, press.lang, problem=t(exc.key, press.lang)
+        )
+
+
+async def _use_reference(update: Update, context: BotContext, step: Step, text: str) -> int:
+    """``text`` becomes the reference if it may (else :class:`PlanError`); then the type, or
+    the summary again when the reference was refused at the confirmation."""
     lang, draft, by = step.lang, step.draft, step.staff.id
     draft.reference = await context.db.run(
         lambda session: plans_store.check_new_reference(session, reference=text, by=by)
     )
-    if draft.date is not None:
-        # Back from the summary because the reference was taken meanwhile.
+    if draft.resume:
+        draft.resume = False
         return await show_summary(update, context, lang, draft)
-    rows = [
-        [(plan_type_label(value, lang), NewPlanTypeButton("type", value).pack())]
+    return await _ask_type(update, context, step)
+
+
+async def _ask_type(update: Update, context: BotContext, step: Step) -> int:
+    lang, draft = step.lang, step.draft
+    rows: Rows = [
+        [
+            (
+                chosen_label(plan_type_label(value, lang), value == draft.plan_type, lang),
+                NewPlanTypeButton("type", value).pack(),
+            )
+        ]
         for value in PLAN_TYPE_NAMES
     ]
+    rows.append(back_button(lang, "ref"))
     question = t("plans.new_pick_type", lang, reference=draft.reference)
     await show(update, context, question, keyboard(rows))
     return PLAN_TYPE
@@ -93,16 +188,22 @@ async def pick_type(
     update: Update, context: BotContext, press: FlowPress[NewPlanTypeButton]
 ) -> int:
     """The plan type is tapped: now the municipality, the creator's own first."""
-    staff, lang = press.staff, press.lang
     press.draft.plan_type = press.data.plan_type
+    return await _ask_municipality(update, context, press)
+
+
+async def _ask_municipality(update: Update, context: BotContext, step: Step) -> int:
+    staff, lang, draft = step.staff, step.lang, step.draft
     own = staff.municipality
     order = sorted(range(len(MUNICIPALITIES)), key=lambda i: MUNICIPALITIES[i] != own)
-    rows = []
+    rows: Rows = []
     for index in order:
         label = municipality_label(MUNICIPALITIES[index], lang)
         if MUNICIPALITIES[index] == staff.municipality and staff.municipality != "region":
             label = t("plans.own_municipality", lang, municipality=label)
+        label = chosen_label(label, MUNICIPALITIES[index] == draft.municipality, lang)
         rows.append([(label, NewPlanMunicipalityButton("mun", index).pack())])
+    rows.append(back_button(lang, "type"))
     await show(update, context, t("plans.new_pick_municipality", lang), keyboard(rows))
     return MUNICIPALITY
 
@@ -123,16 +224,20 @@ async def _ask_responsible(update: Update, context: BotContext, step: Step, *, p
     people = await context.db.run(
         lambda session: plans_store.staff_to_pick(session, municipality=municipality, exclude={me})
     )
-    rows = []
+    chosen = step.draft.responsible
+    rows: Rows = []
     if plans_store.responsible_fits(staff, municipality):
-        rows.append([(t("plans.btn_me", lang), NewPlanMeButton("resp", "me").pack())])
+        label = chosen_label(t("plans.btn_me", lang), chosen == me, lang)
+        rows.append([(label, NewPlanMeButton("resp", "me").pack())])
     rows += people_rows(
         people,
         page,
         lang,
         data=lambda p: NewPlanPersonButton("resp", p.id).pack(),
         page_data=lambda n: NewPlanPageButton("rpg", n).pack(),
+        chosen=[chosen],
     )
+    rows.append(back_button(lang, "mun"))
     await show(update, context, t("plans.new_pick_responsible", lang), keyboard(rows))
     return RESPONSIBLE
 
@@ -223,10 +328,9 @@ async def _ask_participants(
         page_data=lambda n: NewPlanPageButton("ppg", n).pack(),
         chosen=chosen,
     )
-    done = (
-        t("plans.btn_done_count", lang, count=len(chosen)) if chosen else t("plans.btn_done", lang)
-    )
+    done = tn("plan_wizard.btn_done", len(chosen), lang) if chosen else t("plans.btn_done", lang)
     rows.append([(done, NewPlanStepButton("done").pack())])
+    rows.append(back_button(lang, "resp"))
     draft.page = page
     await show(update, context, t("plans.new_pick_participants", lang), keyboard(rows), new=new)
     return PARTICIPANTS
@@ -277,9 +381,14 @@ async def participants_done(
     update: Update, context: BotContext, press: FlowPress[NewPlanStepButton]
 ) -> int:
     """ "Done": now the first follow-up's date."""
-    press.draft.extra = []
+    press.draft.extra = [back_button(press.lang, "part")]
     question = t("plans.new_ask_date", press.lang)
     return await plan_dates.ask_date(update, context, press.lang, question)
+
+
+async def ask_participants(update: Update, context: BotContext, step: Step) -> int:
+    """The participants step again (back from the date), with those chosen kept."""
+    return await _ask_participants(update, context, step, page=step.draft.page)
 
 
 @on_flow_button(NewPlanStepButton)
@@ -308,6 +417,7 @@ async def confirm_plan(
     end_flow(context)
     assert view is not None
     await show_card(update, context, view, lang, notice=t("plans.created", lang))
+    await notices.tell_plan_created(context, plan.id, staff.id)
     return END
 
 
@@ -315,10 +425,9 @@ async def _not_created(update: Update, context: BotContext, step: Step, key: str
     """Something changed since the summary: ask again for what no longer holds."""
     lang, draft = step.lang, step.draft
     problem = t(key, lang)
-    if key.startswith("plans.ref"):
-        draft.reference = ""
-        await show(update, context, f"{problem}\n\n{t('plans.new_ask_reference', lang)}")
-        return REFERENCE
+    if key.startswith("plans.ref") or key.startswith("plan_wizard.ref"):
+        draft.reference, draft.resume = "", True
+        return await _ask_reference(update, context, step.staff, lang, problem=problem)
     if key == "plans.date_past":
         draft.date = None
         return await plan_dates.ask_date(
@@ -335,8 +444,61 @@ async def restart_plan(
 ) -> int:
     """ "Start again": the draft is dropped and the reference asked for."""
     start_flow(context, PlanDraft(mode="new"))
-    await show(update, context, t("plans.new_ask_reference", press.lang))
-    return REFERENCE
+    return await _ask_reference(update, context, press.staff, press.lang)
+
+
+# -- back ---------------------------------------------------------------------------------------
+
+
+@on_flow_button(NewPlanBackButton)
+async def leave_wizard(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Cancel" on the first step: the draft is dropped, nothing was stored."""
+    end_flow(context)
+    await show(update, context, t("plan_wizard.cancelled", press.lang))
+    return END
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_reference(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Back" from the type: the reference question, the reference kept as a button."""
+    return await _ask_reference(update, context, press.staff, press.lang)
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_type(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Back" from the municipality: the type, the one chosen marked."""
+    return await _ask_type(update, context, press)
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_municipality(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Back" from the responsible: the municipality, the one chosen marked."""
+    return await _ask_municipality(update, context, press)
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_responsible(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Back" from the participants: the responsible, the one chosen marked."""
+    return await _ask_responsible(update, context, press, page=0)
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_place(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Back" from the summary: the place, the one chosen offered again."""
+    press.draft.confirmable = False
+    return await plan_dates.ask_place(update, context, press.lang)
 
 
 @on_text
@@ -347,28 +509,41 @@ async def expect_button(update: Update, context: BotContext, step: Step, _text: 
 
 
 # The conversation's steps of /ny_plan before the date, and its last (see handlers/plans/menu.py).
+# Each step takes only the back button to its own previous step.
 STEPS: StepTable = {
-    REFERENCE: [(type_reference, TEXT)],
-    PLAN_TYPE: [(pick_type, NewPlanTypeButton.matching()), (expect_button, TEXT)],
+    REFERENCE: [
+        (pick_reference, NewPlanReferenceButton.matching()),
+        (leave_wizard, NewPlanBackButton.matching(to="exit")),
+        (type_reference, TEXT),
+    ],
+    PLAN_TYPE: [
+        (pick_type, NewPlanTypeButton.matching()),
+        (back_to_reference, NewPlanBackButton.matching(to="ref")),
+        (expect_button, TEXT),
+    ],
     MUNICIPALITY: [
         (pick_municipality, NewPlanMunicipalityButton.matching()),
+        (back_to_type, NewPlanBackButton.matching(to="type")),
         (expect_button, TEXT),
     ],
     RESPONSIBLE: [
         (pick_me_responsible, NewPlanMeButton.matching()),
         (pick_responsible, NewPlanPersonButton.matching(action="resp")),
         (page_responsible, NewPlanPageButton.matching(action="rpg")),
+        (back_to_municipality, NewPlanBackButton.matching(to="mun")),
         (type_responsible, TEXT),
     ],
     PARTICIPANTS: [
         (toggle_participant, NewPlanPersonButton.matching(action="part")),
         (page_participants, NewPlanPageButton.matching(action="ppg")),
         (participants_done, NewPlanStepButton.matching(action="done")),
+        (back_to_responsible, NewPlanBackButton.matching(to="resp")),
         (type_participant, TEXT),
     ],
     CONFIRM: [
         (confirm_plan, NewPlanStepButton.matching(action="ok")),
         (restart_plan, NewPlanStepButton.matching(action="again")),
+        (back_to_place, NewPlanBackButton.matching(to="place")),
         (expect_button, TEXT),
     ],
 }

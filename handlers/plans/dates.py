@@ -5,7 +5,13 @@ Three ways in: the first follow-up of /ny_plan, "change date" (``pln:date:<id>``
 date, offers to close the plan or to decide later). The last two work from any message
 (the card and the reminders). The date comes from the calendar keyboard or typed Swedish or
 English forms (bot.dates); past days are refused. Then the time (buttons for common times,
-typed ``13:30``, or none) and the place (typed, through the personal-data guard, or skipped).
+typed ``13:30``, or none) and the place (typed, through the personal-data guard, or skipped;
+a new plan offers the person's last place, a moved follow-up its own place).
+
+The calendar marks weekends and holidays (a legend line under the question says how) and the
+time question names a holiday that was picked. The time and place steps have "◀ Back" (and
+the date step of /ny_plan back to the team); a typed date or time that cannot be used is
+answered by one line under the question, in the same message.
 """
 
 from __future__ import annotations
@@ -13,16 +19,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
 from bot.dates import parse_date, parse_time
 from bot.i18n import Lang, format_date, format_time, t
 from handlers.common import keyboard
-from handlers.plans.buttons import LaterButton, PlaceButton, PlanButton, TimeButton
+from handlers.plans import notices
+from handlers.plans.buttons import (
+    LaterButton,
+    NewPlanBackButton,
+    PlaceButton,
+    PlanButton,
+    TimeButton,
+)
 from handlers.plans.calendar_keyboard import (
     calendar_keyboard,
     calendar_pattern,
+    holiday_name,
     parse_calendar_callback,
 )
 from handlers.plans.flow import (
@@ -32,12 +47,15 @@ from handlers.plans.flow import (
     TIME,
     PlanDraft,
     Rows,
+    back_button,
     back_row,
+    chosen_label,
     end_flow,
     flow,
     local_today,
     show,
     show_card,
+    show_question,
     start_flow,
 )
 from handlers.plans.presses import (
@@ -54,9 +72,11 @@ from handlers.plans.presses import (
     on_text,
     run_change,
 )
-from handlers.plans.render import day_with_weekday, follow_up_when
+from handlers.plans.render import day_with_weekday, escape, follow_up_when
 from handlers.plans.summary import show_summary
+from storage.people import store as staff_store
 from storage.plans import store as plans_store
+from storage.plans import suggestions
 from storage.plans.store import PlanError
 
 CAL_SCOPE: Final = "pf"
@@ -64,10 +84,15 @@ TIME_CHOICES: Final = tuple(dt.time(hour) for hour in (8, 9, 10, 13, 14, 15))
 
 
 def date_markup(
-    lang: Lang, today: dt.date, month: dt.date | None = None, extra: Rows | None = None
+    lang: Lang,
+    today: dt.date,
+    month: dt.date | None = None,
+    extra: Rows | None = None,
+    chosen: dt.date | None = None,
 ) -> InlineKeyboardMarkup:
-    """The calendar keyboard, with the flow's extra buttons below it."""
-    rows = [list(row) for row in calendar_keyboard(CAL_SCOPE, lang, today, month).inline_keyboard]
+    """The calendar keyboard (``chosen`` marked), with the flow's extra buttons below it."""
+    calendar = calendar_keyboard(CAL_SCOPE, lang, today, month, chosen=chosen)
+    rows = [list(row) for row in calendar.inline_keyboard]
     for row in extra or []:
         rows.append([InlineKeyboardButton(label, callback_data=data) for label, data in row])
     return InlineKeyboardMarkup(rows)
@@ -76,13 +101,15 @@ def date_markup(
 async def ask_date(
     update: Update, context: BotContext, lang: Lang, question: str, *, problem: str | None = None
 ) -> int:
-    """The calendar and the question; ``problem`` (what was wrong) goes first."""
+    """The calendar and the question (with the calendar's legend); ``problem`` (what was
+    wrong) on a line under it. The month of a day chosen before is shown, that day marked."""
     draft = flow(context)
     assert draft is not None
-    markup = date_markup(lang, local_today(context), extra=draft.extra)
-    text = f"{problem}\n\n{question}" if problem else question
-    await show(update, context, text, markup, remember=False)
-    draft.question = (question, markup.to_dict() if markup else None)
+    draft.date_question = question
+    chosen = draft.when()[0]
+    markup = date_markup(lang, local_today(context), chosen, draft.extra, chosen)
+    text = f"{question}\n{t('plan_wizard.calendar_legend', lang)}"
+    await show_question(update, context, text, markup, problem=problem)
     return DATE
 
 
@@ -145,7 +172,10 @@ async def pick_calendar_day(update: Update, context: BotContext) -> int | None:
     if action.kind == "noop":
         return None
     if action.kind == "month":
-        await query.edit_message_reply_markup(date_markup(lang, today, action.day, draft.extra))
+        markup = date_markup(lang, today, action.day, draft.extra, draft.when()[0])
+        await query.edit_message_reply_markup(markup)
+        if draft.question is not None:  # a problem line later keeps this month
+            draft.question = (draft.question[0], markup.to_dict())
         return None
     assert action.day is not None
     return await _chose_date(update, context, lang, draft, action.day)
@@ -161,10 +191,29 @@ async def type_date(update: Update, context: BotContext, step: Step, text: str) 
 async def _chose_date(
     update: Update, context: BotContext, lang: Lang, draft: PlanDraft, day: dt.date
 ) -> int:
-    draft.date = day.isoformat()
-    times = [(format_time(value), TimeButton.of(value).pack()) for value in TIME_CHOICES]
-    rows = [times[:3], times[3:], [(t("plans.btn_no_time", lang), TimeButton.of(None).pack())]]
+    if draft.date != day.isoformat():
+        draft.date, draft.time = day.isoformat(), None
+    return await _ask_time(update, context, lang, draft)
+
+
+async def _ask_time(update: Update, context: BotContext, lang: Lang, draft: PlanDraft) -> int:
+    """The time question for the chosen day (a holiday named), the time chosen before
+    marked."""
+    day = draft.when()[0]
+    assert day is not None
+
+    def button(value: dt.time | None, label: str) -> tuple[str, str]:
+        data = TimeButton.of(value)
+        picked = draft.time == "" if value is None else data.chosen == draft.time
+        return chosen_label(label, picked, lang), data.pack()
+
+    times = [button(value, format_time(value)) for value in TIME_CHOICES]
+    rows = [times[:3], times[3:], [button(None, t("plans.btn_no_time", lang))]]
+    rows.append(back_button(lang, "date"))
     question = t("plans.ask_time", lang, date=_capitalised(day_with_weekday(day, lang)))
+    holiday = holiday_name(day, lang)
+    if holiday is not None:
+        question += "\n" + t("plan_wizard.holiday_note", lang, name=holiday)
     await show(update, context, question, keyboard(rows))
     return TIME
 
@@ -191,27 +240,49 @@ async def decide_later(update: Update, context: BotContext, press: FlowPress[Lat
 @on_flow_button(TimeButton, valid=lambda data: data.valid)
 async def pick_time(update: Update, context: BotContext, press: FlowPress[TimeButton]) -> int:
     """A time button (or "no time"): then the place."""
-    press.draft.time = press.data.chosen
-    return await _ask_place(update, context, press.lang)
+    # "" is "no time" chosen (kept when going back), None not chosen yet.
+    press.draft.time = press.data.chosen or ""
+    return await ask_place(update, context, press.lang)
 
 
 @on_text
 async def type_time(update: Update, context: BotContext, step: Step, text: str) -> int:
     """A typed time (``13:30``, ``kl 9``): then the place."""
     step.draft.time = format_time(parse_time(text))
-    return await _ask_place(update, context, step.lang)
+    return await ask_place(update, context, step.lang)
 
 
-async def _ask_place(update: Update, context: BotContext, lang: Lang) -> int:
-    rows: Rows = []
+async def ask_place(update: Update, context: BotContext, lang: Lang) -> int:
+    """The place question: a new plan offers the place chosen before (going back) or the
+    person's last place; a moved follow-up its own place."""
     draft = flow(context)
-    old_place = draft.old_place if draft is not None else None
-    if old_place:
+    assert draft is not None
+    if draft.mode == "new":
+        draft.old_place = draft.place or await _last_place(update, context)
+    rows: Rows = []
+    if draft.old_place:
         keep = PlaceButton("place", "keep").pack()
-        rows.append([(t("plans.btn_keep_place", lang, place=old_place), keep)])
+        key = "plan_wizard.btn_last_place" if draft.mode == "new" else "plans.btn_keep_place"
+        rows.append([(t(key, lang, place=draft.old_place), keep)])
     rows.append([(t("plans.btn_skip_place", lang), PlaceButton("place", "skip").pack())])
+    rows.append(back_button(lang, "time"))
     await show(update, context, t("plans.ask_place", lang), keyboard(rows))
     return PLACE
+
+
+async def _last_place(update: Update, context: BotContext) -> str | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    telegram_id = user.id
+
+    def find(session: Session) -> str | None:
+        staff = staff_store.get_staff(session, telegram_id=telegram_id)
+        if staff is None or staff.id is None:
+            return None
+        return suggestions.last_place(session, staff_id=staff.id)
+
+    return await context.db.run(find)
 
 
 @on_flow_button(PlaceButton)
@@ -251,10 +322,45 @@ async def _finish(update: Update, context: BotContext, step: Step) -> int:
     notice = t(
         "plans.date_saved",
         lang,
-        next=follow_up_when(view.next_follow_up, view.follow_up_time, view.place, lang),
+        next=escape(follow_up_when(view.next_follow_up, view.follow_up_time, view.place, lang)),
     )
     await show_card(update, context, view, lang, notice=notice)
+    await notices.tell_team(context, view.id, step.staff.id, "plans.notice_date_set")
     return END
+
+
+# -- back ---------------------------------------------------------------------------------------
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_participants(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int | None:
+    """ "Back" from the first follow-up's date (/ny_plan): the team, those chosen kept."""
+    if press.draft.mode != "new":
+        await show(update, context, t("core.stale_button", press.lang))
+        return None
+    # Imported here: handlers.plans.create imports this module.
+    from handlers.plans.create import ask_participants
+
+    return await ask_participants(update, context, press)
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_date(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Back" from the time: the calendar again, at the chosen day's month, that day marked."""
+    question = press.draft.date_question or t("plans.new_ask_date", press.lang)
+    return await ask_date(update, context, press.lang, question)
+
+
+@on_flow_button(NewPlanBackButton)
+async def back_to_time(
+    update: Update, context: BotContext, press: FlowPress[NewPlanBackButton]
+) -> int:
+    """ "Back" from the place: the time question again, the time chosen marked."""
+    return await _ask_time(update, context, press.lang, press.draft)
 
 
 # The conversation's steps of a follow-up's date, time and place (see handlers/plans/menu.py).
@@ -262,8 +368,17 @@ STEPS: StepTable = {
     DATE: [
         (pick_calendar_day, calendar_pattern(CAL_SCOPE)),
         (decide_later, LaterButton.matching()),
+        (back_to_participants, NewPlanBackButton.matching(to="part")),
         (type_date, TEXT),
     ],
-    TIME: [(pick_time, TimeButton.matching()), (type_time, TEXT)],
-    PLACE: [(skip_place, PlaceButton.matching()), (type_place, TEXT)],
+    TIME: [
+        (pick_time, TimeButton.matching()),
+        (back_to_date, NewPlanBackButton.matching(to="date")),
+        (type_time, TEXT),
+    ],
+    PLACE: [
+        (skip_place, PlaceButton.matching()),
+        (back_to_time, NewPlanBackButton.matching(to="time")),
+        (type_place, TEXT),
+    ],
 }

@@ -13,16 +13,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any, Final
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
 from bot.i18n import Lang, t
 from bot.state import flow_draft
-from handlers.common import edit_or_send, keyboard, municipality_label, parse_mode
-from handlers.plans.buttons import FollowUpButton, PlanButton
+from handlers.common import edit_or_send, keyboard, municipality_label, parse_mode, user_lang
+from handlers.plans.buttons import FollowUpButton, NewPlanBackButton, PlanButton, WizardStep
 from handlers.plans.render import card_text
 from storage.plans.store import Person, PlanRights, PlanView
 
@@ -76,8 +78,13 @@ class PlanDraft:
     time: str | None = None  # HH:MM
     place: str | None = None
     old_place: str | None = None
-    # The current question (text, keyboard as Telegram's JSON) and the message showing it.
+    suggested: str = ""  # the generated reference offered as a button (/ny_plan)
+    resume: bool = False  # a new reference goes straight back to the summary
+    date_question: str = ""  # the date step's question, to go back to it
+    # The current question (text, keyboard as Telegram's JSON; HTML or not) and the message
+    # showing it.
     question: tuple[str, dict[str, Any] | None] | None = None
+    html: bool = False
     msg: int | None = None
 
     def when(self) -> tuple[dt.date | None, dt.time | None]:
@@ -156,15 +163,67 @@ async def show(
         draft.msg = message_id
         if remember:
             draft.question = (text, markup.to_dict() if markup else None)
+            draft.html = html
+
+
+async def show_question(
+    update: Update,
+    context: BotContext,
+    question: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    problem: str | None = None,
+    new: bool = False,
+) -> None:
+    """A step's question (see :func:`show`), with ``problem`` (what was wrong, already in
+    the person's language) on one line under it; the question alone is remembered."""
+    if problem is None:
+        await show(update, context, question, markup, new=new)
+        return
+    line = t("plan_wizard.problem", user_lang(update, context), problem=problem)
+    await show(update, context, f"{question}\n\n{line}", markup, new=new, remember=False)
+    draft = flow(context)
+    if draft is not None:
+        draft.question = (question, markup.to_dict() if markup else None)
+        draft.html = False
+
+
+def chosen_label(label: str, chosen: bool, lang: Lang) -> str:
+    """A button's label, marked ✅ when it is what was chosen before (going back)."""
+    return t("plan_wizard.chosen", lang, label=label) if chosen else label
+
+
+def back_button(lang: Lang, to: WizardStep) -> list[tuple[str, str]]:
+    """The row with the back button to the step ``to``."""
+    return [(t("plan_wizard.btn_back", lang), NewPlanBackButton("back", to).pack())]
 
 
 async def ask_again(update: Update, context: BotContext, problem: str) -> None:
-    """Say what was wrong with typed text, then the current question again."""
+    """Say what was wrong in one line under the current question: the message showing the
+    question is edited (its buttons, a calendar say, stay where they are). Only when that
+    message cannot be edited (gone, or the same line is already there) is the question sent
+    again, so the person always sees an answer."""
     draft = flow(context)
     text, raw = draft.question if draft and draft.question else ("", None)
+    html = draft.html if draft is not None else False
     markup = InlineKeyboardMarkup.de_json(raw, None) if raw else None
-    combined = f"{problem}\n\n{text}" if text else problem
-    await show(update, context, combined, markup, new=True, remember=False)
+    line = t("plan_wizard.problem", user_lang(update, context), problem=problem)
+    combined = f"{text}\n\n{escape(line) if html else line}" if text else line
+    chat = update.effective_chat
+    if draft is not None and draft.msg is not None and chat is not None and text:
+        try:
+            await context.bot.edit_message_text(
+                combined,
+                chat_id=chat.id,
+                message_id=draft.msg,
+                reply_markup=markup,
+                parse_mode=parse_mode(html),
+                disable_web_page_preview=True,
+            )
+            return
+        except BadRequest:
+            pass  # too old to edit, deleted, or the same problem again: a new message
+    await show(update, context, combined, markup, new=True, remember=False, html=html)
 
 
 def card_markup(view: PlanView, lang: Lang, today: dt.date) -> InlineKeyboardMarkup:

@@ -9,7 +9,7 @@ from bot.context import BotContext
 from bot.i18n import Lang, t
 from handlers.common import keyboard
 from handlers.plans.buttons import NewPlanStepButton
-from handlers.plans.flow import CONFIRM, PlanDraft, show
+from handlers.plans.flow import CONFIRM, PlanDraft, back_button, show
 from handlers.plans.render import follow_up_when, plan_words
 from storage.plans import store as plans_store
 
@@ -33,6 +33,7 @@ async def show_summary(update: Update, context: BotContext, lang: Lang, draft: P
     rows = [
         [(t("plans.btn_create", lang), NewPlanStepButton("ok").pack())],
         [(t("plans.btn_restart", lang), NewPlanStepButton("again").pack())],
+        back_button(lang, "place"),
     ]
     draft.confirmable = True
     await show(update, context, text, keyboard(rows))
