@@ -338,8 +338,7 @@ async def back_to_participants(
 ) -> int | None:
     """ "Back" from the first follow-up's date (/ny_plan): the team, those chosen kept."""
     if press.draft.mode != "new":
-        await show(update, context, t("core.stale_button", press.lang))
-        return None
+        return None  # forged: only /ny_plan's calendar has this button (the press is answered)
     # Imported here: handlers.plans.create imports this module.
     from handlers.plans.create import ask_participants
 

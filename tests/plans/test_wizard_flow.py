@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.context import DalsbotApp
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from storage.plans import store as plans_store
 from storage.plans.models import Plan, PlanParticipant
@@ -274,3 +274,25 @@ async def test_cancel_on_the_first_step_ends_the_wizard(
     assert step.text == t("plan_wizard.cancelled", "sv")
     assert (await anna.ask("/cancel")).text == t("core.nothing_to_cancel", "sv")
     assert plans(app) == []
+
+
+async def test_a_forged_back_button_is_refused_as_stale(
+    app: DalsbotApp, standin: BotApiStandIn, team: dict[str, int]
+) -> None:
+    """Each step takes only the back button to its own previous step: "back to the place"
+    forged on the type step, or a step that does not exist, is stale and changes nothing."""
+    anna = standin.user(ANNA, "Anna")
+    await anna.ask("/ny_plan")
+    step = await anna.ask("BP-17")
+    for forged in ("np:back:place", "np:back:nowhere", "np:ref:new"):
+        await anna.press(step, BACK, data=forged)
+        assert (await anna.reply()).alert == t("core.stale_button", "sv")
+    assert anna.last().text == "Vilken sorts plan är BP-17?"
+    assert (await anna.tap(step, BACK)).text == t("plans.new_ask_reference", "sv")
+
+
+def test_done_counts_in_both_languages() -> None:
+    """CLDR plural rules through Babel: one and other."""
+    assert tn("plan_wizard.btn_done", 1, "sv") == "Klar ✔️ (1 vald)"
+    assert tn("plan_wizard.btn_done", 3, "sv") == "Klar ✔️ (3 valda)"
+    assert tn("plan_wizard.btn_done", 1, "en") == "Done ✔️ (1 chosen)"
