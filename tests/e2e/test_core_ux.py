@@ -168,9 +168,7 @@ async def test_a_restart_sets_no_menu_that_has_not_changed(
     """Start-up sets a staff member's menu once; the next start-up, with nothing changed,
     sets only the strangers' menus (not one call per staff member)."""
     for user_id in range(2001, 2011):
-        sqlite_db.call(
-            lambda s, u=user_id: staff_store.ensure_admin(s, telegram_id=u, display_name="X")
-        )
+        add_staff(sqlite_db, user_id, f"Person {user_id}")
 
     async def one_run() -> int:
         before = standin.calls["setMyCommands"]
@@ -446,3 +444,31 @@ async def test_a_picture_sent_while_answering_a_pulse_leaves_the_answer_as_it_wa
     assert (await send_media(standin, person, "photo")).text == t("core.media_reply_stranger", "sv")
     done = await answer_from(person, message, [4, 4, 4, 4])
     assert done.text == t("pulse.thanks", "sv")
+
+
+async def test_taps_and_messages_of_the_everyday_tasks(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """README's table: changing the language, turning the digest on, changing a role and
+    inviting someone each take one command and a few taps, and the bot answers on one
+    message edited in place (one message sent per task)."""
+    anna = staff_chat(app, standin, 1111, "Anna Berg")
+    admin = standin.user(ADMIN_ID, "Astrid")
+    staff_chat(app, standin, 1112, "Bo Ek")
+
+    async def task(person: SimUser, command: str, taps: list[str]) -> tuple[int, int]:
+        sent_before = len(standin.sent_messages(person.id))
+        shown = await person.ask(command)
+        for label in taps:
+            await person.press(shown, label)
+            shown = await person.reply()
+            while shown.kind not in ("send", "edit"):  # a toast comes before the edit
+                shown = await person.reply()
+        return len(taps), len(standin.sent_messages(person.id)) - sent_before
+
+    assert await task(anna, "/sprak", ["English"]) == (1, 1)
+    assert await task(anna, "/settings", ["Turn on"]) == (1, 1)
+    role = ["Bo Ek", "Gör till samordnare", "Ja, gör till samordnare"]
+    assert await task(admin, "/medarbetare", role) == (3, 1)
+    invite = ["medarbetare", "Mellerud", "1 person", "7 dagar"]
+    assert await task(admin, "/bjud_in", invite) == (4, 1)
