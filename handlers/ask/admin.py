@@ -13,8 +13,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext, DalsbotApp
-from bot.i18n import Lang, t
-from handlers.ask.render import reload_knowledge_base, split_message
+from bot.i18n import Lang, t, tn
+from handlers.ask.render import CARD_LIMIT, reload_knowledge_base, shorten
 from handlers.ask.shared import knowledge_base
 from handlers.common import ADMIN_ONLY, CommandSpec, authorise, private_only, reply, user_lang
 from knowledge.articles import KnowledgeBaseError
@@ -26,6 +26,8 @@ from storage.knowledge import store as kb_store
 logger = logging.getLogger(__name__)
 
 PURGE_TIME: Final = dt.time(3, 30)
+# /kb_gaps quotes each question this short, and stays one phone-sized message.
+GAP_QUESTION_LIMIT: Final = 60
 
 COMMANDS = [
     CommandSpec("kb_reload", "ask.commands.kb_reload", ADMIN_ONLY),
@@ -44,12 +46,16 @@ async def reload_articles(update: Update, context: BotContext) -> None:
         reload_knowledge_base, knowledge_base(context), today
     )
     if count is None:
-        key = "ask.reload_failed_more" if extra else "ask.reload_failed"
-        articles = t(key, lang, error=error, more=extra)
+        if extra:
+            more = tn("ask.errors_more", extra, lang)
+            articles = t("ask.reload_failed_more", lang, error=error, more=more)
+        else:
+            articles = t("ask.reload_failed", lang, error=error)
         logger.warning("Knowledge base reload refused (%d more errors)", extra)
     else:
         key = "ask.reload_ok_warnings" if extra else "ask.reload_ok"
-        articles = t(key, lang, count=count, warnings=extra)
+        warnings = tn("ask.warnings_count", extra, lang)
+        articles = t(key, lang, articles=tn("ask.articles_count", count, lang), warnings=warnings)
         logger.info("Knowledge base reloaded: %d articles", count)
     await reply(update, f"{articles}\n\n{await reload_contacts(context, lang)}")
 
@@ -63,7 +69,7 @@ async def reload_contacts(context: BotContext, lang: Lang) -> str:
         return t("ask.contacts_reload_failed", lang, error=str(exc))
     context.data.services.add(contacts)
     logger.info("Contacts reloaded: %d numbers", contacts.count)
-    return t("ask.contacts_reloaded", lang, count=contacts.count)
+    return t("ask.contacts_reloaded", lang, numbers=tn("ask.numbers_count", contacts.count, lang))
 
 
 async def show_gaps(update: Update, context: BotContext) -> None:
@@ -80,22 +86,44 @@ async def show_gaps(update: Update, context: BotContext) -> None:
         )
     )
     titles = knowledge_base(context).titles(lang)
-    lines = [
-        t("ask.gaps_title", lang, days=kb_store.GAPS_DAYS),
-        "",
-        t("ask.gaps_unanswered_title", lang),
-    ]
-    lines += [
-        t("ask.gaps_unanswered_row", lang, count=count, question=text[:120])
-        for text, count in unanswered
-    ] or [t("ask.gaps_unanswered_none", lang)]
-    lines += ["", t("ask.gaps_disliked_title", lang)]
-    lines += [
+    await reply(update, gaps_text(lang, unanswered, disliked, titles))
+
+
+def gaps_text(
+    lang: Lang,
+    unanswered: list[tuple[str, int]],
+    disliked: list[tuple[str, int, int]],
+    titles: dict[str, str],
+) -> str:
+    """/kb_gaps in one phone-sized message: the least frequent questions give way first."""
+    disliked_lines = [t("ask.gaps_disliked_title", lang)]
+    disliked_lines += [
         t("ask.gaps_disliked_row", lang, title=titles.get(article_id, article_id), down=down, up=up)
         for article_id, down, up in disliked
     ] or [t("ask.gaps_disliked_none", lang)]
-    for part in split_message("\n".join(lines)):
-        await reply(update, part)
+    rows = [
+        t(
+            "ask.gaps_unanswered_row",
+            lang,
+            count=count,
+            question=shorten(text, GAP_QUESTION_LIMIT),
+        )
+        for text, count in unanswered
+    ] or [t("ask.gaps_unanswered_none", lang)]
+    shown = len(rows)
+    while True:
+        lines = [
+            t("ask.gaps_title", lang, days=kb_store.GAPS_DAYS),
+            "",
+            t("ask.gaps_unanswered_title", lang),
+            *rows[:shown],
+        ]
+        if shown < len(rows):
+            lines.append(tn("ask.gaps_more", len(rows) - shown, lang))
+        text = "\n".join([*lines, "", *disliked_lines])
+        if len(text) <= CARD_LIMIT or shown == 0:
+            return text
+        shown -= 1
 
 
 async def purge_old_questions(context: BotContext) -> None:

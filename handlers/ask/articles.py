@@ -1,23 +1,30 @@
-"""Reading the knowledge base's articles: the whole article ("Läs mer"), another article's
-answer card (a related, suggestion or topic button) and /artiklar, the topics a page at a
-time."""
+"""Reading the knowledge base's articles: an answer card redrawn in place (the whole article
+with "Läs mer", the related articles and the coordinator behind "Fler val ▾"), another
+article's answer card (a related, suggestion or topic button) and /artiklar, the topics a
+page at a time."""
 
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from handlers.ask.buttons import ArticleButton, ArticlesPageButton
+from bot.i18n import as_lang
+from handlers.ask.buttons import ArticleButton, ArticlesPageButton, CardButton, View
 from handlers.ask.render import (
     ARTICLES_PER_PAGE,
     Card,
+    CardSpec,
     article_card,
     articles_page,
-    full_article,
+    card_rows,
+    card_text,
+    expanded_article,
     localised,
 )
-from handlers.ask.shared import knowledge_base, send_card
+from handlers.ask.shared import NO_PREVIEW, contact_numbers, knowledge_base, send_card
 from handlers.common import (
     STAFF_ROLES,
     CommandSpec,
@@ -56,14 +63,68 @@ async def _pressed_article(
 
 
 async def read_more(update: Update, context: BotContext) -> None:
-    """Sends the whole article, in as many messages as it needs."""
+    """ "Läs mer" on a card sent before cards were redrawn in place: the whole article in one
+    message."""
     pressed = await _pressed_article(update, context)
     if pressed is None:
         return
     press, article = pressed
     await press.query.answer()
-    for part in full_article(article, press.data.lang):
-        await send_card(update.effective_chat, Card(part))
+    await send_card(update.effective_chat, Card(expanded_article(article, press.data.lang)))
+
+
+async def redraw_card(update: Update, context: BotContext) -> None:
+    """Redraws the pressed answer card in place: the whole article or the short card again
+    (the text), or "Fler val ▾" opened or closed (the buttons only)."""
+    press = await checked_press(update, context, CardButton)
+    if press is None:
+        return
+    button, kb = press.data, knowledge_base(context)
+    row = None
+    if button.well_formed:
+        row = await context.db.run(kb_store.card_of, question_id=button.log_id)
+    article = localised(kb, row.article_id, row.lang) if row is not None else None
+    message = press.query.message
+    if row is None or article is None or message is None:
+        await press.stale()
+        return
+    lang = as_lang(row.lang)
+    local = None
+    if row.emergency and row.municipality is not None:
+        local = contact_numbers(context).for_municipality(row.municipality)
+    view = View(button.view)
+    spec = CardSpec(
+        article, lang, button.log_id, view, row.emergency, button.lead, row.asked, local
+    )
+    await press.query.answer()
+    markup = keyboard(card_rows(kb, spec))
+    was_expanded = View.EXPANDED in _shown_view(getattr(message, "reply_markup", None), button)
+    try:
+        if was_expanded == (View.EXPANDED in view):
+            await press.query.edit_message_reply_markup(markup)
+        else:
+            await press.query.edit_message_text(
+                card_text(spec),
+                reply_markup=markup,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            )
+    except BadRequest as exc:
+        # A double tap asks for the same card again; Telegram refuses "not modified".
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+def _shown_view(markup: object, pressed: CardButton) -> View:
+    """The view the card is showing now: the one its "read more"/"less" button leaves."""
+    rows = getattr(markup, "inline_keyboard", None) or ()
+    for button in (b for row in rows for b in row):
+        data = CardButton.parse(getattr(button, "callback_data", None))
+        if data is not None and data.log_id == pressed.log_id:
+            # Every card button of a card differs from the shown view in one flag; the first
+            # one toggles EXPANDED.
+            return View(data.view) ^ View.EXPANDED
+    return View(0)
 
 
 async def open_article(update: Update, context: BotContext) -> None:
@@ -85,12 +146,8 @@ async def open_article(update: Update, context: BotContext) -> None:
         now=context.now(),
     )
     await press.query.answer()
-    await send_card(
-        update.effective_chat,
-        article_card(
-            kb, article, lang, log_id=log_id, related=list(article.related), can_forward=False
-        ),
-    )
+    spec = CardSpec(article, lang, log_id, can_forward=False)
+    await send_card(update.effective_chat, article_card(kb, spec))
 
 
 # -- browsing ----------------------------------------------------------------------------------
@@ -125,6 +182,7 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
     """/artiklar and the buttons that open articles."""
     return [
         CommandHandler("artiklar", browse_articles),
+        CallbackQueryHandler(redraw_card, pattern=CardButton.matching()),
         CallbackQueryHandler(read_more, pattern=ArticleButton.matching(action="more")),
         CallbackQueryHandler(open_article, pattern=ArticleButton.matching(action="art")),
         CallbackQueryHandler(turn_page, pattern=ArticlesPageButton.matching()),

@@ -6,10 +6,11 @@ question) and carries only ids: each press reloads what it names and the presser
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import Final, Literal, get_args
 
-from bot.buttons import ButtonData, Page, RowId, Token
+from bot.buttons import ButtonData, Page, RowId, Small, Token
 from bot.i18n import Lang
 from storage.knowledge import store as kb_store
 
@@ -21,9 +22,41 @@ if set(get_args(Vote)) != set(kb_store.VOTES):  # the buttons offer exactly the 
     raise RuntimeError("Vote must list storage.knowledge.store.VOTES")
 
 
+# A card's lead when the question has no related article of its own.
+NO_LEAD: Final = "-"
+
+
+class View(enum.IntFlag):
+    """How an answer card is drawn (a card button carries it; it only changes the display)."""
+
+    NONE = 0
+    EXPANDED = 1  # the whole article instead of the short answer
+    MENU = 2  # "More ▾" open: related articles, the coordinator, "Less ▴"
+    SAFETY = 4  # the question may be about a child in danger: a line about 112
+    UNSUPPORTED = 8  # asked in another language: the bilingual note first
+
+
+class CardButton(ButtonData, prefix="kb"):
+    """``kb:card:<question log id>:<view>:<lead>``: redraw answer card ``log id`` in place as
+    ``view`` (read more or less, open or close "More ▾"); ``lead`` is the question's own first
+    related article or ``-``."""
+
+    action: Literal["card"]
+    log_id: RowId
+    view: Small
+    lead: Token
+
+    @property
+    def well_formed(self) -> bool:
+        """True when the view is one a card has and the lead can be an article id."""
+        known = self.view <= max(View)
+        return known and (self.lead == NO_LEAD or ARTICLE_ID.fullmatch(self.lead) is not None)
+
+
 class ArticleButton(ButtonData, prefix="kb"):
-    """``kb:more:<article id>:<lang>`` (the whole article) or ``kb:art:<article id>:<lang>``
-    (its answer card, from a related, suggestion or topic button)."""
+    """``kb:more:<article id>:<lang>`` (the whole article; on cards sent before "read more"
+    redrew the card) or ``kb:art:<article id>:<lang>`` (its answer card, from a related,
+    suggestion or topic button)."""
 
     action: Literal["more", "art"]
     article_id: Token
@@ -52,9 +85,18 @@ class ForwardButton(ButtonData, prefix="kb"):
 
 
 class ReplyButton(ButtonData, prefix="kb"):
-    """``kb:reply:<coordinator question id>``: a coordinator answers a passed-on question."""
+    """``kb:reply:<coordinator question id>``: a coordinator answers a passed-on question (or
+    writes again in the thread they answered)."""
 
     action: Literal["reply"]
+    forwarded_id: RowId
+
+
+class ThreadButton(ButtonData, prefix="kb"):
+    """``kb:again:<coordinator question id>`` (the asker writes back to the coordinator who
+    answered) or ``kb:thanks:<coordinator question id>`` (the asker thanks them)."""
+
+    action: Literal["again", "thanks"]
     forwarded_id: RowId
 
 

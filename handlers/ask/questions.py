@@ -18,6 +18,7 @@ import re
 from typing import Final
 
 from telegram import Chat, MessageEntity, Update
+from telegram.constants import ChatAction
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -31,9 +32,10 @@ from bot.context import BotContext
 from bot.guard import contains_identity_number, normalise
 from bot.i18n import Lang, t
 from handlers.ask.buttons import VoteButton
-from handlers.ask.coordinators import deliver_reply
+from handlers.ask.coordinators import deliver_reply, thread_of_reply
 from handlers.ask.render import answer_card, emergency_guidance, intent_card
 from handlers.ask.shared import PendingText, contact_numbers, knowledge_base, send_card
+from handlers.ask.smalltalk import SmallTalk, small_talk
 from handlers.common import (
     STAFF_ROLES,
     CommandSpec,
@@ -88,6 +90,16 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     if not question:
         await ask_for_question(update, context, lang)
         return
+    talk = small_talk(question)
+    if talk is not None:
+        # "hej", "tack!": a friendly line in the person's language; not a question, not logged.
+        key = "ask.hello" if talk is SmallTalk.GREETING else "ask.welcome"
+        await reply(update, t(key, lang))
+        return
+    chat = update.effective_chat
+    if chat is not None:
+        # Searching takes a moment: show "typing…" meanwhile.
+        await chat.send_action(ChatAction.TYPING)
     kb = knowledge_base(context)
     answer = await asyncio.to_thread(kb.answer, question, lang)
     if answer.intent != Kind.QUESTION.value:
@@ -160,11 +172,19 @@ async def ask_by_mention(update: Update, context: BotContext) -> None:
 
 
 async def take_pending_text(update: Update, context: BotContext) -> None:
-    """Routes the next text after /fraga or "Svara" to its purpose; anything else drops it."""
+    """Routes a reply to a coordinator thread's prompt to that thread, and the next text after
+    /fraga or "Svara" to its purpose; anything else drops the pending text."""
+    message = update.effective_message
+    if update.message is not None and message is not None and message.text is not None:
+        replied = message.reply_to_message
+        thread = thread_of_reply(context, message.chat_id, replied.message_id) if replied else None
+        if thread is not None and not message.text.startswith("/"):
+            context.state.pop(PendingText)
+            await deliver_reply(update, context, thread, message.text)
+            raise ApplicationHandlerStop
     pending = context.state.get(PendingText)
     if pending is None:
         return
-    message = update.effective_message
     expired = context.now() - pending.at > dt.timedelta(minutes=PENDING_MINUTES)
     if update.callback_query is not None or expired:
         context.state.pop(PendingText)

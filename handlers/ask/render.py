@@ -1,22 +1,36 @@
-"""Knowledge-base answers as Telegram cards: plain text (no parse mode needed) and buttons.
+"""Knowledge-base answers as Telegram cards: HTML text (parse mode HTML) and buttons.
 
-Plain functions over the knowledge base's values, testable without Telegram. Articles are
-Markdown with ``## `` sections and ``- `` lists; Telegram shows them as plain text, so
-headings become their own lines and list dashes become bullets. Long texts are split at
-paragraph boundaries under Telegram's 4096-character message limit. The buttons' data is
-packed by the kinds in handlers/ask/buttons.py.
+Plain functions over the knowledge base's values, testable without Telegram. Every value put
+into a card goes through ``html.escape``. A card is phone-sized: a bold title, the short
+answer (what does not fit about fifteen phone lines waits in an expandable blockquote), the
+first source as a text link and the reviewed date; two rows of buttons, more behind "More ▾".
+"Read more" redraws the same message as the whole article (Markdown ``## `` sections and
+``- `` lists as bold lines and bullets, every URL a text link), under Telegram's limit. The
+buttons' data is packed by the kinds in handlers/ask/buttons.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Final
+from urllib.parse import urlsplit
 
 from bot.i18n import LANGUAGES, Lang, as_lang, format_date, t
-from handlers.ask.buttons import ArticleButton, ArticlesPageButton, ForwardButton, VoteButton
+from handlers.ask.buttons import (
+    NO_LEAD,
+    ArticleButton,
+    ArticlesPageButton,
+    CardButton,
+    ForwardButton,
+    View,
+    VoteButton,
+)
 from handlers.common import page_buttons, page_of
 from knowledge.articles import Article, KnowledgeBaseError
 from knowledge.check import check_knowledge_base
@@ -30,11 +44,23 @@ MAX_RELATED: Final = 3
 TELEGRAM_LIMIT: Final = 4096
 # Headroom below the hard limit, so a part never hits it after Telegram's own counting.
 MESSAGE_LIMIT: Final = 4000
+# "Short by default": a card fits a phone screen, about 35 characters by 15 lines.
+CARD_LIMIT: Final = 1200
+PHONE_WIDTH: Final = 35
+PHONE_LINES: Final = 15
+# A collapsed expandable blockquote shows about three lines.
+QUOTE_LINES: Final = 3
+MIN_SHOWN_LINES: Final = 3
 
 _HEADING: Final = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
 _BULLET: Final = re.compile(r"^(\s*)[-*+]\s+")
-_EMPHASIS: Final = re.compile(r"(\*\*|__)(.+?)\1")
-_LINK: Final = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+# Markdown links, bare URLs and bold, in one pass over the raw text.
+_INLINE: Final = re.compile(
+    r"\[(?P<label>[^\]]+)\]\((?P<href>https?://[^)\s]+)\)"
+    r"|(?P<url>https?://[^\s<>()]+[^\s<>().,;:!?])"
+    r"|(?P<mark>\*\*|__)(?P<bold>.+?)(?P=mark)"
+)
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?…])\s+(?=\S)")
 # Swedish alphabetical order: å, ä, ö come after z (and in that order).
 _SORT_MAP: Final = str.maketrans({"å": "{", "ä": "|", "ö": "}", "é": "e", "ü": "y"})
 
@@ -42,16 +68,109 @@ _SORT_MAP: Final = str.maketrans({"å": "{", "ä": "|", "ö": "}", "é": "e", "�
 Rows = list[list[tuple[str, str]]]
 
 
+def escape(text: str) -> str:
+    """``text`` safe inside Telegram HTML (``<``, ``>``, ``&``; quotes stay as they are)."""
+    return html.escape(text, quote=False)
+
+
 @dataclass(frozen=True)
 class Card:
-    """A message ready to send: text and rows of ``(label, callback_data)`` buttons."""
+    """A message ready to send: HTML text and rows of ``(label, callback_data)`` buttons."""
 
     text: str
     rows: Rows = field(default_factory=list)
 
 
-def plain_article(body: str) -> str:
-    """A Markdown article body as readable plain text."""
+# -- measuring what the phone shows ----------------------------------------------------------
+
+
+class _Visible(HTMLParser):
+    """The text Telegram shows for an HTML message; expandable blockquotes kept apart."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.quotes: list[str] = []
+        self._quote: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "blockquote" and any(name == "expandable" for name, _ in attrs):
+            self._quote = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "blockquote" and self._quote is not None:
+            self.quotes.append("".join(self._quote))
+            self._quote = None
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+        if self._quote is not None:
+            self._quote.append(data)
+
+
+def visible_text(text: str) -> str:
+    """What Telegram shows of an HTML text (tags gone, entities decoded)."""
+    parser = _Visible()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def telegram_length(text: str) -> int:
+    """The length Telegram checks against its limit: UTF-16 code units of the shown text."""
+    return len(visible_text(text).encode("utf-16-le")) // 2
+
+
+def _wrapped_lines(text: str) -> int:
+    return sum(max(1, len(textwrap.wrap(line, PHONE_WIDTH))) for line in text.split("\n"))
+
+
+def phone_lines(text: str) -> int:
+    """About how many lines an HTML text takes on a phone (35 characters a line), with each
+    expandable blockquote counted as the three lines it shows while collapsed."""
+    parser = _Visible()
+    parser.feed(text)
+    parser.close()
+    lines = _wrapped_lines("".join(parser.parts))
+    for quote in parser.quotes:
+        lines -= max(0, _wrapped_lines(quote) - QUOTE_LINES)
+    return lines
+
+
+# -- article text as HTML --------------------------------------------------------------------
+
+
+def _domain(url: str) -> str:
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+def text_link(url: str, label: str | None = None) -> str:
+    """``url`` as a text link labelled ``label`` (its domain by default)."""
+    shown = label if label is not None else _domain(url)
+    return f'<a href="{html.escape(url, quote=True)}">{escape(shown)}</a>'
+
+
+def inline_html(text: str) -> str:
+    """One line of Markdown as escaped HTML: links and bare URLs as text links, bold as bold."""
+    out: list[str] = []
+    last = 0
+    for match in _INLINE.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        if match.group("href"):
+            out.append(text_link(match.group("href"), match.group("label")))
+        elif match.group("url"):
+            out.append(text_link(match.group("url")))
+        else:
+            out.append(f"<b>{escape(match.group('bold'))}</b>")
+        last = match.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
+def html_article(body: str) -> str:
+    """A Markdown article body as Telegram HTML: headings bold on their own line after a blank
+    one, list dashes as bullets, no raw URLs."""
     lines: list[str] = []
     for raw in body.strip().splitlines():
         line = raw.rstrip()
@@ -59,13 +178,19 @@ def plain_article(body: str) -> str:
         if heading:
             if lines and lines[-1] != "":
                 lines.append("")
-            lines.append(heading.group(1))
+            lines.append(f"<b>{inline_html(heading.group(1))}</b>")
             continue
-        line = _BULLET.sub(lambda m: f"{m.group(1)}• ", line)
-        line = _EMPHASIS.sub(r"\2", line)
-        line = _LINK.sub(r"\1 (\2)", line)
-        lines.append(line)
+        lines.append(inline_html(_BULLET.sub(lambda m: f"{m.group(1)}• ", line)))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def plain_article(body: str) -> str:
+    """A Markdown article body as readable plain text (what Telegram shows of
+    :func:`html_article`)."""
+    return visible_text(html_article(body))
+
+
+# -- splitting long plain texts (a coordinator's reply, /kb_gaps) ----------------------------
 
 
 def _hard_split(text: str, limit: int) -> list[str]:
@@ -125,13 +250,121 @@ def localised(kb: KnowledgeBase, article_id: str, lang: str) -> Article | None:
     return None
 
 
+# -- answer cards ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """Everything an answer card is drawn from; a button press rebuilds it from the logged
+    question (its id, article, language, emergency) and the button's view and lead."""
+
+    article: Article
+    lang: Lang
+    log_id: int
+    view: View = View.NONE
+    emergency: bool = False
+    # The question's own first related article (an emergency's ordinary match, say).
+    lead: str = NO_LEAD
+    can_forward: bool = True
+    local: LocalContacts | None = None
+
+    def button(self, view: View) -> str:
+        """The data of a button that redraws this card as ``view``."""
+        return CardButton("card", self.log_id, int(view), self.lead).pack()
+
+
 def source_line(sources: tuple[str, ...] | list[str], lang: Lang) -> str | None:
-    """The first source and how many more there are."""
+    """The first source as a text link, and how many more there are."""
     if not sources:
         return None
     if len(sources) == 1:
-        return t("ask.source_one", lang, url=sources[0])
-    return t("ask.source_more", lang, url=sources[0], more=len(sources) - 1)
+        return t("ask.source_one", lang, source=text_link(sources[0]))
+    return t("ask.source_more", lang, source=text_link(sources[0]), more=len(sources) - 1)
+
+
+def _title(article: Article, lang: Lang, emergency: bool) -> str:
+    key = "ask.emergency_title" if emergency else "ask.card_title"
+    return f"<b>{t(key, lang, title=escape(article.title))}</b>"
+
+
+def _fit_short_answer(short: str, budget: int) -> str:
+    """The short answer as escaped HTML; when it takes more than ``budget`` phone lines, its
+    first sentences and the rest in an expandable blockquote (shown collapsed)."""
+    if _wrapped_lines(short) <= budget:
+        return escape(short)
+    # The first lines always show (an emergency card's numbers may take most of the screen).
+    room = max(budget - QUOTE_LINES, MIN_SHOWN_LINES)
+    sentences = _SENTENCE_END.split(short)
+    shown: list[str] = []
+    for sentence in sentences:
+        if _wrapped_lines(" ".join([*shown, sentence])) > room:
+            break
+        shown.append(sentence)
+    if shown:
+        lead, rest = " ".join(shown), " ".join(sentences[len(shown) :])
+    else:
+        # Even the first sentence is too long: cut it between words, marked on both sides.
+        words = short.split(" ")
+        cut = 1
+        while cut < len(words) and _wrapped_lines(" ".join(words[: cut + 1]) + " …") <= room:
+            cut += 1
+        lead, rest = " ".join(words[:cut]) + " …", "… " + " ".join(words[cut:])
+    return f"{escape(lead)}\n<blockquote expandable>{escape(rest)}</blockquote>"
+
+
+def card_text(spec: CardSpec) -> str:
+    """An answer card's HTML text (see :func:`answer_card`); the expanded view is the article."""
+    if View.EXPANDED in spec.view:
+        return expanded_article(spec.article, spec.lang, emergency=spec.emergency, local=spec.local)
+    article, lang = spec.article, spec.lang
+    head = [t("ask.unsupported_note", lang)] if View.UNSUPPORTED in spec.view else []
+    head.append(_title(article, lang, spec.emergency))
+    tail = []
+    if spec.emergency:
+        tail.append(phone_numbers(spec.local, lang))
+    footer = [
+        source_line(article.sources, lang),
+        t("ask.reviewed", lang, date=format_date(article.reviewed, lang)),
+    ]
+    tail.append("\n".join(line for line in footer if line))
+    if View.SAFETY in spec.view and not spec.emergency:
+        tail.append(t("ask.safety_note", lang))
+    fixed = phone_lines("\n\n".join([*head, *tail])) + 2  # two blank lines around it
+    short = _fit_short_answer(article.short_answer, PHONE_LINES - fixed)
+    return "\n\n".join([*head, short, *tail])
+
+
+def card_rows(kb: KnowledgeBase, spec: CardSpec) -> Rows:
+    """At most two rows: read more (or less), 👍 👎; then "More ▾" (an emergency's ordinary
+    match beside it). "More ▾" shows the related articles, the coordinator and "Less ▴"."""
+    lang, view = spec.lang, spec.view
+    expanded = View.EXPANDED in view
+    read = (
+        (t("ask.less_button", lang), spec.button(view & ~View.EXPANDED))
+        if expanded
+        else (t("ask.more_button", lang), spec.button(view | View.EXPANDED))
+    )
+    rows: Rows = [
+        [
+            read,
+            (t("ask.up_button", lang), VoteButton("vote", spec.log_id, "up").pack()),
+            (t("ask.down_button", lang), VoteButton("vote", spec.log_id, "down").pack()),
+        ]
+    ]
+    related = [spec.lead] if spec.lead != NO_LEAD else []
+    related += [r for r in spec.article.related if r not in related]
+    related = [r for r in related if r != spec.article.id]
+    if View.MENU not in view:
+        second = [(t("ask.menu_button", lang), spec.button(view | View.MENU))]
+        if spec.emergency and spec.lead != NO_LEAD:
+            second = article_buttons(kb, [spec.lead], lang)[0][:1] + second
+        return [*rows, second]
+    rows += article_buttons(kb, related, lang)
+    if spec.can_forward:
+        forward = ForwardButton("coord", spec.log_id).pack()
+        rows.append([(t("ask.coordinator_button", lang), forward)])
+    rows.append([(t("ask.menu_close_button", lang), spec.button(view & ~View.MENU))])
+    return rows
 
 
 def article_buttons(kb: KnowledgeBase, article_ids: list[str], lang: Lang) -> Rows:
@@ -145,68 +378,9 @@ def article_buttons(kb: KnowledgeBase, article_ids: list[str], lang: Lang) -> Ro
     return rows
 
 
-def article_card(
-    kb: KnowledgeBase,
-    article: Article,
-    lang: Lang,
-    *,
-    log_id: int,
-    related: list[str],
-    emergency: bool = False,
-    unsupported: bool = False,
-    can_forward: bool = True,
-    local: LocalContacts | None = None,
-    safety_note: bool = False,
-) -> Card:
-    """The phone-sized answer: short answer, title, first source, reviewed date, buttons.
-
-    An emergency card also lists the numbers to call (112, and ``local``'s configured ones);
-    an ordinary card for a possible emergency (``safety_note``) ends with a line about 112.
-    """
-    text = article_text(
-        article,
-        lang,
-        emergency=emergency,
-        unsupported=unsupported,
-        local=local,
-        safety_note=safety_note,
-    )
-    rows = [[(t("ask.more_button", lang), ArticleButton("more", article.id, lang).pack())]]
-    rows += article_buttons(kb, [r for r in related if r != article.id], lang)
-    rows.append(
-        [
-            (t("ask.up_button", lang), VoteButton("vote", log_id, "up").pack()),
-            (t("ask.down_button", lang), VoteButton("vote", log_id, "down").pack()),
-        ]
-    )
-    if can_forward:
-        rows.append([(t("ask.coordinator_button", lang), ForwardButton("coord", log_id).pack())])
-    return Card(text, rows)
-
-
-def article_text(
-    article: Article,
-    lang: Lang,
-    *,
-    emergency: bool = False,
-    unsupported: bool = False,
-    local: LocalContacts | None = None,
-    safety_note: bool = False,
-) -> str:
-    """An answer card's text (see :func:`article_card`)."""
-    parts = [t("ask.unsupported_note", lang)] if unsupported else []
-    title_key = "ask.emergency_title" if emergency else "ask.card_title"
-    parts.append(f"{t(title_key, lang, title=article.title)}\n\n{article.short_answer}")
-    if emergency:
-        parts.append(phone_numbers(local, lang))
-    footer = [
-        source_line(article.sources, lang),
-        t("ask.reviewed", lang, date=format_date(article.reviewed, lang)),
-    ]
-    parts.append("\n".join(line for line in footer if line))
-    if safety_note and not emergency:
-        parts.append(t("ask.safety_note", lang))
-    return "\n\n".join(parts)
+def article_card(kb: KnowledgeBase, spec: CardSpec) -> Card:
+    """The card of ``spec``: text and buttons."""
+    return Card(card_text(spec), card_rows(kb, spec))
 
 
 def phone_numbers(local: LocalContacts | None, lang: Lang) -> str:
@@ -216,9 +390,15 @@ def phone_numbers(local: LocalContacts | None, lang: Lang) -> str:
     """
     lines = [t("ask.emergency_112", lang)]
     if local is not None:
-        lines.append(t("ask.emergency_local", lang, municipality=local.municipality))
+        municipality = escape(local.municipality)
+        lines.append(t("ask.emergency_local", lang, municipality=municipality))
         lines += [
-            t("ask.emergency_number", lang, label=entry.label(lang), phone=entry.phone)
+            t(
+                "ask.emergency_number",
+                lang,
+                label=escape(entry.label(lang)),
+                phone=escape(entry.phone),
+            )
             for entry in local.entries
         ]
     return "\n".join(lines)
@@ -232,7 +412,8 @@ def emergency_guidance(
     article = localised(kb, EMERGENCY_ARTICLE_ID, lang)
     if article is None:
         return None
-    return Card(article_text(article, lang, emergency=True, local=local))
+    spec = CardSpec(article, lang, log_id=1, emergency=True, local=local)
+    return Card(card_text(spec))
 
 
 def intent_card(answer: Answer) -> Card:
@@ -261,6 +442,23 @@ def abstention_card(kb: KnowledgeBase, answer: Answer, lang: Lang, *, log_id: in
     return Card("\n\n".join(parts), rows)
 
 
+def answer_spec(
+    kb: KnowledgeBase, answer: Answer, *, log_id: int, local: LocalContacts | None = None
+) -> CardSpec | None:
+    """The card of one engine answer that found an article (None: it found none)."""
+    lang = as_lang(answer.lang)
+    article = localised(kb, answer.article_id, lang) if answer.article_id else None
+    if not answer.answered or article is None:
+        return None
+    view = View.NONE
+    if answer.safety_note:
+        view |= View.SAFETY
+    if answer.unsupported_language:
+        view |= View.UNSUPPORTED
+    lead = next((r for r in answer.related if r != article.id), NO_LEAD)
+    return CardSpec(article, lang, log_id, view, emergency=answer.emergency, lead=lead, local=local)
+
+
 def answer_card(
     kb: KnowledgeBase, answer: Answer, *, log_id: int, local: LocalContacts | None = None
 ) -> Card:
@@ -268,40 +466,48 @@ def answer_card(
 
     ``local`` is the asker's municipality's numbers, shown on an emergency card only.
     """
-    lang = as_lang(answer.lang)
-    article = localised(kb, answer.article_id, lang) if answer.article_id else None
-    if not answer.answered or article is None:
-        return abstention_card(kb, answer, lang, log_id=log_id)
-    return article_card(
-        kb,
-        article,
-        lang,
-        log_id=log_id,
-        related=list(answer.related),
-        emergency=answer.emergency,
-        unsupported=answer.unsupported_language,
-        local=local,
-        safety_note=answer.safety_note,
-    )
+    spec = answer_spec(kb, answer, log_id=log_id, local=local)
+    if spec is None:
+        return abstention_card(kb, answer, as_lang(answer.lang), log_id=log_id)
+    return article_card(kb, spec)
 
 
-def full_article(article: Article, lang: Lang) -> list[str]:
-    """The whole article as plain-text messages under Telegram's limit."""
-    sources = "\n".join(f"• {url}" for url in article.sources)
-    text = "\n\n".join(
-        [
-            t("ask.card_title", lang, title=article.title),
-            plain_article(article.body),
-            f"{t('ask.article_sources', lang)}\n{sources}",
-            t(
-                "ask.article_reviewed",
-                lang,
-                date=format_date(article.reviewed, lang),
-                owner=article.owner,
-            ),
-        ]
-    )
-    return split_message(text)
+def expanded_article(
+    article: Article,
+    lang: Lang,
+    *,
+    emergency: bool = False,
+    local: LocalContacts | None = None,
+    limit: int = MESSAGE_LIMIT,
+) -> str:
+    """The whole article in one HTML message under Telegram's limit: title, short answer (an
+    emergency's numbers), the body, every source as a text link, reviewed date and owner. A
+    body too long for one message is cut between paragraphs and says so."""
+    head = [_title(article, lang, emergency), escape(article.short_answer)]
+    if emergency:
+        head.append(phone_numbers(local, lang))
+    sources = " · ".join(text_link(url) for url in article.sources)
+    tail = [
+        t("ask.article_sources", lang, sources=sources) if sources else "",
+        t(
+            "ask.article_reviewed",
+            lang,
+            date=format_date(article.reviewed, lang),
+            owner=escape(article.owner),
+        ),
+    ]
+    tail = [part for part in tail if part]
+    paragraphs = html_article(article.body).split("\n\n")
+    if paragraphs and visible_text(paragraphs[0]).strip() == article.short_answer.strip():
+        paragraphs = paragraphs[1:]  # the body opens with the short answer: shown once
+    while paragraphs:
+        text = "\n\n".join([*head, *paragraphs, *tail])
+        if telegram_length(text) <= limit:
+            return text
+        paragraphs.pop()
+        if paragraphs:
+            paragraphs[-1] = f"{paragraphs[-1]}\n{t('ask.article_cut', lang)}"
+    return "\n\n".join([*head, *tail])
 
 
 def articles_page(kb: KnowledgeBase, lang: Lang, page: int) -> Card:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from telegram import Chat, LinkPreviewOptions
+from telegram.constants import ParseMode
 
 from bot.context import BotContext
 from bot.state import flow_draft
@@ -31,10 +32,16 @@ def contact_numbers(context: BotContext) -> Contacts:
 
 
 async def send_card(chat: Chat | None, card: Card) -> None:
-    """Send a card without link previews (a source URL would otherwise fill the phone screen)."""
+    """Send a card (HTML) without link previews (a source link would otherwise fill the phone
+    screen)."""
     if chat is not None:
         markup = keyboard(card.rows) if card.rows else None
-        await chat.send_message(card.text, reply_markup=markup, link_preview_options=NO_PREVIEW)
+        await chat.send_message(
+            card.text,
+            reply_markup=markup,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+        )
 
 
 @flow_draft("pending_text")

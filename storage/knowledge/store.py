@@ -192,6 +192,32 @@ def record_vote(
     return VoteOutcome.CHANGED
 
 
+@dataclass(frozen=True)
+class CardRow:
+    """What an answer card is drawn from again when one of its buttons is pressed."""
+
+    article_id: str
+    lang: str
+    emergency: bool
+    asked: bool  # asked in words (a forward to a coordinator is possible), not browsed
+    municipality: str | None  # the asker's, for an emergency card's numbers
+
+
+def card_of(session: Session, *, question_id: int) -> CardRow | None:
+    """The logged answer card ``question_id`` (None: no such card, or it showed no article)."""
+    card = session.get(KbQuestion, question_id)
+    if card is None or card.article_id is None or not card.answered:
+        return None
+    asker = staff_store.get_staff_by_id(session, staff_id=card.staff_id) if card.staff_id else None
+    return CardRow(
+        card.article_id,
+        card.lang,
+        card.emergency,
+        card.kind == QuestionKind.QUESTION.value,
+        asker.municipality if asker is not None else None,
+    )
+
+
 def votes_of(session: Session, *, question_id: int) -> dict[int, int]:
     """Staff id → vote on one answer card."""
     rows = session.exec(select(KbFeedback).where(KbFeedback.question_id == question_id))
@@ -326,6 +352,82 @@ def save_reply(
             session, coordinator_question_id=coordinator_question_id, staff_id=staff_id
         )
     return checked
+
+
+@dataclass(frozen=True)
+class ThreadTurn:
+    """Whether a staff member may write in a coordinator thread now, and to whom.
+
+    A thread is a forwarded question: until it is answered, any coordinator who received it
+    may answer (the first answer is stored and decides the thread's coordinator); after that,
+    only the asker and that coordinator write, each to the other (passed on, not stored).
+    """
+
+    status: ReplyStatus
+    question: str = ""
+    sender: Person | None = None
+    recipient: Person | None = None
+    first: bool = False  # the coordinator's first answer, stored as the question's reply
+    answered_by: Person | None = None  # who answered, when ``status`` is ANSWERED
+    to_asker: bool = True  # the coordinator writes to the asker (else the asker writes back)
+
+
+def thread_turn(session: Session, *, coordinator_question_id: int, staff_id: int) -> ThreadTurn:
+    """May ``staff_id`` write in thread ``coordinator_question_id`` now, and to whom?"""
+    forwarded = session.get(KbCoordinatorQuestion, coordinator_question_id)
+    me = staff_store.get_staff_by_id(session, staff_id=staff_id)
+    if forwarded is None or me is None or not forwarded.question:
+        return ThreadTurn(ReplyStatus.GONE)
+    asker = staff_store.get_staff_by_id(session, staff_id=forwarded.asker_id)
+    if asker is None:
+        return ThreadTurn(ReplyStatus.GONE)
+    if forwarded.answered_by is None:
+        checked = check_reply(
+            session, coordinator_question_id=coordinator_question_id, staff_id=staff_id
+        )
+        if checked.status is not ReplyStatus.OK:
+            return ThreadTurn(checked.status)
+        return ThreadTurn(ReplyStatus.OK, forwarded.question, _person(me), _person(asker), True)
+    responder = session.get(Staff, forwarded.answered_by)
+    coordinator = me.role in (Role.COORDINATOR.value, Role.ADMIN.value)
+    if staff_id == forwarded.answered_by and coordinator:
+        return ThreadTurn(ReplyStatus.OK, forwarded.question, _person(me), _person(asker))
+    if staff_id == forwarded.asker_id:
+        if responder is None or not responder.active:
+            return ThreadTurn(ReplyStatus.GONE)
+        return ThreadTurn(
+            ReplyStatus.OK, forwarded.question, _person(me), _person(responder), to_asker=False
+        )
+    if session.get(KbCoordinatorRecipient, (coordinator_question_id, staff_id)) is not None:
+        earlier = _person(responder) if responder is not None else None
+        return ThreadTurn(ReplyStatus.ANSWERED, forwarded.question, answered_by=earlier)
+    return ThreadTurn(ReplyStatus.NOT_RECIPIENT)
+
+
+def take_turn(
+    session: Session,
+    *,
+    coordinator_question_id: int,
+    staff_id: int,
+    text: str,
+    now: dt.datetime,
+) -> ThreadTurn:
+    """Check ``staff_id``'s turn in the thread and, for a coordinator's first answer, store it
+    (only the first of two answers at the same moment is kept; the second gets ANSWERED)."""
+    _refuse_identity_numbers(normalise(text))
+    turn = thread_turn(session, coordinator_question_id=coordinator_question_id, staff_id=staff_id)
+    if turn.status is not ReplyStatus.OK or not turn.first:
+        return turn
+    saved = save_reply(
+        session,
+        coordinator_question_id=coordinator_question_id,
+        staff_id=staff_id,
+        answer=text,
+        now=now,
+    )
+    if saved.status is ReplyStatus.OK:
+        return turn
+    return ThreadTurn(saved.status, saved.question, answered_by=saved.responder)
 
 
 def purge_old_questions(session: Session, *, now: dt.datetime, days: int = RETENTION_DAYS) -> int:

@@ -5,23 +5,26 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
 
 from bot.context import DalsbotApp
-from bot.i18n import format_date, t
+from bot.i18n import format_date, t, tn
 from bot.settings import Settings
 from bot.shell.app import build_application, running
 from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from handlers.ask import admin as ask_admin
-from handlers.ask.render import full_article
+from handlers.ask.render import expanded_article, visible_text
 from knowledge.service import KnowledgeBase
 from storage.db import Database
 from storage.knowledge.models import KbCoordinatorQuestion, KbFeedback
 from storage.people.models import Role
+from tests.ask.cards import assert_phone_sized, entity, length, links, shown
 from tests.conftest import ADMIN_ID, FakeClock
 from tests.helpers import add_staff, create_invite, questions, register, staff_chat
 
@@ -55,16 +58,24 @@ async def group_messages(standin: BotApiStandIn, count: int) -> list[ChatEvent]:
 async def test_swedish_question_with_typo_gets_article_with_source_and_date(
     app: DalsbotApp, person: SimUser
 ) -> None:
-    """A typo ("behovskompasen") still finds the article, with source +N and reviewed date."""
+    """A typo ("behovskompasen") still finds the article: bold title, short answer, the first
+    source as a text link with +N, the reviewed date; two rows of buttons; phone-sized."""
     card = await person.ask("vad är behovskompasen?")
     article = kb_of(app).get("behovskompassen", "sv")
     assert article is not None
-    assert card.text.startswith(f"📘 {article.title}\n\n{article.short_answer}")
-    extra = f" (+{len(article.sources) - 1} till)" if len(article.sources) > 1 else ""
-    assert f"Källa: {article.sources[0]}{extra}" in card.text
-    assert card.text.endswith(f"Granskad {format_date(article.reviewed, 'sv')}")
-    assert labels(card)[0] == "📖 Läs mer"
-    assert labels(card)[-3:] == ["👍", "👎", "🙋 Fråga en samordnare"]
+    bold = f"📘 {article.title}"
+    assert entity(card, "bold")[:2] == (0, len(bold.encode("utf-16-le")) // 2)
+    first_sentence = article.short_answer.split(". ")[0]
+    assert shown(card).startswith(f"📘 {article.title}\n\n{first_sentence}")
+    assert " ".join(shown(card).split()).count(" ".join(article.short_answer.split())[-40:]) == 1
+    extra = f" (+{len(article.sources) - 1})" if len(article.sources) > 1 else ""
+    domain = article.sources[0].split("/")[2].removeprefix("www.")
+    assert f"🔗 Källa: {domain}{extra}" in shown(card)
+    assert links(card) == [article.sources[0]] and "https://" not in shown(card)
+    assert shown(card).endswith(f"Granskad {format_date(article.reviewed, 'sv')}")
+    assert labels(card) == ["📖 Läs mer", "👍", "👎", "Fler val ▾"]
+    assert len(card.message["reply_markup"]["inline_keyboard"]) == 2
+    assert_phone_sized(card)
     logged = questions(app)
     assert [(q.question, q.answered, q.article_id, q.lang) for q in logged] == [
         ("vad är behovskompasen?", True, "behovskompassen", "sv")
@@ -74,9 +85,11 @@ async def test_swedish_question_with_typo_gets_article_with_source_and_date(
 async def test_english_question_is_answered_in_english(app: DalsbotApp, person: SimUser) -> None:
     """A Swedish-speaking person asking in English gets the English article."""
     card = await person.ask("How do I prepare a child team meeting?")
-    assert card.text.startswith(f"📘 {title(app, 'forbereda-mote', 'en')}\n\n")
-    assert "Reviewed " in card.text and "Source: " in card.text
-    assert labels(card)[0] == "📖 Read more" and "🙋 Ask a coordinator" in labels(card)
+    assert shown(card).startswith(f"📘 {title(app, 'forbereda-mote', 'en')}\n\n")
+    assert "Reviewed " in shown(card) and "Source: " in shown(card)
+    assert labels(card) == ["📖 Read more", "👍", "👎", "More ▾"]
+    menu = await person.tap(card, "More ▾")
+    assert menu.kind == "edit" and "🙋 Ask a coordinator" in labels(menu)
 
 
 async def test_short_question_uses_the_persons_language(
@@ -87,8 +100,8 @@ async def test_short_question_uses_the_persons_language(
     dag = staff_chat(app, standin, 104, "Dag Ek", language="sv")
     english = await cara.ask("SIP?")
     swedish = await dag.ask("SIP?")
-    assert english.text.startswith(f"📘 {title(app, 'sip', 'en')}\n\n")
-    assert swedish.text.startswith(f"📘 {title(app, 'sip', 'sv')}\n\n")
+    assert shown(english).startswith(f"📘 {title(app, 'sip', 'en')}\n\n")
+    assert shown(swedish).startswith(f"📘 {title(app, 'sip', 'sv')}\n\n")
 
 
 async def test_other_language_gets_a_bilingual_note_then_the_persons_language(
@@ -100,10 +113,10 @@ async def test_other_language_gets_a_bilingual_note_then_the_persons_language(
     expected = kb_of(app).answer(question, "sv")
     assert expected.unsupported_language and expected.lang == "sv" and expected.article_id
     card = await ulla.ask(question)
-    assert card.text.startswith(
+    assert shown(card).startswith(
         f"{t('ask.unsupported_note', 'sv')}\n\n📘 {title(app, expected.article_id, 'sv')}\n\n"
     )
-    assert "Jag kan bara svara" in card.text and "I can only answer" in card.text
+    assert_phone_sized(card)
 
 
 async def test_off_topic_question_gets_an_honest_i_dont_know(
@@ -114,31 +127,36 @@ async def test_off_topic_question_gets_an_honest_i_dont_know(
         expected = kb_of(app).answer(question, "sv")
         assert not expected.answered
         card = await person.ask(question)
-        assert card.text.startswith(t("ask.dont_know", "sv"))
-        assert t("ask.dont_know_whom", "sv") in card.text
+        assert shown(card).startswith(t("ask.dont_know", "sv"))
+        assert t("ask.dont_know_whom", "sv") in shown(card)
+        assert length(card) <= 1200
         suggested = [
             b["callback_data"].split(":")[2]
             for b in card.buttons
             if b["callback_data"].startswith("kb:art:")
         ]
         assert suggested == list(expected.suggestions)[:3]
-        assert (t("ask.dont_know_suggestions", "sv") in card.text) == bool(suggested)
+        assert (t("ask.dont_know_suggestions", "sv") in shown(card)) == bool(suggested)
         assert labels(card)[-1] == "🙋 Fråga en samordnare"
     assert [q.answered for q in questions(app)] == [False, False]
     english = await person.ask("can you recommend a movie for tonight?")
-    assert english.text.startswith(t("ask.dont_know", "en"))
+    assert shown(english).startswith(t("ask.dont_know", "en"))
 
 
 async def test_small_talk_case_and_off_topic_get_short_replies_and_nothing_is_stored(
     app: DalsbotApp, person: SimUser
 ) -> None:
-    """Greetings and thanks get a friendly line; a case question says whom to ask; an
-    off-topic question says what the bot can help with; none of them is logged (so none
-    reaches /kb_gaps) and none gets an article card or buttons."""
+    """Greetings and thanks get a friendly line in the person's language; a case question
+    says whom to ask; an off-topic question says what the bot can help with; none of them is
+    logged (so none reaches /kb_gaps) and none gets an article card or buttons."""
     cases = [
-        ("hej!", "ask.smalltalk", "sv"),
-        ("tack så mycket!", "ask.smalltalk_thanks", "sv"),
-        ("thanks!", "ask.smalltalk_thanks", "sv"),
+        ("hej!", "ask.hello", "sv"),
+        ("hallo", "ask.hello", "sv"),
+        ("Hi there 👋", "ask.hello", "sv"),
+        ("tack så mycket!", "ask.welcome", "sv"),
+        ("thanks!", "ask.welcome", "sv"),
+        ("Tack Dalsbot 🙏", "ask.welcome", "sv"),
+        ("ok", "ask.smalltalk", "sv"),
         ("har soc öppnat utredning på killen i 5b?", "ask.case", "sv"),
         ("what did soc say about the dad at the meeting last week?", "ask.case", "en"),
         ("hur många semesterdagar har jag kvar i år", "ask.offtopic", "sv"),
@@ -149,6 +167,25 @@ async def test_small_talk_case_and_off_topic_get_short_replies_and_nothing_is_st
         assert reply.text == t(key, lang), text
         assert reply.buttons == []
     assert questions(app) == []
+
+
+async def test_typing_shows_while_a_question_is_searched_and_hej_then_a_question_is_answered(
+    app: DalsbotApp, standin: BotApiStandIn, person: SimUser
+) -> None:
+    """A question gets "typing…" before its card; a greeting or thanks needs no search (no
+    "typing", nothing logged); "hej, vem kallar till SIP?" is a question all the same."""
+    assert (await person.ask("hej")).text == t("ask.hello", "sv")
+    assert (await person.ask("tack!")).text == t("ask.welcome", "sv")
+    assert standin.actions[person.chat_id] == []
+    card = await person.ask("hej, vem kallar till SIP?")
+    assert shown(card).startswith(f"📘 {title(app, 'sip', 'sv')}")
+    assert standin.actions[person.chat_id] == ["typing"]
+    await person.ask("/artiklar")
+    assert standin.actions[person.chat_id] == ["typing"]
+    assert [q.question for q in questions(app)] == ["hej, vem kallar till SIP?"]
+    english = staff_chat(app, standin, 131, "Eve Ek", language="en")
+    assert (await english.ask("hallo!")).text == t("ask.hello", "en")
+    assert (await english.ask("tack så mycket")).text == t("ask.welcome", "en")
 
 
 async def test_a_long_message_that_tells_a_situation_first_gets_the_right_article(
@@ -174,8 +211,9 @@ async def test_an_indirect_emergency_gets_acute_guidance_first(
         "eleven sitter hos mig nu och har precis sagt att hon inte vill finnas kvar längre, "
         "vad gör jag"
     )
-    assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
-    assert "112" in card.text
+    assert shown(card).startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
+    assert "112" in shown(card)
+    assert_phone_sized(card)
     assert [q.emergency for q in questions(app)] == [True]
 
 
@@ -184,8 +222,9 @@ async def test_a_possible_emergency_gets_the_answer_with_a_safety_footer(
 ) -> None:
     """A worrying but not clearly acute message gets its article and one line about 112."""
     card = await person.ask("en elev mår jättedåligt, hur gör jag en orosanmälan")
-    assert card.text.startswith(f"📘 {title(app, 'orosanmalan', 'sv')}")
-    assert t("ask.safety_note", "sv") in card.text
+    assert shown(card).startswith(f"📘 {title(app, 'orosanmalan', 'sv')}")
+    assert shown(card).endswith(t("ask.safety_note", "sv"))
+    assert_phone_sized(card)
 
 
 async def test_emergency_gets_acute_guidance_first_with_112(
@@ -194,11 +233,12 @@ async def test_emergency_gets_acute_guidance_first_with_112(
     """Acute danger: the akut-lage card with 112 first; the ordinary match as a button."""
     question = "akut: våld hemma ikväll, vem kallar till SIP?"
     card = await person.ask(question)
-    assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}\n\n")
-    assert "112" in card.text.split("\n\n")[1]
+    assert shown(card).startswith(f"🚨 {title(app, 'akut-lage', 'sv')}\n\n")
+    assert "112" in shown(card).split("\n\n")[1]
     expected = kb_of(app).answer(question, "sv")
     assert expected.emergency
-    assert labels(card)[1] == f"➡️ {title(app, expected.related[0], 'sv')}"
+    assert labels(card)[3] == f"➡️ {title(app, expected.related[0], 'sv')}"
+    assert len(card.message["reply_markup"]["inline_keyboard"]) == 2
     assert questions(app)[0].emergency is True
 
 
@@ -228,16 +268,45 @@ async def test_an_emergency_beside_a_personnummer_still_gets_112_first(
     """The acute-danger card comes first; the question is still refused and not stored."""
     await person.send("Eleven 121212-1212 sitter hos mig och säger att hon vill ta livet av sig")
     card, refused = await person.next(2, 30)
-    assert card.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
-    assert "112" in card.text and card.buttons == []
+    assert shown(card).startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
+    assert "112" in shown(card) and card.buttons == []
     assert refused.text == t("ask.personnummer", "sv")
     assert questions(app) == []
 
 
-async def test_read_more_sends_the_whole_article_in_parts_under_the_limit(
-    app: DalsbotApp, person: SimUser
+async def test_read_more_edits_the_card_in_place_and_back(
+    app: DalsbotApp, standin: BotApiStandIn, person: SimUser
 ) -> None:
-    """A long article arrives as several plain-text messages, each under 4096 characters."""
+    """ "Läs mer" turns the card into the whole article in the same message (no new message):
+    sections as bold lines, bullets, every source a text link, under 4,096 characters;
+    "Kortare" turns it back. Asking and reading: one message sent, one tap."""
+    question = "vem kallar till SIP?"
+    article = kb_of(app).get("sip", "sv")
+    assert article is not None
+    card = await person.ask(question)
+    assert_phone_sized(card)
+    expanded = await person.tap(card, "Läs mer")
+    assert expanded.kind == "edit" and expanded.message["message_id"] == card.message["message_id"]
+    standin.allow_long(expanded)  # the article the person chose to read
+    assert expanded.text == visible_text(expanded_article(article, "sv"))
+    text = shown(expanded)
+    assert text.startswith(f"📘 {article.title}\n\n{article.short_answer}\n\n")
+    assert "Lagstöd\n• " in text and "##" not in text and "https://" not in text
+    assert text.count(article.short_answer) == 1
+    assert links(expanded) == list(article.sources)
+    assert 1200 < length(expanded) <= 4096
+    assert labels(expanded) == ["📕 Kortare", "👍", "👎", "Fler val ▾"]
+    folded = await person.tap(expanded, "Kortare")
+    assert folded.kind == "edit" and folded.text == card.text
+    assert labels(folded) == labels(card)
+    sent = [e for e in person.events() if e.kind == "send"]
+    assert len(sent) == 1  # the card; reading more added no message
+
+
+async def test_an_overlong_article_is_cut_between_paragraphs_under_the_limit(
+    app: DalsbotApp, standin: BotApiStandIn, person: SimUser
+) -> None:
+    """An article five times Telegram's limit is shown in one message, cut and marked."""
     kb = kb_of(app)
     barnteam = kb.get("barnteam", "sv")
     assert barnteam is not None
@@ -246,24 +315,44 @@ async def test_read_more_sends_the_whole_article_in_parts_under_the_limit(
     articles = [long if a is barnteam else a for a in others if a is not None]
     app.bot_data.services.add(KnowledgeBase.from_articles(articles, kb.glossary))
     card = await person.ask("vad är ett barnteam?")
-    assert card.text.startswith(f"📘 {barnteam.title}")
-    await person.press(card, "Läs mer")
-    expected = full_article(long, "sv")
-    parts = await person.next(len(expected))
-    assert len(parts) >= 3
-    assert [p.text for p in parts] == expected
-    assert all(len(p.text) < 4096 for p in parts)
-    assert not any(line.startswith("##") for p in parts for line in p.text.splitlines())
-    assert parts[0].text.startswith(f"📘 {barnteam.title}\n\n{barnteam.short_answer}")
+    expanded = await person.tap(card, "Läs mer")
+    standin.allow_long(expanded)
+    assert expanded.kind == "edit" and length(expanded) <= 4096
+    assert t("ask.article_cut", "sv") in shown(expanded)
+    assert shown(expanded).startswith(f"📘 {barnteam.title}\n\n{barnteam.short_answer}")
+
+
+async def test_more_opens_related_and_coordinator_by_editing_the_buttons(
+    app: DalsbotApp, person: SimUser
+) -> None:
+    """ "Fler val ▾" edits the card's buttons only: related articles, the coordinator, "▴ Färre
+    val" (which closes them again); the text stays."""
+    card = await person.ask("vem kallar till SIP?")
+    related = kb_of(app).answer("vem kallar till SIP?", "sv").related
+    menu = await person.tap(card, "Fler val ▾")
+    assert menu.kind == "edit" and menu.text == card.text
+    assert labels(menu) == [
+        "📖 Läs mer",
+        "👍",
+        "👎",
+        *[f"➡️ {title(app, r, 'sv')}" for r in related[:3]],
+        "🙋 Fråga en samordnare",
+        "▴ Färre val",
+    ]
+    closed = await person.tap(menu, "▴ Färre val")
+    assert labels(closed) == labels(card)
 
 
 async def test_related_button_opens_that_articles_card(app: DalsbotApp, person: SimUser) -> None:
     """A related article's button shows its card; the browse is logged without any text."""
     card = await person.ask("vem kallar till SIP?")
     related = kb_of(app).answer("vem kallar till SIP?", "sv").related[0]
-    opened = await person.tap(card, f"➡️ {title(app, related, 'sv')}")
-    assert opened.text.startswith(f"📘 {title(app, related, 'sv')}\n\n")
-    assert "👍" in labels(opened) and "🙋 Fråga en samordnare" not in labels(opened)
+    menu = await person.tap(card, "Fler val ▾")
+    opened = await person.tap(menu, f"➡️ {title(app, related, 'sv')}")
+    assert opened.kind == "send"
+    assert shown(opened).startswith(f"📘 {title(app, related, 'sv')}\n\n")
+    assert "👍" in labels(opened)
+    assert "🙋 Fråga en samordnare" not in labels(await person.tap(opened, "Fler val ▾"))
     browse = questions(app)[-1]
     assert (browse.kind, browse.question, browse.article_id) == ("browse", None, related)
 
@@ -302,6 +391,9 @@ async def test_forged_or_foreign_callback_data_is_refused(
         "kb:page:99",
         "kb:reply:1",
         "kb:more:sip",
+        "kb:card:99999:1:-",  # no such answer card
+        "kb:card:1:99:-",  # no such view
+        "kb:card:1:1:..",  # no article id
     ):
         await person.press(card, 0, data=forged)
         answer = await person.reply()
@@ -315,19 +407,56 @@ async def test_forged_or_foreign_callback_data_is_refused(
     assert len(questions(app)) == 1
 
 
-async def test_ask_a_coordinator_and_the_reply_reaches_the_asker(
+def spy_force_replies(standin: BotApiStandIn) -> list[dict[str, object]]:
+    """The reply markups of the messages the bot sends from now on that force a reply (the
+    stand-in, like Telegram, does not keep them on the message)."""
+    forced: list[dict[str, object]] = []
+    send = standin._api_sendMessage
+
+    def spy(params: dict[str, Any], files: object) -> Any:
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("force_reply"):
+            forced.append({"chat": int(params["chat_id"]), **markup})
+        return send(params, files)
+
+    standin._api_sendMessage = spy  # type: ignore[method-assign,assignment]
+    return forced
+
+
+async def reply_to(user: SimUser, event: ChatEvent, text: str) -> ChatEvent:
+    """``user`` answers ``event`` with Telegram's reply (what a forced reply sends), and the
+    bot's next action."""
+    message: dict[str, Any] = {
+        "message_id": next(user.standin._message_ids),
+        "from": user.user,
+        "chat": user.standin.chats[user.id],
+        "date": int(time.time()),
+        "text": text,
+        "reply_to_message": event.message,
+    }
+    user.standin.messages[(user.id, message["message_id"])] = message
+    await user.standin.push_update({"message": message})
+    return await user.reply()
+
+
+async def test_a_coordinator_thread_goes_both_ways_with_forced_replies(
     app: DalsbotApp, standin: BotApiStandIn
 ) -> None:
-    """Forwarded to the municipality's coordinator, who replies through the bot (guarded)."""
+    """Forwarded to the municipality's coordinator; "Svara" forces a reply tied to the
+    question; the asker gets the answer with "Reply" and "Thank you"; replying goes back to
+    that coordinator, thanks gives them a short notice. A personnummer is refused and not
+    stored or passed on; nobody else can use the thread's buttons."""
+    forced = spy_force_replies(standin)
     code = await create_invite(standin, role="coordinator", municipality="Mellerud")
     await register(standin, 121, code, name="Cecilia")
     other = staff_chat(
         app, standin, 122, "Olle Åmålsson", role=Role.COORDINATOR, municipality="Åmål"
     )
+    third = staff_chat(app, standin, 124, "Tor Ek", municipality="Mellerud")
     asker = staff_chat(app, standin, 123, "Maja Ek", municipality="Mellerud", language="en")
     coordinator = standin.user(121, "Cecilia")
     card = await asker.ask("Who pays for the meeting room?")
-    assert card.text.startswith(t("ask.dont_know", "en"))
+    assert shown(card).startswith(t("ask.dont_know", "en"))
     confirmation = await asker.tap(card, "Ask a coordinator")
     assert confirmation.text == t("ask.forwarded", "en", municipality="Mellerud")
     incoming = await coordinator.reply()
@@ -336,14 +465,27 @@ async def test_ask_a_coordinator_and_the_reply_reaches_the_asker(
     )
     assert t("ask.coordinator_bot_no_answer", "sv") in incoming.text
     assert labels(incoming) == ["✍️ Svara"]
+    assert_phone_sized(incoming)
     assert (await asker.tap(card, "Ask a coordinator")).alert == t("ask.forward_already", "en")
     await other.press(incoming, "Svara")
     assert (await other.reply()).alert == t("ask.reply_not_recipient", "sv")
+    # The coordinator: one tap, a forced reply, then typing.
     prompt = await coordinator.tap(incoming, "Svara")
-    assert prompt.text == t("ask.reply_prompt", "sv", name="Maja Ek")
-    refused = await coordinator.ask("Fråga om 19900101-0017 först")
+    assert prompt.text == t(
+        "ask.reply_prompt", "sv", name="Maja Ek", question="Who pays for the meeting room?"
+    )
+    assert forced == [
+        {
+            "chat": 121,
+            "force_reply": True,
+            "selective": True,
+            "input_field_placeholder": "Ditt svar till Maja Ek",
+        }
+    ]
+    refused = await reply_to(coordinator, prompt, "Fråga om 19900101-0017 först")
     assert refused.text == t("ask.reply_personnummer", "sv")
-    sent = await coordinator.ask("Kommunen betalar lokalen. Boka via receptionen.")
+    assert standin.sent_messages(123)[-1].text == confirmation.text  # nothing passed on
+    sent = await reply_to(coordinator, prompt, "Kommunen betalar lokalen. Boka via receptionen.")
     assert sent.text == t("ask.reply_sent", "sv", name="Maja Ek")
     answer = await asker.reply()
     assert answer.text == (
@@ -351,11 +493,57 @@ async def test_ask_a_coordinator_and_the_reply_reaches_the_asker(
         "“Who pays for the meeting room?”\n\n"
         "Kommunen betalar lokalen. Boka via receptionen."
     )
+    assert labels(answer) == ["↩️ Reply", "🙏 Thank you"]
     assert standin.sent_messages(122) == []
     stored = app.bot_data.db.call(lambda s: s.exec(select(KbCoordinatorQuestion)).one())
     assert stored.answer == "Kommunen betalar lokalen. Boka via receptionen."
-    await coordinator.press(incoming, "Svara")
-    assert (await coordinator.reply()).alert == t("ask.reply_answered", "sv", name="Cecilia Ek")
+    await coordinator.press(incoming, "Svara")  # wait: the same coordinator may write again
+    again_prompt = await coordinator.reply()
+    assert again_prompt.text.startswith("✍️")
+    # Nobody else may use the thread's buttons.
+    for stranger in (other, third):
+        await stranger.press(answer, "Reply")
+        assert (await stranger.reply()).alert == t("ask.reply_not_recipient", "sv")
+        await stranger.press(answer, "Thank you")
+        assert (await stranger.reply()).alert == t("ask.reply_not_recipient", "sv")
+    await other.press(incoming, "Svara")
+    assert (await other.reply()).alert == t("ask.reply_not_recipient", "sv")
+    # The asker writes back with a forced reply; it reaches that coordinator only.
+    back_prompt = await asker.tap(answer, "Reply")
+    assert back_prompt.text == t(
+        "ask.reply_prompt", "en", name="Cecilia Ek", question="Who pays for the meeting room?"
+    )
+    assert forced[-1]["input_field_placeholder"] == "Your answer to Cecilia Ek"
+    refused = await reply_to(asker, back_prompt, "It is about 121212-1212")
+    assert refused.text == t("ask.reply_personnummer", "en")
+    back = await reply_to(asker, back_prompt, "Great, and who books it?")
+    assert back.text == t("ask.reply_sent", "en", name="Cecilia Ek")
+    followup = await coordinator.reply()
+    assert followup.text == (
+        "💬 Maja Ek svarar om frågan ”Who pays for the meeting room?”:\n\nGreat, and who books it?"
+    )
+    assert labels(followup) == ["✍️ Svara"]
+    assert "121212" not in "".join(e.text for e in standin.sent_messages(121))
+    # The coordinator's earlier prompt still takes their reply, whatever was pressed since.
+    await reply_to(coordinator, again_prompt, "Receptionen bokar.")
+    reply_two = await asker.reply()
+    assert reply_two.text.endswith("Receptionen bokar.")
+    assert labels(reply_two) == ["↩️ Reply", "🙏 Thank you"]
+    # Thanks: one tap; the coordinator gets a short notice, once.
+    thanked = await asker.tap(reply_two, "Thank you", count=2)
+    assert [e.alert for e in asker.events()[-2:] if e.alert] == [
+        t("ask.thanks_sent", "en", name="Cecilia Ek")
+    ]
+    assert thanked.kind == "edit" and labels(thanked) == ["↩️ Reply"]
+    notice = await coordinator.reply()
+    assert notice.text == "👍 Maja Ek tackar för ditt svar på ”Who pays for the meeting room?”."
+    await asker.press(reply_two, 0, data="kb:thanks:1")
+    assert (await asker.reply()).alert == t("core.already_done", "en")
+    assert standin.sent_messages(121)[-1].text == notice.text
+    stored = app.bot_data.db.call(lambda s: s.exec(select(KbCoordinatorQuestion)).one())
+    assert stored.answer == "Kommunen betalar lokalen. Boka via receptionen."
+    for event in [*standin.sent_messages(121), *standin.sent_messages(123)]:
+        assert length(event) <= 1200
 
 
 async def test_fraga_without_text_takes_the_next_message_and_cancel_stops_it(
@@ -364,7 +552,7 @@ async def test_fraga_without_text_takes_the_next_message_and_cancel_stops_it(
     """/fraga alone asks for the question; the next text is it; /cancel drops the request."""
     assert (await person.ask("/fraga")).text == t("ask.ask_prompt", "sv")
     card = await person.ask("vem kallar till SIP?")
-    assert card.text.startswith(f"📘 {title(app, 'sip', 'sv')}")
+    assert shown(card).startswith(f"📘 {title(app, 'sip', 'sv')}")
     assert (await person.ask("/ask")).text == t("ask.ask_prompt", "sv")
     assert (await person.ask("/cancel")).text == t("core.cancelled", "sv")
     assert (await person.ask("/cancel")).text == t("core.nothing_to_cancel", "sv")
@@ -378,20 +566,20 @@ async def test_in_a_group_only_fraga_and_mentions_are_questions(
     await person.send("vem kallar till SIP?", chat_id=GROUP)
     await person.send("/fraga vem kallar till SIP?", chat_id=GROUP)
     first = (await group_messages(standin, 1))[0]
-    assert first.text.startswith(f"📘 {title(app, 'sip', 'sv')}")
+    assert shown(first).startswith(f"📘 {title(app, 'sip', 'sv')}")
     await person.send("@dalsbot_local_bot vad är ett barnteam?", chat_id=GROUP)
     second = (await group_messages(standin, 2))[1]
-    assert second.text.startswith(f"📘 {title(app, 'barnteam', 'sv')}")
+    assert shown(second).startswith(f"📘 {title(app, 'barnteam', 'sv')}")
     await person.send("/fraga@dalsbot_local_bot", chat_id=GROUP)
     prompt = (await group_messages(standin, 3))[2]
     assert prompt.text == t("ask.ask_prompt_group", "sv")
     await person.send("vad är samtycke?", chat_id=GROUP)
     third = (await group_messages(standin, 4))[3]
-    assert third.text.startswith(f"📘 {title(app, 'samtycke', 'sv')}")
+    assert shown(third).startswith(f"📘 {title(app, 'samtycke', 'sv')}")
     await person.send("hej @someone_else", chat_id=GROUP)
     await person.send("/fraga behovskompassen", chat_id=GROUP)
     last = (await group_messages(standin, 5))[4]
-    assert last.text.startswith(f"📘 {title(app, 'behovskompassen', 'sv')}")
+    assert shown(last).startswith(f"📘 {title(app, 'behovskompassen', 'sv')}")
     assert [q.question for q in questions(app)] == [
         "vem kallar till SIP?",
         "vad är ett barnteam?",
@@ -414,10 +602,10 @@ async def test_artiklar_pages_through_topics_and_opens_one(
     assert second.kind == "edit"
     assert second.text == t("ask.articles_title", "sv", page=2, pages=pages)
     assert labels(second)[-2:] == [t("core.previous_page", "sv"), t("core.next_page", "sv")]
-    shown = labels(first)[:8] + labels(second)[:8]
-    assert len(set(shown)) == 16
+    topics = labels(first)[:8] + labels(second)[:8]
+    assert len(set(topics)) == 16
     opened = await person.tap(second, labels(second)[0])
-    assert opened.text.startswith(f"📘 {labels(second)[0]}\n\n")
+    assert shown(opened).startswith(f"📘 {labels(second)[0]}\n\n")
 
 
 async def test_kb_reload_and_kb_gaps_are_for_admins_only(
@@ -431,10 +619,15 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
     reloaded = await admin.ask("/kb_reload")
     count = len(kb.ids())
     articles, numbers = reloaded.text.split("\n\n")
-    assert numbers == t("ask.contacts_reloaded", "sv", count=0)
+    assert numbers == t("ask.contacts_reloaded", "sv", numbers="0 nummer")
+    in_words = tn("ask.articles_count", count, "sv")
+    assert in_words == f"{count} artiklar"
     assert articles in (
-        t("ask.reload_ok", "sv", count=count),
-        *(t("ask.reload_ok_warnings", "sv", count=count, warnings=n) for n in range(1, 100)),
+        t("ask.reload_ok", "sv", articles=in_words),
+        *(
+            t("ask.reload_ok_warnings", "sv", articles=in_words, warnings=w)
+            for w in ("1 varning", *(f"{n} varningar" for n in range(2, 100)))
+        ),
     )
     await person.ask("hur länge ska man koka potatis?")
     await person.ask("Hur länge ska man koka potatis")
@@ -442,6 +635,7 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
     await person.tap(card, "👎")
     gaps = await admin.ask("/kb_gaps")
     assert gaps.text.startswith(t("ask.gaps_title", "sv", days=30))
+    assert len(gaps.text) <= 1200
     assert "2 × hur länge ska man koka potatis" in gaps.text
     assert f"{title(app, 'sip', 'sv')}: 1 👎, 0 👍" in gaps.text
     broken = tmp_path / "articles"
@@ -452,7 +646,7 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
     assert refused.text.startswith(t("ask.reload_failed", "sv", error="")[:60])
     assert "sip.md" in refused.text
     still = await person.ask("vem kallar till SIP?")
-    assert still.text.startswith(f"📘 {title(app, 'sip', 'sv')}")
+    assert shown(still).startswith(f"📘 {title(app, 'sip', 'sv')}")
 
 
 async def test_purge_job_is_scheduled_daily_and_clears_old_texts(
@@ -505,8 +699,8 @@ async def test_acute_danger_gets_112_even_from_someone_not_registered(
     stranger = standin.user(160, "Vera")
     await stranger.send("pappan slår barnet just nu, vad gör jag")
     guidance, note = await stranger.next(2)
-    assert guidance.text.startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
-    assert "112" in guidance.text and not guidance.buttons
+    assert shown(guidance).startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
+    assert "112" in shown(guidance) and not guidance.buttons
     assert note.text == t("core.not_registered", "sv")
     assert questions(app) == []
 
@@ -562,25 +756,28 @@ async def test_emergency_card_shows_112_and_the_askers_municipalitys_numbers(
     card = await ulf.ask(INDIRECT_EMERGENCY)
     short = kb_of(app).get("akut-lage", "sv")
     assert short is not None
-    assert card.text.startswith(f"🚨 {short.title}\n\n{short.short_answer}\n\n")
-    assert card.text.split("\n\n")[2].splitlines() == [
+    head, answer = shown(card).split("\n\n")[:2]
+    assert (head, " ".join(answer.split())) == (f"🚨 {short.title}", short.short_answer)
+    assert shown(card).split("\n\n")[2].splitlines() == [
         "📞 Akut fara, och socialjouren utanför kontorstid: 112",
         "Nummer i Mellerud:",
         "📞 Socialtjänsten, barn och unga (kontorstid): 070-174 06 10",
         "📞 Socialjouren (kvällar, nätter, helger): +46 70 174 06 11",
         "📞 Barnkontakt/samordnare i Mellerud: 070-174 06 12",
     ]
-    assert len(card.text) < 1200
-    assert labels(card)[0] == "📖 Läs mer" and labels(card)[-1] == "🙋 Fråga en samordnare"
+    assert_phone_sized(card, max_lines=20)
+    assert labels(card)[:3] == ["📖 Läs mer", "👍", "👎"]
+    assert "🙋 Fråga en samordnare" in labels(await ulf.tap(card, "Fler val ▾"))
     assert [(q.article_id, q.emergency) for q in questions(app)] == [("akut-lage", True)]
     amal = await vilma.ask(INDIRECT_EMERGENCY)
-    assert amal.text.split("\n\n")[2] == "📞 Akut fara, och socialjouren utanför kontorstid: 112"
+    assert shown(amal).split("\n\n")[2] == "📞 Akut fara, och socialjouren utanför kontorstid: 112"
     assert "070-174" not in amal.text
+    assert_phone_sized(amal)
     stranger = standin.user(182, "Xena")
     await stranger.send(INDIRECT_EMERGENCY)
     guidance, note = await stranger.next(2)
-    assert guidance.text.startswith(f"🚨 {short.title}")
-    assert "112" in guidance.text and "070-174" not in guidance.text and not guidance.buttons
+    assert shown(guidance).startswith(f"🚨 {short.title}")
+    assert "112" in shown(guidance) and "070-174" not in guidance.text and not guidance.buttons
     assert note.text == t("core.not_registered", "sv")
 
 
@@ -600,12 +797,12 @@ async def test_kb_reload_rereads_the_numbers_and_keeps_them_when_the_file_is_bro
         "sv",
         error="Åmål.mottagning: phone 'fylls i' may contain only digits, spaces, + and -",
     )
-    assert "Nummer i" not in (await person.ask(INDIRECT_EMERGENCY)).text
+    assert "Nummer i" not in shown(await person.ask(INDIRECT_EMERGENCY))
     path.write_text(CONTACTS.replace('phone: ""', 'phone: "070-174 06 13"'), encoding="utf-8")
     reloaded = await admin.ask("/kb_reload")
-    assert reloaded.text.split("\n\n")[1] == t("ask.contacts_reloaded", "sv", count=4)
+    assert reloaded.text.split("\n\n")[1] == t("ask.contacts_reloaded", "sv", numbers="4 nummer")
     card = await person.ask(INDIRECT_EMERGENCY)
-    assert card.text.split("\n\n")[2].splitlines()[1:] == [
+    assert shown(card).split("\n\n")[2].splitlines()[1:] == [
         "Nummer i Åmål:",
         "📞 Socialtjänsten, barn och unga (kontorstid): 070-174 06 13",
     ]

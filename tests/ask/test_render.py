@@ -1,24 +1,38 @@
-"""Answer cards and article text for Telegram, as plain functions over the real knowledge base."""
+"""Answer cards and article text for Telegram (HTML), as plain functions over the real
+knowledge base."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from bot.i18n import Lang, format_date, t
+from handlers.ask.buttons import View
 from handlers.ask.render import (
+    CARD_LIMIT,
     MESSAGE_LIMIT,
+    PHONE_LINES,
     TELEGRAM_LIMIT,
+    CardSpec,
     answer_card,
+    article_card,
     articles_page,
     emergency_guidance,
-    full_article,
+    expanded_article,
+    html_article,
+    inline_html,
+    phone_lines,
     plain_article,
     split_message,
+    telegram_length,
     title_sort_key,
+    visible_text,
 )
 from handlers.common import page_of
+from knowledge.articles import Article
 from knowledge.contacts import MAX_LABEL, Contact, LocalContacts
 from knowledge.service import Answer, KnowledgeBase
 
@@ -35,6 +49,17 @@ def test_plain_article_turns_headings_and_bullets_into_plain_lines() -> None:
     assert plain_article(body) == (
         "Kort svar.\n\nVem gör vad?\n• Barnkontakten\n• Stödsamordnaren\n1. Först"
     )
+
+
+def test_html_article_escapes_and_links_and_never_shows_a_raw_url() -> None:
+    """Headings bold, < and & escaped, Markdown links and bare URLs as text links."""
+    body = "## Vem <gör> vad?\n- Läs [riktlinjen](https://a.se/x?a=1&b=2) & https://www.b.se/y."
+    assert html_article(body) == (
+        "<b>Vem &lt;gör&gt; vad?</b>\n• Läs "
+        '<a href="https://a.se/x?a=1&amp;b=2">riktlinjen</a> &amp; <a href="https://www.b.se/y">b.se</a>.'
+    )
+    assert inline_html("**viktigt** <b>") == "<b>viktigt</b> &lt;b&gt;"
+    assert visible_text(html_article(body)) == "Vem <gör> vad?\n• Läs riktlinjen & b.se."
 
 
 def test_split_message_cuts_between_paragraphs_under_the_limit() -> None:
@@ -63,32 +88,106 @@ def test_swedish_sort_order_and_paging() -> None:
 
 
 def test_answer_card_has_title_short_answer_source_and_reviewed_date(kb: KnowledgeBase) -> None:
-    """The card is short, names the first source with +N, and the reviewed date in words."""
+    """Bold title, the short answer, the first source as a text link with +N, the reviewed
+    date in words; read more, 👍 👎 in one row and "More ▾" in the other."""
     answer = kb.answer("vem kallar till SIP?", "sv")
     article = kb.get("sip", "sv")
     assert answer.article_id == "sip" and article is not None
     card = answer_card(kb, answer, log_id=7)
-    assert card.text.startswith(f"📘 {article.title}\n\n{article.short_answer}")
+    assert card.text.startswith(f"<b>📘 {article.title}</b>\n\n{article.short_answer}\n\n")
     more = len(article.sources) - 1
-    assert f"Källa: {article.sources[0]} (+{more} till)" in card.text
+    link = f'<a href="{article.sources[0]}">socialstyrelsen.se</a>'
+    assert f"🔗 Källa: {link} (+{more})" in card.text
     assert card.text.endswith(f"Granskad {format_date(article.reviewed, 'sv')}")
-    data = [data for row in card.rows for _label, data in row]
-    assert data[0] == "kb:more:sip:sv"
-    assert data[-3:] == ["kb:vote:7:up", "kb:vote:7:down", "kb:coord:7"]
-    related = [d.split(":")[2] for d in data if d.startswith("kb:art:")]
-    assert related == list(answer.related)[:3]
-    assert all(len(d.encode()) <= 64 for d in data)
+    lead = answer.related[0]
+    assert card.rows == [
+        [
+            ("📖 Läs mer", f"kb:card:7:1:{lead}"),
+            ("👍", "kb:vote:7:up"),
+            ("👎", "kb:vote:7:down"),
+        ],
+        [("Fler val ▾", f"kb:card:7:2:{lead}")],
+    ]
 
 
-def test_full_article_of_a_long_body_splits_under_the_limit(kb: KnowledgeBase) -> None:
-    """An article three times Telegram's limit is sent in parts, each under 4096."""
+def test_every_card_is_phone_sized_and_every_article_fits_one_message(
+    kb: KnowledgeBase,
+) -> None:
+    """Each article's card, in both languages (the emergency card too): at most 1,200
+    characters and 15 phone lines; expanded, at most 4,096 after parsing, nothing cut."""
+    for article_id in kb.ids():
+        for lang in ("sv", "en"):
+            article = kb.get(article_id, lang)
+            if article is None:
+                continue
+            emergency = article_id == "akut-lage"
+            card = CardSpec(article, lang, 1, emergency=emergency)
+            text = article_card(kb, card).text
+            assert len(text) <= CARD_LIMIT and phone_lines(text) <= PHONE_LINES, article_id
+            assert " ".join(visible_text(text).split()).count(article.short_answer[-30:]) == 1
+            expanded = expanded_article(article, lang, emergency=emergency)
+            assert telegram_length(expanded) <= MESSAGE_LIMIT
+            assert t("ask.article_cut", lang) not in expanded
+            assert "https://" not in visible_text(expanded)
+
+
+def test_a_long_short_answer_keeps_its_first_lines_and_folds_the_rest(kb: KnowledgeBase) -> None:
+    """What does not fit 15 phone lines waits in an expandable blockquote, cut at a sentence."""
+    article = Article(
+        id="x",
+        lang="sv",
+        title="Titel",
+        questions=(),
+        tags=(),
+        related=(),
+        sources=("https://www.a.se/b",),
+        owner="Ägare",
+        reviewed=dt.date(2026, 1, 1),
+        body="Text.",
+        short_answer="Kort.",
+        path=Path("x.md"),
+    )
+    long = dataclasses.replace(article, short_answer="En mening som är ganska lång här. " * 12)
+    text = article_card(kb, CardSpec(long, "sv", 1)).text
+    lead, rest = text.split("\n\n")[1].split("\n<blockquote expandable>")
+    assert lead.endswith("här.") and rest.startswith("En mening") and phone_lines(text) <= 15
+
+
+def test_menu_shows_related_coordinator_and_less(kb: KnowledgeBase) -> None:
+    """With "More ▾" open: the related articles (the question's own first), the coordinator,
+    "Less ▴"; expanded, the first button reads "Shorter". Every data fits 64 bytes."""
+    answer = kb.answer("who calls a SIP meeting?", "en")
+    card = answer_card(kb, answer, log_id=3)
+    menu_data = card.rows[1][0][1]
+    assert menu_data.startswith("kb:card:3:2:")
+    spec = CardSpec(
+        kb.get("sip", "en"),  # type: ignore[arg-type]
+        "en",
+        3,
+        View.MENU | View.EXPANDED,
+        lead=answer.related[0],
+    )
+    rows = article_card(kb, spec).rows
+    labels = [label for row in rows for label, _data in row]
+    assert labels[0] == "📕 Shorter" and labels[-2:] == ["🙋 Ask a coordinator", "▴ Less"]
+    assert labels[3] == f"➡️ {kb.get(answer.related[0], 'en').title}"  # type: ignore[union-attr]
+    assert all(len(data.encode()) <= 64 for row in rows for _label, data in row)
+    browse = dataclasses.replace(spec, can_forward=False)
+    assert "🙋 Ask a coordinator" not in [
+        label for row in article_card(kb, browse).rows for label, _ in row
+    ]
+
+
+def test_expanded_article_of_a_long_body_is_cut_under_the_limit(kb: KnowledgeBase) -> None:
+    """An article six times Telegram's limit is cut between paragraphs, marked, under 4096."""
     article = kb.get("barnteam", "sv")
     assert article is not None
     long = dataclasses.replace(article, body=(article.body + "\n\n") * 6)
-    parts = full_article(long, "sv")
-    assert len(parts) >= 3 and all(len(p) < TELEGRAM_LIMIT for p in parts)
-    assert not any(line.startswith("#") for p in parts for line in p.splitlines())
-    assert parts[-1].endswith(
+    text = expanded_article(long, "sv")
+    assert telegram_length(text) <= MESSAGE_LIMIT < TELEGRAM_LIMIT
+    assert t("ask.article_cut", "sv") in text
+    assert not any(line.startswith("#") for line in text.splitlines())
+    assert text.endswith(
         t(
             "ask.article_reviewed",
             "sv",
@@ -153,8 +252,8 @@ def test_emergency_card_shows_112_and_the_municipalitys_numbers_each_on_a_line(
     article = kb.get("akut-lage", "sv")
     assert article is not None
     card = answer_card(kb, emergency("sv"), log_id=3, local=MELLERUD)
-    title, short, numbers, footer = card.text.split("\n\n")
-    assert (title, short) == (f"🚨 {article.title}", article.short_answer)
+    title, short, numbers, footer = visible_text(card.text).split("\n\n")
+    assert (title, " ".join(short.split())) == (f"🚨 {article.title}", article.short_answer)
     assert numbers.splitlines() == [
         "📞 Akut fara, och socialjouren utanför kontorstid: 112",
         "Nummer i Mellerud:",
@@ -165,8 +264,13 @@ def test_emergency_card_shows_112_and_the_municipalitys_numbers_each_on_a_line(
     assert footer.endswith(f"Granskad {format_date(article.reviewed, 'sv')}")
     assert len(card.text) < 1200
     data = [data for row in card.rows for _label, data in row]
-    assert data[:2] == ["kb:more:akut-lage:sv", "kb:art:orosanmalan:sv"]
-    assert data[-3:] == ["kb:vote:3:up", "kb:vote:3:down", "kb:coord:3"]
+    assert data == [
+        "kb:card:3:1:orosanmalan",
+        "kb:vote:3:up",
+        "kb:vote:3:down",
+        "kb:art:orosanmalan:sv",
+        "kb:card:3:2:orosanmalan",
+    ]
 
 
 def test_english_emergency_card_uses_english_labels_or_the_swedish_ones(
@@ -174,7 +278,7 @@ def test_english_emergency_card_uses_english_labels_or_the_swedish_ones(
 ) -> None:
     """English labels where configured; a label given only in Swedish is shown as it is."""
     card = answer_card(kb, emergency("en"), log_id=3, local=MELLERUD)
-    numbers = card.text.split("\n\n")[2]
+    numbers = visible_text(card.text).split("\n\n")[2]
     assert numbers.splitlines() == [
         t("ask.emergency_112", "en"),
         "Numbers in Mellerud:",
@@ -192,7 +296,11 @@ def test_emergency_card_without_configured_numbers_shows_112_only(kb: KnowledgeB
         card = answer_card(kb, emergency(lang), log_id=3, local=None)
         article = kb.get("akut-lage", lang)
         assert article is not None
-        assert card.text.split("\n\n")[1:3] == [article.short_answer, t("ask.emergency_112", lang)]
+        short, numbers = visible_text(card.text).split("\n\n")[1:3]
+        assert (" ".join(short.split()), numbers) == (
+            article.short_answer,
+            t("ask.emergency_112", lang),
+        )
         assert "Mellerud" not in card.text and "070" not in card.text
 
 
@@ -201,7 +309,8 @@ def test_someone_not_registered_gets_112_and_the_general_text(kb: KnowledgeBase)
     guidance = emergency_guidance(kb, "sv")
     assert guidance is not None and guidance.rows == []
     assert (
-        guidance.text.split("\n\n")[2] == "📞 Akut fara, och socialjouren utanför kontorstid: 112"
+        visible_text(guidance.text).split("\n\n")[2]
+        == "📞 Akut fara, och socialjouren utanför kontorstid: 112"
     )
     assert "Nummer i" not in guidance.text
 
@@ -226,7 +335,7 @@ def test_no_placeholder_text_reaches_a_user_in_the_contact_articles(kb: Knowledg
         for article_id in ("akut-lage", "kontakter"):
             article = kb.get(article_id, lang)
             assert article is not None
-            texts += full_article(article, lang)
+            texts.append(expanded_article(article, lang))
         for text in texts:
             assert not [p for p in PLACEHOLDERS if p in text.lower()]
 
@@ -240,8 +349,11 @@ def test_a_possible_emergency_ends_the_article_card_with_the_safety_line(
         assert answer.answered and not answer.emergency
         plain = answer_card(kb, answer, log_id=5)
         flagged = answer_card(kb, dataclasses.replace(answer, safety_note=True), log_id=5)
-        assert flagged.text == f"{plain.text}\n\n{t('ask.safety_note', lang)}"
-        assert flagged.rows == plain.rows
+        assert flagged.text.endswith(f"\n\n{t('ask.safety_note', lang)}")
+        assert phone_lines(flagged.text) <= PHONE_LINES
+        assert [[label for label, _ in row] for row in flagged.rows] == [
+            [label for label, _ in row] for row in plain.rows
+        ]
         assert t("ask.safety_note", lang) not in plain.text
     assert t("ask.safety_note", "sv") == "⚠️ Är barnet i fara nu? Ring 112."
     assert t("ask.safety_note", "en") == "⚠️ Is the child in danger now? Call 112."
