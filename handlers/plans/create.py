@@ -16,7 +16,7 @@ from sqlmodel import Session
 from telegram import Update
 
 from bot.context import BotContext
-from bot.i18n import Lang, t, tn
+from bot.i18n import Lang, t
 from handlers.common import authorise, first_press, keyboard, municipality_label, user_lang
 from handlers.plans import dates as plan_dates
 from handlers.plans import notices
@@ -53,6 +53,7 @@ from handlers.plans.flow import (
     show_question,
     start_flow,
 )
+from handlers.plans.participants import ask_participants
 from handlers.plans.presses import (
     TEXT,
     FlowPress,
@@ -72,7 +73,7 @@ from storage.people.models import Municipality, Staff
 from storage.plans import store as plans_store
 from storage.plans import suggestions
 from storage.plans.references import first_name_in
-from storage.plans.store import Person, PlanError
+from storage.plans.store import PlanError
 
 MUNICIPALITIES = [m.value for m in Municipality]
 
@@ -303,37 +304,7 @@ async def _set_responsible(update: Update, context: BotContext, step: Step, chos
     if staff.id is not None and staff.id != chosen and staff.id not in picked:
         picked.insert(0, staff.id)
     draft.participants = picked
-    return await _ask_participants(update, context, step, page=0)
-
-
-async def _ask_participants(
-    update: Update, context: BotContext, step: Step, *, page: int, new: bool = False
-) -> int:
-    lang, draft = step.lang, step.draft
-    municipality, responsible = draft.municipality, draft.responsible
-    chosen: list[int] = draft.participants
-
-    def load(session: Session) -> list[Person]:
-        local = plans_store.staff_to_pick(session, municipality=municipality, exclude={responsible})
-        known = {p.id for p in local}
-        others = plans_store.people(session, staff_ids=[i for i in chosen if i not in known])
-        return others + local
-
-    everyone = await context.db.run(load)
-    rows = people_rows(
-        everyone,
-        page,
-        lang,
-        data=lambda p: NewPlanPersonButton("part", p.id).pack(),
-        page_data=lambda n: NewPlanPageButton("ppg", n).pack(),
-        chosen=chosen,
-    )
-    done = tn("plan_wizard.btn_done", len(chosen), lang) if chosen else t("plans.btn_done", lang)
-    rows.append([(done, NewPlanStepButton("done").pack())])
-    rows.append(back_button(lang, "resp"))
-    draft.page = page
-    await show(update, context, t("plans.new_pick_participants", lang), keyboard(rows), new=new)
-    return PARTICIPANTS
+    return await ask_participants(update, context, step, page=0)
 
 
 @on_flow_button(NewPlanPersonButton)
@@ -353,7 +324,7 @@ async def toggle_participant(
             await ask_again(update, context, t("plans.staff_unknown", press.lang))
             return None
         chosen.append(person_id)
-    return await _ask_participants(update, context, press, page=draft.page)
+    return await ask_participants(update, context, press, page=draft.page)
 
 
 @on_flow_button(NewPlanPageButton)
@@ -361,7 +332,7 @@ async def page_participants(
     update: Update, context: BotContext, press: FlowPress[NewPlanPageButton]
 ) -> int:
     """◀/▶ in the list of possible participants."""
-    return await _ask_participants(update, context, press, page=press.data.page)
+    return await ask_participants(update, context, press, page=press.data.page)
 
 
 @on_text
@@ -373,7 +344,7 @@ async def type_participant(update: Update, context: BotContext, step: Step, text
     draft = step.draft
     if person.id is not None and person.id not in (draft.responsible, *draft.participants):
         draft.participants.append(person.id)
-    return await _ask_participants(update, context, step, page=0, new=True)
+    return await ask_participants(update, context, step, page=0, new=True)
 
 
 @on_flow_button(NewPlanStepButton)
@@ -384,11 +355,6 @@ async def participants_done(
     press.draft.extra = [back_button(press.lang, "part")]
     question = t("plans.new_ask_date", press.lang)
     return await plan_dates.ask_date(update, context, press.lang, question)
-
-
-async def ask_participants(update: Update, context: BotContext, step: Step) -> int:
-    """The participants step again (back from the date), with those chosen kept."""
-    return await _ask_participants(update, context, step, page=step.draft.page)
 
 
 @on_flow_button(NewPlanStepButton)

@@ -58,6 +58,7 @@ from handlers.plans.flow import (
     show_question,
     start_flow,
 )
+from handlers.plans.participants import ask_participants
 from handlers.plans.presses import (
     TEXT,
     FlowPress,
@@ -339,10 +340,7 @@ async def back_to_participants(
     """ "Back" from the first follow-up's date (/ny_plan): the team, those chosen kept."""
     if press.draft.mode != "new":
         return None  # forged: only /ny_plan's calendar has this button (the press is answered)
-    # Imported here: handlers.plans.create imports this module.
-    from handlers.plans.create import ask_participants
-
-    return await ask_participants(update, context, press)
+    return await ask_participants(update, context, press, page=press.draft.page)
 
 
 @on_flow_button(NewPlanBackButton)

@@ -30,11 +30,12 @@ The reference is kept as typed (case included), only stripped of surrounding whi
 
 from __future__ import annotations
 
-import importlib
 import re
 import unicodedata
 from functools import cache
 from typing import Final
+
+from faker.providers.person import da_DK, en_GB, en_US, fi_FI, no_NO, sv_SE
 
 from bot.guard import looks_like_identity_number, normalise_line
 
@@ -43,7 +44,10 @@ MAX_LENGTH: Final = 32
 
 # Faker's person providers whose first names are refused (the languages of Dalsland's
 # families and neighbours; Mohammed, Ali and Fatima are in the English and Swedish lists).
-NAME_LOCALES: Final = ("sv_SE", "en_US", "en_GB", "no_NO", "da_DK", "fi_FI")
+NAME_PROVIDERS: Final = (
+    sv_SE.Provider, en_US.Provider, en_GB.Provider, no_NO.Provider, da_DK.Provider,
+    fi_FI.Provider,
+)  # fmt: skip
 # A part of a reference is a name only from three letters on: "BB", "ÅM", "Bo", "Li" are codes.
 MIN_NAME_LETTERS: Final = 3
 # First names in some list that are everyday words in plan codes: months ("SIP-maj-2"), and
@@ -115,11 +119,10 @@ def fold(text: str) -> str:
 
 @cache
 def first_names() -> frozenset[str]:
-    """Every first name of :data:`NAME_LOCALES` (and each part of a double name), folded,
+    """Every first name of :data:`NAME_PROVIDERS` (and each part of a double name), folded,
     from three letters on and without :data:`CODE_WORDS`. Built once."""
     found: set[str] = set()
-    for locale in NAME_LOCALES:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+    for provider in NAME_PROVIDERS:
         for kind in ("first_names_female", "first_names_male", "first_names"):
             for name in getattr(provider, kind, ()):
                 found.update(fold(part) for part in _PARTS.split(name))
