@@ -1,7 +1,7 @@
 """Questions to the knowledge base: answers with their source, the emergency card
-(``questions``), reading articles and /artiklar (``articles``), questions passed on to a
-coordinator (``coordinators``), and the knowledge base's loading and the admins' commands
-(``admin``)."""
+(``questions``), greetings and thanks (``smalltalk``), answer cards redrawn in place and
+/artiklar (``articles``), two-way threads with a coordinator (``coordinators``), and the
+knowledge base's loading and the admins' commands (``admin``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from handlers.ask import admin, articles, coordinators, questions
 
 
 def _pending_text() -> BaseHandler[Update, BotContext, object]:
-    # The text right after /fraga or "Svara" belongs to that request; any button or command
-    # cancels the request.
+    # A reply to a coordinator thread's forced-reply prompt belongs to that thread; the text
+    # right after /fraga or "Svara" belongs to that request (any button or command cancels it).
     return TypeHandler(Update, questions.take_pending_text)
 
 
