@@ -242,13 +242,13 @@ async def test_my_plans_are_listed_by_next_follow_up_with_overdue_marked(
     bo = standin.user(BO, "Bo")
     listing = await bo.ask("/planer")
     assert listing.text.splitlines() == [
-        "Dina planer (3), efter nästa uppföljning:",
+        "3 planer, efter nästa uppföljning:",
         "",
-        "⚠️ BP-over · SIP · fre 20 nov (försenad)",
-        "BP-soon · SIP · tis 1 dec 13:30",
-        "BP-late · SIP · fre 15 jan 13:30",
+        "⚠️ BP-over · SIP · fre 20 nov. (försenad)",
+        "BP-soon · SIP · tis 1 dec. 13:30",
+        "BP-late · SIP · fre 15 jan. 13:30",
     ]
-    assert labels(listing) == ["⚠️ BP-over · 20 nov", "BP-soon · 1 dec", "BP-late · 15 jan"]
+    assert labels(listing) == ["⚠️ BP-over · 20 nov.", "BP-soon · 1 dec.", "BP-late · 15 jan."]
     card = await bo.tap(listing, "BP-over")
     assert card.text.startswith("📋 BP-over · SIP")
     assert "Nästa uppföljning: fredag 20 november 2026" in card.text
@@ -264,7 +264,8 @@ async def test_card_adds_and_removes_participants(
     plan_id = make_plan(app, clock, "BP-17", team["bo"])
     bo = standin.user(BO, "Bo")
     card = await open_card(bo, "BP-17")
-    picker = await bo.tap(card, t("plans.btn_add", "sv"))
+    more = await bo.tap(card, t("plans.btn_more", "sv"))
+    picker = await bo.tap(more, t("plans.btn_add", "sv"))
     assert picker.text == t("plans.add_pick", "sv", reference="BP-17")
     assert "Bo Al · Mellerud" not in labels(picker)  # the responsible is in already
     picker = await bo.tap(picker, "Dan Ulf")
@@ -273,11 +274,12 @@ async def test_card_adds_and_removes_participants(
     picker = await bo.ask("@cia")
     assert picker.text.startswith("➕ Cia Berg är nu med i planen.")
     unknown = await bo.ask("@nobody")
-    assert unknown.text.startswith(t("plans.staff_not_found", "sv"))
+    assert unknown.text.endswith(t("plans.staff_not_found", "sv"))
     assert members(app, plan_id) == {team["dan"], team["cia"]}
     card = await bo.tap(unknown, t("plans.btn_back", "sv"))
     assert "Deltagare: Cia Berg, Dan Ulf" in card.text
-    choose = await bo.tap(card, t("plans.btn_remove", "sv"))
+    more = await bo.tap(card, t("plans.btn_more", "sv"))
+    choose = await bo.tap(more, t("plans.btn_remove", "sv"))
     assert labels(choose)[:2] == ["➖ Cia Berg", "➖ Dan Ulf"]
     card = await bo.tap(choose, "Dan Ulf")
     assert card.text.startswith("➖ Dan Ulf är inte längre med i planen.")
@@ -340,24 +342,33 @@ async def test_mark_held_then_next_date_or_close(
     dan = standin.user(DAN, "Dan")
     card = await open_card(dan, "BP-17")
     assert t("plans.btn_close", "sv") not in labels(card)  # participants do not manage
-    question = await dan.tap(card, t("plans.btn_held", "sv"))
+    confirm = await dan.tap(card, t("plans.btn_held", "sv"))
+    assert "Påminnelserna om den slutar då" in confirm.text
+    question = await dan.tap(confirm, t("plans.btn_held_yes", "sv"))
     assert question.text.startswith("✅ Uppföljningen 25 november 2026 är registrerad som hållen.")
     assert t("plans.btn_close", "sv") not in labels(question)
     step = await dan.ask("om 3 veckor")
     step = await dan.tap(step, "Ingen tid")
     dan_card = await dan.tap(step, "Hoppa över")
     assert "Nästa uppföljning: onsdag 16 december 2026\n" in dan_card.text
-    assert "Genomförda uppföljningar: 1" in dan_card.text
+    assert "1 uppföljning har hållits." in dan_card.text
 
     bo = standin.user(BO, "Bo")
+    told = await bo.reply()  # the responsible hears of the date Dan booked
+    assert told.text == "📅 Dan Ulf har bokat nästa uppföljning av BP-17: onsdag 16 december 2026"
     card = await open_card(bo, "BP-17")
-    question = await bo.tap(card, t("plans.btn_held", "sv"))
+    # 16 December is still ahead: "held" is behind "More ▾ → it was held earlier".
+    more = await bo.tap(card, t("plans.btn_more", "sv"))
+    early = await bo.tap(more, t("plans.btn_held_earlier", "sv"))
+    question = await bo.tap(early, t("plans.btn_held_yes", "sv"))
     confirm = await bo.tap(question, t("plans.btn_close", "sv"))
     assert confirm.text == t("plans.close_confirm", "sv", reference="BP-17")
     closed = await bo.tap(confirm, t("plans.btn_close_yes", "sv"))
     assert closed.text.startswith(t("plans.closed_notice", "sv"))
-    assert "Status: stängd" in closed.text and "Genomförda uppföljningar: 2" in closed.text
-    assert labels(closed) == [t("plans.btn_reopen", "sv")]
+    assert closed.text.endswith("2 uppföljningar har hållits.\n" + t("plans.card_closed", "sv"))
+    assert labels(closed) == [t("plans.btn_more", "sv")]
+    more = await bo.tap(closed, t("plans.btn_more", "sv"))
+    assert labels(more) == [t("plans.btn_reopen", "sv"), t("plans.btn_back", "sv")]
     plan = get_plan(app, plan_id)
     assert (plan.status, plan.next_follow_up) == ("closed", None)
     held = app.bot_data.db.call(
@@ -365,8 +376,9 @@ async def test_mark_held_then_next_date_or_close(
     )
     assert held == [(dt.date(2026, 11, 25), dt.date(2026, 11, 25)),
                     (dt.date(2026, 12, 16), dt.date(2026, 11, 25))]  # fmt: skip
-    # "Held" on Dan's card, now out of date, changes nothing.
-    await dan.press(dan_card, t("plans.btn_held", "sv"))
+    # Dan is told the plan was closed; "change date" on his card, now out of date, does nothing.
+    assert (await dan.reply()).text.startswith("🔒 Bo Al har stängt planen BP-17.")
+    await dan.press(dan_card, t("plans.btn_date", "sv"))
     assert (await dan.reply()).alert == t("plans.closed", "sv")
 
 
@@ -375,12 +387,14 @@ async def test_held_later_and_held_pressed_on_another_message(
 ) -> None:
     """ "Held" works from any message (the reminders carry it): the answer is a new message;
     "decide later" leaves the plan without a date; /cancel after held keeps it held."""
-    plan_id = make_plan(app, clock, "BP-17", team["bo"])
+    plan_id = make_plan(app, clock, "BP-17", team["bo"], day=dt.date(2026, 11, 25))
     bo = standin.user(BO, "Bo")
     other = await bo.ask("/help")  # stands in for a reminder message
-    await bo.press(other, 0, data=f"pln:held:{plan_id}")
-    question = await bo.reply()
-    assert question.kind == "send" and question.text.startswith("✅ Uppföljningen 18 december")
+    await bo.press(other, 0, data=f"pln:held:{plan_id}:20261125")
+    confirm = await bo.reply()
+    assert confirm.kind == "send" and "25 november 2026" in confirm.text
+    question = await bo.tap(confirm, t("plans.btn_held_yes", "sv"))
+    assert question.text.startswith("✅ Uppföljningen 25 november")
     card = await bo.tap(question, t("plans.btn_later", "sv"))
     assert card.text.startswith(t("plans.held_later", "sv"))
     assert labels(card)[0] == t("plans.btn_book", "sv")
@@ -399,10 +413,14 @@ async def test_close_with_confirmation_and_reopen(
     plan_id = make_plan(app, clock, "BP-17", team["bo"], participants=(team["dan"],))
     bo = standin.user(BO, "Bo")
     card = await open_card(bo, "BP-17")
-    confirm = await bo.tap(card, t("plans.btn_close", "sv"))
+    confirm = await bo.tap(
+        await bo.tap(card, t("plans.btn_more", "sv")), t("plans.btn_close", "sv")
+    )
     card = await bo.tap(confirm, t("plans.btn_close_no", "sv"))
     assert card.text.startswith("📋 BP-17") and get_plan(app, plan_id).status == "active"
-    confirm = await bo.tap(card, t("plans.btn_close", "sv"))
+    confirm = await bo.tap(
+        await bo.tap(card, t("plans.btn_more", "sv")), t("plans.btn_close", "sv")
+    )
     closed = await bo.tap(confirm, t("plans.btn_close_yes", "sv"))
     assert closed.text.startswith(t("plans.closed_notice", "sv"))
     pending = app.bot_data.db.call(lambda s: list(s.exec(select(Reminder).where(
@@ -410,7 +428,8 @@ async def test_close_with_confirmation_and_reopen(
     assert pending == []
     anna = standin.user(ANNA, "Anna")
     card = await open_card(anna, "bp-17")
-    reopened = await anna.tap(card, t("plans.btn_reopen", "sv"))
+    more = await anna.tap(card, t("plans.btn_more", "sv"))
+    reopened = await anna.tap(more, t("plans.btn_reopen", "sv"))
     assert reopened.text.startswith(t("plans.reopened_notice", "sv"))
     assert get_plan(app, plan_id).status == "active"
 
@@ -422,7 +441,7 @@ async def test_calendar_file_is_sent_and_parses(
     make_plan(app, clock, "BP-17", team["bo"], participants=(team["dan"],))
     dan = standin.user(DAN, "Dan")
     card = await open_card(dan, "BP-17")
-    document = await dan.tap(card, "Kalenderfil")
+    document = await dan.tap(await dan.tap(card, t("plans.btn_more", "sv")), "Kalenderfil")
     assert document.file_name == "uppfoljning-BP-17.ics"
     assert document.text == t("plans.ics_caption", "sv", reference="BP-17")
     stored = standin.files[document.message["document"]["file_id"]]
@@ -452,16 +471,17 @@ async def test_forged_buttons_and_outsiders_are_refused(
 
     eva = standin.user(EVA, "Eva")  # same municipality, not in the plan
     assert (await eva.ask("/plan BP-17")).text == t("plans.plan_unknown", "sv")
-    for action in ("held", "date", "close", "closeok", "ics", "card", "addp"):
-        refused = await alert_after(eva, card, 0, f"pln:{action}:{plan_id}")
-        assert refused == t("plans.not_allowed", "sv"), action
+    for data in ("held:{}:20261218", "date:{}:20261218", "heldok:{}:20261218", "close:{}",
+                 "closeok:{}", "ics:{}", "card:{}", "addp:{}", "more:{}", "resp:{}"):  # fmt: skip
+        refused = await alert_after(eva, card, 0, "pln:" + data.format(plan_id))
+        assert refused == t("plans.not_allowed", "sv"), data
     asa = standin.user(ASA, "Åsa")  # Åmål's coordinator
     assert await alert_after(asa, card, 0, f"pln:close:{plan_id}") == t("plans.not_allowed", "sv")
     dan = standin.user(DAN, "Dan")  # a participant may not change the team or close
     for data in (f"pln:closeok:{plan_id}", f"pln:addp:{plan_id}", f"pln:rmp:{plan_id}:1"):
         assert await alert_after(dan, card, 0, data) == t("plans.not_allowed", "sv"), data
     stranger = standin.user(299, "Sven")
-    assert await alert_after(stranger, card, 0, f"pln:held:{plan_id}") == t(
+    assert await alert_after(stranger, card, 0, f"pln:held:{plan_id}:20261218") == t(
         "core.not_registered", "sv"
     )
     assert (await stranger.ask("/ny_plan")).text == t("core.not_registered", "sv")
@@ -492,13 +512,13 @@ async def test_forged_ids_beyond_the_database_range_are_refused_as_stale(
     huge = "9" * 25
     bo = standin.user(BO, "Bo")
     card = await open_card(bo, "BP-17")
-    for data in (f"pln:card:{huge}", f"pln:held:{huge}", f"pln:rmp:{plan_id}:{huge}",
-                 f"rem:snooze:{huge}"):  # fmt: skip
+    for data in (f"pln:card:{huge}", f"pln:held:{huge}:20261218", f"pln:rmp:{plan_id}:{huge}",
+                 f"rem:snooze:{huge}", f"pln:undo:{plan_id}:{huge}"):  # fmt: skip
         alert = await alert_after(bo, card, 0, data)
         assert alert in (t("core.stale_button", "sv"), t("reminders.snooze_gone", "sv")), data
-    picker = await bo.tap(card, t("plans.btn_add", "sv"))
+    picker = await bo.tap(await bo.tap(card, t("plans.btn_more", "sv")), t("plans.btn_add", "sv"))
     answer = await bo.ask(huge)
-    assert answer.text.startswith(t("plans.staff_not_found", "sv")), answer.text
+    assert answer.text.endswith(t("plans.staff_not_found", "sv")), answer.text
     assert labels(answer) == labels(picker)
     await bo.ask("/cancel")
     await bo.ask("/ny_plan")
@@ -506,7 +526,7 @@ async def test_forged_ids_beyond_the_database_range_are_refused_as_stale(
     step = await bo.tap(step, "Mellerud")
     assert await alert_after(bo, step, 0, f"np:resp:{huge}") == t("core.stale_button", "sv")
     step = await bo.ask(huge)
-    assert step.text.startswith(t("plans.staff_not_found", "sv"))
+    assert step.text.endswith(t("plans.staff_not_found", "sv"))
     step = await bo.tap(step, "Jag själv")
     assert await alert_after(bo, step, 0, f"np:part:{huge}") == t("core.stale_button", "sv")
     assert not any(t("core.error", "sv") in e.text for e in bo.events())
@@ -521,7 +541,9 @@ async def test_removing_a_participant_whose_access_was_taken_away(
     plan_id = make_plan(app, clock, "BP-17", team["bo"], participants=(team["dan"], team["eva"]))
     bo = standin.user(BO, "Bo")
     card = await open_card(bo, "BP-17")
-    choose = await bo.tap(card, t("plans.btn_remove", "sv"))
+    choose = await bo.tap(
+        await bo.tap(card, t("plans.btn_more", "sv")), t("plans.btn_remove", "sv")
+    )
     app.bot_data.db.call(lambda s: staff_store.remove_staff(s, staff_id=team["dan"]))
     card = await bo.tap(choose, "Dan Ulf")
     assert "Deltagare: Eva Ny\n" in card.text, card.text
@@ -551,7 +573,9 @@ async def test_moving_a_follow_up_offers_to_keep_its_place(
         dt.date(2026, 12, 15), dt.time(10), "Familjecentralen",
     )  # fmt: skip
     # After "held" the next meeting's place is asked afresh: nothing to keep.
-    question = await bo.tap(card, t("plans.btn_held", "sv"))
+    more = await bo.tap(card, t("plans.btn_more", "sv"))
+    early = await bo.tap(more, t("plans.btn_held_earlier", "sv"))
+    question = await bo.tap(early, t("plans.btn_held_yes", "sv"))
     step = await bo.tap(await bo.ask("16/12"), t("plans.btn_no_time", "sv"))
     assert labels(step) == [t("plans.btn_skip_place", "sv"), t("plan_wizard.btn_back", "sv")]
     await bo.tap(step, t("plans.btn_skip_place", "sv"))
