@@ -60,6 +60,7 @@ from typing import Final, Protocol, TypeVar
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
@@ -280,7 +281,7 @@ class Dispatcher:
         today = self._local_now().date()
         text = reminder_text(delivery, today, overdue_notices=self.policy.overdue_notices)
         markup = reminder_buttons(delivery, today)
-        outcome = await self._send_paced(delivery.chat_id, text, markup)
+        outcome = await self._send_paced(delivery.chat_id, text, markup, html=True)
         rid, owner = delivery.reminder_id, self.owner
         if isinstance(outcome, Message):
             marked = await self.db.run(
@@ -322,13 +323,17 @@ class Dispatcher:
         )
 
     async def _send_paced(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, *, html: bool = False
     ) -> Message | TelegramError:
-        """Send once within the limits; short 429 waits are retried in place."""
+        """Send once within the limits (``html``: a formatted text); short 429 waits are
+        retried in place."""
+        formatted = {"parse_mode": ParseMode.HTML} if html else {}
         for attempt in range(MAX_IN_PLACE_RETRIES + 1):
             await self.limiter.acquire(chat_id)
             try:
-                return await self._send(chat_id=chat_id, text=text, reply_markup=markup)
+                return await self._send(
+                    chat_id=chat_id, text=text, reply_markup=markup, **formatted
+                )
             except RetryAfter as error:
                 wait = retry_seconds(error)
                 self.stats.rate_limited += 1

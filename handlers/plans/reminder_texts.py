@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Lang, as_lang, format_date, format_time, t
 from handlers.plans.buttons import FollowUpButton, SnoozeButton
-from handlers.plans.render import plan_type_label
+from handlers.plans.render import escape, plan_type_label
 from storage.plans.models import ReminderKind
 from storage.plans.reminders import ACTIONABLE_KINDS, Delivery, DigestItem
 
@@ -38,15 +38,21 @@ def _details(delivery: Delivery, lang: Lang) -> list[str]:
     if delivery.follow_up_time is not None:
         lines.append(t("reminders.line_time", lang, time=format_time(delivery.follow_up_time)))
     if delivery.place:
-        lines.append(t("reminders.line_place", lang, place=delivery.place))
+        lines.append(t("reminders.line_place", lang, place=escape(delivery.place)))
     return lines
 
 
 def reminder_text(delivery: Delivery, today: dt.date, *, overdue_notices: int = 3) -> str:
-    """The message for one claimed reminder, sent on the local date ``today``."""
+    """The message for one claimed reminder, sent on the local date ``today``: HTML, its
+    first line bold, every value escaped."""
+    head, _, rest = _reminder_text(delivery, today, overdue_notices).partition("\n")
+    return f"<b>{head}</b>\n{rest}" if rest else f"<b>{head}</b>"
+
+
+def _reminder_text(delivery: Delivery, today: dt.date, overdue_notices: int) -> str:
     lang = as_lang(delivery.lang)
     names = {
-        "reference": delivery.reference,
+        "reference": escape(delivery.reference),
         "plan_type": plan_type_label(delivery.plan_type, lang, in_reminder=True),
         "date": long_date(delivery.follow_up_date, lang),
     }
@@ -55,8 +61,8 @@ def reminder_text(delivery: Delivery, today: dt.date, *, overdue_notices: int = 
     if kind == ReminderKind.ESCALATION.value:
         return t("reminders.escalation", lang, notices=delivery.seq, **names)
     if kind == ReminderKind.UNDELIVERED.value:
-        name = delivery.unreachable_name or t("reminders.someone", lang)
-        return t("reminders.undelivered", lang, name=name, reference=delivery.reference)
+        name = escape(delivery.unreachable_name or t("reminders.someone", lang))
+        return t("reminders.undelivered", lang, name=name, reference=names["reference"])
     if kind == ReminderKind.OVERDUE.value:
         return t("reminders.overdue", lang, notice=delivery.seq, total=overdue_notices, **names)
     if kind == ReminderKind.SNOOZE.value and days < 0:

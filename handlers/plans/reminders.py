@@ -9,10 +9,12 @@ dispatcher (``reminder_dispatcher``) and has the JobQueue wake it at start-up an
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 from typing import Final
 
 from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
@@ -103,8 +105,11 @@ async def _confirm_on_message(message: object, confirmation: str) -> None:
     if confirmation in message.text:
         return
     try:
+        # The reminder's own formatting (its bold first line) is kept.
         await message.edit_text(
-            f"{message.text}\n\n{confirmation}", reply_markup=_without_snooze(message.reply_markup)
+            f"{message.text_html}\n\n{html.escape(confirmation, quote=False)}",
+            reply_markup=_without_snooze(message.reply_markup),
+            parse_mode=ParseMode.HTML,
         )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():

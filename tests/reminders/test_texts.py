@@ -32,14 +32,28 @@ def test_when_is_counted_from_the_sending_day() -> None:
 def test_day_of_reminder_without_time_or_place() -> None:
     """The morning of the day: "i dag", the date with its weekday, nothing else."""
     text = reminder_text(_delivery("before"), DAY)
-    assert text == "🔔 Påminnelse: uppföljning i dag\nBarnets plan BP-17\n📅 onsdag 9 december 2026"
+    assert text == (
+        "<b>🔔 Påminnelse: uppföljning i dag</b>\nBarnets plan BP-17\n📅 onsdag 9 december 2026"
+    )
+
+
+def test_reminders_are_html_with_every_value_escaped() -> None:
+    """A place or name with ``<`` or ``&`` cannot break the formatting; short for a phone."""
+    text = reminder_text(_delivery("before", 7, place="Skola <A> & B"), DAY - dt.timedelta(days=7))
+    assert text.endswith("📍 Skola &lt;A&gt; &amp; B")
+    bounce = reminder_text(_delivery("undelivered", 5, unreachable_name="Bo <3"), DAY)
+    assert "Bo &lt;3" in bounce and bounce.startswith("<b>⚠️")
+    assert all(
+        len(reminder_text(_delivery(kind, 1), DAY)) < 1200
+        for kind in ("before", "overdue", "escalation", "snooze")
+    )
 
 
 def test_snooze_after_the_date_reads_as_overdue() -> None:
     """A snoozed reminder that comes after the date says the follow-up is not marked held."""
     text = reminder_text(_delivery("snooze", 1, lang="en"), DAY + dt.timedelta(days=1))
     assert text.startswith(
-        "⏰ You asked to be reminded: the follow-up of Child's plan BP-17 was due"
+        "<b>⏰ You asked to be reminded: the follow-up of Child's plan BP-17 was due"
     )
 
 
