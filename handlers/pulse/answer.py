@@ -6,6 +6,7 @@ hashes only (handlers/pulse/unfinished.py)."""
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import re
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from bot.i18n import Lang, t
 from handlers.common import (
     edit_or_send,
     keyboard,
+    parse_mode,
     reply,
     user_lang,
 )
@@ -34,7 +36,7 @@ from handlers.pulse.common import (
     local_time,
     pulse_secret,
 )
-from handlers.pulse.render import error_params
+from handlers.pulse.render import MESSAGE_LIMIT, error_params, visible_length
 from handlers.pulse.unfinished import (
     DraftEntry,
     change_draft,
@@ -103,14 +105,20 @@ def _score_label(score: int | None, lang: Lang) -> str:
     return t("pulse.skipped", lang) if score is None else str(score)
 
 
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 def answer_view(entry: DraftEntry, pulse_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    """The answering message for the draft's current step: a question, the summary, or the
-    comment prompt."""
+    """The answering message (HTML) for the draft's current step: a question, the summary, or
+    the comment prompt. The comment shows in an expandable quote, so the summary stays short
+    even with a long comment."""
     draft, template, lang = entry.draft, entry.template, entry.lang
-    heading = t("pulse.answer_heading", lang, title=template.title.get(lang), label=entry.label)
+    title, label = _escape(template.title.get(lang)), _escape(entry.label)
+    heading = f"<b>{t('pulse.answer_heading', lang, title=title, label=label)}</b>"
     if entry.awaiting_comment:
         text = "\n\n".join(
-            [heading, template.comment_prompt.get(lang), t("pulse.comment_hint", lang)]
+            [heading, _escape(template.comment_prompt.get(lang)), t("pulse.comment_hint", lang)]
         )
         return text, keyboard(
             [
@@ -127,14 +135,20 @@ def answer_view(entry: DraftEntry, pulse_id: int) -> tuple[str, InlineKeyboardMa
         lines = [heading, "", t("pulse.summary_title", lang)]
         for number, question in enumerate(template.questions, start=1):
             score = _score_label(draft.scores.get(question.key), lang)
-            short = question.short.get(lang)
+            short = _escape(question.short.get(lang))
             lines.append(t("pulse.summary_line", lang, number=number, short=short, score=score))
         lines.append("")
+        hint = ["", t("pulse.change_hint", lang)]
         if draft.comment:
-            lines.append(t("pulse.summary_comment", lang, comment=draft.comment))
+            lines.append(t("pulse.summary_comment", lang))
+            # The whole message stays within a phone's limit: a very long comment is shown
+            # cut (it is stored whole).
+            room = MESSAGE_LIMIT - visible_length("\n".join([*lines, *hint])) - 2
+            shown = draft.comment if len(draft.comment) <= room else draft.comment[: room - 1] + "…"
+            lines.append(f"<blockquote expandable>{_escape(shown)}</blockquote>")
         else:
             lines.append(t("pulse.summary_no_comment", lang))
-        lines += ["", t("pulse.change_hint", lang)]
+        lines += hint
         changes = [
             (
                 t("pulse.change_question", lang, number=index + 1),
@@ -157,8 +171,13 @@ def answer_view(entry: DraftEntry, pulse_id: int) -> tuple[str, InlineKeyboardMa
         t("pulse.anonymous_note", lang),
         "",
         t("pulse.progress", lang, number=index + 1, total=len(template.questions)),
-        question.text.get(lang),
-        t("pulse.scale_hint", lang, low=question.low.get(lang), high=question.high.get(lang)),
+        _escape(question.text.get(lang)),
+        t(
+            "pulse.scale_hint",
+            lang,
+            low=_escape(question.low.get(lang)),
+            high=_escape(question.high.get(lang)),
+        ),
     ]
     current = draft.scores.get(question.key)
     if current is not None:
@@ -270,7 +289,7 @@ async def _start_answering(
     # Kept before the message is sent (a quick tap may arrive before the send returns).
     # Opening the link again starts over; the older message's buttons stop working.
     await save_draft(context, pulse.id, user_id, entry, chat.id)
-    sent = await chat.send_message(text, reply_markup=markup)
+    sent = await chat.send_message(text, reply_markup=markup, parse_mode=parse_mode(True))
     entry.message_id = sent.message_id
     await save_draft(context, pulse.id, user_id, entry, chat.id)
 
@@ -322,7 +341,7 @@ async def tap_answer(update: Update, context: BotContext) -> None:
         await submit_answer(update, context, pulse_id, entry, without_comment=without_comment)
         return
     await query.answer()
-    await edit_or_send(update, *answer_view(entry, pulse_id))
+    await edit_or_send(update, *answer_view(entry, pulse_id), html=True)
 
 
 async def submit_answer(
@@ -415,7 +434,7 @@ async def type_comment(update: Update, context: BotContext) -> None:
     old_message_id, entry.message_id = entry.message_id, 0
     await save_draft(context, pulse_id, user.id, entry, message.chat_id)
     text, markup = answer_view(entry, pulse_id)
-    sent = await message.chat.send_message(text, reply_markup=markup)
+    sent = await message.chat.send_message(text, reply_markup=markup, parse_mode=parse_mode(True))
     entry.message_id = sent.message_id
     await save_draft(context, pulse_id, user.id, entry, message.chat_id)
     try:

@@ -212,13 +212,40 @@ async def test_too_long_comment_is_refused_and_a_second_answer_is_refused(
     assert refused.text == t("pulse.comment_too_long", "en", length="1,001", max="1,000")
     await person.send("Thank you for listening.")
     summary = (await person.next(2))[0]
-    assert "Comment: Thank you for listening." in summary.text
+    assert "Your comment:\nThank you for listening." in summary.text
     assert (await person.tap(summary, "Send")).text == t("pulse.thanks", "en")
     again = await person.ask(link_command(pulse))
     assert again.text == t("pulse.already_answered", "en") and again.buttons == []
     await asyncio.sleep(0.2)
     assert person.events()[-1].text == again.text
     assert answers_of(db, pulse) == [({}, "Thank you for listening.", dt.date(2026, 11, 25))]
+
+
+async def test_a_long_comment_keeps_the_summary_short_and_html_is_shown_as_typed(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+) -> None:
+    """A comment sits in an expandable quote, and a 1,000-character one is shown cut so the
+    summary stays within 1,200 characters (it is stored whole); a label and a comment with
+    <, > and & are shown as typed."""
+    db = app.bot_data.db
+    pulse = open_pulse(
+        db, add_staff(db, 50, "Olle"), now=clock.now, template=TEMPLATES["natverk"],
+        label="Team <Norr> & Väst",
+    )  # fmt: skip
+    person = standin.user(111, "Ia")
+    message = await person.ask(link_command(pulse))
+    assert message.text.startswith("Arbetsgrupps- eller nätverksmöte – Team <Norr> & Väst\n")
+    for score in ("3", "3", "3", "3"):
+        message = await person.tap(message, score)
+    await person.tap(message, "Lägg till kommentar")
+    comment = "<b>inte fet</b> & " + "ord " * 245
+    await person.send(comment)
+    summary = (await person.next(2))[0]
+    assert "Din kommentar:\n<b>inte fet</b> & ord ord" in summary.text
+    assert summary.text.endswith("…\n\n" + t("pulse.change_hint", "sv"))
+    assert 1100 < len(summary.text) <= 1200
+    assert (await person.tap(summary, "Skicka")).text == t("pulse.thanks", "sv")
+    assert answers_of(db, pulse)[0][1] == comment.strip()
 
 
 async def test_text_not_meant_as_comment_goes_to_the_other_features(
