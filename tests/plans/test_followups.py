@@ -336,3 +336,68 @@ async def test_participants_may_not_edit_what_only_managers_may(
     assert (plan.responsible_id, plan.plan_type, plan.follow_up_time) == (
         team["bo"], "sip", dt.time(13, 30),
     )  # fmt: skip
+
+
+class Counted:
+    """A person whose taps and the messages the bot sends them are counted."""
+
+    def __init__(self, user: SimUser) -> None:
+        self.user, self.taps = user, 0
+        self._sends = self.sends_now()
+
+    def sends_now(self) -> int:
+        return len([e for e in self.user.events() if e.kind == "send"])
+
+    async def tap(self, event: ChatEvent, button: str) -> ChatEvent:
+        self.taps += 1
+        return await self.user.tap(event, button)
+
+    def new_messages(self) -> int:
+        return self.sends_now() - self._sends
+
+
+async def test_taps_and_messages_of_the_card_tasks(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """The README's table: mark held from the day's reminder 2 taps (was 1: now confirmed),
+    a new date from a reminder 4 taps (unchanged), add a participant 3 taps and close a plan
+    3 taps (were 2: both behind "More ▾"); each task sends one new message at most, the rest
+    is edited in place, and every message fits a phone."""
+    make_plan(app, clock, "BP-17", team["anna"], day=dt.date(2026, 12, 9), at=dt.time(10, 0))
+    make_plan(app, clock, "BP-18", team["anna"], day=dt.date(2026, 12, 9), at=dt.time(14, 0))
+    anna = standin.user(ANNA, "Anna")
+    await dispatch_at(app, clock, utc(2026, 12, 9, 7))
+    first, second = await anna.next(2)
+    held_from = first if "BP-17" in first.text else second
+    date_from = second if held_from is first else first
+
+    held = Counted(anna)
+    confirm = await held.tap(held_from, "Hölls")
+    await held.tap(confirm, t("plans.btn_held_yes", "sv"))
+    assert (held.taps, held.new_messages()) == (2, 1)
+    await anna.ask("/cancel")
+
+    moved = Counted(anna)
+    calendar = await moved.tap(date_from, "Nytt datum")
+    step = await moved.tap(calendar, "16")
+    step = await moved.tap(step, t("plans.btn_no_time", "sv"))
+    card = await moved.tap(step, t("plans.btn_skip_place", "sv"))
+    assert plain(card).startswith("📅 Nästa uppföljning är bokad: onsdag 16 december 2026.")
+    assert (moved.taps, moved.new_messages()) == (4, 1)
+
+    added = Counted(anna)
+    more = await added.tap(card, t("plans.btn_more", "sv"))
+    picker = await added.tap(more, t("plans.btn_add", "sv"))
+    picker = await added.tap(picker, "Bo Al")
+    assert plain(picker).startswith("➕ Bo Al är nu med i planen.")
+    assert (added.taps, added.new_messages()) == (3, 0)
+
+    closed = Counted(anna)
+    card = await closed.tap(picker, t("plans.btn_back", "sv"))
+    closed.taps = 0  # back to the card is not part of closing
+    more = await closed.tap(card, t("plans.btn_more", "sv"))
+    confirm = await closed.tap(more, t("plans.btn_close", "sv"))
+    done = await closed.tap(confirm, t("plans.btn_close_yes", "sv"))
+    assert plain(done).startswith(t("plans.closed_notice", "sv"))
+    assert (closed.taps, closed.new_messages()) == (3, 0)
+    short_enough(anna)
