@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 BOT_USER_ID = 4242
 # Lines of an expandable blockquote a phone shows before "show more".
 COLLAPSED_LINES = 3
+PHONE_WIDTH = 35
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 JSON_FIELDS = frozenset(
     {
@@ -81,7 +82,7 @@ class ChatEvent:
     @property
     def visible_text(self) -> str:
         """The text as a phone first shows it: an expandable blockquote collapsed to its
-        first :data:`COLLAPSED_LINES` lines and "…" (the rest shows after a tap)."""
+        first :data:`COLLAPSED_LINES` screen lines and "…" (the rest shows after a tap)."""
         text = self.text
         key = "entities" if "text" in self.message else "caption_entities"
         quotes = [
@@ -94,7 +95,13 @@ class ChatEvent:
         for quote in sorted(quotes, key=lambda e: int(e["offset"])):
             start, end = int(quote["offset"]) * 2, (int(quote["offset"]) + int(quote["length"])) * 2
             out.append(units[position:start].decode("utf-16-le"))
-            lines = units[start:end].decode("utf-16-le").split("\n")
+            quote_text = units[start:end].decode("utf-16-le")
+            # Screen lines of a phone (about 35 characters wide), not just line breaks.
+            lines = [
+                part[i : i + PHONE_WIDTH]
+                for part in quote_text.split("\n")
+                for i in range(0, max(len(part), 1), PHONE_WIDTH)
+            ]
             shown = lines[:COLLAPSED_LINES]
             out.append("\n".join(shown) + ("…" if len(lines) > COLLAPSED_LINES else ""))
             position = end
@@ -494,7 +501,12 @@ class BotApiStandIn:
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
         self.messages[(chat_id, message["message_id"])] = message
-        self.events[chat_id].append(ChatEvent("send", json.loads(json.dumps(message))))
+        event = ChatEvent("send", json.loads(json.dumps(message)))
+        if isinstance(markup, dict) and markup.get("force_reply"):
+            # Not part of the returned Message, but what the person's phone shows: kept on
+            # the event so tests can see the forced reply and its placeholder.
+            event.message["force_reply"] = markup
+        self.events[chat_id].append(event)
         if self.on_send is not None:
             self.on_send(chat_id, message)
         return message
@@ -589,6 +601,23 @@ class SimUser:
                 {"type": "mention", "offset": text.index(mention), "length": len(mention)}
             )
         self.standin.messages[(int(chat["id"]), message["message_id"])] = message
+        await self.standin.push_update({"message": message})
+        return message
+
+    async def reply_to(self, event: ChatEvent | dict[str, Any], text: str) -> dict[str, Any]:
+        """Send ``text`` as a reply to a message of the bot (as after a forced reply)."""
+        replied = event.message if isinstance(event, ChatEvent) else event
+        chat_id = int(replied["chat"]["id"])
+        current = self.standin.messages.get((chat_id, int(replied["message_id"])), replied)
+        message: dict[str, Any] = {
+            "message_id": next(self.standin._message_ids),
+            "from": self.user,
+            "chat": self.standin.chats[chat_id],
+            "date": int(time.time()),
+            "text": text,
+            "reply_to_message": current,
+        }
+        self.standin.messages[(chat_id, message["message_id"])] = message
         await self.standin.push_update({"message": message})
         return message
 
