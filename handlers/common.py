@@ -71,7 +71,9 @@ async def first_press(update: Update, context: BotContext) -> bool:
         )
     )
     if not first:
-        await query.answer(t("core.already_done", user_lang(update, context)))
+        # In the person's saved language (not only their phone's), as every other answer.
+        staff = await current_staff(update, context)
+        await query.answer(t("core.already_done", user_lang(update, context, staff)))
     return first
 
 
