@@ -472,7 +472,10 @@ async def test_forged_buttons_and_outsiders_are_refused(
     eva = standin.user(EVA, "Eva")  # same municipality, not in the plan
     assert (await eva.ask("/plan BP-17")).text == t("plans.plan_unknown", "sv")
     for data in ("held:{}:20261218", "date:{}:20261218", "heldok:{}:20261218", "close:{}",
-                 "closeok:{}", "ics:{}", "card:{}", "addp:{}", "more:{}", "resp:{}"):  # fmt: skip
+                 "closeok:{}", "ics:{}", "card:{}", "addp:{}", "more:{}", "resp:{}", "type:{}",
+                 "early:{}:20261218", "time:{}:20261218", "place:{}:20261218",
+                 "noplace:{}:20261218", "settime:{}:20261218:0900", "settype:{}:annan",
+                 "setresp:{}:1", "resppg:{}:1", "undo:{}:1"):  # fmt: skip
         refused = await alert_after(eva, card, 0, "pln:" + data.format(plan_id))
         assert refused == t("plans.not_allowed", "sv"), data
     asa = standin.user(ASA, "Åsa")  # Åmål's coordinator
