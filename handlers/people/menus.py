@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 STRANGER_MENU: Final = ("start", "help", "language", "privacy")
 # Telegram's limits on a command's description.
 MAX_DESCRIPTION: Final = 256
+# At start-up, up to this many changed menus are set before the bot answers; more are set in
+# the background.
+SET_BEFORE_START: Final = 20
 
 
 def commands_for(role: str | None, commands: Sequence[CommandSpec]) -> list[CommandSpec]:
@@ -135,55 +139,73 @@ async def refresh_person_menu(context: BotContext, staff: Staff | None, chat_id:
     )
 
 
-async def sync_all_menus(app: DalsbotApp) -> None:
-    """At start-up: every staff member's chat whose menu changed (new commands, texts, role
-    or language) gets it; a removed person's chat loses its own menu."""
+@dataclass(frozen=True)
+class MenuChange:
+    """A chat whose menu is not what it should be: ``staff`` None removes its own menu."""
+
+    chat_id: int
+    staff: Staff | None
+    known: str | None
+
+
+async def menu_changes(app: DalsbotApp) -> list[MenuChange]:
+    """Every chat whose menu changed (new commands or texts, another role or language, a
+    removal): one query, no call to Telegram."""
     data = app.bot_data
     people, known = await data.db.run(menu_store.menus_to_check)
-    now = data.clock()
+    changes = [
+        MenuChange(person.telegram_id, person, known.get(person.telegram_id))
+        for person in people
+        if known.get(person.telegram_id)
+        != digest(menu(person.role, as_lang(person.language), data.commands))
+    ]
     active = {person.telegram_id for person in people}
-    for person in people:
+    changes += [
+        MenuChange(chat_id, None, known[chat_id]) for chat_id in sorted(set(known) - active)
+    ]
+    return changes
+
+
+async def apply_menu_changes(app: DalsbotApp, changes: Sequence[MenuChange]) -> None:
+    """Set (or remove) the menus of ``changes``, one chat after the other."""
+    data = app.bot_data
+    now = data.clock()
+    for change in changes:
         await refresh_menu(
             app.bot,
             data.db,
             data.commands,
-            person,
-            chat_id=person.telegram_id,
+            change.staff,
+            chat_id=change.chat_id,
             now=now,
-            known=known.get(person.telegram_id),
+            known=change.known,
             check=False,
         )
-    for chat_id in sorted(set(known) - active):
-        await refresh_menu(
-            app.bot,
-            data.db,
-            data.commands,
-            None,
-            chat_id=chat_id,
-            now=now,
-            known=known[chat_id],
-            check=False,
-        )
-    logger.info("Command menus checked for %d staff", len(people))
+    logger.info("Command menus set for %d chat(s)", len(changes))
 
 
 class MenuSync:
-    """The start-up menu check, run in the background so the bot answers at once."""
+    """The start-up menu check: a few changed menus are set before the bot starts answering,
+    many (a new version for 1,000 staff) in the background so the bot answers at once."""
 
     def __init__(self) -> None:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self, app: DalsbotApp) -> None:
-        """Set the strangers' menus, then check every staff member's in the background."""
+        """Set the strangers' menus, then every staff member's that changed."""
         await set_stranger_menus(app.bot, app.bot_data.commands)
-        self.task = asyncio.create_task(self._sync(app), name="menus:sync")
+        changes = await menu_changes(app)
+        if len(changes) <= SET_BEFORE_START:
+            await apply_menu_changes(app, changes)
+        else:
+            self.task = asyncio.create_task(self._sync(app, changes), name="menus:sync")
 
     @staticmethod
-    async def _sync(app: DalsbotApp) -> None:
+    async def _sync(app: DalsbotApp, changes: list[MenuChange]) -> None:
         try:
-            await sync_all_menus(app)
+            await apply_menu_changes(app, changes)
         except Exception:  # a background task: log it, the next start-up tries again
-            logger.exception("The start-up check of the command menus failed")
+            logger.exception("Setting the command menus at start-up failed")
 
     async def stop(self, _app: DalsbotApp) -> None:
         """Stop a check still running at shutdown (the next start-up carries on)."""

@@ -9,6 +9,7 @@ import asyncio
 import textwrap
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.context import DalsbotApp
@@ -16,6 +17,7 @@ from bot.i18n import t
 from bot.settings import Settings
 from bot.shell.app import build_application, running
 from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
+from handlers.people import menus
 from storage import chatstate
 from storage.db import Database
 from storage.knowledge.models import KbQuestion
@@ -163,10 +165,16 @@ async def test_each_staff_chat_gets_its_roles_menu_in_its_language(
 
 
 async def test_a_restart_sets_no_menu_that_has_not_changed(
-    settings: Settings, sqlite_db: Database, standin: BotApiStandIn, clock: FakeClock
+    settings: Settings,
+    sqlite_db: Database,
+    standin: BotApiStandIn,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Start-up sets a staff member's menu once; the next start-up, with nothing changed,
-    sets only the strangers' menus (not one call per staff member)."""
+    """Start-up sets a staff member's menu once (in the background when there are many);
+    the next start-up, with nothing changed, sets only the strangers' menus (not one call
+    per staff member)."""
+    monkeypatch.setattr(menus, "SET_BEFORE_START", 5)
     for user_id in range(2001, 2011):
         add_staff(sqlite_db, user_id, f"Person {user_id}")
 
