@@ -323,3 +323,72 @@ def test_another_teams_reference_is_not_confirmed_to_exist(db: Database) -> None
     with pytest.raises(PlanError) as insider:
         db.call(lambda s: plans_store.check_new_reference(s, reference="BP-77", by=team["anna"]))
     assert insider.value.key == "plans.ref_taken"
+
+
+def test_held_names_its_follow_up_and_undo_brings_back_exactly_its_reminders(
+    db: Database,
+) -> None:
+    """ "Held" for another follow-up than the plan's next is refused; undo within the limit
+    books the same day, time and place with the same reminder rows pending; undo is refused
+    when it is too late, when a next date was booked since, or for an older follow-up."""
+    team = _team(db)
+    plan_id = _create(db, "BP-1", team["bo"], participants=[team["dan"]], time=dt.time(9),
+                      place="Skolan")  # fmt: skip
+    before = _pending(db, plan_id)
+
+    def held(day: dt.date, **when: object) -> FollowUp:
+        return db.call(
+            lambda s: plans_store.mark_follow_up_held(
+                s, plan_id=plan_id, day=day, by=team["dan"], **{**SCHEDULING, **when}
+            )
+        )
+
+    def undo(held_id: int, now: dt.datetime = NOW) -> FollowUp:
+        return db.call(
+            lambda s: plans_store.undo_follow_up_held(
+                s, plan_id=plan_id, held_id=held_id, within=dt.timedelta(minutes=10),
+                by=team["dan"], **{**SCHEDULING, "now": now},
+            )
+        )  # fmt: skip
+
+    with pytest.raises(PlanError, match=r"^plans\.follow_up_moved$"):
+        held(DAY + dt.timedelta(days=1))
+    first = held(DAY)
+    assert first.id is not None and _pending(db, plan_id) == set()
+    undone = undo(first.id)
+    assert undone.scheduled_for == DAY
+    plan = db.call(lambda s: s.get(Plan, plan_id))
+    assert plan is not None
+    assert (plan.next_follow_up, plan.follow_up_time, plan.place) == (DAY, dt.time(9), "Skolan")
+    assert _pending(db, plan_id) == before
+    second = held(DAY)
+    assert second.id is not None
+    with pytest.raises(PlanError, match=r"^plans\.undo_expired$"):
+        undo(second.id, NOW + dt.timedelta(minutes=11))
+    later = DAY + dt.timedelta(days=7)
+    db.call(lambda s: plans_store.set_next_follow_up(
+        s, plan_id=plan_id, day=later, by=team["dan"], **SCHEDULING))  # fmt: skip
+    with pytest.raises(PlanError, match=r"^plans\.undo_booked$"):
+        undo(second.id)
+    with pytest.raises(PlanError, match=r"^plans\.undo_gone$"):
+        undo(second.id + 1)  # not the plan's last held follow-up
+
+
+def test_responsible_moves_and_the_one_before_stays_in_the_team(db: Database) -> None:
+    """The new responsible leaves the participants, the one before joins them; a responsible
+    from another municipality is refused; the reminders follow the team."""
+    team = _team(db)
+    plan_id = _create(db, "BP-1", team["bo"], participants=[team["dan"]])
+    changed = db.call(lambda s: plans_store.change_responsible(
+        s, plan_id=plan_id, staff_id=team["dan"], by=team["anna"], **SCHEDULING))  # fmt: skip
+    assert changed == plans_store.ResponsibleChange(team["bo"], team["dan"])
+    view = db.call(lambda s: plans_store.plan_view(s, plan_id=plan_id, viewer_id=None))
+    assert view is not None and view.responsible.id == team["dan"]
+    assert [p.id for p in view.participants] == [team["bo"]]
+    assert _pending_people(db, plan_id) >= {team["bo"], team["dan"]}
+    with pytest.raises(PlanError, match=r"^plans\.responsible_municipality$"):
+        db.call(lambda s: plans_store.change_responsible(
+            s, plan_id=plan_id, staff_id=team["cia"], by=team["anna"], **SCHEDULING))  # fmt: skip
+    with pytest.raises(PlanError, match=r"^plans\.not_allowed$"):
+        db.call(lambda s: plans_store.set_plan_type(
+            s, plan_id=plan_id, plan_type="annan", by=team["bo"], **SCHEDULING))  # fmt: skip
