@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import bot.shell.app  # noqa: F401  (loads every feature's button kinds)
 from bot.buttons import MAX_ID, ButtonData, Page, RowId, Small, Token
 from handlers.ask.buttons import ArticleButton, VoteButton
-from handlers.plans.buttons import PlanButton, PlanPersonButton
+from handlers.plans.buttons import FollowUpButton, PlanButton, PlanPersonButton
 from handlers.pulse.answer import PulseAnswerButton
 
 
@@ -60,19 +61,23 @@ def test_what_cannot_be_read_back_is_never_packed() -> None:
 
 
 def test_matching_is_a_callback_pattern() -> None:
-    held = PlanButton.matching(action="held")
-    assert held("pln:held:17") and not held("pln:date:17") and not held("pln:held:x")
-    assert not held(None) and not held(b"pln:held:17")
+    close = PlanButton.matching(action="close")
+    assert close("pln:close:17") and not close("pln:date:17") and not close("pln:close:x")
+    assert not close(None) and not close(b"pln:close:17")
+    held = FollowUpButton.matching(action="held")
+    assert held("pln:held:17:20261217") and not held("pln:held:17")
 
 
-KINDS: tuple[type[ButtonData], ...] = (
-    _Example,
-    PlanButton,
-    PlanPersonButton,
-    ArticleButton,
-    VoteButton,
-    PulseAnswerButton,
-)
+def _every_kind(base: type[ButtonData]) -> list[type[ButtonData]]:
+    found = []
+    for kind in base.__subclasses__():
+        found += [kind, *_every_kind(kind)]
+    return found
+
+
+# Every button kind of every feature (the shell imports them all).
+KINDS: tuple[type[ButtonData], ...] = tuple(_every_kind(ButtonData))
+assert {PlanButton, PlanPersonButton, ArticleButton, VoteButton, PulseAnswerButton} <= set(KINDS)
 
 
 @given(st.text(max_size=80), st.sampled_from(KINDS))

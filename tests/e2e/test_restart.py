@@ -101,7 +101,7 @@ async def test_a_half_made_plan_and_an_unfinished_pulse_answer_survive_restarts(
     thanks = await person.tap(question, t("pulse.send_without_comment", "sv"))
     assert thanks.text == t("pulse.thanks", "sv")
     step = await admin.tap(step, "Klar")
-    assert step.text == t("plans.new_ask_date", "sv")
+    assert step.text.startswith(t("plans.new_ask_date", "sv"))
     step = await admin.ask("2030-03-14")
     step = await admin.tap(step, "13:00")
     assert step.text == t("plans.ask_place", "sv")
