@@ -55,7 +55,6 @@ _COMMAND_TEXT: Final = re.compile(r"^/\w+(@\w+)?\s*", re.ASCII)
 
 COMMANDS = [
     CommandSpec("fraga", "ask.commands.fraga", STAFF_ROLES),
-    CommandSpec("ask", "ask.commands.ask", STAFF_ROLES, in_menu=False),
 ]
 
 
@@ -241,7 +240,8 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
     """/fraga, 👍/👎, and last the free-text questions (after every flow's text states)."""
     text = filters.TEXT & ~filters.COMMAND
     return [
-        CommandHandler(["fraga", "ask"], ask_command),
+        # /ask reaches it as the English name of /fraga (bot/shell/commands.py).
+        CommandHandler("fraga", ask_command),
         CallbackQueryHandler(vote, pattern=VoteButton.matching()),
         MessageHandler(filters.ChatType.PRIVATE & text, ask_in_private),
         MessageHandler(

@@ -235,13 +235,6 @@ class SnoozeButton(ButtonData, prefix="rem"):
     reminder_id: RowId
 
 
-class DigestButton(ButtonData, prefix="rem"):
-    """``rem:digest:on|off``: the daily digest in /installningar."""
-
-    action: Literal["digest"]
-    turn: Literal["on", "off"]
-
-
 # -- patterns -----------------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import BotContext
 from bot.dates import parse_date, parse_time
-from bot.i18n import Lang, format_date, format_time, t
+from bot.i18n import Lang, format_time, t
 from handlers.common import keyboard
 from handlers.plans import notices
 from handlers.plans.buttons import (
@@ -65,7 +65,6 @@ from handlers.plans.presses import (
     PlanPress,
     Step,
     StepTable,
-    change_pressed,
     flow_step,
     load_view,
     on_flow_button,
@@ -129,28 +128,6 @@ async def change_date(update: Update, context: BotContext, press: PlanPress[Plan
     return await ask_date(
         update, context, lang, t("plans.ask_new_date", lang, reference=view.reference)
     )
-
-
-@on_plan_button(PlanButton, need="act", answer=False)
-async def mark_held(
-    update: Update, context: BotContext, press: PlanPress[PlanButton]
-) -> int | None:
-    """ "Follow-up held": recorded at once; then the next date, closing, or later."""
-    view, lang = press.view, press.lang
-    held = await change_pressed(context, press, plans_store.mark_follow_up_held)
-    if held is None:
-        return None
-    extra: Rows = [[(t("plans.btn_later", lang), LaterButton("later").pack())]]
-    if view.rights.manage:
-        extra.append([(t("plans.btn_close", lang), PlanButton("close", view.id).pack())])
-    start_flow(context, PlanDraft(mode="held", plan_id=view.id, extra=extra))
-    question = t(
-        "plans.held_ask_next",
-        lang,
-        date=format_date(held.scheduled_for, lang),
-        reference=view.reference,
-    )
-    return await ask_date(update, context, lang, question)
 
 
 # -- the date -----------------------------------------------------------------------------------

@@ -148,6 +148,10 @@ def _reference(value: str) -> str:
     except ReferenceError_ as exc:
         if exc.key == "plans.ref_personnummer":
             raise _RowError("reference looks like a personal identity number") from None
+        if exc.key == "plan_wizard.ref_first_name":
+            raise _RowError(
+                f"reference {_show(value)} contains a common first name; use a code"
+            ) from None
         raise _RowError(
             f"reference {_show(value)} must be 3-32 letters, digits and dashes"
         ) from None

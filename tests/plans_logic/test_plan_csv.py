@@ -190,3 +190,10 @@ def test_cells_are_normalised_before_the_guard() -> None:
     """A zero-width space inside a personnummer does not carry it into a reference."""
     result = parse("reference,type\n121212\u200b-1212,sip\n")
     assert result.errors and not any("1212" in error for error in result.errors)
+
+
+def test_a_reference_with_a_first_name_is_refused_with_the_reason() -> None:
+    """The wizard's rule holds in the import too: "Lisa-7b" may be a child's first name."""
+    result = parse(f"{HEADER}\nLisa-7b,sip,Åmål,111,,2026-12-15,\n")
+    assert result.errors == ["line 2: reference 'Lisa-7b' contains a common first name; use a code"]
+    assert not result.ok
