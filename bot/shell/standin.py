@@ -192,6 +192,9 @@ class BotApiStandIn:
         self.webhook: dict[str, Any] | None = None
         self.rate_limits: RateLimits | None = None
         self.drop_next_requests = 0
+        # When set, only requests to this method are dropped (start-up calls made in the
+        # background, such as command menus, then cannot take the drop meant for a send).
+        self.drop_method: str | None = "sendMessage"
         self.calls: defaultdict[str, int] = defaultdict(int)
         self.on_send: Callable[[int, dict[str, Any]], None] | None = None
         self._update_ids = itertools.count(1)
@@ -739,7 +742,8 @@ class _MethodHandler(RequestHandler):
         await self._handle(method)
 
     async def _handle(self, method: str) -> None:
-        if self.standin.drop_next_requests > 0 and method != "getUpdates":
+        dropped = self.standin.drop_method in (None, method) and method != "getUpdates"
+        if self.standin.drop_next_requests > 0 and dropped:
             self.standin.drop_next_requests -= 1
             self.request.connection.close()  # type: ignore[union-attr]
             return
