@@ -137,7 +137,7 @@ async def run_local(
     chat = TerminalChat(standin, settings.data_dir / "local-files", out)
     reader = read_line or (lambda: input())
     chat.say(
-        "Dalsbot körs lokalt (ingen Telegram-token). Skriv /start eller /help. "
+        "Dalsbot körs lokalt (ingen Telegram-token). Skriv /start eller /hjalp. "
         "Tryck på en knapp genom att skriva dess nummer. Avsluta med :quit."
     )
     async with running(app):

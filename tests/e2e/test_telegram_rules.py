@@ -52,7 +52,7 @@ def test_html_becomes_plain_text_and_entities() -> None:
     ],
 )
 def test_malformed_html_is_refused(bad: str) -> None:
-    with pytest.raises(rules.Refused, match="(?i)can't parse entities"):
+    with pytest.raises(rules.Refused, match=r"(?i)can't parse entities"):
         rules.parse_html(bad)
 
 
@@ -72,9 +72,9 @@ def test_escaped_text_always_parses_back_to_itself(text: str) -> None:
 def test_lengths_count_after_parsing() -> None:
     long_tags = "<b>" + "x" * 4096 + "</b>"
     assert rules.formatted(long_tags, "HTML", limit=rules.MAX_TEXT, what="text")[0] == "x" * 4096
-    with pytest.raises(rules.Refused, match="(?i)too long"):
+    with pytest.raises(rules.Refused, match=r"(?i)too long"):
         rules.formatted("x" * 4097, None, limit=rules.MAX_TEXT, what="text")
-    with pytest.raises(rules.Refused, match="(?i)too long"):
+    with pytest.raises(rules.Refused, match=r"(?i)too long"):
         # 2,049 emoji are 4,098 UTF-16 units.
         rules.formatted("😀" * 2049, None, limit=rules.MAX_TEXT, what="text")
     with pytest.raises(rules.Refused, match="empty"):
@@ -86,16 +86,16 @@ async def test_the_standin_answers_400_like_telegram(
 ) -> None:
     person = standin.user(5150, "Eva")
     bot = app.bot
-    with pytest.raises(BadRequest, match="(?i)too long"):
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
         await bot.send_message(person.chat_id, "x" * 4097)
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await bot.send_message(person.chat_id, "<b>open", parse_mode=ParseMode.HTML)
     too_long_data = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(person.chat_id, "ok", reply_markup=too_long_data)
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await bot.send_document(person.chat_id, b"data", filename="a.txt", caption="c" * 1025)
-    with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
         await bot.set_my_commands([BotCommand("Hjälp", "x")])
     with pytest.raises(BadRequest):
         await bot.set_my_short_description("s" * 121)
@@ -110,7 +110,7 @@ async def test_the_standin_answers_400_like_telegram(
     )
     assert sent.text == "Titel <3"
     assert sent.entities[0].type == "bold"
-    with pytest.raises(BadRequest, match="(?i)not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
         await bot.edit_message_text(
             "<b>Titel</b> &lt;3",
             person.chat_id,
