@@ -27,6 +27,7 @@ LANGUAGES: Final[tuple[Lang, ...]] = ("sv", "en")
 DEFAULT_LANG: Final[Lang] = "sv"
 LOCALES_DIR: Final = Path(__file__).with_name("locales")
 
+
 def as_lang(value: str | None) -> Lang:
     """Return ``value`` as a supported language, falling back to Swedish."""
     return "en" if value == "en" else "sv"
