@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.context import DalsbotApp
+from bot.i18n import LANGUAGES, t
 from bot.settings import Settings
 from bot.shell.app import build_application, running
 from bot.shell.standin import BotApiStandIn
@@ -135,7 +136,9 @@ PHONE_LIMIT = 1200
 def too_long_for_a_phone(server: BotApiStandIn) -> list[str]:
     """The start of every message the bot sent or edited that shows more than
     :data:`PHONE_LIMIT` characters before a tap, except an article the person chose to
-    expand (a test marks it with ``standin.allow_long(event)``)."""
+    expand: it carries the button that shortens it again (or a test marked it with
+    ``standin.allow_long(event)``)."""
+    shorten = {t("ask.less_button", lang) for lang in LANGUAGES}
     found = []
     for events in server.events.values():
         for event in events:
@@ -143,7 +146,8 @@ def too_long_for_a_phone(server: BotApiStandIn) -> list[str]:
                 continue
             shown = event.visible_text
             key = (int(event.message["chat"]["id"]), int(event.message["message_id"]))
-            if len(shown) > PHONE_LIMIT and key not in server.long_allowed:
+            expanded = key in server.long_allowed or shorten & {b["text"] for b in event.buttons}
+            if len(shown) > PHONE_LIMIT and not expanded:
                 found.append(f"{len(shown)}: {shown[:60]!r}")
     return found
 
