@@ -148,7 +148,8 @@ def too_long_for_a_phone(server: BotApiStandIn) -> list[str]:
             key = (int(event.message["chat"]["id"]), int(event.message["message_id"]))
             expanded = key in server.long_allowed or shorten & {b["text"] for b in event.buttons}
             if len(shown) > PHONE_LIMIT and not expanded:
-                found.append(f"{len(shown)}: {shown[:60]!r}")
+                labels = [b["text"] for b in event.buttons]
+                found.append(f"{len(shown)} ({event.kind}, buttons {labels}): {shown[:60]!r}")
     return found
 
 

@@ -98,33 +98,19 @@ async def redraw_card(update: Update, context: BotContext) -> None:
     )
     await press.query.answer()
     markup = keyboard(card_rows(kb, spec))
-    was_expanded = View.EXPANDED in _shown_view(getattr(message, "reply_markup", None), button)
     try:
-        if was_expanded == (View.EXPANDED in view):
-            await press.query.edit_message_reply_markup(markup)
-        else:
-            await press.query.edit_message_text(
-                card_text(spec),
-                reply_markup=markup,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
-            )
+        # Text and buttons together, always: two taps in flight (read more, then "More ▾" on
+        # the message as it was) must not leave the whole article under a "read more" button.
+        await press.query.edit_message_text(
+            card_text(spec),
+            reply_markup=markup,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+        )
     except BadRequest as exc:
         # A double tap asks for the same card again; Telegram refuses "not modified".
         if "not modified" not in str(exc).lower():
             raise
-
-
-def _shown_view(markup: object, pressed: CardButton) -> View:
-    """The view the card is showing now: the one its "read more"/"less" button leaves."""
-    rows = getattr(markup, "inline_keyboard", None) or ()
-    for button in (b for row in rows for b in row):
-        data = CardButton.parse(getattr(button, "callback_data", None))
-        if data is not None and data.log_id == pressed.log_id:
-            # Every card button of a card differs from the shown view in one flag; the first
-            # one toggles EXPANDED.
-            return View(data.view) ^ View.EXPANDED
-    return View(0)
 
 
 async def open_article(update: Update, context: BotContext) -> None:

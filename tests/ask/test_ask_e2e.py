@@ -303,6 +303,21 @@ async def test_read_more_edits_the_card_in_place_and_back(
     assert len(sent) == 1  # the card; reading more added no message
 
 
+async def test_two_taps_in_flight_leave_the_card_consistent(
+    app: DalsbotApp, standin: BotApiStandIn, person: SimUser
+) -> None:
+    """ "Läs mer" and "Fler val ▾" tapped together on the card as it was: whichever lands last
+    decides, text and buttons together (never the whole article under "Läs mer")."""
+    card = await person.ask("vem kallar till SIP?")
+    await person.press(card, "Läs mer")
+    await person.press(card, "Fler val")
+    await person.next(2)  # two edits
+    final = person.last()
+    expanded = "📕 Kortare" in labels(final)
+    assert (length(final) > 1200) == expanded
+    assert expanded or "📖 Läs mer" in labels(final)
+
+
 async def test_an_overlong_article_is_cut_between_paragraphs_under_the_limit(
     app: DalsbotApp, standin: BotApiStandIn, person: SimUser
 ) -> None:
