@@ -12,7 +12,8 @@ reference, a pulse comment, a person's name) passes through here first.
 - :func:`find_identity_numbers` finds Swedish personnummer and samordningsnummer in any
   common written form in the normalised text (``YYYYMMDD-NNNN``, ``YYMMDD-NNNN``,
   ``YYMMDD+NNNN``, the date written ``YYYY-MM-DD`` or ``YY.MM.DD``, with a space, a line break,
-  ``-``, ``.`` or ``/`` before the last four digits, or no separator); a candidate counts only
+  ``-``, ``.`` or ``/`` before the last four digits, or no separator), and the same digits in
+  other groups (``1912 1212 1212``, ``1912-1212-1212``); a candidate counts only
   when its check digit is valid, verified with the maintained ``personnummer`` library, so
   ordinary numbers are not refused by mistake.
 - :func:`contains_identity_number` is the yes/no form used to refuse input.
@@ -49,6 +50,10 @@ _CANDIDATE: Final = re.compile(
     rf"((?:[^\w]|[_{_DASH_LIKE}]){{0,6}})"
     r"(\d{2} ?\d{2}|\d(?: \d){3})(?!\d)"
 )
+# The same ten or twelve digits written in other groups ("1912 1212 1212", "1912-1212-1212",
+# "19 12 12 12 12 12"): groups of one to four digits joined by one space, dash, dot or slash,
+# not part of a longer run of digits. Checked by their digits alone (date, then serial).
+_GROUPED: Final = re.compile(r"(?<![\d.,/-])\d{1,4}(?:[-./ ]\d{1,4}){2,11}(?![\d]|[-./,]\d)")
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number starts with a trunk 0 (070-123 45 67, 0530-123 45) or an international
 # prefix (+46 70..., 0046 70...); a run of digits that starts otherwise is a case number or a
@@ -121,21 +126,39 @@ def _is_identity_number(date_part: str, separator: str, serial: str) -> bool:
         return False
 
 
+def _grouped(text: str) -> list[tuple[int, int, str]]:
+    """Runs of digit groups (see :data:`_GROUPED`) holding ten or twelve digits in all: their
+    spans and digits."""
+    found = []
+    for match in _GROUPED.finditer(text):
+        digits = re.sub(r"\D", "", match.group(0))
+        if len(digits) in (10, 12):
+            found.append((match.start(), match.end(), digits))
+    return found
+
+
 def find_identity_numbers(text: str) -> list[tuple[int, int]]:
     """Spans ``(start, end)`` of every valid personnummer or samordningsnummer in
     ``normalise(text)`` (the spans refer to the normalised text)."""
+    text = normalise(text)
     spans: list[tuple[int, int]] = []
-    for match in _CANDIDATE.finditer(normalise(text)):
+    for match in _CANDIDATE.finditer(text):
         if _is_identity_number(match.group(1), match.group(4), match.group(5)):
             spans.append(match.span())
-    return spans
+    for start, end, digits in _grouped(text):
+        overlaps = any(start < other_end and other_start < end for other_start, other_end in spans)
+        if not overlaps and _is_identity_number(digits[:-4], "-", digits[-4:]):
+            spans.append((start, end))
+    return sorted(spans)
 
 
 def looks_like_identity_number(text: str | None) -> bool:
     """True when ``text`` holds something shaped like an identity number, whatever its check
     digit (a mistyped personnummer is still one): refused in references and never echoed."""
-    for match in _CANDIDATE.finditer(normalise(text or "")):
-        digits = re.sub(r"\D", "", match.group(1))
+    normalised = normalise(text or "")
+    dates = [re.sub(r"\D", "", match.group(1)) for match in _CANDIDATE.finditer(normalised)]
+    dates += [digits[:-4] for _start, _end, digits in _grouped(normalised)]
+    for digits in dates:
         month, day = int(digits[-4:-2]), int(digits[-2:])
         # Samordningsnummer add 60 to the day.
         if 1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91):

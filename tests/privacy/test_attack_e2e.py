@@ -42,6 +42,9 @@ FORMS = (
     "1912-12-12-1212",  # the date written with dashes
     "121212.1212",  # dot
     "121212\u202f1212",  # narrow no-break space
+    "1912 1212 1212",  # groups of four, as a card number is written (found by a tester)
+    "1912-1212-1212",
+    "19 12 12 12 12 12",
 )
 
 

@@ -93,6 +93,15 @@ def identity_numbers(draw: st.DrawFn, *, valid: bool = True) -> tuple[str, str]:
     elif spacing == "each":
         serial = " ".join(serial)  # "1 2 1 2"
     written = f"{date}{separator}{serial}"
+    if draw(st.integers(min_value=0, max_value=3)) == 0:
+        # All the digits in other groups of one to four: "1912 1212 1212", "19-12-12-12-12-12".
+        plain, regrouped = re.sub(r"\D", "", f"{date}{serial}"), []
+        joiner = draw(st.sampled_from((" ", "-", ".", "\u2009", "\u2013")))
+        while plain:
+            size = draw(st.integers(min_value=1, max_value=4))
+            regrouped.append(plain[:size])
+            plain = plain[size:]
+        written = joiner.join(regrouped)
     if draw(st.booleans()):
         written = written.translate({ord(str(d)): chr(0xFF10 + d) for d in range(10)})
     # Invisible characters anywhere inside.
