@@ -24,7 +24,13 @@ from bot.context import BotContext
 from bot.i18n import Lang, t
 from bot.state import flow_draft
 from handlers.common import edit_or_send, keyboard, municipality_label, parse_mode, user_lang
-from handlers.plans.buttons import FollowUpButton, NewPlanBackButton, PlanButton, WizardStep
+from handlers.plans.buttons import (
+    FollowUpButton,
+    NewPlanBackButton,
+    PlanButton,
+    UndoHeldButton,
+    WizardStep,
+)
 from handlers.plans.render import card_text
 from storage.plans.store import Person, PlanRights, PlanView
 
@@ -47,6 +53,8 @@ PAGE_SIZE: Final = 8
 # one of them edits it; a press on any other message (a reminder, or after a restart)
 # answers with a new message, so a reminder's text is never overwritten.
 OWN_KEPT: Final = 50
+# How long "undo" stays on offer after "held" (on the card, whatever was tapped since).
+UNDO_FOR: Final = dt.timedelta(minutes=10)
 
 Rows = list[list[tuple[str, str]]]
 
@@ -226,9 +234,28 @@ async def ask_again(update: Update, context: BotContext, problem: str) -> None:
     await show(update, context, combined, markup, new=True, remember=False, html=html)
 
 
-def card_markup(view: PlanView, lang: Lang, today: dt.date) -> InlineKeyboardMarkup:
+def undo_row(view: PlanView, lang: Lang, now: dt.datetime | None) -> Rows:
+    """ "↩ Undo" for the plan's last held follow-up, while it may be undone
+    (:data:`UNDO_FOR` after it was recorded) by a viewer who may act; else no row."""
+    if (
+        now is None
+        or not (view.active and view.rights.act)
+        or view.last_held_id is None
+        or view.last_held_at is None
+        or view.last_held_at < now - UNDO_FOR
+    ):
+        return []
+    return [
+        [(t("plans.btn_undo", lang), UndoHeldButton("undo", view.id, view.last_held_id).pack())]
+    ]
+
+
+def card_markup(
+    view: PlanView, lang: Lang, today: dt.date, now: dt.datetime | None = None
+) -> InlineKeyboardMarkup:
     """The card's buttons, only those the viewer may use: the follow-up's ("held" only from
-    its day on) and "More ▾" for the rest (see handlers/plans/card.py)."""
+    its day on), "↩ Undo" for ten minutes after "held" (see :func:`undo_row`) and "More ▾"
+    for the rest (see handlers/plans/card.py)."""
     rights: PlanRights = view.rights
     rows: Rows = []
     day = view.next_follow_up
@@ -241,6 +268,7 @@ def card_markup(view: PlanView, lang: Lang, today: dt.date) -> InlineKeyboardMar
                 held = FollowUpButton.about("held", view.id, day).pack()
                 row.insert(0, (t("plans.btn_held", lang), held))
             rows.append(row)
+    rows.extend(undo_row(view, lang, now))
     if view.active or rights.manage:
         rows.append([(t("plans.btn_more", lang), PlanButton("more", view.id).pack())])
     return keyboard(rows)
@@ -258,7 +286,8 @@ async def show_card(
     """The plan card (edited into the pressed plan message, or sent); ``notice`` is HTML."""
     today = local_today(context)
     text = card_text(view, lang, today, notice)
-    await show(update, context, text, card_markup(view, lang, today), new=new, html=True)
+    markup = card_markup(view, lang, today, context.now())
+    await show(update, context, text, markup, new=new, html=True)
 
 
 def back_row(view: PlanView, lang: Lang) -> list[tuple[str, str]]:

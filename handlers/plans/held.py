@@ -13,16 +13,17 @@ an undo button that restores the follow-up and its pending reminders exactly
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
 
 from telegram import Update
 
 from bot.context import BotContext
-from bot.i18n import format_date, t
+from bot.i18n import format_date, format_date_short, t
 from handlers.common import keyboard
 from handlers.plans import dates as plan_dates
+from handlers.plans import notices
 from handlers.plans.buttons import FollowUpButton, LaterButton, PlanButton, UndoHeldButton
 from handlers.plans.flow import (
+    UNDO_FOR,
     PlanDraft,
     Rows,
     back_row,
@@ -34,9 +35,6 @@ from handlers.plans.flow import (
 from handlers.plans.presses import PlanPress, change_pressed, load_view, on_plan_button
 from handlers.plans.render import day_with_weekday, escape
 from storage.plans import store as plans_store
-
-# How long "undo" stays on offer after "held".
-UNDO_FOR: Final = dt.timedelta(minutes=10)
 
 
 async def about_current(press: PlanPress[FollowUpButton]) -> dt.date | None:
@@ -103,13 +101,34 @@ async def record_held(
         extra.append([(t("plans.btn_close", lang), PlanButton("close", view.id).pack())])
     extra.append([(t("plans.btn_undo", lang), UndoHeldButton("undo", view.id, held.id).pack())])
     start_flow(context, PlanDraft(mode="held", plan_id=view.id, extra=extra))
-    question = t("plans.held_ask_next", lang, date=format_date(day, lang), reference=view.reference)
+    if held.held_on < day:  # held before the booked day: recorded as held today
+        question = t(
+            "plans.held_early_ask_next", lang, booked=_day_month(day, lang),
+            today=_day_month(held.held_on, lang), reference=view.reference,
+        )  # fmt: skip
+    else:
+        question = t(
+            "plans.held_ask_next", lang, date=format_date(day, lang), reference=view.reference
+        )
     return await plan_dates.ask_date(update, context, lang, question)
+
+
+def _day_month(day: dt.date, lang: str) -> str:
+    """``17 december`` / ``17 December`` (the year is the current one in these lines)."""
+    full = format_date(day, lang)
+    return full.rsplit(" ", 1)[0] if full.endswith(str(day.year)) else full
 
 
 @on_plan_button(UndoHeldButton, need="act", active=True, answer=False)
 async def undo_held(update: Update, context: BotContext, press: PlanPress[UndoHeldButton]) -> None:
-    """ "↩ Undo" within :data:`UNDO_FOR`: the follow-up is booked again with its reminders."""
+    """ "↩ Undo" within :data:`UNDO_FOR` (offered on the card for that long, whatever was
+    tapped since): the follow-up is booked again with its reminders.
+
+    When a next date was booked after "held", undo replaces that booking with the restored
+    follow-up (its reminders are cancelled, storage.plans.store.undo_follow_up_held), the
+    card says which date was removed and the team, who were told of the new date, are told
+    the follow-up changed back."""
+    booked = press.view.next_follow_up
     undone = await change_pressed(
         context, press, plans_store.undo_follow_up_held, held_id=press.data.held_id,
         within=UNDO_FOR,
@@ -118,8 +137,13 @@ async def undo_held(update: Update, context: BotContext, press: PlanPress[UndoHe
         return
     fresh = await load_view(context, press.view.id, press.staff)
     assert fresh is not None
-    notice = t("plans.undone", press.lang, date=format_date(undone.scheduled_for, press.lang))
-    await show_card(update, context, fresh, press.lang, notice=notice)
+    lang = press.lang
+    notice = t("plans.undone", lang, date=format_date(undone.scheduled_for, lang))
+    if booked is not None:
+        notice += "\n" + t("plans.undone_booking", lang, date=format_date_short(booked, lang))
+    await show_card(update, context, fresh, lang, notice=notice)
+    if booked is not None:
+        await notices.tell_team(context, fresh.id, press.staff.id, "plans.notice_follow_up_changed")
 
 
 @on_plan_button(FollowUpButton, need="act", active=True, answer=False)

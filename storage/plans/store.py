@@ -106,6 +106,11 @@ class PlanView:
     rights: PlanRights
     created_at: dt.datetime
     updated_at: dt.datetime
+    # The plan's last follow-up recorded as held (its row id, when it was recorded and the
+    # day it had been booked for), for the card's "undo" while it may still be undone.
+    last_held_id: int | None = None
+    last_held_at: dt.datetime | None = None
+    last_held_for: dt.date | None = None
 
     @property
     def active(self) -> bool:
@@ -227,6 +232,9 @@ def plan_view(session: Session, *, plan_id: int, viewer_id: int | None) -> PlanV
     held = session.exec(
         select(func.count()).select_from(FollowUp).where(FollowUp.plan_id == plan.id)
     ).one()
+    last = session.exec(
+        select(FollowUp).where(FollowUp.plan_id == plan.id).order_by(col(FollowUp.id).desc())
+    ).first()
     return PlanView(
         id=plan.id,
         reference=plan.reference,
@@ -242,6 +250,9 @@ def plan_view(session: Session, *, plan_id: int, viewer_id: int | None) -> PlanV
         rights=rights,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
+        last_held_id=last.id if last is not None else None,
+        last_held_at=last.recorded_at if last is not None else None,
+        last_held_for=last.scheduled_for if last is not None else None,
     )
 
 
@@ -577,9 +588,14 @@ def undo_follow_up_held(
     was (day, time, place) and the reminders "held" stopped are pending again, with their
     due times; the returned row (no longer stored) says which follow-up it was.
 
+    When a next follow-up was booked in the meantime (the person picked a date after "held"
+    and then changed their mind), undo still wins: that booking is replaced by the restored
+    follow-up and its pending reminders are cancelled (the team is told by the caller), so
+    "undo" means the same thing for the whole time it is offered.
+
     Refused (:class:`PlanError`) when it is not the plan's last held follow-up
-    (``plans.undo_gone``), when the time is up (``plans.undo_expired``) or when a next
-    follow-up was booked since (``plans.undo_booked``).
+    (``plans.undo_gone``) or when the time is up (``plans.undo_expired``);
+    ``plans.undo_booked`` only when another change raced this one.
     """
     plan = _plan_for(session, plan_id, by, "act", active=True)
     last = session.exec(
@@ -589,12 +605,15 @@ def undo_follow_up_held(
         raise PlanError("plans.undo_gone")
     if last.recorded_at < when["now"] - within:
         raise PlanError("plans.undo_expired")
-    if plan.next_follow_up is not None:
-        raise PlanError("plans.undo_booked")
     table = Plan.__table__  # type: ignore[attr-defined]
+    booked = (
+        table.c.next_follow_up.is_(None)
+        if plan.next_follow_up is None
+        else table.c.next_follow_up == plan.next_follow_up
+    )
     restored = session.execute(
         table.update()
-        .where(table.c.id == plan_id, table.c.next_follow_up.is_(None))
+        .where(table.c.id == plan_id, booked)
         .values(
             next_follow_up=last.scheduled_for,
             follow_up_time=last.scheduled_time,

@@ -583,4 +583,4 @@ async def test_moving_a_follow_up_offers_to_keep_its_place(
     assert labels(step) == [t("plans.btn_skip_place", "sv"), t("plan_wizard.btn_back", "sv")]
     await bo.tap(step, t("plans.btn_skip_place", "sv"))
     assert get_plan(app, plan_id).place is None
-    assert question.text.startswith("✅ Uppföljningen 15 december 2026")
+    assert question.text.startswith("✅ Uppföljningen som var bokad 15 december är registrerad")

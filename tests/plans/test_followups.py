@@ -161,7 +161,9 @@ async def test_held_is_offered_from_the_day_on_and_earlier_only_behind_more(
     confirm = await anna.tap(more, t("plans.btn_held_earlier", "sv"))
     assert "Hölls den redan?" in plain(confirm) and "Påminnelserna om den slutar" in plain(confirm)
     question = await anna.tap(confirm, "Ja, den hölls")
-    assert plain(question).startswith("✅ Uppföljningen 9 december 2026 är registrerad som hållen.")
+    assert plain(question).startswith(
+        "✅ Uppföljningen som var bokad 9 december är registrerad som hållen i dag, 2 december."
+    )
     card = await anna.tap(question, t("plans.btn_later", "sv"))
     assert plan_row(app, plan_id).next_follow_up is None
     assert held_rows(app) == [dt.date(2026, 12, 9)]

@@ -329,8 +329,9 @@ def test_held_names_its_follow_up_and_undo_brings_back_exactly_its_reminders(
     db: Database,
 ) -> None:
     """ "Held" for another follow-up than the plan's next is refused; undo within the limit
-    books the same day, time and place with the same reminder rows pending; undo is refused
-    when it is too late, when a next date was booked since, or for an older follow-up."""
+    books the same day, time and place with the same reminder rows pending (also when a
+    next date was booked since: that booking is replaced); undo is refused when it is too
+    late or for an older follow-up."""
     team = _team(db)
     plan_id = _create(db, "BP-1", team["bo"], participants=[team["dan"]], time=dt.time(9),
                       place="Skolan")  # fmt: skip
@@ -368,10 +369,13 @@ def test_held_names_its_follow_up_and_undo_brings_back_exactly_its_reminders(
     later = DAY + dt.timedelta(days=7)
     db.call(lambda s: plans_store.set_next_follow_up(
         s, plan_id=plan_id, day=later, by=team["dan"], **SCHEDULING))  # fmt: skip
-    with pytest.raises(PlanError, match=r"^plans\.undo_booked$"):
-        undo(second.id)
     with pytest.raises(PlanError, match=r"^plans\.undo_gone$"):
         undo(second.id + 1)  # not the plan's last held follow-up
+    assert undo(second.id).scheduled_for == DAY  # the booking on ``later`` is replaced
+    plan = db.call(lambda s: s.get(Plan, plan_id))
+    assert plan is not None
+    assert (plan.next_follow_up, plan.follow_up_time, plan.place) == (DAY, dt.time(9), "Skolan")
+    assert _pending(db, plan_id) == before
 
 
 def test_responsible_moves_and_the_one_before_stays_in_the_team(db: Database) -> None:
