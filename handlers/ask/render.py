@@ -2,8 +2,9 @@
 
 Plain functions over the knowledge base's values, testable without Telegram. Every value put
 into a card goes through ``html.escape``. A card is phone-sized: a bold title, the short
-answer (what does not fit about fifteen phone lines waits in an expandable blockquote), the
-first source as a text link and the reviewed date; two rows of buttons, more behind "More ▾".
+answer (what does not fit about fifteen phone lines waits in an expandable blockquote, cut
+between sentences; an emergency card folds nothing), the first source as a text link and
+the reviewed date; two rows of buttons, more behind "More ▾".
 "Read more" redraws the same message as the whole article (Markdown ``## `` sections and
 ``- `` lists as bold lines and bullets, every URL a text link), under Telegram's limit. The
 buttons' data is packed by the kinds in handlers/ask/buttons.py.
@@ -289,27 +290,21 @@ def _title(article: Article, lang: Lang, emergency: bool) -> str:
 
 def _fit_short_answer(short: str, budget: int) -> str:
     """The short answer as escaped HTML; when it takes more than ``budget`` phone lines, its
-    first sentences and the rest in an expandable blockquote (shown collapsed)."""
+    first whole sentences and the rest in an expandable blockquote (shown collapsed). A fold
+    is only ever between sentences: a first sentence longer than the room shows whole."""
     if _wrapped_lines(short) <= budget:
         return escape(short)
-    # The first lines always show (an emergency card's numbers may take most of the screen).
     room = max(budget - QUOTE_LINES, MIN_SHOWN_LINES)
     sentences = _SENTENCE_END.split(short)
-    shown: list[str] = []
-    for sentence in sentences:
+    shown = sentences[:1]
+    for sentence in sentences[1:]:
         if _wrapped_lines(" ".join([*shown, sentence])) > room:
             break
         shown.append(sentence)
-    if shown:
-        lead, rest = " ".join(shown), " ".join(sentences[len(shown) :])
-    else:
-        # Even the first sentence is too long: cut it between words, marked on both sides.
-        words = short.split(" ")
-        cut = 1
-        while cut < len(words) and _wrapped_lines(" ".join(words[: cut + 1]) + " …") <= room:
-            cut += 1
-        lead, rest = " ".join(words[:cut]) + " …", "… " + " ".join(words[cut:])
-    return f"{escape(lead)}\n<blockquote expandable>{escape(rest)}</blockquote>"
+    rest = " ".join(sentences[len(shown) :])
+    if not rest:
+        return escape(short)
+    return f"{escape(' '.join(shown))}\n<blockquote expandable>{escape(rest)}</blockquote>"
 
 
 def card_text(spec: CardSpec) -> str:
@@ -329,8 +324,12 @@ def card_text(spec: CardSpec) -> str:
     tail.append("\n".join(line for line in footer if line))
     if View.SAFETY in spec.view and not spec.emergency:
         tail.append(t("ask.safety_note", lang))
-    fixed = phone_lines("\n\n".join([*head, *tail])) + 2  # two blank lines around it
-    short = _fit_short_answer(article.short_answer, PHONE_LINES - fixed)
+    if spec.emergency:
+        # An emergency card folds nothing: every instruction is on the screen at once.
+        short = escape(article.short_answer)
+    else:
+        fixed = phone_lines("\n\n".join([*head, *tail])) + 2  # two blank lines around it
+        short = _fit_short_answer(article.short_answer, PHONE_LINES - fixed)
     return "\n\n".join([*head, short, *tail])
 
 

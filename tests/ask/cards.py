@@ -77,3 +77,11 @@ def assert_phone_sized(event: ChatEvent, max_lines: int = PHONE_LINES) -> None:
     """The message is at most 1,200 characters and about a phone screen."""
     assert length(event) <= CARD_LIMIT, (length(event), shown(event))
     assert lines(event) <= max_lines, (lines(event), shown(event))
+
+
+def assert_emergency_card(event: ChatEvent) -> None:
+    """An emergency card: at most 1,200 characters and nothing folded behind a tap (it may
+    take more than one phone screen: every instruction shows at once)."""
+    assert length(event) <= CARD_LIMIT, (length(event), shown(event))
+    kinds = [e.get("type") for e in event.message.get("entities", [])]
+    assert "expandable_blockquote" not in kinds and "<blockquote" not in event.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -19,12 +20,19 @@ from bot.settings import Settings
 from bot.shell.app import build_application, running
 from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from handlers.ask import admin as ask_admin
-from handlers.ask.render import expanded_article, visible_text
+from handlers.ask.render import PHONE_LINES, expanded_article, visible_text
 from knowledge.service import KnowledgeBase
 from storage.db import Database
 from storage.knowledge.models import KbCoordinatorQuestion, KbFeedback
 from storage.people.models import Role
-from tests.ask.cards import assert_phone_sized, entity, length, links, shown
+from tests.ask.cards import (
+    assert_emergency_card,
+    assert_phone_sized,
+    entity,
+    length,
+    links,
+    shown,
+)
 from tests.conftest import ADMIN_ID, FakeClock
 from tests.helpers import add_staff, create_invite, questions, register, staff_chat
 
@@ -116,7 +124,8 @@ async def test_other_language_gets_a_bilingual_note_then_the_persons_language(
     assert shown(card).startswith(
         f"{t('ask.unsupported_note', 'sv')}\n\n📘 {title(app, expected.article_id, 'sv')}\n\n"
     )
-    assert_phone_sized(card)
+    # The short answer's first sentence shows whole (never cut inside), a line over a screen.
+    assert_phone_sized(card, max_lines=PHONE_LINES + 1)
 
 
 async def test_off_topic_question_gets_an_honest_i_dont_know(
@@ -213,7 +222,7 @@ async def test_an_indirect_emergency_gets_acute_guidance_first(
     )
     assert shown(card).startswith(f"🚨 {title(app, 'akut-lage', 'sv')}")
     assert "112" in shown(card)
-    assert_phone_sized(card)
+    assert_emergency_card(card)
     assert [q.emergency for q in questions(app)] == [True]
 
 
@@ -780,20 +789,90 @@ async def test_emergency_card_shows_112_and_the_askers_municipalitys_numbers(
         "📞 Socialjouren (kvällar, nätter, helger): +46 70 174 06 11",
         "📞 Barnkontakt/samordnare i Mellerud: 070-174 06 12",
     ]
-    assert_phone_sized(card, max_lines=20)
+    assert_emergency_card(card)
     assert labels(card)[:3] == ["📖 Läs mer", "👍", "👎"]
     assert "🙋 Fråga en samordnare" in labels(await ulf.tap(card, "Fler val ▾"))
     assert [(q.article_id, q.emergency) for q in questions(app)] == [("akut-lage", True)]
     amal = await vilma.ask(INDIRECT_EMERGENCY)
     assert shown(amal).split("\n\n")[2] == "📞 Akut fara, och socialjouren utanför kontorstid: 112"
     assert "070-174" not in amal.text
-    assert_phone_sized(amal)
+    assert_emergency_card(amal)
     stranger = standin.user(182, "Xena")
     await stranger.send(INDIRECT_EMERGENCY)
     guidance, note = await stranger.next(2)
     assert shown(guidance).startswith(f"🚨 {short.title}")
     assert "112" in shown(guidance) and "070-174" not in guidance.text and not guidance.buttons
     assert note.text == t("core.not_registered", "sv")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text``."""
+    return [part for part in re.split(r"(?<=[.!?…])\s+", text.strip()) if part]
+
+
+async def test_the_emergency_card_shows_every_instruction_without_a_tap(
+    app_with_contacts: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """ "akut fara" (sv) and "acute danger" (en), with a municipality's numbers or without: the
+    phone shows every sentence of the emergency short answer at once (the daytime number and
+    the report of concern too), nothing folded, at most 1,200 characters."""
+    app = app_with_contacts
+    people = [
+        (staff_chat(app, standin, 190, "Ulf Ek", municipality="Mellerud"), "akut fara", "sv"),
+        (staff_chat(app, standin, 191, "Vilma Ek", municipality="Åmål"), "akut fara", "sv"),
+        (
+            staff_chat(app, standin, 192, "Eve Ek", municipality="Mellerud", language="en"),
+            "a child is in acute danger",
+            "en",
+        ),
+        (
+            staff_chat(app, standin, 193, "Em Ek", language="en"),
+            "the child is in danger right now",
+            "en",
+        ),
+    ]
+    for person, question, lang in people:
+        card = await person.ask(question)
+        article = kb_of(app).get("akut-lage", lang)
+        assert article is not None
+        assert shown(card).startswith(f"🚨 {article.title}\n\n"), (question, shown(card))
+        visible = " ".join(card.visible_text.split())
+        for sentence in sentences(article.short_answer):
+            assert sentence in visible, (lang, sentence)
+        assert "expandable_blockquote" not in str(card.message.get("entities"))
+        assert length(card) <= 1200
+    sv = " ".join(people[0][0].last().visible_text.split())
+    assert "Under kontorstid ringer du socialtjänstens mottagning" in sv
+    assert "Gör också en orosanmälan." in sv
+
+
+async def test_a_folded_english_short_answer_is_cut_between_sentences(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """The SIP card in English and Swedish: what shows before a tap ends a sentence, and
+    the folded part starts one; no "…" cut inside a sentence."""
+    before_a_tap: dict[str, str] = {}
+    for telegram_id, lang, question in ((194, "en", "what is a SIP?"), (195, "sv", "vad är SIP?")):
+        person = staff_chat(app, standin, telegram_id, "Ivy Ek", language=lang)
+        card = await person.ask(question)
+        article = kb_of(app).get("sip", lang)
+        assert article is not None and shown(card).startswith(f"📘 {article.title}")
+        whole = sentences(article.short_answer)
+        quotes = [e for e in card.message["entities"] if e["type"] == "expandable_blockquote"]
+        body = shown(card).split("\n\n")[1]
+        assert "…" not in body
+        if quotes:
+            units = shown(card).encode("utf-16-le")
+            start = quotes[0]["offset"] * 2
+            folded = units[start : start + quotes[0]["length"] * 2].decode("utf-16-le")
+            lead = body.removesuffix(folded).strip()
+            assert sentences(lead) == whole[: len(sentences(lead))], lead
+            assert sentences(folded) == whole[len(sentences(lead)) :], folded
+        else:
+            assert " ".join(body.split()) == article.short_answer
+        before_a_tap[lang] = " ".join(card.visible_text.split())
+    assert "a joint plan is needed. " in before_a_tap["en"]
+    assert "och en gemensam plan behövs." in before_a_tap["sv"]
 
 
 async def test_kb_reload_rereads_the_numbers_and_keeps_them_when_the_file_is_broken(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -124,12 +125,33 @@ def test_every_card_is_phone_sized_and_every_article_fits_one_message(
             emergency = article_id == "akut-lage"
             card = CardSpec(article, lang, 1, emergency=emergency)
             text = article_card(kb, card).text
-            assert len(text) <= CARD_LIMIT and phone_lines(text) <= PHONE_LINES, article_id
+            assert len(text) <= CARD_LIMIT, article_id
+            assert_folded_between_sentences(text, article)
             assert " ".join(visible_text(text).split()).count(article.short_answer[-30:]) == 1
             expanded = expanded_article(article, lang, emergency=emergency)
             assert telegram_length(expanded) <= MESSAGE_LIMIT
             assert t("ask.article_cut", lang) not in expanded
             assert "https://" not in visible_text(expanded)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (each ends with . ! ? or …)."""
+    return [s for s in re.split(r"(?<=[.!?…])\s+", text.strip()) if s]
+
+
+def assert_folded_between_sentences(text: str, article: Article) -> None:
+    """A card fits 15 phone lines, unless its short answer's first sentence alone needs more
+    (then that sentence shows whole); a fold is always between sentences, nothing cut or
+    marked with "…"; an emergency card folds nothing."""
+    short = text.split("\n\n")[1] if text.startswith("<b>") else text.split("\n\n")[2]
+    lead, _, rest = short.partition("\n<blockquote expandable>")
+    lead, rest = visible_text(lead), visible_text(rest.removesuffix("</blockquote>"))
+    assert f"{lead} {rest}".strip() == article.short_answer, article.id
+    assert lead in [" ".join(sentences(article.short_answer)[:n]) for n in range(1, 40)]
+    if article.id == "akut-lage":
+        assert "blockquote" not in text
+    elif phone_lines(text) > PHONE_LINES:
+        assert lead == sentences(article.short_answer)[0], article.id
 
 
 def test_a_long_short_answer_keeps_its_first_lines_and_folds_the_rest(kb: KnowledgeBase) -> None:
@@ -351,7 +373,10 @@ def test_a_possible_emergency_ends_the_article_card_with_the_safety_line(
         plain = answer_card(kb, answer, log_id=5)
         flagged = answer_card(kb, dataclasses.replace(answer, safety_note=True), log_id=5)
         assert flagged.text.endswith(f"\n\n{t('ask.safety_note', lang)}")
-        assert phone_lines(flagged.text) <= PHONE_LINES
+        assert answer.article_id is not None
+        article = kb.get(answer.article_id, lang)
+        assert article is not None
+        assert_folded_between_sentences(flagged.text, article)
         assert [[label for label, _ in row] for row in flagged.rows] == [
             [label for label, _ in row] for row in plain.rows
         ]
