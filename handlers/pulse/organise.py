@@ -35,6 +35,7 @@ from handlers.pulse.common import (
 )
 from handlers.pulse.render import qr_png
 from handlers.pulse.share import PulseInvitedButton, PulsePlansButton
+from storage.plans.references import first_name_in
 from storage.pulse import store as pulse_store
 
 logger = logging.getLogger(__name__)
@@ -163,11 +164,15 @@ async def pick_template(update: Update, context: BotContext) -> int:
 
 
 def label_problem(label: str) -> str | None:
-    """The text key explaining why ``label`` cannot be used, or None when it can."""
+    """The text key explaining why ``label`` cannot be used, or None when it can. A label is
+    shown to everyone who answers, so, like a plan reference, it may hold no common first
+    name ("SIP Lisa"): the same check as references (storage/plans/references.py)."""
     if not 2 <= len(label) <= LABEL_MAX or label.startswith("/"):
         return "pulse.label_invalid"
     if contains_identity_number(label) or redact(label) != label:
         return "pulse.label_personal"
+    if first_name_in(label) is not None:
+        return "pulse.label_first_name"
     return None
 
 
@@ -181,7 +186,8 @@ async def type_label(update: Update, context: BotContext) -> int:
     label = normalise_line(update.effective_message.text or "")
     problem = label_problem(label)
     if problem is not None:
-        await reply(update, t(problem, lang, max=LABEL_MAX))
+        name = first_name_in(label) or ""
+        await reply(update, t(problem, lang, max=LABEL_MAX, name=name))
         return LABEL
     _new(context).label = label
     row = []

@@ -12,6 +12,7 @@ from bot.context import DalsbotApp
 from bot.guard import REDACTED
 from bot.i18n import t
 from bot.shell.standin import BotApiStandIn
+from handlers.pulse.organise import label_problem
 from handlers.pulse.results import JOB_NAME
 from storage.db import Database
 from storage.plans.models import Plan, PlanParticipant
@@ -121,6 +122,47 @@ async def test_label_with_personal_data_is_refused_and_cancel_opens_nothing(
     assert (await organiser.ask("x")).text == t("pulse.label_invalid", "sv", max=60)
     assert (await organiser.ask("/cancel")).text == t("core.cancelled", "sv")
     assert app.bot_data.db.call(lambda s: s.exec(select(Pulse)).all()) == []
+
+
+async def test_a_label_with_a_first_name_is_refused_and_ordinary_labels_are_not(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """A label is shown to everyone who answers: "SIP Lisa" (and "Team Elin" in English) is
+    refused in one short line naming the word, nothing stored, the step stays; ordinary
+    meeting labels pass (label_problem, the reference rule's name check)."""
+    add_staff(app.bot_data.db, 50, "Olle")
+    add_staff(app.bot_data.db, 51, "Ella", language="en")
+    organiser = standin.user(50, "Olle")
+    await organiser.tap(await organiser.ask("/puls"), "SIP-möte")
+    refused = await organiser.ask("SIP Lisa")
+    assert refused.text == t("pulse.label_first_name", "sv", name="Lisa")
+    assert (
+        refused.text == "”Lisa” ser ut som ett förnamn. Skriv en etikett utan namn, t.ex. SIP-möte."
+    )
+    assert "\n" not in refused.text and len(refused.text) <= 100 and not refused.buttons
+    closing = await organiser.ask("SIP-möte Åmål")
+    assert closing.buttons[0]["text"] == "2 timmar"
+    english = standin.user(51, "Ella")
+    await english.tap(await english.ask("/pulse"), "SIP meeting")
+    refused = await english.ask("Team Elin")
+    assert (
+        refused.text
+        == "“Elin” looks like a first name. Type a label without names, e.g. SIP meeting."
+    )
+    assert app.bot_data.db.call(lambda s: s.exec(select(Pulse)).all()) == []
+    for label in (
+        "Uppföljning",
+        "SIP-möte",
+        "Barnteam Åmål",
+        "Nätverksmöte",
+        "Elevhälsomöte v.48",
+        "Barnteam Rektorsområde Norr",
+        "Föräldramöte Dals-Ed",
+        "Follow-up meeting",
+    ):
+        assert label_problem(label) is None, label
+    for label in ("SIP Lisa", "Hos Elin", "Möte Mohammed", "Uppföljning ÅSA"):
+        assert label_problem(label) == "pulse.label_first_name", label
 
 
 async def test_strangers_cannot_open_pulses_or_see_results(
@@ -603,7 +645,14 @@ async def test_privacy_text_describes_the_pulse_as_built(
     comments redacted, results only from k answers and after closing (behind "read more")."""
     pia = standin.user(140, "Pia")
     text = (await pia.tap(await pia.ask("/privacy"), "Läs mer")).text
-    for phrase in ("användar-id", "bara datum", "nyckelhash", "minst 3", "har stängt", "påbörjat svar"):
+    for phrase in (
+        "användar-id",
+        "bara datum",
+        "nyckelhash",
+        "minst 3",
+        "har stängt",
+        "påbörjat svar",
+    ):
         assert phrase in text, phrase
 
 
