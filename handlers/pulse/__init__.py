@@ -65,16 +65,24 @@ def _new_pulse_step(
     return CallbackQueryHandler(callback, pattern=organise.NewPulseButton.matching(step=step))
 
 
+def _nav() -> CallbackQueryHandler[BotContext, object]:
+    """ "◀ Back" and "✖ Cancel" of the first two steps of /puls."""
+    return CallbackQueryHandler(
+        organise.back_or_cancel, pattern=organise.NewPulseBackButton.matching()
+    )
+
+
 def _handlers() -> Handlers:
     """The pulse handlers; the deep link must come before the generic /start."""
     new_pulse = button_flow(
         organise.NEW_PULSE_FLOW,
         CommandHandler("puls", organise.start_pulse),
         {
-            organise.TEMPLATE: _step(_new_pulse_step(organise.pick_template, "tpl")),
-            organise.LABEL: _step(text_step(organise.type_label)),
-            organise.CLOSING: _step(_new_pulse_step(organise.pick_closing, "close")),
-            organise.K: _step(_new_pulse_step(organise.pick_k, "k")),
+            organise.TEMPLATE: _step(_new_pulse_step(organise.pick_template, "tpl"), _nav()),
+            organise.LABEL: _step(text_step(organise.type_label), _nav()),
+            # The label prompt's buttons stay under it: they still go back or cancel.
+            organise.CLOSING: _step(_new_pulse_step(organise.pick_closing, "close"), _nav()),
+            organise.K: _step(_new_pulse_step(organise.pick_k, "k"), _nav()),
         },
         draft=organise.NewPulseDraft,
         expected_button="pulse.label_expected_button",

@@ -9,13 +9,13 @@ import logging
 from dataclasses import dataclass
 from typing import Final, Literal, cast
 
-from telegram import InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ConversationHandler
 
 from bot.buttons import ButtonData, Token
 from bot.context import BotContext, DalsbotApp
 from bot.guard import contains_identity_number, normalise_line, redact
-from bot.i18n import format_datetime, t
+from bot.i18n import Lang, format_datetime, t
 from bot.state import flow_draft
 from handlers.common import (
     authorise,
@@ -57,6 +57,14 @@ class NewPulseButton(ButtonData, prefix="pnew"):
 
     step: Literal["tpl", "close", "k"]
     value: Token
+
+
+class NewPulseBackButton(ButtonData, prefix="pnew"):
+    """``pnew:back:<to>``: "◀ Back" to the template (``tpl``, the one chosen marked) or
+    "✖ Cancel" (``exit``: the new pulse is dropped, nothing was stored)."""
+
+    action: Literal["back"]
+    to: Literal["exit", "tpl"]
 
 
 def _offered(value: str, choices: tuple[int, ...]) -> int | None:
@@ -136,13 +144,46 @@ async def start_pulse(update: Update, context: BotContext) -> int:
     if checked is None:
         return ConversationHandler.END
     _staff, lang = checked
-    templates = await site_templates(context)
     context.state.pop(NewPulseDraft)
-    rows = [
-        [(template_label(template, lang), NewPulseButton("tpl", key).pack())]
-        for key, template in templates.items()
-    ]
-    await reply(update, t("pulse.new_pick_template", lang), keyboard(rows))
+    await reply(update, t("pulse.new_pick_template", lang), await _template_keyboard(context, lang))
+    return TEMPLATE
+
+
+def _nav_row(lang: Lang, back: bool) -> list[tuple[str, str]]:
+    """The last row of a step: "◀ Back" (from the second step on) and "✖ Cancel"."""
+    cancel = (t("pulse.btn_cancel", lang), NewPulseBackButton("back", "exit").pack())
+    if not back:
+        return [cancel]
+    return [(t("pulse.btn_back", lang), NewPulseBackButton("back", "tpl").pack()), cancel]
+
+
+async def _template_keyboard(context: BotContext, lang: Lang) -> InlineKeyboardMarkup:
+    """One template a row (the one chosen before going back marked ✅), then "✖ Cancel"."""
+    templates = await site_templates(context)
+    draft = context.state.get(NewPulseDraft)
+    chosen = draft.template if draft is not None else ""
+    rows = []
+    for key, template in templates.items():
+        label = template_label(template, lang)
+        if key == chosen:
+            label = t("pulse.chosen", lang, label=label)
+        rows.append([(label, NewPulseButton("tpl", key).pack())])
+    return keyboard([*rows, _nav_row(lang, back=False)])
+
+
+async def back_or_cancel(update: Update, context: BotContext) -> int:
+    """ "◀ Back" on the label step: the templates again, the chosen one marked; "✖ Cancel"
+    on the first two steps: the draft is dropped and the message says so (nothing stored)."""
+    press = await checked_press(update, context, NewPulseBackButton)
+    if press is None:
+        return TEMPLATE
+    await press.query.answer()
+    if press.data.to == "exit":
+        context.state.pop(NewPulseDraft)
+        await edit_or_send(update, t("core.cancelled", press.lang))
+        return ConversationHandler.END
+    markup = await _template_keyboard(context, press.lang)
+    await edit_or_send(update, t("pulse.new_pick_template", press.lang), markup)
     return TEMPLATE
 
 
@@ -159,7 +200,8 @@ async def pick_template(update: Update, context: BotContext) -> int:
     await press.query.answer()
     _new(context).template = key
     title = template_label(template, lang)
-    await edit_or_send(update, t("pulse.new_label", lang, title=title, max=LABEL_MAX))
+    text = t("pulse.new_label", lang, title=title, max=LABEL_MAX)
+    await edit_or_send(update, text, keyboard([_nav_row(lang, back=True)]))
     return LABEL
 
 

@@ -77,9 +77,11 @@ async def test_organiser_opens_a_pulse_and_gets_link_and_qr_code(
         "Hur var mötet för dig? (familjeversion)",
         "Arbetsgrupps- eller nätverksmöte",
         "SIP-möte",
+        "✖ Avbryt",
     ]
     prompt = await organiser.tap(menu, "Barnteamsmöte")
     assert "etikett" in prompt.text
+    assert [b["text"] for b in prompt.buttons] == ["◀ Tillbaka", "✖ Avbryt"]
     closing = await organiser.ask("Barnteam Rektorsområde Norr")
     assert [b["text"] for b in closing.buttons] == [
         "2 timmar", "24 timmar", "48 timmar (standard)", "7 dagar",
@@ -122,6 +124,49 @@ async def test_label_with_personal_data_is_refused_and_cancel_opens_nothing(
     assert (await organiser.ask("x")).text == t("pulse.label_invalid", "sv", max=60)
     assert (await organiser.ask("/cancel")).text == t("core.cancelled", "sv")
     assert app.bot_data.db.call(lambda s: s.exec(select(Pulse)).all()) == []
+
+
+async def test_back_and_cancel_in_the_first_two_steps_of_a_new_pulse(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Template step: "✖ Avbryt"; label step: "◀ Tillbaka" (the templates again in the same
+    message, the chosen one marked ✅) and "✖ Avbryt" (the draft dropped, nothing stored,
+    the next text is no label). A pulse with one detour back: /puls, 3 taps, 1 label, 2 taps."""
+    db = app.bot_data.db
+    add_staff(db, 50, "Olle")
+    add_staff(db, 51, "Ella", language="en")
+    organiser = standin.user(50, "Olle")
+    menu = await organiser.ask("/puls")
+    prompt = await organiser.tap(menu, "Barnteamsmöte")
+    back = await organiser.tap(prompt, "◀ Tillbaka")
+    assert back.kind == "edit" and back.message["message_id"] == menu.message["message_id"]
+    assert back.text == t("pulse.new_pick_template", "sv")
+    assert back.buttons[0]["text"] == "✅ Barnteamsmöte"
+    assert [b["text"] for b in back.buttons][-1] == "✖ Avbryt"
+    prompt = await organiser.tap(back, "SIP-möte")
+    assert prompt.text.startswith("SIP-möte\n") and prompt.kind == "edit"
+    closing = await organiser.ask("SIP-möte v.48")
+    await organiser.tap(await organiser.tap(closing, "48 timmar"), "3 svar", count=2)
+    pulse = db.call(lambda s: s.exec(select(Pulse)).one())
+    assert (pulse.template_key, pulse.label) == ("sip", "SIP-möte v.48")
+    # Cancel at the label step, then at the template step; in English too.
+    prompt = await organiser.tap(await organiser.ask("/puls"), "Barnteamsmöte")
+    cancelled = await organiser.tap(prompt, "✖ Avbryt")
+    assert cancelled.kind == "edit" and cancelled.text == t("core.cancelled", "sv")
+    assert not cancelled.buttons
+    after = await organiser.ask("Barnteam Norr")
+    assert after.text != t("pulse.new_closing", "sv")
+    ella = standin.user(51, "Ella")
+    menu = await ella.ask("/pulse")
+    assert [b["text"] for b in menu.buttons][-1] == "✖ Cancel"
+    prompt = await ella.tap(menu, "SIP meeting")
+    assert [b["text"] for b in prompt.buttons] == ["◀ Back", "✖ Cancel"]
+    assert (await ella.tap(await ella.tap(prompt, "◀ Back"), "✖ Cancel")).text == t(
+        "core.cancelled", "en"
+    )
+    assert len(db.call(lambda s: s.exec(select(Pulse)).all())) == 1
+    for event in [*organiser.events(), *ella.events()]:
+        assert len(event.visible_text) <= 1200
 
 
 async def test_a_label_with_a_first_name_is_refused_and_ordinary_labels_are_not(
