@@ -80,6 +80,14 @@ class InviteButton(ButtonData, prefix="inv"):
     value: Token
 
 
+class InviteBackButton(ButtonData, prefix="inv"):
+    """``inv:back:<to>``: "◀ Back" to the step ``to`` (what was chosen there marked ✅) or
+    "✖ Cancel" (``exit``: the draft is dropped, no invitation made)."""
+
+    action: Literal["back"]
+    to: Literal["exit", "role", "mun", "uses"]
+
+
 def _uses_label(uses: int, lang: Lang) -> str:
     if uses == 1:
         return t("core.admin_invite_uses_one", lang)
@@ -138,6 +146,10 @@ class InviteDraft:
     municipality: str = ""
     uses: str = ""
 
+    def chosen(self, step: InviteStep) -> str:
+        """What was chosen in ``step`` before going back ("" if nothing)."""
+        return {"role": self.role, "mun": self.municipality, "uses": self.uses}.get(step, "")
+
     def keep(self, step: InviteStep, chosen: str) -> None:
         """Keep what was chosen in ``step`` (the last step's choice makes the invitation)."""
         if step == "role":
@@ -148,16 +160,27 @@ class InviteDraft:
             self.uses = chosen
 
 
-async def _ask(update: Update, step: InviteStep, lang: Lang) -> int:
-    """Show ``step``'s question with its buttons; the conversation's state for it."""
+async def _ask(update: Update, step: InviteStep, lang: Lang, draft: InviteDraft) -> int:
+    """Show ``step``'s question with its buttons (what was chosen before going back marked
+    ✅), then "◀ Back" (from the second step on) and "✖ Cancel"; the step's state."""
     spec = _STEPS[step]
-    buttons = [
-        (spec.label(chosen, lang), InviteButton(step, value).pack())
-        for value, chosen in spec.offers.items()
-    ]
+    before = draft.chosen(step)
+    buttons = []
+    for value, chosen in spec.offers.items():
+        label = spec.label(chosen, lang)
+        if before and chosen == before:
+            label = t("core.admin_invite_chosen", lang, label=label)
+        buttons.append((label, InviteButton(step, value).pack()))
     rows = [buttons] if spec.side_by_side else [[button] for button in buttons]
-    await edit_or_send(update, t(spec.question, lang), keyboard(rows))
-    return STEPS.index(step)
+    index = STEPS.index(step)
+    nav = [(t("core.admin_invite_cancel", lang), InviteBackButton("back", "exit").pack())]
+    if index > 0:
+        previous = STEPS[index - 1]
+        assert previous != "days"
+        back = InviteBackButton("back", previous).pack()
+        nav.insert(0, (t("core.admin_back", lang), back))
+    await edit_or_send(update, t(spec.question, lang), keyboard([*rows, nav]))
+    return index
 
 
 async def start_invite(update: Update, context: BotContext) -> int:
@@ -165,8 +188,29 @@ async def start_invite(update: Update, context: BotContext) -> int:
     staff = await authorise(update, context, ADMIN_ONLY)
     if staff is None:
         return ConversationHandler.END
-    context.state.put(InviteDraft())
-    return await _ask(update, "role", user_lang(update, context, staff))
+    draft = InviteDraft()
+    context.state.put(draft)
+    return await _ask(update, "role", user_lang(update, context, staff), draft)
+
+
+async def back_or_cancel(update: Update, context: BotContext) -> int | None:
+    """ "◀ Back": the previous step again, its choice marked (kept until another is tapped);
+    "✖ Cancel": the draft is dropped and the message says so. Only for an admin."""
+    query = update.callback_query
+    button = InviteBackButton.parse(query.data if query is not None else None)
+    draft = context.state.get(InviteDraft)
+    press = await checked_press(update, context, InviteBackButton, roles=ADMIN_ONLY)
+    if press is None or button is None:
+        return None  # refused or told: the step stays
+    if draft is None:
+        await press.stale()
+        return ConversationHandler.END
+    await press.query.answer()
+    if button.to == "exit":
+        context.state.pop(InviteDraft)
+        await edit_or_send(update, t("core.cancelled", press.lang))
+        return ConversationHandler.END
+    return await _ask(update, button.to, press.lang, draft)
 
 
 async def pick(update: Update, context: BotContext) -> int:
@@ -189,7 +233,7 @@ async def pick(update: Update, context: BotContext) -> int:
     if button.step == "days":
         return await _make_invitation(update, context, draft, int(chosen), press.lang)
     draft.keep(button.step, chosen)
-    return await _ask(update, STEPS[state + 1], press.lang)
+    return await _ask(update, STEPS[state + 1], press.lang, draft)
 
 
 async def _make_invitation(
@@ -235,7 +279,10 @@ def build_handlers() -> Handlers:
         "invite",
         CommandHandler("invite", start_invite, filters.ChatType.PRIVATE),
         {
-            state: [CallbackQueryHandler(pick, pattern=InviteButton.matching(step=step))]
+            state: [
+                CallbackQueryHandler(pick, pattern=InviteButton.matching(step=step)),
+                CallbackQueryHandler(back_or_cancel, pattern=InviteBackButton.matching()),
+            ]
             for state, step in enumerate(STEPS)
         },
         draft=InviteDraft,

@@ -22,6 +22,7 @@ from storage import chatstate
 from storage.db import Database
 from storage.knowledge.models import KbQuestion
 from storage.people import store as staff_store
+from storage.people.models import Invitation
 from storage.plans import reminders as reminder_store
 from tests.conftest import ADMIN_ID, FakeClock
 from tests.helpers import add_staff, create_invite, eventually, register, staff_chat
@@ -392,6 +393,64 @@ async def test_invitation_has_share_and_copy_and_the_inviter_hears_who_joined(
     assert [n.text for n in notices] == [
         t("core.invite_joined", "sv", name="Dan Ek", role="samordnare", municipality="Åmål")
     ]
+
+
+async def test_invitation_steps_go_back_with_the_choice_kept_and_cancel(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """Every /bjud_in step has "✖ Avbryt", every step after the first "◀ Tillbaka": back
+    edits the same message to the step before with its choice marked ✅; cancel drops the
+    draft (no invitation, the old buttons stale). A detour back costs two taps: 6 in all."""
+    admin = standin.user(ADMIN_ID, "Astrid")
+    menu = await admin.ask("/bjud_in")
+    assert [b["text"] for b in menu.buttons][-1] == "✖ Avbryt"
+    assert "◀ Tillbaka" not in [b["text"] for b in menu.buttons]
+    mun = await admin.tap(menu, "samordnare")
+    assert [b["text"] for b in mun.buttons][-2:] == ["◀ Tillbaka", "✖ Avbryt"]
+    uses = await admin.tap(mun, "Åmål")
+    back = await admin.tap(uses, "◀ Tillbaka")
+    assert back.kind == "edit" and back.message["message_id"] == menu.message["message_id"]
+    assert back.text == t("core.admin_invite_pick_municipality", "sv")
+    assert "✅ Åmål" in [b["text"] for b in back.buttons]
+    role = await admin.tap(back, "◀ Tillbaka")
+    assert role.text == t("core.admin_invite_pick_role", "sv")
+    assert "✅ samordnare" in [b["text"] for b in role.buttons]
+    step = await admin.tap(role, "✅ samordnare")
+    for label in ("Mellerud", "5 personer"):
+        step = await admin.tap(step, label)
+    assert [b["text"] for b in step.buttons][-2:] == ["◀ Tillbaka", "✖ Avbryt"]
+    uses = await admin.tap(step, "◀ Tillbaka")
+    assert "✅ 5 personer" in [b["text"] for b in uses.buttons]
+    done = await admin.tap(await admin.tap(uses, "✅ 5 personer"), "7 dagar")
+    assert "samordnare" in done.text and "Mellerud" in done.text and "5 personer" in done.text
+    assert invitations(app) == [("coordinator", "Mellerud", 5)]
+    # Cancel on the third step, and on the first in English.
+    step = await admin.ask("/bjud_in")
+    for label in ("medarbetare", "Åmål"):
+        step = await admin.tap(step, label)
+    cancelled = await admin.tap(step, "✖ Avbryt")
+    assert cancelled.kind == "edit" and cancelled.text == t("core.cancelled", "sv")
+    assert not cancelled.buttons
+    await admin.press(step, 0, data=step.buttons[0]["callback_data"])  # "1 person", now gone
+    assert (await admin.reply()).alert == t("core.stale_button", "sv")
+    assert invitations(app) == [("coordinator", "Mellerud", 5)]
+    add_staff(app.bot_data.db, 1090, "Eva", role="admin", language="en")
+    eva = standin.user(1090, "Eva")
+    menu = await eva.ask("/invite")
+    assert [b["text"] for b in menu.buttons][-1] == "✖ Cancel"
+    step = await eva.tap(menu, "coordinator")
+    assert [b["text"] for b in step.buttons][-2:] == ["◀ Back", "✖ Cancel"]
+    assert "✅ coordinator" in [b["text"] for b in (await eva.tap(step, "◀ Back")).buttons]
+    assert (await eva.tap(menu, "✖ Cancel")).text == t("core.cancelled", "en")
+    assert invitations(app) == [("coordinator", "Mellerud", 5)]
+    for event in [*admin.events(), *eva.events()]:
+        assert len(event.visible_text) <= 1200
+
+
+def invitations(app: DalsbotApp) -> list[tuple[str, str, int]]:
+    """Every stored invitation: role, municipality, how many may use it."""
+    rows = app.bot_data.db.call(lambda session: session.exec(select(Invitation)).all())
+    return [(row.role, row.municipality, row.max_uses) for row in rows]
 
 
 # -- media ---------------------------------------------------------------------------------------
