@@ -16,7 +16,7 @@ from sqlmodel import Session
 from telegram import Update
 
 from bot.context import BotContext
-from bot.i18n import Lang, t
+from bot.i18n import LANGUAGES, Lang, t
 from handlers.common import authorise, first_press, keyboard, municipality_label, user_lang
 from handlers.plans import dates as plan_dates
 from handlers.plans import notices
@@ -191,6 +191,19 @@ async def pick_type(
     """The plan type is tapped: now the municipality, the creator's own first."""
     press.draft.plan_type = press.data.plan_type
     return await _ask_municipality(update, context, press)
+
+
+@on_text
+async def type_type(update: Update, context: BotContext, step: Step, text: str) -> int | None:
+    """A typed type that matches a button's label (``SIP``, ``barnets plan``, ``Other
+    plan``; either language, any case) is taken as that button; other text is explained."""
+    typed = " ".join(text.split()).casefold()
+    for value in PLAN_TYPE_NAMES:
+        if typed in {plan_type_label(value, lang).casefold() for lang in LANGUAGES}:
+            step.draft.plan_type = value
+            return await _ask_municipality(update, context, step)
+    await ask_again(update, context, t("plans.expected_button", step.lang))
+    return None
 
 
 async def _ask_municipality(update: Update, context: BotContext, step: Step) -> int:
@@ -485,7 +498,7 @@ STEPS: StepTable = {
     PLAN_TYPE: [
         (pick_type, NewPlanTypeButton.matching()),
         (back_to_reference, NewPlanBackButton.matching(to="ref")),
-        (expect_button, TEXT),
+        (type_type, TEXT),
     ],
     MUNICIPALITY: [
         (pick_municipality, NewPlanMunicipalityButton.matching()),

@@ -57,6 +57,7 @@ from handlers.plans.flow import (
     show_card,
     show_question,
     start_flow,
+    time_past,
 )
 from handlers.plans.participants import ask_participants
 from handlers.plans.presses import (
@@ -65,6 +66,7 @@ from handlers.plans.presses import (
     PlanPress,
     Step,
     StepTable,
+    Unusable,
     flow_step,
     load_view,
     on_flow_button,
@@ -174,9 +176,16 @@ async def _chose_date(
     return await _ask_time(update, context, lang, draft)
 
 
-async def _ask_time(update: Update, context: BotContext, lang: Lang, draft: PlanDraft) -> int:
+async def _ask_time(
+    update: Update,
+    context: BotContext,
+    lang: Lang,
+    draft: PlanDraft,
+    *,
+    problem: str | None = None,
+) -> int:
     """The time question for the chosen day (a holiday named), the time chosen before
-    marked."""
+    marked; today, only times still ahead are offered. ``problem`` on a line under it."""
     day = draft.when()[0]
     assert day is not None
 
@@ -185,14 +194,16 @@ async def _ask_time(update: Update, context: BotContext, lang: Lang, draft: Plan
         picked = draft.time == "" if value is None else data.chosen == draft.time
         return chosen_label(label, picked, lang), data.pack()
 
-    times = [button(value, format_time(value)) for value in TIME_CHOICES]
-    rows = [times[:3], times[3:], [button(None, t("plans.btn_no_time", lang))]]
+    ahead = [value for value in TIME_CHOICES if not time_past(context, day, value)]
+    times = [button(value, format_time(value)) for value in ahead]
+    rows = [row for row in (times[:3], times[3:]) if row]
+    rows.append([button(None, t("plans.btn_no_time", lang))])
     rows.append(back_button(lang, "date"))
     question = t("plans.ask_time", lang, date=_capitalised(day_with_weekday(day, lang)))
     holiday = holiday_name(day, lang)
     if holiday is not None:
         question += "\n" + t("plan_wizard.holiday_note", lang, name=holiday)
-    await show(update, context, question, keyboard(rows))
+    await show_question(update, context, question, keyboard(rows), problem=problem)
     return TIME
 
 
@@ -219,14 +230,23 @@ async def decide_later(update: Update, context: BotContext, press: FlowPress[Lat
 async def pick_time(update: Update, context: BotContext, press: FlowPress[TimeButton]) -> int:
     """A time button (or "no time"): then the place."""
     # "" is "no time" chosen (kept when going back), None not chosen yet.
-    press.draft.time = press.data.chosen or ""
+    chosen = press.data.chosen
+    day = press.draft.when()[0]
+    if chosen and day is not None and time_past(context, day, dt.time.fromisoformat(chosen)):
+        problem = t("plans.time_past", press.lang)  # shown before that time, pressed after
+        return await _ask_time(update, context, press.lang, press.draft, problem=problem)
+    press.draft.time = chosen or ""
     return await ask_place(update, context, press.lang)
 
 
 @on_text
 async def type_time(update: Update, context: BotContext, step: Step, text: str) -> int:
-    """A typed time (``13:30``, ``kl 9``): then the place."""
-    step.draft.time = format_time(parse_time(text))
+    """A typed time (``13:30``, ``kl 9``): then the place; a time already past today is
+    refused."""
+    time, day = parse_time(text), step.draft.when()[0]
+    if day is not None and time_past(context, day, time):
+        raise Unusable("plans.time_past")
+    step.draft.time = format_time(time)
     return await ask_place(update, context, step.lang)
 
 

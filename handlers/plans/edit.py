@@ -39,6 +39,7 @@ from handlers.plans.flow import (
     show,
     show_card,
     start_flow,
+    time_past,
 )
 from handlers.plans.held import about_current
 from handlers.plans.presses import (
@@ -178,9 +179,11 @@ async def ask_time(
     times = [
         (f"{at[:2]}:{at[2:]}", FollowUpTimeButton("settime", view.id, stamp, at).pack())
         for at in TIME_CHOICES
+        if not time_past(context, day, dt.time(int(at[:2]), int(at[2:])))  # today: ahead only
     ]
     none = FollowUpTimeButton("settime", view.id, stamp, TimeButton.of(None).at).pack()
-    rows: Rows = [times[:3], times[3:], [(t("plans.btn_no_time", lang), none)]]
+    rows: Rows = [row for row in (times[:3], times[3:]) if row]
+    rows.append([(t("plans.btn_no_time", lang), none)])
     rows.append(back_row(view, lang))
     question = t("plans.ask_edit_time", lang, date=day_with_weekday(day, lang))
     await show(update, context, question, keyboard(rows))

@@ -32,7 +32,7 @@ from handlers.plans.buttons import (
     WizardStep,
 )
 from handlers.plans.render import card_text
-from storage.plans.store import Person, PlanRights, PlanView
+from storage.plans.store import Person, PlanRights, PlanView, time_has_passed
 
 END: Final = ConversationHandler.END
 # The plan conversation's states (one conversation for every plan flow, see handlers/plans/menu.py).
@@ -62,6 +62,11 @@ Rows = list[list[tuple[str, str]]]
 def local_today(context: BotContext) -> dt.date:
     """Today in the bot's time zone (Europe/Stockholm)."""
     return context.now().astimezone(context.settings.tz).date()
+
+
+def time_past(context: BotContext, day: dt.date, time: dt.time | None) -> bool:
+    """True when ``time`` on ``day`` has already passed (Europe/Stockholm, to the minute)."""
+    return time_has_passed(day, time, context.now().astimezone(context.settings.tz))
 
 
 # -- the flow draft -----------------------------------------------------------------------------
@@ -94,6 +99,10 @@ class PlanDraft:
     question: tuple[str, dict[str, Any] | None] | None = None
     html: bool = False
     msg: int | None = None
+    # The problem line under the current question and how often it was said in a row: a
+    # repeat is numbered ("⚠️ … (2)"), so the message can always be edited in place.
+    problem: str = ""
+    repeats: int = 0
 
     def when(self) -> tuple[dt.date | None, dt.time | None]:
         """The date and time chosen so far."""
@@ -172,6 +181,7 @@ async def show(
         if remember:
             draft.question = (text, markup.to_dict() if markup else None)
             draft.html = html
+            draft.problem, draft.repeats = "", 0
 
 
 async def show_question(
@@ -194,6 +204,7 @@ async def show_question(
     if draft is not None:
         draft.question = (question, markup.to_dict() if markup else None)
         draft.html = False
+        draft.problem, draft.repeats = line, 1
 
 
 def chosen_label(label: str, chosen: bool, lang: Lang) -> str:
@@ -208,14 +219,20 @@ def back_button(lang: Lang, to: WizardStep) -> list[tuple[str, str]]:
 
 async def ask_again(update: Update, context: BotContext, problem: str) -> None:
     """Say what was wrong in one line under the current question: the message showing the
-    question is edited (its buttons, a calendar say, stay where they are). Only when that
-    message cannot be edited (gone, or the same line is already there) is the question sent
-    again, so the person always sees an answer."""
+    question is edited (its buttons, a calendar say, stay where they are). The same problem
+    again is numbered (``⚠️ … (2)``), so the edit always changes the message and a second
+    calendar is never sent. Only when that message cannot be edited (gone, too old) is the
+    question sent again, so the person always sees an answer."""
     draft = flow(context)
     text, raw = draft.question if draft and draft.question else ("", None)
     html = draft.html if draft is not None else False
     markup = InlineKeyboardMarkup.de_json(raw, None) if raw else None
     line = t("plan_wizard.problem", user_lang(update, context), problem=problem)
+    if draft is not None:
+        draft.repeats = draft.repeats + 1 if draft.problem == line else 1
+        draft.problem = line
+        if draft.repeats > 1:
+            line = f"{line} ({draft.repeats})"
     combined = f"{text}\n\n{escape(line) if html else line}" if text else line
     chat = update.effective_chat
     if draft is not None and draft.msg is not None and chat is not None and text:
@@ -229,8 +246,10 @@ async def ask_again(update: Update, context: BotContext, problem: str) -> None:
                 disable_web_page_preview=True,
             )
             return
-        except BadRequest:
-            pass  # too old to edit, deleted, or the same problem again: a new message
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return  # already showing exactly this (cannot happen with the numbering)
+            # too old to edit, or deleted: a new message
     await show(update, context, combined, markup, new=True, remember=False, html=html)
 
 

@@ -377,6 +377,20 @@ def _check_follow_up(day: dt.date | None, today: dt.date) -> None:
         raise PlanError("plans.date_past")
 
 
+def time_has_passed(day: dt.date, time: dt.time | None, now: dt.datetime) -> bool:
+    """True when ``time`` on ``day`` is already past at ``now`` (in local time, to the
+    minute): a follow-up booked for then could never be reminded of."""
+    if time is None:
+        return False
+    local = now.replace(tzinfo=None, second=0, microsecond=0)
+    return dt.datetime.combine(day, time) < local
+
+
+def _check_time(day: dt.date, time: dt.time | None, when: Scheduling) -> None:
+    if time_has_passed(day, time, when["now"].astimezone(when["policy"].tz)):
+        raise PlanError("plans.time_past")
+
+
 def _plan_for(
     session: Session, plan_id: int, by: int | None, need: str, *, active: bool = False
 ) -> Plan:
@@ -520,6 +534,7 @@ def set_next_follow_up(
     """Book the plan's next follow-up (a past day is refused); reminders move with it."""
     plan = _plan_for(session, plan_id, by, "act", active=True)
     _check_follow_up(day, _local_today(when))
+    _check_time(day, time, when)
     plan.next_follow_up, plan.follow_up_time, plan.place = day, time, check_place(place)
     _changed(session, plan, "plan.date_set", by=by, **when)
     return plan
@@ -733,7 +748,8 @@ def change_follow_up(
     if plan.next_follow_up != day:
         raise PlanError("plans.follow_up_moved")
     before = (plan.follow_up_time, plan.place)
-    if "time" in fields:
+    if "time" in fields and time != plan.follow_up_time:
+        _check_time(day, time, when)
         plan.follow_up_time = time
     if "place" in fields:
         plan.place = check_place(place)

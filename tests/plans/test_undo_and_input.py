@@ -20,6 +20,7 @@ from tests.conftest import FakeClock
 from tests.plans.helpers import add_staff
 from tests.plans.test_chat import ANNA, BO, labels, make_plan
 from tests.plans.test_followups import pending, short_enough
+from tests.plans.test_wizard_flow import BACK, LEGEND, sends, to_date_step
 from tests.reminders.helpers import utc
 
 UNDO = t("plans.btn_undo", "sv")
@@ -128,3 +129,111 @@ async def test_held_earlier_is_recorded_as_held_today_and_undo_restores_the_book
     )  # fmt: skip
     assert pending(app, plan_id) == before and held_rows(app) == []
     short_enough(anna)
+
+
+async def test_a_time_already_past_today_is_refused_in_the_wizard(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """At 12:30 on 26 November: today's time step offers only later times; a typed 08:00 or
+    12:29 is refused by one line under the question (the same message), 12:30 is taken."""
+    clock.set(utc(2026, 11, 26, 11, 30))  # 12:30 in Stockholm
+    anna = standin.user(ANNA, "Anna")
+    step = await to_date_step(anna)
+    step = await anna.ask("26/11")
+    assert step.text.startswith("Torsdag 26 november 2026. Vilken tid?")
+    assert labels(step) == ["13:00", "14:00", "15:00", t("plans.btn_no_time", "sv"), BACK]
+    question, sent = step.text, sends(anna)
+    refused = await anna.ask("08:00")
+    assert refused.kind == "edit", [(e.kind, e.text[:60]) for e in anna.events()]
+    assert refused.text == question + "\n\n⚠️ " + t("plans.time_past", "sv")
+    refused = await anna.ask("kl 12.29")
+    assert refused.text.endswith(t("plans.time_past", "sv") + " (2)")
+    assert sends(anna) == sent
+    step = await anna.ask("12:30")
+    assert step.text == t("plans.ask_place", "sv")
+    short_enough(anna)
+
+
+async def test_a_time_already_past_today_is_refused_on_the_card(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """ "Change time" on the card at 12:30 offers only later times; a past time pressed
+    (an older message's button) is refused with the reason and nothing changes; a later
+    one is stored."""
+    clock.set(utc(2026, 11, 26, 11, 30))  # 12:30 in Stockholm
+    anna = standin.user(ANNA, "Anna")
+    plan_id = make_plan(app, clock, "BP-18", team["anna"], day=dt.date(2026, 11, 26),
+                        at=dt.time(15, 0))  # fmt: skip
+    card = await anna.ask("/plan BP-18")
+    more = await anna.tap(card, t("plans.btn_more", "sv"))
+    step = await anna.tap(more, t("plans.btn_time", "sv"))
+    assert labels(step)[:3] == ["13:00", "14:00", "15:00"] and "08:00" not in labels(step)
+    await anna.press(step, 0, data=f"pln:settime:{plan_id}:20261126:0800")
+    assert (await anna.reply()).alert == t("plans.time_past", "sv")
+    assert plan_row(app, plan_id).follow_up_time == dt.time(15, 0)
+    card = await anna.tap(step, "13:00")
+    assert plan_row(app, plan_id).follow_up_time == dt.time(13, 0)
+    short_enough(anna)
+
+
+async def test_a_repeated_wrong_input_is_numbered_in_place_never_a_second_prompt(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """32/13 then 33/13 at the calendar, kl 25 then 25:00 at the time, text twice at a
+    button step: each answered by editing the question's message (the repeat numbered);
+    the bot sends no new message, so there is never a second calendar."""
+    anna = standin.user(ANNA, "Anna")
+    await anna.ask("/ny_plan")
+    step = await anna.ask("BP-17")
+    sent = sends(anna)
+    wrong = await anna.ask("vad är en SIP?")
+    assert wrong.kind == "edit"
+    assert wrong.text.endswith("⚠️ " + t("plans.expected_button", "sv"))
+    wrong = await anna.ask("vad är en SIP?")
+    assert wrong.kind == "edit"
+    assert wrong.text.endswith("⚠️ " + t("plans.expected_button", "sv") + " (2)")
+    wrong = await anna.ask("vad är en plan?")
+    assert wrong.text.endswith(t("plans.expected_button", "sv") + " (3)")
+    step = await anna.tap(wrong, "SIP")
+    step = await anna.tap(await anna.tap(step, "Mellerud"), "Jag själv")
+    step = await anna.tap(step, "Klar")
+    unreadable = "⚠️ " + t("plans.date_unreadable", "sv")
+    wrong = await anna.ask("32/13")
+    assert wrong.kind == "edit" and wrong.text.endswith(unreadable)
+    wrong = await anna.ask("33/13")
+    assert wrong.kind == "edit" and wrong.text.endswith(unreadable + " (2)")
+    assert sends(anna) == sent  # every answer so far an edit of the one message
+    step = await anna.ask("15/12")  # a typed answer: the time question comes as a new message
+    sent = sends(anna)
+    unreadable = "⚠️ " + t("plans.time_unreadable", "sv")
+    wrong = await anna.ask("kl 25")
+    assert wrong.kind == "edit" and wrong.text.endswith(unreadable)
+    wrong = await anna.ask("25:00")
+    assert wrong.kind == "edit" and wrong.text.endswith(unreadable + " (2)")
+    step = await anna.tap(wrong, "10:00")
+    assert step.text == t("plans.ask_place", "sv")
+    assert sends(anna) == sent  # the wrong times and the tap: edits of that message
+    calendars = [e for e in anna.events() if e.kind == "send" and LEGEND in e.text]
+    assert calendars == []
+    short_enough(anna)
+
+
+async def test_a_typed_type_label_is_taken_as_its_button(
+    app: DalsbotApp, standin: BotApiStandIn, team: dict[str, int]
+) -> None:
+    """ "SIP", "sip", "barnets plan" and the English "Other plan" at the type step are
+    taken as the button with that label; other text is still refused."""
+    anna = standin.user(ANNA, "Anna")
+    for typed, stored in (("SIP", "SIP"), ("sip", "SIP"), ("  barnets  PLAN ", "Barnets plan"),
+                          ("Other plan", "Annan plan")):  # fmt: skip
+        await anna.ask("/ny_plan")
+        await anna.ask("BP-17")
+        step = await anna.ask(typed)
+        assert step.text == t("plans.new_pick_municipality", "sv"), typed
+        step = await anna.tap(step, BACK)
+        assert "✅ " + stored in labels(step), typed
+        await anna.ask("/avbryt")
+    await anna.ask("/ny_plan")
+    await anna.ask("BP-17")
+    wrong = await anna.ask("SIPP")
+    assert wrong.text.endswith(t("plans.expected_button", "sv"))
