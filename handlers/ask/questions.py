@@ -42,7 +42,6 @@ from handlers.common import (
     checked_press,
     reply,
     staff_and_lang,
-    user_lang,
 )
 from knowledge.emergency import assess
 from knowledge.intent import Kind
@@ -192,10 +191,16 @@ async def take_pending_text(update: Update, context: BotContext) -> None:
         return
     context.state.pop(PendingText)
     if message.text.startswith("/"):
+        _staff, lang = await staff_and_lang(update, context)
         if message.text.split()[0].split("@")[0].lower() == "/cancel":
-            await reply(update, t("core.cancelled", user_lang(update, context)))
+            await reply(update, t("core.cancelled", lang))
             raise ApplicationHandlerStop
-        return  # another command: the person changed their mind
+        if pending.kind == "reply":
+            # Another command: the person changed their mind. A reply being written is not
+            # dropped silently: one line says so, then the command runs. (A reply made to
+            # the prompt itself still reaches the thread: that is no accident.)
+            await reply(update, t("ask.reply_abandoned", lang))
+        return
     if pending.kind == "reply":
         await deliver_reply(update, context, pending.forwarded_id, message.text)
     else:

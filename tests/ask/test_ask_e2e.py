@@ -570,6 +570,44 @@ async def test_a_coordinator_thread_goes_both_ways_with_forced_replies(
         assert length(event) <= 1200
 
 
+async def test_a_command_while_writing_a_reply_says_the_reply_was_cancelled(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """The coordinator taps "Svara", then sends /planer: one line "Svaret avbröts." and the
+    command still runs; the next text is no reply (it is a question); "Svara" again works.
+    In English: "Reply cancelled.". /avbryt keeps its own "Avbrutet" line."""
+    coordinator = staff_chat(
+        app, standin, 141, "Cecilia Ek", role=Role.COORDINATOR, municipality="Mellerud"
+    )
+    asker = staff_chat(app, standin, 142, "Maja Ek", municipality="Mellerud")
+    card = await asker.ask("vem betalar för möten och lokaler")
+    await asker.tap(card, "Fråga en samordnare")
+    incoming = await coordinator.reply()
+    await coordinator.tap(incoming, "Svara")
+    await coordinator.send("/planer")
+    notice, planer = await coordinator.next(2)
+    assert notice.text == "Svaret avbröts."
+    assert planer.text != notice.text and "plan" in planer.text.lower()
+    await coordinator.ask("vem kallar till SIP?")
+    assert not [e for e in standin.sent_messages(142) if e.text.startswith("💬")]
+    assert questions(app)[-1].article_id == "sip"
+    await coordinator.tap(incoming, "Svara")
+    assert (await coordinator.ask("/avbryt")).text == t("core.cancelled", "sv")
+    await coordinator.tap(incoming, "Svara")
+    sent = await coordinator.ask("Kommunen betalar.")
+    assert sent.text == t("ask.reply_sent", "sv", name="Maja Ek")
+    english = staff_chat(
+        app, standin, 143, "Eve Ek", role=Role.COORDINATOR, municipality="Åmål", language="en"
+    )
+    other = staff_chat(app, standin, 144, "Ola Ek", municipality="Åmål")
+    await other.tap(await other.ask("vem betalar för möten och lokaler"), "Fråga en samordnare")
+    await english.tap(await english.reply(), "Reply")
+    await english.send("/help")
+    notice, help_text = await english.next(2)
+    assert notice.text == "Reply cancelled." and help_text.text != notice.text
+    assert t("ask.reply_abandoned", "sv") == "Svaret avbröts."
+
+
 async def test_fraga_without_text_takes_the_next_message_and_cancel_stops_it(
     app: DalsbotApp, person: SimUser
 ) -> None:
