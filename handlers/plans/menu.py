@@ -43,6 +43,7 @@ from handlers.common import (
     reply,
     user_lang,
 )
+from handlers.people.home import HomeButton
 from handlers.plans import card as plan_card
 from handlers.plans import create as plan_create
 from handlers.plans import dates as plan_dates
@@ -99,7 +100,9 @@ async def _show_list(
         lambda session: plans_store.plans_for_staff(session, staff_id=staff_id, today=today)
     )
     if not summaries:
-        await show(update, context, t("plans.list_empty", lang), new=new)
+        # The home menu's "➕ New plan": the press runs /ny_plan, as typing it would.
+        create = keyboard([[(t("core.home_new_plan", lang), HomeButton("new_plan").pack())]])
+        await show(update, context, t("plans.list_empty", lang), create, new=new)
         return
     pages = -(-len(summaries) // LIST_PAGE_SIZE)
     page = min(max(page, 0), pages - 1)

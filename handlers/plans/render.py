@@ -102,8 +102,9 @@ def card_text(view: PlanView, lang: Lang, today: dt.date, notice: str | None = N
     )
     if view.held_count:
         text += "\n" + tn("plans.card_held", view.held_count, lang)
-    if not view.active:
-        text += "\n" + t("plans.card_closed", lang)
+    closed = t("plans.card_closed", lang)
+    if not view.active and closed not in (notice or ""):  # said once, by the notice
+        text += "\n" + closed
     if view.overdue(today):
         text += "\n\n" + t("plans.card_overdue", lang)
     return f"{notice}\n\n{text}" if notice else text

@@ -237,3 +237,29 @@ async def test_a_typed_type_label_is_taken_as_its_button(
     await anna.ask("BP-17")
     wrong = await anna.ask("SIPP")
     assert wrong.text.endswith(t("plans.expected_button", "sv"))
+
+
+async def test_empty_list_offers_a_new_plan_and_a_closed_card_says_closed_once(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """/planer with no plans has "➕ Ny plan", which starts the wizard; closing says
+    "closed" once; re-opening is "🔓 Återöppna planen" (the view button keeps "Öppna")."""
+    anna = standin.user(ANNA, "Anna")
+    empty = await anna.ask("/planer")
+    assert empty.text == t("plans.list_empty", "sv")
+    assert labels(empty) == [t("core.home_new_plan", "sv")]
+    started = await anna.tap(empty, t("core.home_new_plan", "sv"))
+    assert started.text.startswith(t("plans.new_ask_reference", "sv")[:20])
+    await anna.ask("/avbryt")
+    make_plan(app, clock, "BP-17", team["anna"])
+    card = await anna.ask("/plan BP-17")
+    more = await anna.tap(card, t("plans.btn_more", "sv"))
+    confirm = await anna.tap(more, t("plans.btn_close", "sv"))
+    closed = await anna.tap(confirm, t("plans.btn_close_yes", "sv"))
+    assert closed.text.count("stängd") == 1, closed.text
+    assert labels(closed) == [t("plans.btn_more", "sv")]
+    more = await anna.tap(closed, t("plans.btn_more", "sv"))
+    assert "🔓 Återöppna planen" in labels(more)
+    assert t("plans.btn_reopen", "en") == "🔓 Reopen the plan"
+    assert "DSL-2026-014" in t("plans.ref_invalid", "sv") + t("plan_wizard.ref_first_name", "sv")
+    short_enough(anna)

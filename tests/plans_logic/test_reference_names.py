@@ -119,7 +119,7 @@ def test_the_name_list_is_large_and_built_once() -> None:
 def test_both_refusal_texts_exist_in_both_languages() -> None:
     """The generic text (from storage) and the one with the name (from the chat)."""
     for lang in ("sv", "en"):
-        assert "SIP-2026-014" in t("plan_wizard.ref_first_name", lang)
+        assert "DSL-2026-014" in t("plan_wizard.ref_first_name", lang)
         assert "Lisa" in t("plan_wizard.ref_first_name_named", lang, name="Lisa")
 
 
