@@ -133,12 +133,19 @@ def first_names() -> frozenset[str]:
     )
 
 
-def first_name_in(text: str) -> str | None:
-    """The first word part of ``text`` that is a common first name, as typed, or None."""
+def first_name_in(text: str, *, genitive: bool = False) -> str | None:
+    """The first word part of ``text`` that is a common first name, as typed, or None; with
+    ``genitive`` also a name with a Swedish genitive -s (``Emmas förskola``)."""
     names = first_names()
     for part in _PARTS.split(normalise_line(text)):
-        if len(part) >= MIN_NAME_LETTERS and fold(part) in names:
+        if len(part) < MIN_NAME_LETTERS:
+            continue
+        folded = fold(part)
+        if folded in names:
             return part
+        stem = folded[:-1] if genitive and folded.endswith("s") else ""
+        if len(stem) >= MIN_NAME_LETTERS and stem in names:
+            return part[:-1]
     return None
 
 

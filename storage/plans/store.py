@@ -41,7 +41,12 @@ from storage.people import store as staff_store
 from storage.people.models import Municipality, Role, Staff
 from storage.plans.csvfile import PlanRow
 from storage.plans.models import FollowUp, Plan, PlanParticipant, PlanStatus, PlanType
-from storage.plans.references import ReferenceError_, reference_key, validate_reference
+from storage.plans.references import (
+    ReferenceError_,
+    first_name_in,
+    reference_key,
+    validate_reference,
+)
 from storage.plans.reminders import (
     Scheduling,
     hold_reminders,
@@ -335,6 +340,9 @@ def check_place(text: str | None) -> str | None:
         return None
     if contains_identity_number(place):
         raise PlanError("plans.place_personnummer")
+    # Sent to the whole team: a child's first name must not be in it ("Hos Lisa hemma").
+    if first_name_in(place, genitive=True) is not None:
+        raise PlanError("plans.place_first_name")
     if len(place) > MAX_PLACE_LENGTH or place.startswith("/"):
         raise PlanError("plans.place_invalid")
     return place

@@ -263,3 +263,27 @@ async def test_empty_list_offers_a_new_plan_and_a_closed_card_says_closed_once(
     assert t("plans.btn_reopen", "en") == "🔓 Reopen the plan"
     assert "DSL-2026-014" in t("plans.ref_invalid", "sv") + t("plan_wizard.ref_first_name", "sv")
     short_enough(anna)
+
+
+async def test_a_place_with_a_first_name_is_refused_in_the_wizard_and_on_the_card(
+    app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, team: dict[str, int]
+) -> None:
+    """ "Hos Lisa hemma" is refused by one line under the place question (wizard) and under
+    "change place" (card); nothing with the name is stored or sent to the team."""
+    anna, bo = standin.user(ANNA, "Anna"), standin.user(BO, "Bo")
+    await to_date_step(anna)
+    await anna.tap(await anna.ask("15/12"), "10:00")
+    refused = await anna.ask("Hos Lisa hemma")
+    assert refused.kind == "edit"
+    assert refused.text.endswith("⚠️ " + t("plans.place_first_name", "sv"))
+    summary = await anna.ask("Familjecentralen")
+    assert "Familjecentralen" in summary.text
+    await anna.ask("/avbryt")
+    plan_id = make_plan(app, clock, "BP-18", team["anna"], participants=(team["bo"],))
+    more = await anna.tap(await anna.ask("/plan BP-18"), t("plans.btn_more", "sv"))
+    await anna.tap(more, t("plans.btn_place", "sv"))
+    refused = await anna.ask("hemma hos Elin")
+    assert refused.text.endswith("⚠️ " + t("plans.place_first_name", "sv"))
+    assert plan_row(app, plan_id).place == "Familjecentralen"
+    assert all("Elin" not in e.text and "Lisa" not in e.text for e in bo.events())
+    short_enough(anna)
