@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.guard import contains_identity_number
 from bot.state import UserState, flow_draft
 
 
@@ -33,6 +34,32 @@ def test_a_draft_holding_an_identity_number_is_never_written() -> None:
     state.put(_Example("barnet 121212-1212"))
     assert "121212" not in state.to_json()
     assert UserState.from_json(state.to_json()).get(_Example) is None
+
+
+@flow_draft("test_with_keyboard")
+@dataclass
+class _WithKeyboard:
+    text: str = ""
+    question: list[object] = field(default_factory=list)
+
+
+def test_a_kept_keyboards_button_data_is_not_taken_for_an_identity_number() -> None:
+    """A step's keyboard kept to ask again holds the bot's own button data: a day and a time
+    side by side ("20261126:1300") read like a personnummer born today, and dropped the draft
+    (a tester's typed time after "Ändra tid" was then answered as a stale button)."""
+    today = dt.date.today().strftime("%Y%m%d")
+    # A time of day whose digits after today's date pass the check digit (one in ten does).
+    data = next(
+        data
+        for data in (f"pln:settime:1:{today}:{h:02d}{m:02d}" for h in range(24) for m in range(60))
+        if contains_identity_number(data)
+    )
+    keyboard = {"inline_keyboard": [[{"text": "Tid", "callback_data": data}]]}
+    state = UserState()
+    state.put(_WithKeyboard("Ny tid?", ["Ny tid?", keyboard]))
+    assert UserState.from_json(state.to_json()).get(_WithKeyboard) is not None
+    state.put(_WithKeyboard("barnet 121212-1212", ["Ny tid?", keyboard]))
+    assert UserState.from_json(state.to_json()).get(_WithKeyboard) is None
 
 
 @pytest.mark.parametrize(
