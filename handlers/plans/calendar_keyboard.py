@@ -190,7 +190,7 @@ def calendar_keyboard(
     chosen: dt.date | None = None,
 ) -> InlineKeyboardMarkup:
     """The month containing ``month`` (default: today's), limited to the allowed range;
-    ``chosen`` (a day picked before) is marked."""
+    ``chosen`` (a day picked before) is marked; weeks wholly past are left out."""
     _check_scope(scope)
     first = _month_index(today)
     shown = min(max(_month_index(month or today), first), first + MAX_MONTHS_AHEAD)
@@ -199,6 +199,8 @@ def calendar_keyboard(
     for week in calendar.Calendar(firstweekday=calendar.MONDAY).monthdayscalendar(
         start.year, start.month
     ):
+        if all(number == 0 or start.replace(day=number) < today for number in week):
+            continue  # a week already past takes a phone line and offers nothing
         rows.append(
             [
                 _day_button(scope, start.replace(day=number), today, chosen)

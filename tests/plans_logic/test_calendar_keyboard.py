@@ -31,20 +31,22 @@ def data(markup: InlineKeyboardMarkup) -> list[list[str]]:
 
 
 def test_current_month_in_swedish() -> None:
-    """Header, Monday-first weekday initials (Babel), past days greyed out, no way back,
-    weekends in brackets."""
+    """Header, Monday-first weekday initials (Babel), past days greyed out, weeks wholly
+    past left out (they take phone lines and offer nothing), no way back, weekends in
+    brackets."""
     markup = calendar_keyboard("fu", "sv", TODAY)
     rows = texts(markup)
     assert rows[0] == [B, "November 2026", "▶"]
     assert rows[1] == ["M", "T", "O", "T", "F", "L", "S"]
-    # 1 November 2026 is a Sunday.
-    assert rows[2] == [B, B, B, B, B, B, "·"]
-    assert rows[6] == ["·", "·", "25", "26", "27", "(28)", "(29)"]
-    assert rows[7] == ["30", B, B, B, B, B, B]
-    assert len(rows) == 8
+    assert rows[2] == ["·", "·", "25", "26", "27", "(28)", "(29)"]
+    assert rows[3] == ["30", B, B, B, B, B, B]
+    assert len(rows) == 4
     callbacks = data(markup)
     assert callbacks[0] == ["cal:fu:noop", "cal:fu:noop", "cal:fu:m:202612"]
-    assert callbacks[6][:3] == ["cal:fu:noop", "cal:fu:noop", "cal:fu:d:20261125"]
+    assert callbacks[2][:3] == ["cal:fu:noop", "cal:fu:noop", "cal:fu:d:20261125"]
+    # A later month shows every week, from its first day.
+    later = texts(calendar_keyboard("fu", "sv", TODAY, dt.date(2027, 2, 1)))
+    assert later[2][0] == "1" and len(later) == 6
 
 
 def test_english_headers() -> None:
