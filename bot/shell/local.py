@@ -136,6 +136,8 @@ async def run_local(
     app = build_application(settings, db=db, api_root=standin.url)
     chat = TerminalChat(standin, settings.data_dir / "local-files", out)
     reader = read_line or (lambda: input())
+    # Lines piped in (a script, a transcript) are shown as typed, as a terminal would echo them.
+    echo = read_line is None and not sys.stdin.isatty()
     chat.say(
         "Dalsbot körs lokalt (ingen Telegram-token). Skriv /start eller /hjalp. "
         "Tryck på en knapp genom att skriva dess nummer. Avsluta med :quit."
@@ -150,6 +152,8 @@ async def run_local(
                     line = await loop.run_in_executor(None, reader)
                 except EOFError:
                     break
+                if echo and line.strip():
+                    chat.say(f"👤 {line.strip()}")
                 if not await chat.handle_line(line):
                     break
                 await _settle(standin, chat)
