@@ -10,7 +10,7 @@ tells the people it concerns (handlers/plans/notices.py).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from telegram import Update
 
@@ -164,17 +164,28 @@ async def set_type(update: Update, context: BotContext, press: PlanPress[PlanTyp
 # -- the follow-up's time and place -------------------------------------------------------------
 
 
+async def _start_follow_up_edit(
+    context: BotContext, press: PlanPress[FollowUpButton], mode: Literal["time", "place"]
+) -> dt.date | None:
+    """The follow-up the press is about, when it is still the plan's next one (else the
+    presser was told): the press is answered and the edit's flow started."""
+    day = await about_current(press)
+    if day is None:
+        return None
+    await press.query.answer()
+    start_flow(context, PlanDraft(mode=mode, plan_id=press.view.id, date=day.isoformat()))
+    return day
+
+
 @on_plan_button(FollowUpButton, need="act", active=True, answer=False)
 async def ask_time(
     update: Update, context: BotContext, press: PlanPress[FollowUpButton]
 ) -> int | None:
     """ "Change time": common times as buttons, "no time", or a typed time."""
-    day = await about_current(press)
+    day = await _start_follow_up_edit(context, press, "time")
     if day is None:
         return None
-    await press.query.answer()
     view, lang = press.view, press.lang
-    start_flow(context, PlanDraft(mode="time", plan_id=view.id, date=day.isoformat()))
     stamp = f"{day:%Y%m%d}"
     times = [
         (f"{at[:2]}:{at[2:]}", FollowUpTimeButton("settime", view.id, stamp, at).pack())
@@ -195,12 +206,10 @@ async def ask_place(
     update: Update, context: BotContext, press: PlanPress[FollowUpButton]
 ) -> int | None:
     """ "Change place": typed (through the personal-data guard), or "no place"."""
-    day = await about_current(press)
+    day = await _start_follow_up_edit(context, press, "place")
     if day is None:
         return None
-    await press.query.answer()
     view, lang = press.view, press.lang
-    start_flow(context, PlanDraft(mode="place", plan_id=view.id, date=day.isoformat()))
     no_place = FollowUpButton.about("noplace", view.id, day).pack()
     rows: Rows = [[(t("plans.btn_no_place", lang), no_place)], back_row(view, lang)]
     question = t("plans.ask_edit_place", lang, date=day_with_weekday(day, lang))
