@@ -25,6 +25,7 @@ from handlers.common import (
     already_pressed,
     edit_or_send,
     keyboard,
+    public_press,
     reply,
     staff_and_lang,
     user_lang,
@@ -175,9 +176,8 @@ async def set_language(update: Update, context: BotContext) -> None:
     confirms in it."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    chosen = LanguageButton.parse(query.data)
+    chosen = await public_press(update, context, LanguageButton)
     if chosen is None:
-        await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
         return
     lang = chosen.lang
     user_id = update.effective_user.id
@@ -225,11 +225,10 @@ async def press_privacy(update: Update, context: BotContext) -> None:
     (public text: anyone may press it)."""
     query = update.callback_query
     assert query is not None
-    lang = user_lang(update, context)
-    chosen = PrivacyButton.parse(query.data)
+    chosen = await public_press(update, context, PrivacyButton)
     if chosen is None:
-        await query.answer(t("core.stale_button", lang), show_alert=True)
         return
+    lang = user_lang(update, context)
     await query.answer()
     text, markup = privacy_view(lang, full=chosen.show == "more")
     await edit_or_send(update, text, markup, html=True)

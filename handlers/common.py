@@ -249,6 +249,18 @@ class Pressed(Generic[B]):
         await self.query.answer(t("core.stale_button", self.lang), show_alert=True)
 
 
+async def public_press(update: Update, context: BotContext, kind: type[B]) -> B | None:
+    """The data of a press of a button anyone may press (language, /privacy, a stranger's
+    registration step), parsed as ``kind``; forged or unknown data gets the "stale button"
+    alert and None. Not answered on success: the caller answers."""
+    query = update.callback_query
+    assert query is not None
+    data = kind.parse(query.data)
+    if data is None:
+        await query.answer(t("core.stale_button", user_lang(update, context)), show_alert=True)
+    return data
+
+
 async def checked_press(
     update: Update,
     context: BotContext,

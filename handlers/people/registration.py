@@ -26,6 +26,7 @@ from handlers.common import (
     keyboard,
     municipality_label,
     person_params,
+    public_press,
     reply,
     staff_and_lang,
     text_step,
@@ -206,11 +207,10 @@ async def pick_organisation(update: Update, context: BotContext) -> int:
     """The person picks where they work; then they see everything to confirm."""
     query = update.callback_query
     assert query is not None
-    lang = user_lang(update, context)
-    chosen = OrganisationButton.parse(query.data)
+    chosen = await public_press(update, context, OrganisationButton)
     if chosen is None:
-        await query.answer(t("core.stale_button", lang), show_alert=True)
         return ORGANISATION
+    lang = user_lang(update, context)
     await query.answer()
     draft = _draft(context)
     draft.organisation = chosen.organisation
