@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     # The admin-kept phone numbers shown in the emergency card (knowledge/contacts.py); None:
     # the file that comes with the knowledge base.
     contacts_file: Path | None = None
+    # Operations (README "Production"): /healthz and /metrics are served on the webhook
+    # server; in polling mode on this port when set (127.0.0.1 unless ops_listen says else).
+    ops_port: int | None = Field(default=None, ge=1, le=65535)
+    ops_listen: str = "127.0.0.1"
+    # "json": one JSON object per log line (for a log collector); "text": human-readable.
+    log_format: Literal["text", "json"] = "text"
+    # The send budget shared by every process on this bot token (storage/sendbudget.py):
+    # messages a second overall. Telegram allows about 30; with allow_paid_broadcast (paid
+    # in Telegram Stars, see the README) up to 1,000.
+    send_rate: float = Field(default=27.5, gt=0, le=1000)
+    allow_paid_broadcast: bool = False
+    # The knowledge base: an article is due for review this many days after it was reviewed.
+    kb_review_days: int = Field(default=180, ge=7, le=3650)
 
     @field_validator(
         "contacts_file",
