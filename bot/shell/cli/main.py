@@ -1,9 +1,9 @@
 """The ``dalsbot`` command line (also ``python -m bot``).
 
 ``dalsbot run`` runs the bot: against Telegram when a token is set, otherwise in local mode.
-``dalsbot chat`` always runs local mode. ``dalsbot db upgrade`` applies the migrations. Each
-feature's commands (``invite create``, ``kb check``, ``ask``, ``contacts check``, ``plans``,
-``pulse``, ``audit``, ``retention``) come from its module in this package.
+``dalsbot chat`` always runs local mode. Each feature's commands (``db upgrade``/``backup``/
+``restore``, ``invite create``, ``kb check``, ``ask``, ``contacts check``, ``plans``, ``pulse``,
+``audit``, ``retention``) come from its module in this package.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from collections.abc import Sequence
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from bot.shell.cli import contacts, kb, people, plans, privacy, pulse
+from bot.shell.cli import contacts, db, kb, people, plans, privacy, pulse
 from storage.db import DatabaseError
-from storage.migrate import open_database
 
 logger = logging.getLogger(__name__)
 
 # Each feature's commands, in the order ``dalsbot --help`` lists them.
-FEATURE_COMMANDS = (people, kb, contacts, plans, pulse, privacy)
+FEATURE_COMMANDS = (db, people, kb, contacts, plans, pulse, privacy)
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,12 +41,6 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
-    open_database(settings.database_url).dispose()
-    print("The database is up to date.")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="dalsbot", description=__doc__.splitlines()[0])
@@ -58,8 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("chat", help="local mode: chat with the bot in the terminal").set_defaults(
         handler=_cmd_run
     )
-    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply the migrations").set_defaults(handler=_cmd_db_upgrade)
     for module in FEATURE_COMMANDS:
         module.add_commands(commands)
     return parser
