@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     secrets = (settings.telegram_token.get_secret_value(),) if settings.telegram_token else ()
-    configure_logging(settings.log_level, secrets)
+    configure_logging(settings.log_level, secrets, settings.log_format)
     try:
         return int(args.handler(args, settings))
     except DatabaseError as exc:
