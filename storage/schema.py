@@ -4,8 +4,9 @@ Each feature keeps its tables beside its store: ``storage/people/models.py`` (st
 invitations), ``storage/plans/models.py`` (plans, team, follow-ups, reminders),
 ``storage/pulse/models.py`` and ``storage/pulse/drafts.py`` (anonymous pulses, unfinished
 answers), ``storage/knowledge/models.py`` (question log, feedback, questions to
-coordinators); the shared ones are ``storage/audit.py``, ``storage/presses.py`` and
-``storage/chatstate.py``. Importing them registers them on ``SQLModel.metadata``.
+coordinators); the shared ones are ``storage/audit.py``, ``storage/presses.py``,
+``storage/chatstate.py`` and ``storage/updates.py``. Importing them registers them on
+``SQLModel.metadata``.
 """
 
 from sqlmodel import SQLModel
@@ -18,6 +19,7 @@ import storage.people.models
 import storage.plans.models
 import storage.presses
 import storage.pulse.drafts
-import storage.pulse.models  # noqa: F401
+import storage.pulse.models
+import storage.updates  # noqa: F401
 
 metadata = SQLModel.metadata
