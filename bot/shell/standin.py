@@ -5,7 +5,9 @@ The real ``telegram.ext.Application`` talks to it exactly as it talks to Telegra
 terminal) and how the end-to-end tests drive the bot: simulated users send messages, deep
 links and button presses; everything the bot sends is recorded per chat.
 
-It implements the methods Dalsbot uses, long polling with ``getUpdates``, files sent with
+It implements the methods Dalsbot uses, long polling with ``getUpdates`` or, once
+``setWebhook`` is called, delivery to the webhook as Telegram does it (see
+:class:`WebhookDelivery`), files sent with
 ``sendDocument``/``sendPhoto`` (kept in memory by file name), and, on request, Telegram's
 flood limits (30 messages a second overall, one a second per chat, answered with 429 and
 ``retry_after``), blocked users (403) and dropped connections, so that delivery code can be
@@ -26,7 +28,7 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +161,93 @@ class RateLimits:
         return None
 
 
+@dataclass
+class WebhookDelivery:
+    """Updates POSTed to the webhook URL as Telegram does: JSON with the secret in
+    ``X-Telegram-Bot-Api-Secret-Token``, up to ``max_connections`` calls at once, an update
+    sent again after a connection error or a non-2xx answer (after a short pause that grows),
+    and never again once it was answered 2xx."""
+
+    url: str
+    secret: str | None
+    max_connections: int = 40
+    # Pauses before the 1st, 2nd... retry (the last repeats); Telegram's are longer.
+    retry_delays: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0)
+    timeout: float = 60.0
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    workers: list[asyncio.Task[None]] = field(default_factory=list)
+    # Per update id: calls made, and calls answered 2xx (at most one by construction).
+    attempts: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    confirmed: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
+    # Failed calls by reason: an HTTP status ("503") or the connection error's class name.
+    failures: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    in_flight: set[int] = field(default_factory=set)
+
+    @property
+    def pending(self) -> int:
+        """Updates not yet confirmed."""
+        return self.queue.qsize() + len(self.in_flight)
+
+    def start(self, notify: Callable[[], Awaitable[None]]) -> None:
+        """Start the ``max_connections`` delivery workers."""
+        import httpx
+
+        limits = httpx.Limits(max_connections=self.max_connections)
+        client = httpx.AsyncClient(limits=limits, timeout=self.timeout)
+        self.workers = [
+            asyncio.create_task(self._work(client, notify)) for _ in range(self.max_connections)
+        ]
+        self.workers.append(asyncio.create_task(self._close_when_done(client)))
+
+    async def _close_when_done(self, client: Any) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await client.aclose()
+
+    async def stop(self) -> list[dict[str, Any]]:
+        """Stop delivering; the updates not confirmed (Telegram would keep them)."""
+        for worker in self.workers:
+            worker.cancel()
+        await asyncio.gather(*self.workers, return_exceptions=True)
+        left: list[dict[str, Any]] = []
+        while not self.queue.empty():
+            left.append(self.queue.get_nowait())
+        return left
+
+    async def _work(self, client: Any, notify: Callable[[], Awaitable[None]]) -> None:
+        import httpx
+
+        headers = {"Content-Type": "application/json"}
+        if self.secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.secret
+        while True:
+            update = await self.queue.get()
+            update_id = int(update["update_id"])
+            self.in_flight.add(update_id)
+            body = json.dumps(update)
+            failed = 0
+            try:
+                while True:
+                    self.attempts[update_id] += 1
+                    try:
+                        answer = await client.post(self.url, content=body, headers=headers)
+                        if 200 <= answer.status_code < 300:
+                            self.confirmed[update_id] += 1
+                            break
+                        self.failures[str(answer.status_code)] += 1
+                    except httpx.HTTPError as error:
+                        self.failures[type(error).__name__] += 1
+                    await asyncio.sleep(self.retry_delays[min(failed, len(self.retry_delays) - 1)])
+                    failed += 1
+            except asyncio.CancelledError:
+                self.queue.put_nowait(update)  # not confirmed: Telegram keeps it
+                raise
+            finally:
+                self.in_flight.discard(update_id)
+            await notify()
+
+
 class BotApiStandIn:
     """The stand-in server and its state. Start it with :meth:`start` inside an event loop."""
 
@@ -190,6 +279,7 @@ class BotApiStandIn:
         self.actions: dict[int, list[str]] = defaultdict(list)
         self.blocked: set[int] = set()
         self.webhook: dict[str, Any] | None = None
+        self.delivery: WebhookDelivery | None = None
         self.rate_limits: RateLimits | None = None
         self.drop_next_requests = 0
         # When set, only requests to this method are dropped (start-up calls made in the
@@ -223,6 +313,8 @@ class BotApiStandIn:
     async def stop(self) -> None:
         """Wake every waiting long poll (it answers with no updates), then stop serving."""
         self._closing = True
+        if self.delivery is not None:
+            await self.delivery.stop()
         async with self._changed:
             self._changed.notify_all()
         await asyncio.sleep(0.05)
@@ -257,6 +349,9 @@ class BotApiStandIn:
     async def push_update(self, update: dict[str, Any]) -> None:
         """Queue one update for ``getUpdates``."""
         update["update_id"] = next(self._update_ids)
+        if self.delivery is not None:
+            self.delivery.queue.put_nowait(update)
+            return
         async with self._changed:
             self.updates.append(update)
             self._changed.notify_all()
@@ -302,6 +397,12 @@ class BotApiStandIn:
         return result
 
     async def _api_getUpdates(self, params: dict[str, Any], _files: object) -> Any:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = _int_or_none(params.get("offset")) or 0
         timeout = min(float(params.get("timeout") or 0), 30.0)
         limit = _int_or_none(params.get("limit")) or 100
@@ -317,16 +418,51 @@ class BotApiStandIn:
     def _api_getMe(self, _params: object, _files: object) -> Any:
         return self.bot_user
 
-    def _api_deleteWebhook(self, _params: object, _files: object) -> Any:
+    async def _api_deleteWebhook(self, _params: object, _files: object) -> Any:
         self.webhook = None
+        await self._stop_delivery()
         return True
 
-    def _api_setWebhook(self, params: dict[str, Any], _files: object) -> Any:
+    async def _api_setWebhook(self, params: dict[str, Any], _files: object) -> Any:
+        url = str(params.get("url") or "")
+        if not url:
+            return await self._api_deleteWebhook(params, _files)
         self.webhook = dict(params)
+        await self._stop_delivery()
+        self.delivery = WebhookDelivery(
+            url,
+            params.get("secret_token"),
+            max_connections=_int_or_none(params.get("max_connections")) or 40,
+        )
+        for update in self.updates:
+            self.delivery.queue.put_nowait(update)
+        self.updates = []
+        self.delivery.start(self._notify)
         return True
+
+    async def _stop_delivery(self) -> None:
+        if self.delivery is not None:
+            left = await self.delivery.stop()
+            self.delivery = None
+            async with self._changed:
+                self.updates = sorted(left + self.updates, key=lambda u: int(u["update_id"]))
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     def _api_getWebhookInfo(self, _params: object, _files: object) -> Any:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        if self.webhook is None or self.delivery is None:
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        info: dict[str, Any] = {
+            "url": self.delivery.url,
+            "has_custom_certificate": False,
+            "pending_update_count": self.delivery.pending,
+            "max_connections": self.delivery.max_connections,
+        }
+        if self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
 
     def _api_close(self, _params: object, _files: object) -> Any:
         return True

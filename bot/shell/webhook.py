@@ -1,0 +1,277 @@
+"""Webhook mode: our own small tornado server that answers Telegram only after an update is
+handled, so that any number of replicas can stand behind any load balancer.
+
+Why not python-telegram-bot's ``run_webhook``: it answers 200 as soon as the update is put on
+its queue. A replica that dies (a deploy, a crash, the OOM killer) then loses every update it
+had queued, because Telegram was told they arrived. Here the answer comes after
+``application.process_update`` returned and the person's state is written: a replica that
+dies mid-update never answers, the load balancer answers 502 or the connection drops, and
+Telegram delivers the update again, to whichever replica the balancer picks.
+
+Re-delivery means an update can arrive twice, so every update passes :class:`UpdateGate`:
+
+1. one update per person at a time: an asyncio lock inside the process and, on PostgreSQL, a
+   session advisory lock across processes (:class:`storage.updates.PersonLocks`);
+2. the ``update_id`` is claimed in ``processed_update`` (:mod:`storage.updates`): an update
+   handled already is confirmed with 200 and not handled again; one still being handled
+   elsewhere gets 503, and Telegram tries again later;
+3. the update is handled, marked done, and only then answered 200.
+
+``GET /healthz`` and ``GET /metrics`` are served beside the webhook (bot/shell/ops.py).
+SIGTERM stops taking new updates (503, so Telegram sends them to another replica), finishes
+those in flight and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hmac
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Final
+
+from telegram import Update
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application as TornadoApplication
+from tornado.web import RequestHandler
+
+from bot.context import DalsbotApp
+from storage import updates
+from storage.db import Database
+from storage.updates import Claim, PersonLocks
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
+# Telegram's default number of webhook connections at once; set with setWebhook.
+MAX_CONNECTIONS: Final = 40
+# How long an update waits for the person's previous update (in another process) before it
+# is answered 503 and left to Telegram's next delivery.
+PERSON_WAIT: Final = 20.0
+# How long SIGTERM waits for updates in flight.
+DRAIN_TIMEOUT: Final = 25.0
+
+Health = Callable[[DalsbotApp], Awaitable[tuple[int, dict[str, object]]]]
+Metrics = Callable[[], tuple[bytes, str]]
+
+
+def holder_id() -> str:
+    """Who claims updates: host, process and a random part (a restarted process with the
+    same pid in a new container is someone else)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class UpdateGate:
+    """Handles each update once, one per person at a time (see the module docstring)."""
+
+    def __init__(
+        self,
+        application: DalsbotApp,
+        db: Database,
+        *,
+        locks: PersonLocks | None,
+        holder: str,
+        clock: Callable[[], dt.datetime],
+        person_wait: float = PERSON_WAIT,
+    ) -> None:
+        self.application, self.db, self.locks = application, db, locks
+        self.holder, self.clock, self.person_wait = holder, clock, person_wait
+        self._local: dict[int, tuple[asyncio.Lock, int]] = {}
+        # Counts since start (logged at shutdown; the ops metrics count updates themselves).
+        self.handled = self.repeated = self.busy = self.taken_over = self.failed = 0
+
+    async def handle(self, update: Update) -> int:
+        """Handle ``update`` at most once; the HTTP status to answer Telegram with."""
+        user = update.effective_user
+        async with self._person(user.id if user is not None else None) as locked:
+            if not locked:
+                self.busy += 1
+                return 503
+            claim = await self.db.run(
+                updates.claim,
+                update.update_id,
+                holder=self.holder,
+                now=self.clock(),
+                take_over=user is not None and self.locks is not None,
+            )
+            if claim is Claim.DONE:
+                self.repeated += 1
+                return 200
+            if claim is Claim.BUSY:
+                self.busy += 1
+                return 503
+            if claim is Claim.TAKEN_OVER:
+                self.taken_over += 1
+                logger.info("Update %d taken over from a process that is gone", update.update_id)
+            try:
+                await self.application.process_update(update)
+            except Exception:
+                # The handlers' own errors go to the error handler inside process_update;
+                # this is the state could not be read or written: let Telegram retry.
+                self.failed += 1
+                logger.exception("Update %d failed; Telegram will send it again", update.update_id)
+                await self.db.run(updates.release, update.update_id, holder=self.holder)
+                return 500
+            await self.db.run(
+                updates.finish, update.update_id, holder=self.holder, now=self.clock()
+            )
+            self.handled += 1
+            return 200
+
+    @contextlib.asynccontextmanager
+    async def _person(self, user_id: int | None) -> AsyncIterator[bool]:
+        """The person's turn: first in this process, then (PostgreSQL) across processes."""
+        if user_id is None:
+            yield True
+            return
+        lock, waiting = self._local.get(user_id, (asyncio.Lock(), 0))
+        self._local[user_id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                if self.locks is None:
+                    yield True
+                    return
+                if not await self.locks.acquire(user_id, self.person_wait):
+                    yield False
+                    return
+                try:
+                    yield True
+                finally:
+                    await self.locks.release(user_id)
+        finally:
+            lock, waiting = self._local[user_id]
+            if waiting == 1:
+                del self._local[user_id]
+            else:
+                self._local[user_id] = (lock, waiting - 1)
+
+
+class WebhookServer:
+    """The HTTP side: the webhook path, ``/healthz`` and ``/metrics``; a graceful stop."""
+
+    def __init__(
+        self,
+        application: DalsbotApp,
+        gate: UpdateGate,
+        *,
+        path: str,
+        secret: str,
+        concurrency: int,
+        health: Health | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.application, self.gate, self.secret = application, gate, secret
+        self.path = "/" + path.strip("/")
+        self.accepting = True
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._server: HTTPServer | None = None
+        self.port = 0
+        routes: list[tuple[str, type[RequestHandler], dict[str, object]]] = [
+            (self.path, _UpdateHandler, {"server": self})
+        ]
+        if health is not None:
+            routes.append(("/healthz", _HealthHandler, {"health": health, "app": application}))
+        if metrics is not None:
+            routes.append(("/metrics", _MetricsHandler, {"metrics": metrics}))
+        self._web = TornadoApplication(routes)
+
+    async def start(self, listen: str, port: int) -> int:
+        """Listen on ``listen:port`` (0 = any free port); the port bound."""
+        sockets = bind_sockets(port, listen)
+        self._server = HTTPServer(self._web, xheaders=True)
+        self._server.add_sockets(sockets)
+        self.port = int(sockets[0].getsockname()[1])
+        return self.port
+
+    async def process(self, body: bytes) -> int:
+        """One webhook call's body; the status to answer with."""
+        if not self.accepting:
+            return 503
+        try:
+            data = json.loads(body)
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError):
+            return 400
+        if update is None:
+            return 400
+        self.in_flight += 1
+        self._idle.clear()
+        try:
+            async with self._slots:
+                return await self.gate.handle(update)
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self._idle.set()
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT) -> None:
+        """Stop taking updates (new connections are refused, calls on open ones get 503),
+        then wait up to ``timeout`` for the updates in flight."""
+        self.accepting = False
+        if self._server is not None:
+            self._server.stop()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            logger.warning("%d update(s) still in flight at shutdown", self.in_flight)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.close_all_connections(), 2)
+            self._server = None
+
+
+class _UpdateHandler(RequestHandler):
+    """``POST <path>``: one update from Telegram."""
+
+    def initialize(self, server: WebhookServer) -> None:
+        self.server = server
+
+    def check_xsrf_cookie(self) -> None:
+        """Telegram sends no cookies; the secret header is the check."""
+
+    async def post(self) -> None:
+        given = self.request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.server.secret.encode()):
+            self.set_status(403)
+            self.finish()
+            return
+        status = await self.server.process(self.request.body)
+        self.set_status(status)
+        if status == 503:
+            self.set_header("Retry-After", "1")
+        self.finish()
+
+
+class _HealthHandler(RequestHandler):
+    """``GET /healthz``: process up, database reachable, updates received recently."""
+
+    def initialize(self, health: Health, app: DalsbotApp) -> None:
+        self.health, self.app = health, app
+
+    async def get(self) -> None:
+        status, body = await self.health(self.app)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+
+class _MetricsHandler(RequestHandler):
+    """``GET /metrics``: Prometheus text format."""
+
+    def initialize(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def get(self) -> None:
+        body, content_type = self.metrics()
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
