@@ -26,6 +26,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
 from bot.settings import Settings
+from bot.shell import ops
 from bot.shell.commands import alias_map, named
 from bot.shell.persistence import DalsbotApplication, DbPersistence, schedule_purge
 from bot.state import UserState
@@ -206,6 +207,8 @@ def build_application(
         if feature.setup is not None:
             feature.setup(app)
     schedule_purge(app)
+    # /healthz and /metrics (bot/shell/ops.py): after the features, so the dispatcher exists.
+    ops.install(app)
     app.add_handler(CommandHandler("cancel", basics.cancel_nothing))
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     app.add_handler(MessageHandler(basics.MEDIA, basics.media_message))

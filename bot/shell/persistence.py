@@ -25,6 +25,7 @@ from telegram.ext import Application, BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.context import BotContext, DalsbotApp
+from bot.metrics import Liveness, UpdateTimer
 from bot.shell.commands import canonical_update
 from bot.state import UserState
 from storage import chatstate
@@ -139,6 +140,14 @@ class DalsbotApplication(Application):
     right after (see :class:`DbPersistence`)."""
 
     async def process_update(self, update: object) -> None:
+        # Counted by kind and timed until the state is stored (bot/metrics.py, /metrics).
+        timer = UpdateTimer.start(update, self.bot_data.services.get_or_add(Liveness, Liveness))
+        try:
+            await self._process_update(update)
+        finally:
+            timer.done()
+
+    async def _process_update(self, update: object) -> None:
         # /hjalp, /avbryt, /new_plan...: every name of a command reaches its handlers.
         update = canonical_update(update, self.bot_data.aliases, self.bot)
         persistence = self.persistence

@@ -23,6 +23,7 @@ from telegram.ext import (
 from bot.buttons import ButtonData, RowId
 from bot.context import BotContext
 from bot.i18n import Lang, t
+from bot.metrics import PULSE_ANSWERS
 from handlers.common import (
     edit_or_send,
     keyboard,
@@ -395,6 +396,7 @@ async def submit_answer(
     if not stored:
         await edit_or_send(update, t("pulse.closed", entry.lang))
         return
+    PULSE_ANSWERS.inc()
     await edit_or_send(update, t("pulse.thanks", entry.lang))
 
 
