@@ -2,8 +2,9 @@
 
 Two tables of their own, beside kb-store's articles (storage/knowledge/articles.py):
 
-- ``kb_review_notice``: the one message an article's owner gets for one due date. The row is
-  claimed (inserted, unique per article, language and due date) *before* the message is sent,
+- ``kb_review_notice``: the one message an article's owner gets for one due date (one for
+  both languages: the owner reads it in theirs). The row is claimed (inserted, unique per
+  article and due date) *before* the message is sent,
   so two processes, two runs of the daily job or a restart never send it twice. A send that
   fails on the network gives the claim back (the next working day tries again); an owner who
   blocked the bot keeps the claim marked ``unreachable`` and the admins see the article as
@@ -30,8 +31,10 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from knowledge import topic_model
 from knowledge.service import KnowledgeBase
+from storage.knowledge import articles
 from storage.knowledge.models import KbCoordinatorQuestion, KbQuestion, QuestionKind
 from storage.knowledge.store import GAPS_DAYS, normalise_question
+from storage.people.models import Role, Staff
 from storage.types import UTCDateTime
 
 
@@ -44,6 +47,7 @@ class NoticeState(StrEnum):
     CHANGE = "change"  # "Needs a change": a proposal was opened
     NOT_MINE = "not_mine"  # handed to the admins
     UNREACHABLE = "unreachable"  # the owner blocked the bot or left Telegram
+    UNOWNED = "unowned"  # no owner: the admins were told instead
 
 
 # KbReviewNotice: the one reminder the owner of an article gets for one due date (claimed
@@ -51,7 +55,7 @@ class NoticeState(StrEnum):
 class KbReviewNotice(SQLModel, table=True):
     __tablename__ = "kb_review_notice"
     __table_args__ = (
-        sa.UniqueConstraint("article_id", "lang", "due_date", name="uq_kb_review_notice_once"),
+        sa.UniqueConstraint("article_id", "due_date", name="uq_kb_review_notice_once"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -123,22 +127,49 @@ def claim_notice(
     article_id: str,
     lang: str,
     due: dt.date,
-    staff_id: int,
+    staff_id: int | None,
     now: dt.datetime,
 ) -> int | None:
-    """Claim the reminder for this article's due date: its row id, or None when it was claimed
-    before (by this process, another one, or a run before a restart)."""
-    notice = KbReviewNotice(
-        article_id=article_id, lang=lang, due_date=due, staff_id=staff_id, created_at=now
-    )
-    try:
-        with session.begin_nested():
-            session.add(notice)
-            session.flush()
-    except sa.exc.IntegrityError:
+    """Claim the reminder of this article's due date for its owner ``staff_id`` (None: the
+    article has no owner, and the admins are told instead). Returns the row id, or None when
+    it was claimed before (by this process, another one, or a run before a restart).
+
+    A due date claimed while the article had no owner, or handed back with "Not mine", is
+    claimed again for the owner an admin chose since: that person gets it once too.
+    """
+    state = NoticeState.SENDING if staff_id is not None else NoticeState.UNOWNED
+    existing = session.exec(
+        select(KbReviewNotice).where(
+            KbReviewNotice.article_id == article_id, KbReviewNotice.due_date == due
+        )
+    ).first()
+    if existing is None:
+        notice = KbReviewNotice(
+            article_id=article_id,
+            lang=lang,
+            due_date=due,
+            staff_id=staff_id,
+            state=state.value,
+            created_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(notice)
+                session.flush()
+        except sa.exc.IntegrityError:
+            return None
+        assert notice.id is not None
+        return notice.id
+    handed_back = (NoticeState.UNOWNED.value, NoticeState.NOT_MINE.value)
+    if staff_id is None or existing.state not in handed_back or existing.staff_id == staff_id:
         return None
-    assert notice.id is not None
-    return notice.id
+    table = KbReviewNotice.__table__  # type: ignore[attr-defined]
+    taken = session.execute(
+        table.update()
+        .where(table.c.id == existing.id, table.c.state == existing.state)
+        .values(state=state.value, staff_id=staff_id, lang=lang, created_at=now)
+    )
+    return existing.id if taken.rowcount else None  # type: ignore[attr-defined]
 
 
 def notice_sent(session: Session, *, notice_id: int) -> None:
@@ -332,3 +363,93 @@ def coordinator_reply(session: Session, *, coordinator_question_id: int) -> tupl
     if row is None or not row.question or not row.answer:
         return None
     return row.question, row.answer
+
+
+# -- which articles are due ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleReview:
+    """One article (both languages) as review sees it: its owner, its earliest review date
+    and due date, and its title and short answer per language."""
+
+    article_id: str
+    owner_staff_id: int | None
+    reviewed: dt.date
+    due: dt.date
+    titles: dict[str, str]
+    shorts: dict[str, str]
+
+    def title(self, lang: str) -> str:
+        """The title in ``lang``, else in another language."""
+        return self.titles.get(lang) or next(iter(self.titles.values()), self.article_id)
+
+    def short(self, lang: str) -> str:
+        """The short answer in ``lang``, else in another language."""
+        return self.shorts.get(lang) or next(iter(self.shorts.values()), "")
+
+    def lang_for(self, lang: str) -> str:
+        """``lang`` if the article has it, else a language it has."""
+        return lang if lang in self.titles else next(iter(self.titles), lang)
+
+
+def review_overview(session: Session, *, default_days: int) -> list[ArticleReview]:
+    """Every approved article with its owner and due date, the soonest due first. An article's
+    languages are reviewed together: the earliest date of either counts."""
+    by_id: dict[str, list[articles.ArticleMeta]] = defaultdict(list)
+    for meta in articles.article_meta(session):
+        by_id[meta.id].append(meta)
+    found = []
+    for article_id, metas in by_id.items():
+        metas.sort(key=lambda meta: (meta.lang != "sv", meta.lang))
+        owner = next((m.owner_staff_id for m in metas if m.owner_staff_id is not None), None)
+        due = min(due_date(m.reviewed, m.review_days or default_days) for m in metas)
+        found.append(
+            ArticleReview(
+                article_id,
+                owner,
+                min(m.reviewed for m in metas),
+                due,
+                {m.lang: m.title for m in metas},
+                {m.lang: m.short_answer for m in metas},
+            )
+        )
+    found.sort(key=lambda review: (review.due, review.article_id))
+    return found
+
+
+def due_articles(session: Session, *, today: dt.date, default_days: int) -> list[ArticleReview]:
+    """The articles whose review is due on ``today`` or earlier."""
+    return [r for r in review_overview(session, default_days=default_days) if r.due <= today]
+
+
+def article_review(session: Session, *, article_id: str, default_days: int) -> ArticleReview | None:
+    """One article as review sees it, or None."""
+    found = review_overview(session, default_days=default_days)
+    return next((review for review in found if review.article_id == article_id), None)
+
+
+def mark_article_reviewed(
+    session: Session, *, article_id: str, by_staff_id: int, today: dt.date, now: dt.datetime
+) -> bool:
+    """Every language of the article is still correct as of ``today``; False: no article."""
+    langs = [m.lang for m in articles.article_meta(session) if m.id == article_id]
+    for lang in langs:
+        articles.mark_reviewed(
+            session, article_id=article_id, lang=lang, by_staff_id=by_staff_id, today=today, now=now
+        )
+    return bool(langs)
+
+
+def owner_candidates(session: Session) -> list[Staff]:
+    """Who may own an article: the active editors, coordinators and admins, by name."""
+    editors = set(articles.editor_ids(session))
+    query = select(Staff).where(col(Staff.active), col(Staff.removed_at).is_(None))
+    return sorted(
+        (
+            s
+            for s in session.exec(query)
+            if s.id in editors or s.role in (Role.COORDINATOR.value, Role.ADMIN.value)
+        ),
+        key=lambda s: (s.display_name.casefold(), s.id or 0),
+    )

@@ -20,7 +20,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(12), nullable=False),
         moment("created_at", nullable=False),
         moment("answered_at", nullable=True),
-        sa.UniqueConstraint("article_id", "lang", "due_date", name="uq_kb_review_notice_once"),
+        sa.UniqueConstraint("article_id", "due_date", name="uq_kb_review_notice_once"),
     )
     op.create_table(
         "kb_gap_done",
