@@ -3,6 +3,12 @@
 ``KnowledgeBase.answer`` runs the whole decision: emergency check, language choice,
 retrieval, abstention. It returns a plain ``Answer`` value; the Telegram handlers render it
 from their own message catalogue, the CLI uses ``Answer.to_json_dict()``.
+
+The articles come from the Markdown files (the CLI, tests, benchmarks) or, in the running
+bot, from an :class:`ArticleSource`: the database's approved articles
+(``storage.knowledge.articles.DatabaseSource``). Then :meth:`KnowledgeBase.refresh` compares
+the source's revision at most every ``check_every`` seconds and rebuilds the search index
+when it changed, so an approval made by any process reaches every process without a restart.
 """
 
 from __future__ import annotations
@@ -10,9 +16,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from knowledge import topic_model
 from knowledge.articles import ARTICLES_DIR, Article, load_articles
@@ -30,6 +38,8 @@ NORDIC_NEIGHBOURS = frozenset({"no", "nb", "nn", "da"})
 SUGGESTION_MIN_CONFIDENCE = 0.08
 EMERGENCY_RELATED_MIN_CONFIDENCE = 0.75
 SUGGESTION_MIN_RATIO = 0.5
+# How often (seconds) a process compares the article source's revision before answering.
+REVISION_CHECK_SECONDS = 3.0
 
 # Texts for the CLI's "text" field (the bot renders from its own catalogue).
 CLI_TEXTS: dict[str, dict[str, str]] = {
@@ -126,6 +136,18 @@ class Answer:
         }
 
 
+class ArticleSource(Protocol):
+    """Where the approved articles live when they are not read from disk (the database)."""
+
+    def revision(self) -> int:
+        """A number that changes whenever the articles do (a cheap read)."""
+        ...
+
+    def articles(self) -> tuple[int, list[Article]]:
+        """The revision and the approved articles, read together."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _State:
     articles: dict[tuple[str, str], Article]
@@ -141,6 +163,16 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._state = self._load()
         self.topic_model = topic_model.default_model()
+        self._init_source()
+
+    def _init_source(self) -> None:
+        self.source: ArticleSource | None = None
+        # The source's revision the index was built from (None: read from disk).
+        self.revision: int | None = None
+        self.check_every = REVISION_CHECK_SECONDS
+        self._checked = -float("inf")
+        self._refresh_lock = threading.Lock()
+        self._monotonic: Callable[[], float] = time.monotonic
 
     @classmethod
     def from_articles(cls, articles: list[Article], glossary: Glossary) -> KnowledgeBase:
@@ -152,10 +184,53 @@ class KnowledgeBase:
         kb._state = _build_state(articles, glossary)
         # A knowledge base of other articles (tests, benchmarks) has no topic model.
         kb.topic_model = None
+        kb._init_source()
         return kb
 
+    def use_source(self, source: ArticleSource, *, check_every: float | None = None) -> bool:
+        """Answer from ``source``'s articles from now on (loaded at once); False when the
+        source has no articles yet (the ones loaded so far stay)."""
+        self.source = source
+        if check_every is not None:
+            self.check_every = check_every
+        return self.refresh(force=True)
+
+    def due(self) -> bool:
+        """Whether :meth:`refresh` would look at the source now (no I/O: call it on the loop)."""
+        return self.source is not None and (self._monotonic() - self._checked >= self.check_every)
+
+    def refresh(self, *, force: bool = False, glossary: Glossary | None = None) -> bool:
+        """Rebuild the index when the source's revision changed; True when it was rebuilt.
+
+        Blocking (a database read, and the index build when needed): run it in a worker
+        thread. Compares at most every ``check_every`` seconds unless ``force``.
+        """
+        source = self.source
+        if source is None:
+            return False
+        with self._refresh_lock:
+            if not force and self._monotonic() - self._checked < self.check_every:
+                return False
+            self._checked = self._monotonic()
+            if not force and source.revision() == self.revision:
+                return False
+            revision, articles = source.articles()
+            if not articles:
+                logger.warning("The article source has no articles; keeping the loaded ones")
+                return False
+            state = _build_state(articles, glossary or self.glossary)
+            with self._lock:
+                self._state = state
+                self.revision = revision
+        logger.info("Knowledge base rebuilt: %d articles, revision %d", len(articles), revision)
+        return True
+
     def reload(self) -> None:
-        """Re-read articles and glossary from disk; the old state stays if loading fails."""
+        """Re-read the glossary (and the articles: from the source, else from disk); the old
+        state stays if loading fails."""
+        if self.source is not None:
+            self.refresh(force=True, glossary=load_glossary(self.glossary_path))
+            return
         state = self._load()
         with self._lock:
             self._state = state

@@ -29,6 +29,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.guard import contains_identity_number, normalise
 from knowledge.articles import ARTICLES_DIR, Article, first_paragraph
+from storage.db import Database
 from storage.people.models import Role, Staff
 from storage.plans.references import first_names, fold
 from storage.types import UTCDateTime, utcnow
@@ -1140,3 +1141,24 @@ def set_review_days(
 def is_empty(session: Session) -> bool:
     """Whether no article has been imported yet."""
     return session.exec(select(KbArticle.id).limit(1)).first() is None
+
+
+def seed_if_empty(session: Session, articles: Iterable[Article], now: dt.datetime) -> bool:
+    """Import the seed into a database that has no article yet (a fresh install); True if so."""
+    if not is_empty(session):
+        return False
+    import_articles(session, articles, now)
+    return True
+
+
+class DatabaseSource:
+    """The approved articles of the database, as ``knowledge.service.ArticleSource``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def revision(self) -> int:
+        return self.db.call(kb_revision)
+
+    def articles(self) -> tuple[int, list[Article]]:
+        return self.db.call(lambda session: (kb_revision(session), current_articles(session)))

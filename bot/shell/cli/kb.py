@@ -1,4 +1,12 @@
-"""Command-line commands of the knowledge base: ``kb check`` and ``ask``.
+"""Command-line commands of the knowledge base: ``kb check``, ``kb import``, ``kb export``
+and ``ask``.
+
+The Markdown files are the seed and the reviewed source in the repository; the database holds
+what the bot answers from (storage/knowledge/articles.py). ``kb import`` brings the seed in
+(idempotent; an approved chat change newer than the seed is reported as drift and kept unless
+``--force``), ``kb export DIR`` writes the database's articles as Markdown that imports again
+unchanged (so chat edits can be reviewed and committed), ``kb check`` fails on structural
+errors only and also prints where the seed and the database disagree.
 
 Registered like every other command (see ``bot/shell/cli/__init__.py``).
 """
@@ -10,10 +18,14 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session
 
 from bot.settings import Settings
-from bot.shell.cli import Subcommands
-from knowledge.articles import ARTICLES_DIR, KnowledgeBaseError
+from bot.shell.cli import Subcommands, with_session
+from knowledge.articles import ARTICLES_DIR, Article, KnowledgeBaseError, load_articles
 from knowledge.check import check_knowledge_base
 from knowledge.glossary import GlossaryError
 from knowledge.service import Answer, KnowledgeBase
@@ -26,7 +38,19 @@ def add_commands(subparsers: Subcommands) -> None:
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     check = kb_commands.add_parser("check", help="check the articles for errors and warnings")
     check.add_argument("--path", type=Path, default=ARTICLES_DIR, help="articles folder")
+    check.add_argument(
+        "--no-drift", action="store_true", help="do not compare the seed with the database"
+    )
     check.set_defaults(handler=run_check)
+    seed = kb_commands.add_parser("import", help="import the Markdown seed into the database")
+    seed.add_argument("--path", type=Path, default=ARTICLES_DIR, help="articles folder")
+    seed.add_argument(
+        "--force", action="store_true", help="overwrite newer approved chat changes (drift)"
+    )
+    seed.set_defaults(handler=run_import)
+    export = kb_commands.add_parser("export", help="write the database's articles as Markdown")
+    export.add_argument("dir", type=Path, help="folder to write <lang>/<id>.md into")
+    export.set_defaults(handler=run_export)
 
     ask = subparsers.add_parser("ask", help="ask the knowledge base a question")
     ask.add_argument("question", help="the question, in quotes")
@@ -36,15 +60,131 @@ def add_commands(subparsers: Subcommands) -> None:
     ask.set_defaults(handler=run_ask)
 
 
-def run_check(args: argparse.Namespace, _settings: Settings) -> int:
-    """Print the check's errors and warnings; exit code 1 when there are errors."""
+def run_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the check's errors and warnings, then the drift between the seed and the
+    database (printed, never failing); exit code 1 when there are structural errors."""
     report = check_knowledge_base(Path(args.path), dt.date.today())
     for error in report.errors:
         print(f"ERROR   {error}")
     for warning in report.warnings:
         print(f"WARNING {warning}")
     print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    if not args.no_drift and report.ok:
+        print_drift(Path(args.path), settings)
     return 0 if report.ok else 1
+
+
+def print_drift(path: Path, settings: Settings) -> None:
+    """Where the seed files and the database's approved articles disagree (or why not known)."""
+    from storage.knowledge import articles as kb_articles
+
+    if not _database_exists(settings.database_url):
+        print("DRIFT   not checked: no database yet (the bot imports the seed at start-up)")
+        return
+    try:
+        seed = load_articles(path)
+        found, only = with_session(
+            settings,
+            lambda s: (
+                kb_articles.drift(s, seed),
+                _only_in_database(s, {(a.id, a.lang) for a in seed}),
+            ),
+        )
+    except (KnowledgeBaseError, OSError) as exc:
+        print(f"DRIFT   not checked: {str(exc).splitlines()[0]}")
+        return
+    for item in found:
+        if item.fields == ("missing",):
+            print(f"DRIFT   {item.lang}/{item.article_id}: in the seed, not in the database")
+            continue
+        side = "an approved chat change" if item.chat_change else "the seed changed"
+        print(f"DRIFT   {item.lang}/{item.article_id}: {', '.join(item.fields)} differ ({side})")
+    for article_id, lang in only:
+        print(f"DRIFT   {lang}/{article_id}: in the database only (made in chat)")
+    total = len(found) + len(only)
+    hint = " (dalsbot kb export DIR to review them, dalsbot kb import to take the seed)"
+    print(f"{total} article(s) differ between the seed and the database{hint if total else ''}")
+
+
+def _only_in_database(session: Session, seen: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    from storage.knowledge import articles as kb_articles
+
+    return [(m.id, m.lang) for m in kb_articles.article_meta(session) if (m.id, m.lang) not in seen]
+
+
+def _database_exists(url: str) -> bool:
+    if not url.startswith("sqlite"):
+        return True
+    import sqlalchemy as sa
+
+    database = sa.engine.make_url(url).database
+    return bool(database) and database != ":memory:" and Path(str(database)).is_file()
+
+
+def run_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import the seed; one line per article; exit code 1 when drift was left in place."""
+    from storage.knowledge import articles as kb_articles
+
+    try:
+        seed = load_articles(Path(args.path))
+    except KnowledgeBaseError as exc:
+        print(f"ERROR   {exc}", file=sys.stderr)
+        return 2
+    now = dt.datetime.now(dt.UTC)
+    report = with_session(
+        settings, lambda s: kb_articles.import_articles(s, seed, now, force=args.force)
+    )
+    for line in report.lines:
+        fields = f" ({', '.join(line.fields)})" if line.status.value in _WITH_FIELDS else ""
+        print(f"{line.status.value:<9} {line.lang}/{line.article_id}{fields}")
+    for article_id, lang in report.only_in_database:
+        print(f"{'db only':<9} {lang}/{article_id}")
+    counts = ", ".join(
+        f"{report.count(status)} {status.value}" for status in kb_articles.ImportStatus
+    )
+    print(f"{counts}; revision {report.revision}")
+    if report.drift:
+        print(
+            f"{len(report.drift)} article(s) have approved chat changes newer than the seed and "
+            "were kept: review them with 'dalsbot kb export DIR', or overwrite with --force",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+_WITH_FIELDS = frozenset({"changed", "drift", "forced"})
+
+
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write every approved article of the database as ``DIR/<lang>/<id>.md``."""
+    from storage.knowledge import articles as kb_articles
+
+    articles = with_session(settings, kb_articles.current_articles)
+    root = Path(args.dir)
+    for article in articles:
+        path = root / article.lang / f"{article.id}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(article_markdown(article), encoding="utf-8")
+    print(f"{len(articles)} article(s) written to {root}")
+    return 0
+
+
+def article_markdown(article: Article) -> str:
+    """The article as a Markdown file with YAML front matter that parses back to it."""
+    meta: dict[str, Any] = {
+        "id": article.id,
+        "lang": article.lang,
+        "title": article.title,
+        "questions": list(article.questions),
+        "tags": list(article.tags),
+        "related": list(article.related),
+        "sources": list(article.sources),
+        "owner": article.owner,
+        "reviewed": article.reviewed,
+    }
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=100)
+    return f"---\n{front}---\n{article.body.strip()}\n"
 
 
 def run_ask(args: argparse.Namespace, _settings: Settings) -> int:
