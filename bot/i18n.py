@@ -18,9 +18,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import yaml
 from babel import Locale
 from babel.dates import format_date as babel_format_date
+
+from bot import yamlfile
 
 Lang = Literal["sv", "en"]
 LANGUAGES: Final[tuple[Lang, ...]] = ("sv", "en")
@@ -46,7 +47,7 @@ def catalogue(lang: Lang) -> dict[str, str]:
     """All texts of one language, keyed ``feature.key``."""
     texts: dict[str, str] = {}
     for path in sorted((LOCALES_DIR / lang).glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
         _flatten(path.stem, data, texts)
     return texts
 

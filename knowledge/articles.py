@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bot import yamlfile
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     except StopIteration:
         raise KnowledgeBaseError(f"{path}: front matter is not closed with '---'") from None
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError as exc:
+        meta = yamlfile.safe_load("\n".join(lines[1:end]))
+    except yamlfile.YAMLError as exc:
         raise KnowledgeBaseError(f"{path}: front matter is not valid YAML: {exc}") from exc
     if not isinstance(meta, dict):
         raise KnowledgeBaseError(f"{path}: front matter must be a mapping of fields")

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
+from bot import yamlfile
 from bot.findings import Findings
 
 CONTACTS_PATH: Final = Path(__file__).resolve().parent / "contacts.yaml"
@@ -217,11 +216,11 @@ def _municipality(name: str, value: object, report: ContactsReport) -> tuple[Con
 
 def _read(path: Path, report: ContactsReport) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         report.errors.append(f"{path}: the contacts file does not exist")
         return None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yamlfile.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         report.errors.append(f"{path}: cannot be read as YAML: {first}")
         return None

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot import yamlfile
 from knowledge.text import SUPPORTED_LANGS, normalize, stem, tokenize
 
 GLOSSARY_PATH: Path = Path(__file__).resolve().parent / "glossary.yaml"
@@ -203,8 +202,8 @@ def parse_glossary(data: Any, source: str = "glossary") -> Glossary:
 def load_glossary(path: Path = GLOSSARY_PATH) -> Glossary:
     """Load the glossary YAML file at ``path``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yamlfile.YAMLError) as exc:
         raise GlossaryError(f"{path}: cannot be loaded: {exc}") from exc
     return parse_glossary(data, str(path))
 

@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bot import yamlfile
 
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "æ": "a", "ø": "o"})
 _CLAUSE_BREAK = re.compile(r"[.!?;,:\n]+|\s+(?:men|but)\s+")
@@ -89,8 +89,8 @@ def strings(raw: object, where: str) -> list[str]:
 def read_mapping(path: Path) -> dict[str, Any]:
     """The YAML mapping in ``path`` (a reviewed pattern file), or PatternError."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
+    except yamlfile.YAMLError as exc:
         raise PatternError(f"{path.name}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise PatternError(f"{path.name}: expected a mapping")

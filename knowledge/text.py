@@ -1,8 +1,10 @@
 """Text normalisation, tokenisation, stemming and Swedish compound splitting.
 
 Everything here is a plain function over plain values so that the index and the query side
-process text in exactly the same way. Stemming uses the maintained ``snowballstemmer``
-package; results are cached because the same few thousand words recur constantly.
+process text in exactly the same way. Stemming uses the Snowball stemmers: PyStemmer (the
+Snowball C library) when it is installed, else the pure-Python ``snowballstemmer`` package,
+which gives the same stems (a test checks the whole corpus); results are cached because the
+same few thousand words recur constantly.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from functools import lru_cache
 
-import snowballstemmer
+try:
+    from Stemmer import Stemmer as _SnowballStemmer
+except ImportError:  # pragma: no cover - PyStemmer is a dependency; this is the fallback
+    from snowballstemmer import stemmer as _SnowballStemmer
 
 SUPPORTED_LANGS: tuple[str, ...] = ("sv", "en")
 # Longer "words" (URLs, pasted ids, key-mashes) are never split into compound parts.
@@ -156,7 +161,7 @@ def _stemmer(lang: str) -> Callable[[str], str]:
     stemmers: dict[str, Callable[[str], str]] = getattr(_LOCAL, "stemmers", None) or {}
     if lang not in stemmers:
         name = "swedish" if lang == "sv" else "english"
-        stemmers[lang] = snowballstemmer.stemmer(name).stemWord
+        stemmers[lang] = _SnowballStemmer(name).stemWord
         _LOCAL.stemmers = stemmers
     return stemmers[lang]
 
