@@ -240,8 +240,8 @@ async def test_healthz_is_200_with_no_personal_data(
 async def test_healthz_is_503_when_the_sqlite_file_is_gone(
     ops_app: DalsbotApp, sqlite_db: Database, tmp_path: Path
 ) -> None:
-    """The database file deleted under the running bot: /healthz says 503 and which check
-    failed; /metrics still answers, with the database down."""
+    """The database file deleted under the running bot (a new empty file has no tables):
+    /healthz says 503 and which check failed; /metrics still answers, database down."""
     status, _body, _text = await get_health(ops_app)
     assert status == 200
     sqlite_db.dispose()
@@ -250,7 +250,7 @@ async def test_healthz_is_503_when_the_sqlite_file_is_gone(
     status, body, _text = await get_health(ops_app)
     assert status == 503 and body["status"] == "unhealthy"
     checks = body["checks"]
-    assert isinstance(checks, dict) and checks["database"] == "no schema"
+    assert isinstance(checks, dict) and checks["database"] == "unreachable"
     assert checks["process"] == "ok"
     samples = await scrape(ops_app)
     assert value(samples, "dalsbot_database_up") == 0

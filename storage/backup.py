@@ -1,0 +1,244 @@
+"""Backups (``dalsbot db backup`` / ``restore``).
+
+SQLite: SQLite's online backup API (``sqlite3.Connection.backup``) copies the database in one
+step from one read snapshot, so the bot may keep writing meanwhile (in WAL mode writers do not
+wait for a reader, and the copy never sees half a transaction). The copy is checked
+(``PRAGMA integrity_check``), made a single self-contained file (no ``-wal``), readable by its
+owner only, and moved into place only when complete.
+
+PostgreSQL: ``pg_dump --format=custom`` (consistent by itself: one transaction snapshot) and
+``pg_restore`` into an empty database; the password goes through ``PGPASSWORD``, never the
+command line. Without the client tools on PATH the commands are returned for the operator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+from sqlalchemy.engine import make_url
+
+
+class BackupError(Exception):
+    """A backup or restore cannot be done; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Copied:
+    """A finished SQLite copy: where, and its size in bytes."""
+
+    path: Path
+    size: int
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///`` URL."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise BackupError("an in-memory SQLite database has no file to back up")
+    return Path(database)
+
+
+def _connect(path: Path, *, must_exist: bool) -> sqlite3.Connection:
+    if must_exist and not path.is_file():
+        raise BackupError(f"{path} does not exist")
+    connection = sqlite3.connect(path, timeout=30)
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
+def _partial(target: Path) -> Path:
+    return target.with_name(f".{target.name}.partial")
+
+
+def backup_sqlite(source: Path, target: Path) -> Copied:
+    """Copy the live database ``source`` to the new file ``target`` (replaced if present)."""
+    partial = _partial(target)
+    partial.unlink(missing_ok=True)
+    source_db = _connect(source, must_exist=True)
+    try:
+        partial_db = sqlite3.connect(partial)
+        try:
+            # pages=-1: everything in one step from one snapshot. A copy in several steps
+            # starts over whenever the bot writes in between, and might never finish.
+            source_db.backup(partial_db, pages=-1)
+            partial_db.execute("PRAGMA journal_mode=DELETE")
+            _check_integrity(partial_db, partial)
+        finally:
+            partial_db.close()
+    finally:
+        source_db.close()
+    os.chmod(partial, 0o600)  # personal data: readable by the bot's user only
+    with partial.open("rb") as written:
+        os.fsync(written.fileno())
+    os.replace(partial, target)
+    return Copied(target, target.stat().st_size)
+
+
+def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
+    result = connection.execute("PRAGMA integrity_check").fetchone()
+    if not result or result[0] != "ok":
+        raise BackupError(f"{path} failed SQLite's integrity check: {result[0] if result else '?'}")
+
+
+def _tables(connection: sqlite3.Connection) -> set[str]:
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def check_sqlite_backup(path: Path) -> None:
+    """Raise :class:`BackupError` unless ``path`` is an intact Dalsbot SQLite database."""
+    try:
+        connection = _connect(path, must_exist=True)
+        try:
+            _check_integrity(connection, path)
+            if "alembic_version" not in _tables(connection):
+                raise BackupError(f"{path} is not a Dalsbot database (no migration record)")
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not an SQLite database ({exc})") from None
+
+
+def holds_data(path: Path) -> bool:
+    """Whether the SQLite file ``path`` exists and has any table."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    connection = _connect(path, must_exist=True)
+    try:
+        return bool(_tables(connection))
+    finally:
+        connection.close()
+
+
+def restore_sqlite(backup: Path, target: Path, *, now: dt.datetime) -> Path | None:
+    """Put the checked backup ``backup`` in place of the database ``target``.
+
+    A ``target`` that holds data is first copied aside (returned: ``<name>.before-restore-
+    <UTC time>``). The copy goes through the backup API into ``target`` itself, so any
+    connection still open sees either the old or the restored database, never a mix.
+    """
+    check_sqlite_backup(backup)
+    kept = None
+    if holds_data(target):
+        kept = target.with_name(f"{target.name}.before-restore-{now:%Y%m%dT%H%M%SZ}")
+        backup_sqlite(target, kept)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source_db = _connect(backup, must_exist=True)
+    try:
+        target_db = _connect(target, must_exist=False)
+        try:
+            source_db.backup(target_db, pages=-1)
+            _check_integrity(target_db, target)
+        finally:
+            target_db.close()
+    finally:
+        source_db.close()
+    os.chmod(target, 0o600)
+    return kept
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PgCommand:
+    """A pg_dump or pg_restore call: its arguments and the environment it needs."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def shell(self) -> str:
+        """The command as an operator would type it (the password left to ``PGPASSWORD``)."""
+        prefix = "PGPASSWORD=... " if "PGPASSWORD" in self.env else ""
+        return prefix + shlex.join(self.argv)
+
+
+def _connection_args(url: str) -> tuple[list[str], dict[str, str], str | None]:
+    """libpq options of a SQLAlchemy PostgreSQL URL: arguments, environment, schema."""
+    parsed = make_url(url)
+    args: list[str] = []
+    if parsed.host:
+        args += ["--host", parsed.host]
+    if parsed.port:
+        args += ["--port", str(parsed.port)]
+    if parsed.username:
+        args += ["--username", parsed.username]
+    env = {"PGPASSWORD": parsed.password} if parsed.password else {}
+    if not parsed.database:
+        raise BackupError("the database URL names no database")
+    args += ["--dbname", parsed.database]
+    # The tests (and some deployments) put the bot in a schema: options=-csearch_path=NAME.
+    schema = None
+    options = parsed.query.get("options")
+    for option in [options] if isinstance(options, str) else list(options or ()):
+        text = unquote(option)
+        if "search_path=" in text:
+            schema = text.split("search_path=", 1)[1].split()[0].split(",")[0]
+    return args, env, schema
+
+
+def pg_dump_command(url: str, target: Path) -> PgCommand:
+    """``pg_dump --format=custom`` of the database (or its schema) at ``url`` into ``target``."""
+    args, env, schema = _connection_args(url)
+    argv = ["pg_dump", "--format=custom", "--file", str(target), *args]
+    if schema:
+        argv += ["--schema", schema]
+    return PgCommand(argv, env)
+
+
+def pg_restore_command(url: str, backup: Path) -> PgCommand:
+    """``pg_restore`` of ``backup`` into the (empty) database at ``url``."""
+    args, env, _schema = _connection_args(url)
+    argv = ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction", *args]
+    return PgCommand([*argv, str(backup)], env)
+
+
+def check_pg_backup(path: Path) -> None:
+    """Raise :class:`BackupError` unless ``path`` is a pg_dump custom-format archive."""
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist")
+    with path.open("rb") as archive:
+        if archive.read(5) != b"PGDMP":
+            raise BackupError(f"{path} is not a pg_dump archive (made with --format=custom)")
+
+
+def have(tool: str) -> bool:
+    """Whether ``tool`` (pg_dump, pg_restore) is on PATH."""
+    return shutil.which(tool) is not None
+
+
+def run_pg(command: PgCommand) -> None:
+    """Run ``command``; its error output becomes a :class:`BackupError`."""
+    result = subprocess.run(
+        command.argv,
+        env={**os.environ, **command.env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[0] if lines else f"exit code {result.returncode}"
+        raise BackupError(f"{command.argv[0]} failed: {reason}")
+
+
+def pg_dump(url: str, target: Path) -> Copied:
+    """Dump the database at ``url`` into ``target`` (replaced only when the dump is complete)."""
+    partial = _partial(target)
+    partial.unlink(missing_ok=True)
+    try:
+        run_pg(pg_dump_command(url, partial))
+    except BackupError:
+        partial.unlink(missing_ok=True)
+        raise
+    os.chmod(partial, 0o600)
+    os.replace(partial, target)
+    return Copied(target, target.stat().st_size)
