@@ -24,6 +24,7 @@ import storage.plans.models
 import storage.presses
 import storage.pulse.drafts
 import storage.pulse.models
+import storage.sendbudget
 import storage.updates  # noqa: F401
 
 metadata = SQLModel.metadata

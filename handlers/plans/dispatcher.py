@@ -39,9 +39,17 @@ notice row is planned for the plan's responsible, or an admin when the responsib
 who cannot be reached. ``NetworkError``/``TimedOut``: back to ``pending`` with exponential
 backoff (15 s doubling, at most 15 minutes), ``attempts`` counted; never given up.
 
-Throughput. Messages to different chats go out concurrently, paced by :class:`SendLimiter`
-(27.5 a second overall, one a second per chat after the previous one was answered, below
-Telegram's 30/s and 1/s), and at most one message per chat is in flight, so 429s stay rare.
+Throughput. Messages to different chats go out concurrently, paced by the send budget
+(storage/sendbudget.py): on PostgreSQL one budget per bot token shared by every process
+(a token-bucket row in the database, and per-chat gates the claim respects), on SQLite one
+process paced in memory. The reminders draw ``send_rate`` less a reserve for interactive
+replies (25 a second by default, below Telegram's 30), one a second per chat after the
+previous one to it was answered, at most one message per chat in flight, so 429s stay rare.
+With ``allow_paid_broadcast`` the sends say so and ``send_rate`` may go up to 1,000.
+
+Priority. When more is due than the budget sends at once (a national morning), the claim
+takes escalations and bounce notices first, then day-of reminders, overdue notices and
+"remind me tomorrow", then earlier reminders; the daily digests follow once nothing is due.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ from handlers.plans.reminder_texts import digest_text, reminder_buttons, reminde
 from storage.db import Database
 from storage.plans import reminders as store
 from storage.plans.duetimes import ReminderPolicy, WorkCalendar
+from storage.sendbudget import HOLD_LIMIT, SendLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -85,13 +94,16 @@ class Failure(Protocol[T]):
 
 LEASE: Final = dt.timedelta(minutes=5)
 MAX_IN_FLIGHT: Final = 48
-# The longest a claimed row is held while sending: limiter waits, HTTP time-outs and short
-# in-place 429 waits. Kept far below LEASE so a live process never loses a row it holds.
-MAX_HOLD: Final = 90.0
+# The longest a claimed row is held while sending: budget waits, HTTP time-outs and short
+# in-place 429 waits. Kept far below LEASE so a live process never loses a row it holds; the
+# chat's gate in the shared budget is closed for as long.
+MAX_HOLD: Final = HOLD_LIMIT
 MAX_IN_PLACE_WAIT: Final = 5.0
 MAX_IN_PLACE_RETRIES: Final = 3
 # The daily digest goes out from the send time until noon, on working days.
 DIGEST_UNTIL: Final = dt.time(12, 0)
+# Due rows left only because their chat is busy (PostgreSQL, another process): look again.
+BLOCKED_PAUSE: Final = 0.25
 
 
 def process_id() -> str:
@@ -107,59 +119,6 @@ def retry_seconds(error: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
-class SendLimiter:
-    """Paces sends: a token bucket of depth one overall, and spacing per chat.
-
-    Overall, sends start at least ``1/per_second`` apart (a smooth 27.5/s leaves room for
-    network jitter before any one-second window holds more than 30). Per chat, a send starts
-    ``per_chat_interval`` after the previous one to that chat was *answered*, so jitter cannot
-    bring two closer than a second at Telegram's end. A 429 pushes that chat's next send back
-    by ``retry_after``.
-    """
-
-    def __init__(
-        self,
-        *,
-        per_second: float = 27.5,
-        per_chat_interval: float = 1.05,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.interval = 1.0 / per_second
-        self.per_chat_interval = per_chat_interval
-        self._clock = clock
-        self._next_slot = 0.0
-        self._chat_ready: dict[int, float] = {}
-        self._lock = asyncio.Lock()
-
-    async def acquire(self, chat_id: int) -> None:
-        """Wait until a message to ``chat_id`` may start."""
-        ready = self._chat_ready.get(chat_id, 0.0)
-        delay = ready - self._clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        # Sends queue here one by one (the lock is fair), each starting at least one interval
-        # after the previous one actually started, so a late wake-up never bunches the next.
-        async with self._lock:
-            delay = self._next_slot - self._clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next_slot = self._clock() + self.interval
-
-    def done(self, chat_id: int) -> None:
-        """The send to ``chat_id`` was answered (or failed): space the next one from now."""
-        ready = self._clock() + self.per_chat_interval
-        self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), ready)
-        if len(self._chat_ready) > 10_000:
-            now = self._clock()
-            self._chat_ready = {c: r for c, r in self._chat_ready.items() if r > now}
-
-    def back_off(self, chat_id: int, seconds: float) -> None:
-        """Telegram said 429 for ``chat_id``: nothing more to it for ``seconds``."""
-        self._chat_ready[chat_id] = self._clock() + seconds
-        # Slow everyone down a little too: the 429 may be the overall limit.
-        self._next_slot = max(self._next_slot, self._clock() + self.interval * 4)
-
-
 @dataclass
 class DispatchStats:
     """Counters since start-up (for logs, the benchmark and tests)."""
@@ -172,6 +131,10 @@ class DispatchStats:
     recovered: int = 0
     digests: int = 0
     lost_claims: int = 0
+    # Seconds sends waited for the send budget (overall and per chat), summed.
+    budget_wait_seconds: float = 0.0
+    # Claims that found due rows only for chats busy in another process (then a short pause).
+    busy_chat_pauses: int = 0
 
 
 class Dispatcher:
@@ -186,7 +149,8 @@ class Dispatcher:
         policy: ReminderPolicy,
         calendar: WorkCalendar,
         is_running: Callable[[], bool] = lambda: True,
-        limiter: SendLimiter | None = None,
+        budget: SendLimiter | None = None,
+        paid_broadcast: bool = False,
         owner: str | None = None,
         lease: dt.timedelta = LEASE,
         max_in_flight: int = MAX_IN_FLIGHT,
@@ -194,7 +158,9 @@ class Dispatcher:
         self.db, self._send, self.clock = db, send, clock
         self.policy, self.calendar = policy, calendar
         self.is_running = is_running
-        self.limiter = limiter or SendLimiter()
+        self.budget = budget or SendLimiter()
+        # Telegram's paid broadcasts (settings.allow_paid_broadcast): said on every send.
+        self._paid = {"allow_paid_broadcast": True} if paid_broadcast else {}
         self.owner = owner or process_id()
         self.lease = lease
         self.max_in_flight = max_in_flight
@@ -253,6 +219,8 @@ class Dispatcher:
                     limit=room,
                     busy=in_flight.values(),
                     tz=self.policy.tz,
+                    gate=self.budget.gate,
+                    hold=MAX_HOLD,
                 )
                 found = claim.found
                 self.stats.settled += claim.settled
@@ -262,6 +230,11 @@ class Dispatcher:
             if not in_flight:
                 if found:
                     continue  # the claim only settled stale/cancelled rows: look again
+                if claim.blocked and self.is_running():
+                    # Due rows wait for chats another process is sending to: soon free.
+                    self.stats.busy_chat_pauses += 1
+                    await asyncio.sleep(BLOCKED_PAUSE)
+                    continue
                 return
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -327,24 +300,25 @@ class Dispatcher:
     ) -> Message | TelegramError:
         """Send once within the limits (``html``: a formatted text); short 429 waits are
         retried in place."""
-        formatted = {"parse_mode": ParseMode.HTML} if html else {}
+        options: dict[str, object] = {"parse_mode": ParseMode.HTML} if html else {}
+        options.update(self._paid)
         for attempt in range(MAX_IN_PLACE_RETRIES + 1):
-            await self.limiter.acquire(chat_id)
+            waited = time.monotonic()
+            await self.budget.acquire(chat_id)
+            self.stats.budget_wait_seconds += time.monotonic() - waited
             try:
-                return await self._send(
-                    chat_id=chat_id, text=text, reply_markup=markup, **formatted
-                )
+                return await self._send(chat_id=chat_id, text=text, reply_markup=markup, **options)
             except RetryAfter as error:
                 wait = retry_seconds(error)
                 self.stats.rate_limited += 1
-                self.limiter.back_off(chat_id, wait)
+                await self.budget.back_off(chat_id, wait)
                 if wait > MAX_IN_PLACE_WAIT or attempt == MAX_IN_PLACE_RETRIES:
                     return error
             except TelegramError as error:
                 # Forbidden, BadRequest, NetworkError/TimedOut and the rest: the caller decides.
                 return error
             finally:
-                self.limiter.done(chat_id)
+                await self.budget.done(chat_id)
         raise AssertionError("unreachable")
 
     async def _send_digests(self) -> None:
@@ -369,6 +343,7 @@ class Dispatcher:
         text = digest_text(items, today, recipient.lang)
         if text is None:
             return  # nothing this week: no message (the day still counts as done)
+        await self.budget.hold(recipient.chat_id)  # no reminder to that chat meanwhile
         outcome = await self._send_paced(recipient.chat_id, text, None)
         if isinstance(outcome, Message):
             self.stats.digests += 1

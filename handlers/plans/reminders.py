@@ -27,6 +27,7 @@ from handlers.plans.reminder_texts import long_date
 from storage.plans import reminders as store
 from storage.plans.duetimes import ReminderPolicy, WorkCalendar
 from storage.plans.policy import calendar_from_settings, policy_from_settings
+from storage.sendbudget import budget_for
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,13 @@ def register(app: DalsbotApp) -> None:
             policy=policy,
             calendar=calendar,
             is_running=lambda: app.running,
+            budget=budget_for(
+                data.db,
+                token=app.bot.token,
+                send_rate=data.settings.send_rate,
+                paid_broadcast=data.settings.allow_paid_broadcast,
+            ),
+            paid_broadcast=data.settings.allow_paid_broadcast,
         )
     )
     assert app.job_queue is not None, "the JobQueue extra (APScheduler) is required"

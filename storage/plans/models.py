@@ -92,6 +92,16 @@ class FollowUp(SQLModel, table=True):
     )
 
 
+# The order reminders are claimed in when more are due than the send budget allows at once:
+# 0 escalations to coordinators and notices that a reminder bounced, 1 day-of reminders,
+# overdue notices and "remind me tomorrow", 2 reminders days before (digests come after all).
+REMINDER_PRIORITY = (
+    "CASE WHEN kind IN ('escalation', 'undelivered') THEN 0"
+    " WHEN kind IN ('overdue', 'snooze') OR (kind = 'before' AND seq = 0) THEN 1"
+    " ELSE 2 END"
+)
+
+
 # Reminder: the database is the source of truth for what is sent when. A dispatcher claims
 # due pending rows atomically (FOR UPDATE SKIP LOCKED on PostgreSQL), sends, and marks them.
 # The unique key stops the same reminder from being planned twice for one follow-up date.
@@ -101,6 +111,15 @@ class Reminder(SQLModel, table=True):
             "plan_id", "staff_id", "kind", "follow_up_date", "seq", name="uq_reminder_once"
         ),
         sa.Index("ix_reminder_due", "state", "due_at"),
+        # The claim's order (migration 0016): one range per priority over the pending rows.
+        sa.Index(
+            "ix_reminder_claim",
+            "priority",
+            "due_at",
+            "id",
+            postgresql_where=sa.text("state = 'pending'"),
+            sqlite_where=sa.text("state = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -117,6 +136,13 @@ class Reminder(SQLModel, table=True):
     sent_at: dt.datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
     telegram_message_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
     last_error: str | None = Field(default=None, max_length=64)
+    # Computed by the database from kind and seq (0 first; see REMINDER_PRIORITY).
+    priority: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.SmallInteger, sa.Computed(REMINDER_PRIORITY, persisted=True), nullable=False
+        ),
+    )
 
 
 # StaffPreference: per-person settings from /installningar (the daily digest is opt-in).

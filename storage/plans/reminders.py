@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage import sendbudget
 from storage.people import store as staff_store
 from storage.people.models import Role, Staff
 from storage.plans.duetimes import (
@@ -270,10 +271,13 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Claim:
-    """What one claim found: rows to send, and how many due rows it settled without sending."""
+    """What one claim found: rows to send, how many due rows it settled without sending, and
+    whether due rows were left because their chat was busy (another message to it in flight
+    or sent less than a second ago, in any process)."""
 
     deliveries: list[Delivery]
     settled: int
+    blocked: bool = False
 
     @property
     def found(self) -> int:
@@ -281,38 +285,102 @@ class Claim:
         return len(self.deliveries) + self.settled
 
 
-def _claim_ids(
-    session: Session, *, owner: str, now: dt.datetime, limit: int, busy: Iterable[int]
-) -> list[int]:
-    """Atomically move up to ``limit`` due pending rows to ``sending`` for ``owner``."""
-    table = Reminder.__table__  # type: ignore[attr-defined]
-    due = (
-        sa.select(table.c.id)
-        .where(table.c.state == PENDING, table.c.due_at <= now)
+# The claim takes the most urgent first (see REMINDER_PRIORITY in storage/plans/models.py).
+PRIORITIES: Final = (0, 1, 2)
+
+
+def _due(table: sa.Table, *, priority: int, now: dt.datetime, limit: int) -> sa.Select[Any]:
+    """The oldest due pending rows of one priority: a range of the partial index
+    ``ix_reminder_claim`` (priority, due_at, id) WHERE state = 'pending'."""
+    return (
+        sa.select(table.c.id, table.c.staff_id)
+        .where(table.c.state == PENDING, table.c.priority == priority, table.c.due_at <= now)
         .order_by(table.c.due_at, table.c.id)
         .limit(limit)
     )
+
+
+def _claim_ids(
+    session: Session,
+    *,
+    owner: str,
+    now: dt.datetime,
+    limit: int,
+    busy: Iterable[int],
+    gate: str | None,
+    hold: float,
+) -> tuple[list[int], bool, dict[int, int]]:
+    """Atomically move up to ``limit`` due pending rows to ``sending`` for ``owner``, most
+    urgent first; with ``gate`` (the shared send budget's key, PostgreSQL) at most one row
+    per chat and only for chats whose gate is open, closing them for ``hold`` seconds.
+    Returns the ids, whether due rows were left for a busy chat, and the chat whose gate
+    each claimed row closed."""
+    table = Reminder.__table__  # type: ignore[attr-defined]
     busy_ids = sorted(set(busy))
-    if busy_ids:
-        # One message in flight per chat keeps the per-chat spacing short and leases honest.
-        due = due.where(table.c.staff_id.not_in(busy_ids))
-    if session.get_bind().dialect.name == "postgresql":
-        # Rows another dispatcher holds are skipped, not waited for; the UPDATE below runs
-        # while this transaction holds the row locks, so no two processes claim one row.
-        ids = list(session.execute(due.with_for_update(skip_locked=True)).scalars())
-        if not ids:
-            return []
-        where = table.c.id.in_(ids)
-    else:
-        # SQLite: one UPDATE statement is atomic under the database's write lock.
-        where = table.c.id.in_(due.scalar_subquery())
+    postgres = session.get_bind().dialect.name == "postgresql"
+    picked: list[tuple[int, int]] = []
+    for priority in PRIORITIES:
+        room = limit - len(picked)
+        if room <= 0:
+            break
+        due = _due(table, priority=priority, now=now, limit=room)
+        if busy_ids:
+            # One message in flight per chat keeps the per-chat spacing short, leases honest.
+            due = due.where(table.c.staff_id.not_in(busy_ids))
+        if gate is not None:
+            due = due.where(sendbudget.chat_open(gate, table.c.staff_id))
+        if postgres:
+            # Rows another dispatcher holds are skipped, not waited for; the UPDATE below
+            # runs while this transaction holds the row locks: no two processes claim one row.
+            locked = session.execute(due.with_for_update(skip_locked=True))
+            picked.extend((row.id, row.staff_id) for row in locked)
+        else:
+            # SQLite (one process): one UPDATE statement is atomic under the write lock.
+            ids = sa.select(due.subquery().c.id).scalar_subquery()
+            claimed = session.execute(
+                table.update()
+                .where(table.c.id.in_(ids), table.c.state == PENDING)
+                .values(state=SENDING, claimed_by=owner, claimed_at=now, last_error=None)
+                .returning(table.c.id, table.c.staff_id)
+            )
+            picked.extend((row.id, row.staff_id) for row in claimed)
+    if not postgres:
+        return sorted(row_id for row_id, _ in picked), False, {}
+    blocked = False
+    if gate is not None:
+        picked, blocked = _one_per_open_chat(session, picked, gate=gate, hold=hold)
+        if not picked and not blocked:
+            # Nothing taken: were due rows passed over because their chat was busy?
+            waiting = sa.select(table.c.id).where(table.c.state == PENDING, table.c.due_at <= now)
+            blocked = session.execute(waiting.limit(1)).first() is not None
+    if not picked:
+        return [], blocked, {}
     claimed = session.execute(
         table.update()
-        .where(where, table.c.state == PENDING)
+        .where(table.c.id.in_([row_id for row_id, _ in picked]), table.c.state == PENDING)
         .values(state=SENDING, claimed_by=owner, claimed_at=now, last_error=None)
         .returning(table.c.id)
     )
-    return sorted(claimed.scalars())
+    chats = dict(picked) if gate is not None else {}
+    return sorted(claimed.scalars()), blocked, chats
+
+
+def _one_per_open_chat(
+    session: Session, picked: list[tuple[int, int]], *, gate: str, hold: float
+) -> tuple[list[tuple[int, int]], bool]:
+    """The first row per staff member of ``picked`` whose chat gate this transaction could
+    close (another process may have closed it since the select), with its chat instead of
+    the staff member; whether any were left."""
+    first: dict[int, int] = {}
+    for row_id, staff_id in picked:
+        first.setdefault(staff_id, row_id)
+    staff = session.execute(
+        sa.select(col(Staff.id), col(Staff.telegram_id)).where(col(Staff.id).in_(first))
+    )
+    chats: dict[int, int] = {row.id: row.telegram_id for row in staff}
+    taken = sendbudget.close_chats(session, key=gate, chat_ids=chats.values(), hold=hold)
+    kept = [(row_id, chats[staff]) for staff, row_id in first.items() if chats.get(staff) in taken]
+    return kept, len(kept) < len(picked)
 
 
 def claim_due(
@@ -323,15 +391,21 @@ def claim_due(
     limit: int,
     busy: Iterable[int] = (),
     tz: ZoneInfo = STOCKHOLM,
+    gate: str | None = None,
+    hold: float = sendbudget.HOLD_LIMIT,
 ) -> Claim:
-    """Claim due rows and settle those that should no longer go out.
+    """Claim due rows, most urgent first, and settle those that should no longer go out.
 
     A claimed row whose plan was closed or moved, or whose recipient left, is cancelled; one
     that is no longer useful (``duetimes.still_useful``: a reminder missed while the
     bot was down whose follow-up has passed, an old overdue notice) or that a later reminder
     for the same follow-up supersedes is marked stale. The rest are returned to be sent.
+    ``gate``: the shared send budget's key (PostgreSQL with several processes), see
+    :func:`_claim_ids`.
     """
-    ids = _claim_ids(session, owner=owner, now=now, limit=limit, busy=busy)
+    ids, blocked, chats = _claim_ids(
+        session, owner=owner, now=now, limit=limit, busy=busy, gate=gate, hold=hold
+    )
     deliveries: list[Delivery] = []
     settled = 0
     for reminder_id in ids:
@@ -340,9 +414,12 @@ def claim_due(
         delivery = _prepare(session, row, now=now, tz=tz)
         if delivery is None:
             settled += 1
+            if gate is not None and reminder_id in chats:
+                # Nothing goes to that chat after all: its gate opens again at once.
+                sendbudget.open_chat(session, key=gate, chat_id=chats[reminder_id], after=0.0)
         else:
             deliveries.append(delivery)
-    return Claim(deliveries, settled)
+    return Claim(deliveries, settled, blocked)
 
 
 def _prepare(session: Session, row: Reminder, *, now: dt.datetime, tz: ZoneInfo) -> Delivery | None:

@@ -6,9 +6,9 @@ import asyncio
 import datetime as dt
 import time
 
-from handlers.plans.dispatcher import SendLimiter
 from handlers.plans.reminder_texts import digest_text, reminder_buttons, reminder_text, when_text
 from storage.plans.reminders import Delivery, DigestItem
+from storage.sendbudget import SendLimiter
 
 DAY = dt.date(2026, 12, 9)
 
@@ -103,7 +103,7 @@ async def test_limiter_paces_overall_and_per_chat() -> None:
 
     async def send(chat: int) -> float:
         await limiter.acquire(chat)
-        limiter.done(chat)
+        await limiter.done(chat)
         return time.monotonic() - started
 
     times = await asyncio.gather(*(send(chat) for chat in range(10)))

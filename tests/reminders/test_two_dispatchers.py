@@ -12,10 +12,11 @@ import pytest
 from telegram import Bot
 
 from bot.shell.standin import BotApiStandIn
-from handlers.plans.dispatcher import Dispatcher, SendLimiter
+from handlers.plans.dispatcher import Dispatcher
 from storage import migrate
 from storage.db import Database
 from storage.plans.duetimes import DEFAULT_POLICY, WorkCalendar
+from storage.sendbudget import SendLimiter
 from tests.helpers import new_staff
 from tests.reminders.helpers import make_plan, rows, utc
 
@@ -55,7 +56,7 @@ async def test_two_dispatchers_on_postgresql_send_each_reminder_once(
             clock=lambda: NOW,
             policy=DEFAULT_POLICY,
             calendar=WorkCalendar(),
-            limiter=SendLimiter(per_second=200, per_chat_interval=0.0),
+            budget=SendLimiter(per_second=200, per_chat_interval=0.0),
             owner=f"process-{n}",
         )
         for n, database in enumerate((first, second))
