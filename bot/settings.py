@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -158,6 +156,11 @@ class Settings(BaseSettings):
         if value and not re.match(r"(sqlite|postgresql(\+psycopg)?)://", value):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         if value:
+            # Here, not at the top: a command without a database (``dalsbot ask``) then does
+            # not import SQLAlchemy.
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
             try:
                 make_url(value)  # e.g. a port that is not a number
             except (ArgumentError, ValueError):

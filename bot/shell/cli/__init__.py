@@ -4,6 +4,9 @@ Each module has ``add_commands(subcommands)`` and gives each of its commands a
 ``handler(args, settings) -> exit code`` with ``set_defaults(handler=...)``: one way to add a
 command. The helpers below open the database for one piece of work and write a command's
 output, so no command repeats them.
+
+A module here imports what its commands need inside the command's function: ``dalsbot ask``
+should not pay for the database layer, nor ``dalsbot run`` for the pulse's CSV export.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlmodel import Session
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
-from bot.settings import Settings
-from storage.migrate import migrated
+    from bot.settings import Settings
 
 Subcommands = argparse._SubParsersAction
 """What ``add_commands`` adds its commands to."""
@@ -27,6 +30,8 @@ T = TypeVar("T")
 
 def with_session(settings: Settings, work: Callable[[Session], T]) -> T:
     """Run ``work`` in one transaction on the migrated database, then close it."""
+    from storage.migrate import migrated
+
     with migrated(settings.database_url) as db:
         return db.call(work)
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
 from bot.shell.cli import Subcommands
-from knowledge.contacts import check_contacts
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def add_commands(subparsers: Subcommands) -> None:
@@ -26,6 +28,8 @@ def add_commands(subparsers: Subcommands) -> None:
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     """Print the check's errors and warnings; exit code 1 when there are errors."""
+    from knowledge.contacts import check_contacts
+
     path = Path(args.path) if args.path else settings.contacts_file
     report = check_contacts(path)
     for error in report.errors:

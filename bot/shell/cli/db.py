@@ -19,11 +19,12 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.settings import Settings
 from bot.shell.cli import Subcommands
-from storage import backup
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def add_commands(subparsers: Subcommands) -> None:
@@ -65,6 +66,8 @@ def _size(size: int) -> str:
 
 def run_backup(args: argparse.Namespace, settings: Settings) -> int:
     """Copy the database to FILE."""
+    from storage import backup
+
     target: Path = args.file
     if target.exists() and not args.force:
         print(f"{target} exists; choose a new name or add --force to replace it", file=sys.stderr)
@@ -88,6 +91,8 @@ def run_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Restore FILE (see the module documentation for the rules)."""
+    from storage import backup
+
     try:
         if settings.is_sqlite:
             return _restore_sqlite(args, settings)
@@ -98,6 +103,7 @@ def run_restore(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _restore_sqlite(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import backup
     from storage.migrate import open_database
 
     if args.into is not None:
@@ -127,6 +133,7 @@ def _restore_sqlite(args: argparse.Namespace, settings: Settings) -> int:
 def _restore_postgres(file: Path, settings: Settings) -> int:
     import sqlalchemy as sa
 
+    from storage import backup
     from storage.db import Database
     from storage.migrate import open_database
 
@@ -154,6 +161,8 @@ def _restore_postgres(file: Path, settings: Settings) -> int:
 def _print_pg_recipe(
     settings: Settings, file: Path, *, missing: str | None, out: TextIO | None = None
 ) -> None:
+    from storage import backup
+
     dump = backup.pg_dump_command(settings.database_url, file)
     restore = backup.pg_restore_command(settings.database_url, file)
     lines = []

@@ -18,18 +18,21 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from sqlmodel import Session
 
-from bot.settings import Settings
 from bot.shell.cli import Subcommands, with_session
 from knowledge.articles import ARTICLES_DIR, Article, KnowledgeBaseError, load_articles
 from knowledge.check import check_knowledge_base
 from knowledge.glossary import GlossaryError
 from knowledge.service import Answer, KnowledgeBase
 from knowledge.text import SUPPORTED_LANGS
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.settings import Settings
 
 
 def add_commands(subparsers: Subcommands) -> None:

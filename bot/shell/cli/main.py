@@ -13,11 +13,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
 from bot.shell.cli import contacts, db, kb, people, plans, privacy, pulse
-from storage.db import DatabaseError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dalsbot`` console script."""
     args = build_parser().parse_args(argv)
+    # Imported here, like every command's own modules: --help and the parser stay light.
+    from bot.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -68,11 +73,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, secrets, settings.log_format)
     try:
         return int(args.handler(args, settings))
-    except DatabaseError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if _database_error(exc):
+            print(str(exc), file=sys.stderr)
+            return 2
+        raise
+
+
+def _database_error(exc: Exception) -> bool:
+    """True for storage.db's one-line DatabaseError. A command that never opened the database
+    never imported storage.db (nor SQLAlchemy), so its errors cannot be one."""
+    module = sys.modules.get("storage.db")
+    return module is not None and isinstance(exc, module.DatabaseError)
 
 
 if __name__ == "__main__":

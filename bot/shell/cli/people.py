@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
 from bot.shell.cli import Subcommands, with_session
-from handlers.people.admin import invite_link
-from storage.people import store as staff_store
-from storage.people.models import Municipality, Role
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def add_commands(subparsers: Subcommands) -> None:
@@ -42,6 +42,10 @@ def _bot_username(settings: Settings) -> str:
 
 
 def _cmd_invite_create(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.people.admin import invite_link
+    from storage.people import store as staff_store
+    from storage.people.models import Municipality, Role
+
     municipalities = {m.value.lower(): m.value for m in Municipality}
     municipality = municipalities.get(args.municipality.lower())
     if municipality is None:

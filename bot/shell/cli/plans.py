@@ -22,19 +22,16 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
-from bot.settings import Settings
 from bot.shell.cli import Subcommands, with_session, write_output
-from storage.db import Database
-from storage.migrate import migrated
-from storage.people import store as staff_store
-from storage.plans import store as plans_store
-from storage.plans.csvfile import parse_plans_csv, plans_to_csv
-from storage.plans.duetimes import WorkCalendar
-from storage.plans.policy import policy_from_settings
-from storage.plans.store import ImportResult, PlanError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.settings import Settings
+    from storage.db import Database
+    from storage.plans.store import ImportResult
 
 _LINE = re.compile(r"line (\d+):")
 
@@ -56,6 +53,12 @@ def import_plans_csv(
     db: Database, text: str, *, settings: Settings, now: dt.datetime
 ) -> ImportOutcome:
     """Check every row of ``text``, then import all of them or none, in one transaction."""
+    from storage.people import store as staff_store
+    from storage.plans import store as plans_store
+    from storage.plans.csvfile import parse_plans_csv
+    from storage.plans.duetimes import WorkCalendar
+    from storage.plans.policy import policy_from_settings
+
     policy, calendar = policy_from_settings(settings), WorkCalendar()
     today = now.astimezone(settings.tz).date()
 
@@ -80,7 +83,7 @@ def import_plans_csv(
 
     try:
         return db.call(run)
-    except PlanError as exc:
+    except plans_store.PlanError as exc:
         # Something changed between the check and the write; the transaction was rolled back.
         return ImportOutcome(errors=[f"nothing imported: {exc.key}"])
 
@@ -93,6 +96,8 @@ def _read(path: Path) -> str:
 
 
 def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.migrate import migrated
+
     try:
         text = _read(args.file)
     except (OSError, ValueError) as exc:
@@ -112,6 +117,9 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.plans import store as plans_store
+    from storage.plans.csvfile import plans_to_csv
+
     export = with_session(settings, plans_store.export_rows)
     summary = f"Exported {len(export.rows)} plan(s) to {args.output}."
     write_output(plans_to_csv(export.rows), args.output, summary)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
 from bot.shell.cli import Subcommands, with_session, write_output
-from storage import audit, chatstate
-from storage.plans import store as plans_store
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def add_commands(subparsers: Subcommands) -> None:
@@ -34,6 +35,8 @@ def add_commands(subparsers: Subcommands) -> None:
 
 def run_audit_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the audit log as CSV."""
+    from storage import audit
+
     since = dt.datetime.combine(args.since, dt.time(), dt.UTC) if args.since else None
     rows = with_session(settings, lambda s: audit.events(s, since=since))
     summary = f"Exported {len(rows)} audit event(s) to {args.output}"
@@ -44,6 +47,9 @@ def run_audit_export(args: argparse.Namespace, settings: Settings) -> int:
 def run_retention(_args: argparse.Namespace, settings: Settings) -> int:
     """Delete closed plans past the retention period, and unfinished flows untouched for 30
     days, now (the bot does both every night)."""
+    from storage import chatstate
+    from storage.plans import store as plans_store
+
     now = dt.datetime.now(dt.UTC)
     months = settings.plan_retention_months
     deleted = with_session(

@@ -19,18 +19,12 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings
 from bot.shell.cli import Subcommands, with_session, write_output
-from storage.pulse import store as pulse_store
-from storage.pulse.logic import pulse_export_csv
-from storage.pulse.templates import (
-    TEMPLATES_DIR,
-    TemplateError,
-    load_all_templates,
-    site_templates_dir,
-    validate_template_file,
-)
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def add_commands(subparsers: Subcommands) -> None:
@@ -59,6 +53,9 @@ def add_commands(subparsers: Subcommands) -> None:
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the aggregated results of every closed pulse as CSV."""
+    from storage.pulse import store as pulse_store
+    from storage.pulse.logic import pulse_export_csv
+
     summaries = with_session(settings, lambda s: pulse_store.export_summaries(s, tz=settings.tz))
     summary = f"Exported {len(summaries)} closed pulse(s) to {args.output}"
     write_output(pulse_export_csv(summaries), args.output, summary)
@@ -66,12 +63,21 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _template_files(settings: Settings) -> list[Path]:
+    from storage.pulse.templates import TEMPLATES_DIR, site_templates_dir
+
     folders = [TEMPLATES_DIR, site_templates_dir(settings.data_dir)]
     return [path for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.yaml"))]
 
 
 def run_templates_check(args: argparse.Namespace, settings: Settings) -> int:
     """Validate template files; print each file's verdict; 1 when any has a problem."""
+    from storage.pulse.templates import (
+        TemplateError,
+        load_all_templates,
+        site_templates_dir,
+        validate_template_file,
+    )
+
     files = list(args.files) or _template_files(settings)
     problems = 0
     for path in files:
@@ -94,6 +100,9 @@ def run_templates_check(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_templates_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the templates the bot offers, and optionally the versions in use."""
+    from storage.pulse import store as pulse_store
+    from storage.pulse.templates import TemplateError, load_all_templates, site_templates_dir
+
     try:
         templates = load_all_templates(site_templates_dir(settings.data_dir))
     except TemplateError as exc:
@@ -120,6 +129,13 @@ def run_templates_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_templates_add(args: argparse.Namespace, settings: Settings) -> int:
     """Validate a template file and copy it into the server's template folder."""
+    from storage.pulse.templates import (
+        TEMPLATES_DIR,
+        TemplateError,
+        site_templates_dir,
+        validate_template_file,
+    )
+
     try:
         template = validate_template_file(args.file)
     except TemplateError as exc:
