@@ -328,9 +328,13 @@ class KnowledgeBase:
         return full
 
     def _second_opinion(self, question: str, result: SearchResult) -> SearchResult:
-        """Let the topic model take, switch or drop the search's article (see topic_model)."""
+        """Let the topic model take, switch or drop the search's article (see topic_model).
+
+        A question an editor accepted as one of the article's example questions (the /kb_gaps
+        work list) keeps its article: the people who own the content decided, and the topic
+        model, trained before, cannot know it."""
         model = self.topic_model
-        if model is None:
+        if model is None or self._taught(question, result.article_id):
             return result
         probabilities = model.probabilities(question)
         none = probabilities.pop(topic_model.NONE, 0.0)
@@ -353,6 +357,18 @@ class KnowledgeBase:
         ):
             return self._as_result(best, sure, result)
         return result
+
+    def _taught(self, question: str, article_id: str | None) -> bool:
+        """Whether ``question`` is one of the article's own questions (in either language),
+        compared as /kb_gaps groups questions: case, spaces and closing punctuation aside."""
+        if article_id is None:
+            return False
+        asked = _question_key(question)
+        for lang in SUPPORTED_LANGS:
+            article = self._state.articles.get((article_id, lang))
+            if article is not None and asked in {_question_key(q) for q in article.questions}:
+                return True
+        return False
 
     def _as_result(self, article_id: str, confidence: float, result: SearchResult) -> SearchResult:
         """``result`` with ``article_id`` first (its own related articles, then the search's)."""
@@ -487,6 +503,10 @@ _SECOND_QUESTION = re.compile(
 )
 # A message this long (in words) that tells a situation first is searched by its asking part.
 LONG_MESSAGE_WORDS = 30
+
+
+def _question_key(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip("?!.… ").strip()
 
 
 def split_questions(text: str) -> list[str]:

@@ -30,7 +30,8 @@ from bot.shell import ops
 from bot.shell.commands import alias_map, named
 from bot.shell.persistence import DalsbotApplication, DbPersistence, schedule_purge
 from bot.state import UserState
-from handlers import ask, basics, errors, plans, pulse
+from handlers import ask, basics, errors, kb, plans, pulse
+from handlers.kb import verify as kb_upkeep
 from handlers.people import admin, menus, privacy, registration
 from handlers.people import settings as user_settings
 from storage.db import Database
@@ -56,6 +57,10 @@ LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 #   -10    basics.gatekeeper                          an edited message or a Telegram Business
 #                                                     update stops here (a hint in private chats),
 #                                                     so no flow, question or command sees it as new
+#    -5    kb: the knowledge base's revision          every process answers from the newest
+#          (checked at most every few seconds)        approved articles (handlers/kb/live.py)
+#    -3    kb: an editor's typed short answer,        it belongs to that change (a command
+#          title or question                          drops it, then runs)
 #    -2    ask: the text after /fraga or "Svara"      it belongs to that request (a button or
 #                                                     command cancels the request)
 #    -1    pulse: the comment being written, and      an answer's comment never reaches another
@@ -71,7 +76,11 @@ LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 # Before any group, DalsbotApplication (bot/shell/persistence.py) rewrites another name of a
 # command (/hjalp, /avbryt, /new_plan) to the one its handlers are registered under.
 GATEKEEPER_GROUP = -10
-TEXT_FIRST_GROUPS: tuple[tuple[int, Feature], ...] = ((-2, ask.FEATURE), (-1, pulse.FEATURE))
+TEXT_FIRST_GROUPS: tuple[tuple[int, Feature], ...] = (
+    (-3, kb.FEATURE),
+    (-2, ask.FEATURE),
+    (-1, pulse.FEATURE),
+)
 FEATURES: tuple[Feature, ...] = (
     pulse.FEATURE,
     registration.FEATURE,
@@ -80,7 +89,9 @@ FEATURES: tuple[Feature, ...] = (
     plans.FEATURE,
     privacy.FEATURE,
     user_settings.FEATURE,
+    kb.FEATURE,
     ask.FEATURE,
+    kb_upkeep.FEATURE,
 )
 
 # The order /help and the command menu list the features in: the basics first, then the three
@@ -89,11 +100,13 @@ HELP_ORDER: tuple[Feature, ...] = (
     registration.FEATURE,
     basics.FEATURE,
     ask.FEATURE,
+    kb.FEATURE,
     plans.FEATURE,
     pulse.FEATURE,
     user_settings.FEATURE,
     privacy.FEATURE,
     admin.FEATURE,
+    kb_upkeep.FEATURE,
 )
 
 

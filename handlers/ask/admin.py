@@ -14,9 +14,10 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext, DalsbotApp
 from bot.i18n import Lang, t, tn
-from handlers.ask.render import CARD_LIMIT, reload_knowledge_base, shorten
+from handlers.ask.render import reload_knowledge_base
 from handlers.ask.shared import knowledge_base
 from handlers.common import ADMIN_ONLY, CommandSpec, authorise, private_only, reply, user_lang
+from handlers.kb import gaps
 from knowledge.articles import KnowledgeBaseError
 from knowledge.contacts import Contacts, ContactsError, load_contacts
 from knowledge.glossary import GlossaryError
@@ -26,8 +27,6 @@ from storage.knowledge import store as kb_store
 logger = logging.getLogger(__name__)
 
 PURGE_TIME: Final = dt.time(3, 30)
-# /kb_gaps quotes each question this short, and stays one phone-sized message.
-GAP_QUESTION_LIMIT: Final = 60
 
 COMMANDS = [
     CommandSpec("kb_reload", "ask.commands.kb_reload", ADMIN_ONLY),
@@ -73,57 +72,11 @@ async def reload_contacts(context: BotContext, lang: Lang) -> str:
 
 
 async def show_gaps(update: Update, context: BotContext) -> None:
-    """/kb_gaps: the most frequent unanswered questions and the most 👎 articles (30 days)."""
-    staff = await authorise(update, context, ADMIN_ONLY)
-    if staff is None:
-        return
-    lang = user_lang(update, context, staff)
-    now = context.now()
-    unanswered, disliked = await context.db.run(
-        lambda session: (
-            kb_store.unanswered_questions(session, now=now),
-            kb_store.disliked_articles(session, now=now),
-        )
-    )
-    titles = knowledge_base(context).titles(lang)
-    await reply(update, gaps_text(lang, unanswered, disliked, titles))
-
-
-def gaps_text(
-    lang: Lang,
-    unanswered: list[tuple[str, int]],
-    disliked: list[tuple[str, int, int]],
-    titles: dict[str, str],
-) -> str:
-    """/kb_gaps in one phone-sized message: the least frequent questions give way first."""
-    disliked_lines = [t("ask.gaps_disliked_title", lang)]
-    disliked_lines += [
-        t("ask.gaps_disliked_row", lang, title=titles.get(article_id, article_id), down=down, up=up)
-        for article_id, down, up in disliked
-    ] or [t("ask.gaps_disliked_none", lang)]
-    rows = [
-        t(
-            "ask.gaps_unanswered_row",
-            lang,
-            count=count,
-            question=shorten(text, GAP_QUESTION_LIMIT),
-        )
-        for text, count in unanswered
-    ] or [t("ask.gaps_unanswered_none", lang)]
-    shown = len(rows)
-    while True:
-        lines = [
-            t("ask.gaps_title", lang, days=kb_store.GAPS_DAYS),
-            "",
-            t("ask.gaps_unanswered_title", lang),
-            *rows[:shown],
-        ]
-        if shown < len(rows):
-            lines.append(tn("ask.gaps_more", len(rows) - shown, lang))
-        text = "\n".join([*lines, "", *disliked_lines])
-        if len(text) <= CARD_LIMIT or shown == 0:
-            return text
-        shown -= 1
+    """/kb_gaps: the work list of unanswered questions, for editors and admins (see
+    handlers/kb/gaps.py)."""
+    staff = await authorise(update, context)
+    if staff is not None:
+        await gaps.show_gaps(update, context, staff)
 
 
 async def purge_old_questions(context: BotContext) -> None:

@@ -94,8 +94,9 @@ async def redraw_card(update: Update, context: BotContext) -> None:
         local = contact_numbers(context).for_municipality(row.municipality)
     view = View(button.view)
     spec = CardSpec(
-        article, lang, button.log_id, view, row.emergency, button.lead, row.asked, local
-    )
+        article, lang, button.log_id, view, row.emergency, button.lead, row.asked, local,
+        context.now().astimezone(context.settings.tz).date(), context.settings.kb_review_days,
+    )  # fmt: skip
     await press.query.answer()
     markup = keyboard(card_rows(kb, spec))
     try:
@@ -132,7 +133,15 @@ async def open_article(update: Update, context: BotContext) -> None:
         now=context.now(),
     )
     await press.query.answer()
-    spec = CardSpec(article, lang, log_id, can_forward=False)
+    today = context.now().astimezone(context.settings.tz).date()
+    spec = CardSpec(
+        article,
+        lang,
+        log_id,
+        can_forward=False,
+        today=today,
+        review_days=context.settings.kb_review_days,
+    )
     await send_card(update.effective_chat, article_card(kb, spec))
 
 

@@ -127,7 +127,16 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     )
     # An emergency card shows the asker's municipality's configured numbers besides 112.
     local = contact_numbers(context).for_municipality(staff.municipality)
-    await send_card(update.effective_chat, answer_card(kb, answer, log_id=log_id, local=local))
+    today = context.now().astimezone(context.settings.tz).date()
+    card = answer_card(
+        kb,
+        answer,
+        log_id=log_id,
+        local=local,
+        today=today,
+        review_days=context.settings.kb_review_days,
+    )
+    await send_card(update.effective_chat, card)
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:

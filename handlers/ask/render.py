@@ -22,7 +22,7 @@ from html.parser import HTMLParser
 from typing import Final
 from urllib.parse import urlsplit
 
-from bot.i18n import LANGUAGES, Lang, as_lang, format_date, t
+from bot.i18n import LANGUAGES, Lang, as_lang, format_date, t, tn
 from handlers.ask.buttons import (
     NO_LEAD,
     ArticleButton,
@@ -39,6 +39,7 @@ from knowledge.contacts import LocalContacts
 from knowledge.glossary import GlossaryError
 from knowledge.intent import THANKS, Kind
 from knowledge.service import EMERGENCY_ARTICLE_ID, Answer, KnowledgeBase
+from storage.knowledge.verification import months_overdue
 
 ARTICLES_PER_PAGE: Final = 8
 MAX_RELATED: Final = 3
@@ -268,6 +269,9 @@ class CardSpec:
     lead: str = NO_LEAD
     can_forward: bool = True
     local: LocalContacts | None = None
+    # Today and the review interval: an article overdue for review says so (None: unmarked).
+    today: dt.date | None = None
+    review_days: int = 0
 
     def button(self, view: View) -> str:
         """The data of a button that redraws this card as ``view``."""
@@ -281,6 +285,16 @@ def source_line(sources: tuple[str, ...] | list[str], lang: Lang) -> str | None:
     if len(sources) == 1:
         return t("ask.source_one", lang, source=text_link(sources[0]))
     return t("ask.source_more", lang, source=text_link(sources[0]), more=len(sources) - 1)
+
+
+def reviewed_text(article: Article, lang: Lang, today: dt.date | None, review_days: int) -> str:
+    """ "Reviewed <date>", or for an article overdue for review "Reviewed more than X months
+    ago (<date>)" (X whole months since its review date)."""
+    date = format_date(article.reviewed, lang)
+    months = months_overdue(article.reviewed, review_days, today) if today and review_days else None
+    if months is None:
+        return t("ask.reviewed", lang, date=date)
+    return tn("upkeep.verify.overdue", months, lang, date=date)
 
 
 def _title(article: Article, lang: Lang, emergency: bool) -> str:
@@ -310,7 +324,14 @@ def _fit_short_answer(short: str, budget: int) -> str:
 def card_text(spec: CardSpec) -> str:
     """An answer card's HTML text (see :func:`answer_card`); the expanded view is the article."""
     if View.EXPANDED in spec.view:
-        return expanded_article(spec.article, spec.lang, emergency=spec.emergency, local=spec.local)
+        return expanded_article(
+            spec.article,
+            spec.lang,
+            emergency=spec.emergency,
+            local=spec.local,
+            today=spec.today,
+            review_days=spec.review_days,
+        )
     article, lang = spec.article, spec.lang
     head = [t("ask.unsupported_note", lang)] if View.UNSUPPORTED in spec.view else []
     head.append(_title(article, lang, spec.emergency))
@@ -319,7 +340,7 @@ def card_text(spec: CardSpec) -> str:
         tail.append(phone_numbers(spec.local, lang))
     footer = [
         source_line(article.sources, lang),
-        t("ask.reviewed", lang, date=format_date(article.reviewed, lang)),
+        reviewed_text(article, lang, spec.today, spec.review_days),
     ]
     tail.append("\n".join(line for line in footer if line))
     if View.SAFETY in spec.view and not spec.emergency:
@@ -442,7 +463,13 @@ def abstention_card(kb: KnowledgeBase, answer: Answer, lang: Lang, *, log_id: in
 
 
 def answer_spec(
-    kb: KnowledgeBase, answer: Answer, *, log_id: int, local: LocalContacts | None = None
+    kb: KnowledgeBase,
+    answer: Answer,
+    *,
+    log_id: int,
+    local: LocalContacts | None = None,
+    today: dt.date | None = None,
+    review_days: int = 0,
 ) -> CardSpec | None:
     """The card of one engine answer that found an article (None: it found none)."""
     lang = as_lang(answer.lang)
@@ -455,17 +482,34 @@ def answer_spec(
     if answer.unsupported_language:
         view |= View.UNSUPPORTED
     lead = next((r for r in answer.related if r != article.id), NO_LEAD)
-    return CardSpec(article, lang, log_id, view, emergency=answer.emergency, lead=lead, local=local)
+    return CardSpec(
+        article,
+        lang,
+        log_id,
+        view,
+        emergency=answer.emergency,
+        lead=lead,
+        local=local,
+        today=today,
+        review_days=review_days,
+    )
 
 
 def answer_card(
-    kb: KnowledgeBase, answer: Answer, *, log_id: int, local: LocalContacts | None = None
+    kb: KnowledgeBase,
+    answer: Answer,
+    *,
+    log_id: int,
+    local: LocalContacts | None = None,
+    today: dt.date | None = None,
+    review_days: int = 0,
 ) -> Card:
     """The card for one engine answer (emergency guidance first, or an article, or abstention).
 
-    ``local`` is the asker's municipality's numbers, shown on an emergency card only.
+    ``local`` is the asker's municipality's numbers, shown on an emergency card only; an
+    article overdue for review on ``today`` (``review_days`` after its review) says so.
     """
-    spec = answer_spec(kb, answer, log_id=log_id, local=local)
+    spec = answer_spec(kb, answer, log_id=log_id, local=local, today=today, review_days=review_days)
     if spec is None:
         return abstention_card(kb, answer, as_lang(answer.lang), log_id=log_id)
     return article_card(kb, spec)
@@ -478,6 +522,8 @@ def expanded_article(
     emergency: bool = False,
     local: LocalContacts | None = None,
     limit: int = MESSAGE_LIMIT,
+    today: dt.date | None = None,
+    review_days: int = 0,
 ) -> str:
     """The whole article in one HTML message under Telegram's limit: title, short answer (an
     emergency's numbers), the body, every source as a text link, reviewed date and owner. A
@@ -486,15 +532,14 @@ def expanded_article(
     if emergency:
         head.append(phone_numbers(local, lang))
     sources = " · ".join(text_link(url) for url in article.sources)
-    tail = [
-        t("ask.article_sources", lang, sources=sources) if sources else "",
-        t(
-            "ask.article_reviewed",
-            lang,
-            date=format_date(article.reviewed, lang),
-            owner=escape(article.owner),
-        ),
-    ]
+    date, owner = format_date(article.reviewed, lang), escape(article.owner)
+    months = months_overdue(article.reviewed, review_days, today) if today and review_days else None
+    reviewed = (
+        t("ask.article_reviewed", lang, date=date, owner=owner)
+        if months is None
+        else tn("upkeep.verify.overdue_owner", months, lang, date=date, owner=owner)
+    )
+    tail = [t("ask.article_sources", lang, sources=sources) if sources else "", reviewed]
     tail = [part for part in tail if part]
     paragraphs = html_article(article.body).split("\n\n")
     if paragraphs and visible_text(paragraphs[0]).strip() == article.short_answer.strip():

@@ -34,7 +34,7 @@ from knowledge.service import KnowledgeBase
 from storage.knowledge import articles
 from storage.knowledge.models import KbCoordinatorQuestion, KbQuestion, QuestionKind
 from storage.knowledge.store import GAPS_DAYS, normalise_question
-from storage.people.models import Role, Staff
+from storage.people.models import Staff
 from storage.types import UTCDateTime
 
 
@@ -442,14 +442,11 @@ def mark_article_reviewed(
 
 
 def owner_candidates(session: Session) -> list[Staff]:
-    """Who may own an article: the active editors, coordinators and admins, by name."""
+    """Who may own an article: the active editors and admins (an owner's "Needs a change"
+    opens the editors' proposal flow), by name."""
     editors = set(articles.editor_ids(session))
     query = select(Staff).where(col(Staff.active), col(Staff.removed_at).is_(None))
     return sorted(
-        (
-            s
-            for s in session.exec(query)
-            if s.id in editors or s.role in (Role.COORDINATOR.value, Role.ADMIN.value)
-        ),
+        (s for s in session.exec(query) if s.id in editors),
         key=lambda s: (s.display_name.casefold(), s.id or 0),
     )

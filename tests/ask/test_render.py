@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Lang, format_date, t, tn
-from handlers.ask.admin import gaps_text
+from bot.i18n import Lang, format_date, t
 from handlers.ask.buttons import View
 from handlers.ask.render import (
     CARD_LIMIT,
@@ -414,25 +413,3 @@ def test_the_emergency_card_has_no_separate_safety_line(kb: KnowledgeBase) -> No
     """It already shows 112 first; the footer line is for ordinary answers only."""
     card = answer_card(kb, emergency("sv", safety_note=True), log_id=3, local=MELLERUD)
     assert t("ask.safety_note", "sv") not in card.text
-
-
-def test_kb_gaps_stays_one_phone_sized_message_with_plurals() -> None:
-    """Ten long unanswered questions and five disliked articles: at most 1,200 characters,
-    questions shortened, the ones left out counted with the right plural."""
-    unanswered = [(f"fråga nummer {i} " + "och mycket mer text " * 10, 10 - i) for i in range(10)]
-    disliked = [(f"artikel-{i}", 3, 1) for i in range(5)]
-    titles = {
-        f"artikel-{i}": "En ganska lång artikeltitel om samverkan " + str(i) for i in range(5)
-    }
-    for lang in ("sv", "en"):
-        text = gaps_text(lang, unanswered, disliked, titles)
-        assert len(text) <= CARD_LIMIT
-        assert "10 × fråga nummer 0" in text and "…" in text
-        assert text.count("👎, 1 👍") == 5
-        left_out = 10 - sum(1 for line in text.splitlines() if " × " in line)
-        if left_out:
-            assert tn("ask.gaps_more", left_out, lang) in text
-    short = gaps_text("en", unanswered[:1], [], {})
-    assert "more question" not in short and t("ask.gaps_disliked_none", "en") in short
-    assert tn("ask.gaps_more", 1, "sv") == "… och 1 fråga till"
-    assert tn("ask.gaps_more", 2, "en") == "… and 2 more questions"
