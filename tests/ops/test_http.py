@@ -149,10 +149,11 @@ async def test_updates_are_counted_by_kind_and_their_handling_timed(
 
 
 async def test_reminders_due_sent_failed_and_429_are_reported(
-    ops_app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock
+    ops_app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Three reminders due (queue age from the oldest), then one dispatcher run: two sent,
-    one undeliverable (a blocked chat), a 429 counted, and the queue empty again."""
+    one undeliverable (a blocked chat) and its notice to an admin sent, a 429 counted, and
+    the queue empty again."""
     db = ops_app.bot_data.db
     follow_up = dt.date(2026, 12, 9)
 
@@ -178,19 +179,23 @@ async def test_reminders_due_sent_failed_and_429_are_reported(
     before = await scrape(ops_app)
     assert value(before, "dalsbot_reminders_due") == 3
     assert value(before, "dalsbot_reminders_queue_age_seconds") == 600
-    # One 429 first: the stand-in answers the next send with "retry after 1 s".
-    standin.rate_limits = RateLimits(per_second=1)
+    # One 429: a message to 301 just now uses that chat's one message a second.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # else PTB warns about int retry_after
+    standin.rate_limits = RateLimits()
+    await ops_app.bot.send_message(301, "Hej!")
     await ops_app.bot_data.services.get(Dispatcher).run_once()
     after = await scrape(ops_app)
 
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert moved("dalsbot_reminders_sent_total") == 2
+    # Two reminders, and the notice to an admin that 303's responsible cannot be reached.
+    assert moved("dalsbot_reminders_sent_total") == 3
     assert moved("dalsbot_reminders_failed_total", reason="undeliverable") == 1
     assert moved("dalsbot_reminders_failed_total", reason="network") == 0
     assert moved("dalsbot_telegram_rate_limited_total") == standin.rate_limits.rejected >= 1
-    assert value(after, "dalsbot_reminders_due") == 1  # the notice about the blocked chat
+    assert value(after, "dalsbot_reminders_due") == 0
+    assert value(after, "dalsbot_reminders_queue_age_seconds") == 0
     assert value(after, "dalsbot_reminders_sending") == 0
 
 
