@@ -271,7 +271,8 @@ class _MetricsHandler(RequestHandler):
     def initialize(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def get(self) -> None:
-        body, content_type = self.metrics()
+    async def get(self) -> None:
+        # Off the event loop: the scrape reads the reminder queue from the database.
+        body, content_type = await asyncio.to_thread(self.metrics)
         self.set_header("Content-Type", content_type)
         self.finish(body)
