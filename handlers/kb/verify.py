@@ -15,6 +15,7 @@ for admins.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from bot.buttons import ButtonData, Page, RowId, Token
 from bot.context import BotContext, DalsbotApp, Feature
 from bot.i18n import Lang, as_lang, format_date, t, tn
 from handlers.ask.render import escape, shorten
+from handlers.ask.shared import knowledge_base
 from handlers.common import (
     ADMIN_ONLY,
     CommandSpec,
@@ -333,6 +335,8 @@ async def still_correct(update: Update, context: BotContext) -> None:
         )
     )
     await update.callback_query.answer()  # type: ignore[union-attr]
+    # The new review date shows in answers at once here (other processes within seconds).
+    await asyncio.to_thread(knowledge_base(context).refresh, force=True)
     following = fresh.due if fresh is not None else today
     await edit_or_send(
         update,
@@ -531,6 +535,7 @@ async def _mark(
             session, article_id=review.article_id, by_staff_id=staff_id, today=today, now=now
         )
     )
+    await asyncio.to_thread(knowledge_base(context).refresh, force=True)
     back = [[(t("upkeep.verify.back_button", lang), ReviewListButton("list", 0).pack())]]
     text = t("upkeep.verify.marked", lang, title=review.title(lang), date=format_date(today, lang))
     await edit_or_send(update, text, keyboard(back))
