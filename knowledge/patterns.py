@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import yamlfile
+from knowledge.regexcache import compile_cached
 
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "æ": "a", "ø": "o"})
 _CLAUSE_BREAK = re.compile(r"[.!?;,:\n]+|\s+(?:men|but)\s+")
@@ -46,7 +47,8 @@ def fold(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-_ESCAPE_OR_CHAR = re.compile(r"\\.|.", re.DOTALL)
+# Splits a pattern into text and escapes: text at even positions, escapes at odd ones.
+_ESCAPES = re.compile(r"(\\.)", re.DOTALL)
 
 
 def fold_pattern(pattern: str) -> str:
@@ -54,11 +56,11 @@ def fold_pattern(pattern: str) -> str:
 
     Escapes are kept as written (``\\S`` must not become ``\\s``).
     """
-    pattern = unicodedata.normalize("NFKC", pattern)
-    pattern = "".join(
-        token if token.startswith("\\") else token.lower()
-        for token in _ESCAPE_OR_CHAR.findall(pattern)
-    ).translate(_FOLD)
+    parts = _ESCAPES.split(unicodedata.normalize("NFKC", pattern))
+    parts[::2] = [text.lower() for text in parts[::2]]
+    pattern = "".join(parts).translate(_FOLD)
+    if pattern.isascii():  # nothing left to decompose (most patterns once å, ä, ö are folded)
+        return pattern
     pattern = unicodedata.normalize("NFD", pattern)
     return "".join(c for c in pattern if not unicodedata.combining(c))
 
@@ -69,7 +71,7 @@ def compile_words(patterns: list[str], source: str) -> re.Pattern[str] | None:
         return None
     joined = "|".join(f"(?:{fold_pattern(p)})" for p in patterns)
     try:
-        return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
+        return compile_cached(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
     except re.error as exc:
         raise PatternError(f"{source}: {exc}") from exc
 
