@@ -285,7 +285,7 @@ async def test_help_lists_the_administration_commands_last(
     assert groups == ["❓ Fråga", "📋 Planer", "📊 Puls", "👤 Jag", "🛠 Admin"]
     detail = await admin.tap(summary, "Admin")
     commands = [line.split(" – ")[0] for line in detail.text.splitlines()[1:]]
-    assert commands == ["/medarbetare", "/bjud_in", "/kb_gaps", "/kb_reload"]
+    assert commands == ["/medarbetare", "/bjud_in", "/kb_gaps", "/kb_reload", "/kb_granska"]
 
 
 async def test_admin_commands_in_a_group_point_to_the_private_chat(

@@ -172,9 +172,11 @@ async def test_an_unanswered_question_becomes_an_example_question_and_is_answere
     work = await admin.ask("/kb_gaps")
     assert [b["text"] for b in work.buttons] == [f"1× {question[:39]}…"]
     opened = await admin.tap(work, 0)
-    title = app.bot_data.db.call(
+    article = app.bot_data.db.call(
         lambda s: kb_articles.current_article(s, "fullfoljda-studier", "sv")
-    ).title
+    )
+    assert article is not None
+    title = article.title
     confirm = await admin.tap(opened, f"➕ {title}"[:20])
     assert f"”{question}”" in confirm.text and "✅ Spara" in [b["text"] for b in confirm.buttons]
     saved = await admin.tap(confirm, "✅ Spara")
