@@ -40,6 +40,7 @@ import datetime as dt
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -118,16 +119,25 @@ _GRANT = sa.text(
     ON CONFLICT (bot_key) DO UPDATE
         SET next_at = GREATEST(send_budget.next_at, clock_timestamp())
                       + make_interval(secs => :span)
-    RETURNING EXTRACT(EPOCH FROM next_at - clock_timestamp()) - :span
+    RETURNING next_at - make_interval(secs => :span) AS first,
+              EXTRACT(EPOCH FROM next_at - clock_timestamp()) - :span AS wait
     """
-)
+).columns(sa.column("first", UTCDateTime()), sa.column("wait", sa.Float()))
 
 
-def grant(session: Session, *, key: str, count: int, interval: float) -> float:
-    """Take ``count`` consecutive slots ``interval`` seconds apart from ``key``'s budget;
-    returns the seconds from now until the first (negative or 0: at once)."""
-    span = count * interval
-    return float(session.execute(_GRANT, {"key": key, "span": span}).scalar_one())
+@dataclass(frozen=True)
+class Grant:
+    """Slots taken from a budget: the first starts at ``first`` (the database's clock),
+    ``wait`` seconds from when it was taken (0 or less: at once), the rest an interval apart."""
+
+    first: dt.datetime
+    wait: float
+
+
+def grant(session: Session, *, key: str, count: int, interval: float) -> Grant:
+    """Take ``count`` consecutive slots ``interval`` seconds apart from ``key``'s budget."""
+    row = session.execute(_GRANT, {"key": key, "span": count * interval}).one()
+    return Grant(row.first, float(row.wait))
 
 
 def pause(session: Session, *, key: str, seconds: float) -> None:
@@ -310,9 +320,9 @@ class SharedBudget(SendLimiter):
         while True:
             if not self._slots:
                 count = max(1, min(self.batch, self._waiting))
-                delay = await self.db.run(grant, key=self.key, count=count, interval=self.interval)
+                taken = await self.db.run(grant, key=self.key, count=count, interval=self.interval)
                 self.grants += 1
-                first = self._clock() + delay
+                first = self._clock() + taken.wait
                 self._slots.extend(first + i * self.interval for i in range(count))
             slot = self._slots.popleft()
             delay = slot - self._clock()
