@@ -47,7 +47,7 @@ COMMANDS = [
 
 HelpGroup = Literal["ask", "plans", "pulse", "me", "admin"]
 HELP_GROUPS: Final[dict[HelpGroup, tuple[str, ...]]] = {
-    "ask": ("fraga", "artiklar"),
+    "ask": ("fraga", "artiklar", "kb_artikel"),
     "plans": ("planer", "ny_plan", "plan"),
     "pulse": ("puls", "puls_resultat", "puls_trend"),
     "me": ("settings", "language", "privacy", "mina_data", "start", "help", "cancel"),

@@ -39,6 +39,7 @@ COMMAND_NAMES: Final[Mapping[str, tuple[str, str]]] = {
     "staff": ("medarbetare", "staff"),
     "kb_reload": ("kb_reload", "kb_reload"),
     "kb_gaps": ("kb_gaps", "kb_gaps"),
+    "kb_artikel": ("kb_artikel", "kb_article"),
 }
 
 

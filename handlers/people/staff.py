@@ -29,6 +29,7 @@ from handlers.common import (
     person_params,
     user_lang,
 )
+from handlers.kb.buttons import editor_row
 from handlers.people.menus import refresh_person_menu
 from storage.people import store as staff_store
 from storage.people.models import Role, Staff
@@ -126,6 +127,9 @@ def _card(person: Staff, lang: Lang) -> tuple[str, InlineKeyboardMarkup]:
         for role in ROLE_NAMES
         if role != person.role
     ]
+    editor = editor_row(person, lang)
+    if editor is not None:
+        rows.append(editor)
     rows.append([(t("core.admin_remove", lang), StaffButton("rm", person.id).pack())])
     rows.append([(t("core.admin_back", lang), _BACK)])
     return text, keyboard(rows)

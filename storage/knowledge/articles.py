@@ -1162,3 +1162,32 @@ class DatabaseSource:
 
     def articles(self) -> tuple[int, list[Article]]:
         return self.db.call(lambda session: (kb_revision(session), current_articles(session)))
+
+
+def editors(session: Session, *, except_staff_id: int | None = None) -> list[Staff]:
+    """The active editors and admins (to tell them of a proposal), without one person."""
+    ids = [i for i in editor_ids(session) if i != except_staff_id]
+    if not ids:
+        return []
+    return list(session.exec(select(Staff).where(col(Staff.id).in_(ids)).order_by(col(Staff.id))))
+
+
+def meta_of(session: Session, article_id: str, lang: str) -> ArticleMeta | None:
+    """One article's bookkeeping (owner, review, approved version), or None."""
+    article = session.get(KbArticle, (article_id, lang))
+    if article is None:
+        return None
+    version = _version_row(session, article_id, lang, article.version_no)
+    if version is None:
+        return None
+    return ArticleMeta(
+        article.id,
+        article.lang,
+        version.title,
+        first_paragraph(version.body),
+        article.version_no,
+        article.owner_staff_id,
+        article.review_days,
+        article.reviewed,
+        article.reviewed_by,
+    )

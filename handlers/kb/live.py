@@ -1,0 +1,62 @@
+"""The bot answers from the database's approved articles: at start-up the seed is imported
+into an empty database (a fresh install works with no extra command), the knowledge base is
+switched to the database, and before handling an update every process compares the
+knowledge base's revision at most every few seconds (one cheap read), rebuilding the search
+index when another process approved a change."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import sqlalchemy as sa
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bot.context import BotContext, DalsbotApp
+from knowledge.articles import ARTICLES_DIR, KnowledgeBaseError, load_articles
+from knowledge.service import KnowledgeBase
+from storage.knowledge import articles as store
+
+logger = logging.getLogger(__name__)
+
+# Before the text-first groups (bot/shell/app.py): a question is answered from the newest
+# articles.
+REVISION_GROUP = -5
+
+
+def seed_and_switch(app: DalsbotApp) -> None:
+    """Import the seed into an empty database, then answer from the database."""
+    data = app.bot_data
+    kb = data.services.get(KnowledgeBase)
+    now = data.clock()
+    try:
+        seeded = data.db.call(lambda s: store.seed_if_empty(s, load_articles(kb.root), now))
+    except sa.exc.IntegrityError:
+        # Another process started at the same moment and imported it.
+        seeded = False
+    except KnowledgeBaseError as exc:
+        raise SystemExit(f"Cannot import the knowledge base: {exc}") from exc
+    if seeded:
+        logger.info("The empty database got the articles of %s", kb.root or ARTICLES_DIR)
+    kb.use_source(store.DatabaseSource(data.db))
+    logger.info("Answering from the database's articles (revision %s)", kb.revision)
+
+
+async def start(app: DalsbotApp) -> None:
+    """Post-init hook: :func:`seed_and_switch` in a worker thread."""
+    await asyncio.to_thread(seed_and_switch, app)
+
+
+async def check_revision(update: Update, context: BotContext) -> None:
+    """Before every update: rebuild the index when the revision changed (checked at most
+    every few seconds; no I/O on the event loop)."""
+    kb = context.data.services.get(KnowledgeBase)
+    if kb.due():
+        await asyncio.to_thread(kb.refresh)
+
+
+def register(app: DalsbotApp) -> None:
+    """Switch to the database at start-up; the revision check before every update."""
+    app.bot_data.post_init_hooks.append(start)
+    app.add_handler(TypeHandler(Update, check_revision), group=REVISION_GROUP)
