@@ -48,10 +48,11 @@ PULSE_ANSWERS: Final = Counter(
     registry=REGISTRY,
 )
 
-# Every kind from the start, so a rate() over a kind that has not happened yet is 0, not absent.
-for _kind in UPDATE_KINDS:
-    UPDATES.labels(_kind)
-    UPDATE_SECONDS.labels(_kind)
+# Every kind from the start (a rate() over a kind not yet seen is 0, not absent), looked up
+# once: ``labels()`` on every update would take a lock and build a key each time.
+_BY_KIND: Final = {
+    kind: (UPDATES.labels(kind), UPDATE_SECONDS.labels(kind)) for kind in UPDATE_KINDS
+}
 
 
 def update_kind(update: object) -> str:
@@ -106,19 +107,20 @@ class UpdateTimer:
     """Counts an update when it arrives and observes its handling time when done:
     ``timer = UpdateTimer.start(update, liveness)`` ... ``timer.done()``."""
 
-    __slots__ = ("kind", "started")
+    __slots__ = ("histogram", "started")
 
-    def __init__(self, kind: str, started: float) -> None:
-        self.kind, self.started = kind, started
+    def __init__(self, histogram: Histogram, started: float) -> None:
+        self.histogram, self.started = histogram, started
 
     @classmethod
     def start(cls, update: object, liveness: Liveness) -> UpdateTimer:
         """Count ``update`` by kind and note that an update arrived."""
-        kind = update_kind(update)
-        UPDATES.labels(kind).inc()
+        counter, histogram = _BY_KIND[update_kind(update)]
+        counter.inc()
+        started = time.perf_counter()
         liveness.last_update = time.monotonic()
-        return cls(kind, time.perf_counter())
+        return cls(histogram, started)
 
     def done(self) -> None:
         """Observe the time since :meth:`start`."""
-        UPDATE_SECONDS.labels(self.kind).observe(time.perf_counter() - self.started)
+        self.histogram.observe(time.perf_counter() - self.started)

@@ -3,8 +3,9 @@
 SQLite: SQLite's online backup API (``sqlite3.Connection.backup``) copies the database in one
 step from one read snapshot, so the bot may keep writing meanwhile (in WAL mode writers do not
 wait for a reader, and the copy never sees half a transaction). The copy is checked
-(``PRAGMA integrity_check``), made a single self-contained file (no ``-wal``), readable by its
-owner only, and moved into place only when complete.
+(``PRAGMA quick_check``; a backup is fully checked before it is restored), made a single
+self-contained file (no ``-wal``), readable by its owner only, and moved into place only when
+complete.
 
 PostgreSQL: ``pg_dump --format=custom`` (consistent by itself: one transaction snapshot) and
 ``pg_restore`` into an empty database; the password goes through ``PGPASSWORD``, never the
@@ -70,7 +71,10 @@ def backup_sqlite(source: Path, target: Path) -> Copied:
             # starts over whenever the bot writes in between, and might never finish.
             source_db.backup(partial_db, pages=-1)
             partial_db.execute("PRAGMA journal_mode=DELETE")
-            _check_integrity(partial_db, partial)
+            # quick_check: every page and record of the copy is sound (the full
+            # integrity_check also compares each index with its table: ten times slower,
+            # and run on the backup before a restore).
+            _check_integrity(partial_db, partial, quick=True)
         finally:
             partial_db.close()
     finally:
@@ -82,8 +86,9 @@ def backup_sqlite(source: Path, target: Path) -> Copied:
     return Copied(target, target.stat().st_size)
 
 
-def _check_integrity(connection: sqlite3.Connection, path: Path) -> None:
-    result = connection.execute("PRAGMA integrity_check").fetchone()
+def _check_integrity(connection: sqlite3.Connection, path: Path, *, quick: bool = False) -> None:
+    check = "quick_check" if quick else "integrity_check"
+    result = connection.execute(f"PRAGMA {check}").fetchone()
     if not result or result[0] != "ok":
         raise BackupError(f"{path} failed SQLite's integrity check: {result[0] if result else '?'}")
 
@@ -136,7 +141,7 @@ def restore_sqlite(backup: Path, target: Path, *, now: dt.datetime) -> Path | No
         target_db = _connect(target, must_exist=False)
         try:
             source_db.backup(target_db, pages=-1)
-            _check_integrity(target_db, target)
+            _check_integrity(target_db, target, quick=True)
         finally:
             target_db.close()
     finally:
