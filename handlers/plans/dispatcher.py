@@ -302,23 +302,27 @@ class Dispatcher:
         retried in place."""
         options: dict[str, object] = {"parse_mode": ParseMode.HTML} if html else {}
         options.update(self._paid)
-        for attempt in range(MAX_IN_PLACE_RETRIES + 1):
-            waited = time.monotonic()
-            await self.budget.acquire(chat_id)
-            self.stats.budget_wait_seconds += time.monotonic() - waited
-            try:
-                return await self._send(chat_id=chat_id, text=text, reply_markup=markup, **options)
-            except RetryAfter as error:
-                wait = retry_seconds(error)
-                self.stats.rate_limited += 1
-                await self.budget.back_off(chat_id, wait)
-                if wait > MAX_IN_PLACE_WAIT or attempt == MAX_IN_PLACE_RETRIES:
+        try:
+            for attempt in range(MAX_IN_PLACE_RETRIES + 1):
+                waited = time.monotonic()
+                await self.budget.acquire(chat_id)
+                self.stats.budget_wait_seconds += time.monotonic() - waited
+                try:
+                    return await self._send(
+                        chat_id=chat_id, text=text, reply_markup=markup, **options
+                    )
+                except RetryAfter as error:
+                    wait = retry_seconds(error)
+                    self.stats.rate_limited += 1
+                    await self.budget.back_off(chat_id, wait)
+                    if wait > MAX_IN_PLACE_WAIT or attempt == MAX_IN_PLACE_RETRIES:
+                        return error
+                except TelegramError as error:
+                    # Forbidden, BadRequest, NetworkError/TimedOut...: the caller decides.
                     return error
-            except TelegramError as error:
-                # Forbidden, BadRequest, NetworkError/TimedOut and the rest: the caller decides.
-                return error
-            finally:
-                await self.budget.done(chat_id)
+        finally:
+            # Only now, not between in-place retries: the chat is this process's until then.
+            await self.budget.done(chat_id)
         raise AssertionError("unreachable")
 
     async def _send_digests(self) -> None:
