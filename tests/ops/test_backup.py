@@ -151,6 +151,8 @@ def test_backup_never_overwrites_a_file_and_restore_checks_what_it_is_given(
     assert "add --force" in capsys.readouterr().err
     assert existing.read_bytes() == b"an older backup"
     assert main(["db", "backup", str(existing), "--force"]) == 0
+    assert main(["db", "backup", str(tmp_path / "no-such-folder" / "b.sqlite3")]) == 1
+    assert "No backup was made: unable to open database file" in capsys.readouterr().err
     not_a_database = tmp_path / "notes.txt"
     not_a_database.write_text("hej")
     assert main(["db", "restore", str(not_a_database), "--force"]) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -81,8 +82,8 @@ def run_backup(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _print_pg_recipe(settings, target, missing="pg_dump")
             return 1
-    except backup.BackupError as exc:
-        print(str(exc), file=sys.stderr)
+    except (backup.BackupError, sqlite3.Error, OSError) as exc:
+        print(f"No backup was made: {exc}", file=sys.stderr)
         return 1
     took = time.perf_counter() - started
     print(f"Backed up the database to {copied.path} ({_size(copied.size)}, {took:.1f} s)")
@@ -97,8 +98,8 @@ def run_restore(args: argparse.Namespace, settings: Settings) -> int:
         if settings.is_sqlite:
             return _restore_sqlite(args, settings)
         return _restore_postgres(args.file, settings)
-    except backup.BackupError as exc:
-        print(str(exc), file=sys.stderr)
+    except (backup.BackupError, sqlite3.Error, OSError) as exc:
+        print(f"Not restored: {exc}", file=sys.stderr)
         return 1
 
 
