@@ -19,15 +19,16 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.context import DalsbotApp
+from bot.metrics import Liveness
 from bot.settings import Settings
 from bot.shell.app import build_application, running
-from bot.shell.ops import OpsServer
+from bot.shell.ops import DISPATCH_LATE, OpsServer
 from bot.shell.standin import BotApiStandIn, RateLimits
 from handlers.plans.dispatcher import Dispatcher
 from storage import migrate
 from storage.db import Database
 from tests.conftest import ADMIN_ID, POSTGRES_ENV, FakeClock
-from tests.helpers import add_staff, new_staff
+from tests.helpers import add_staff, eventually, new_staff
 from tests.pulse.helpers import answer, open_pulse
 from tests.reminders.helpers import make_plan
 
@@ -240,6 +241,25 @@ async def test_healthz_is_200_with_no_personal_data(
     assert 0 <= updates["seconds_since_last"] < 10
     assert reminders["seconds_since_dispatch"] is not None
     assert str(ADMIN_ID) not in text and "Ada" not in text
+
+
+async def test_healthz_is_503_when_the_dispatcher_is_no_longer_woken(ops_app: DalsbotApp) -> None:
+    """The JobQueue stopped (paused here) and its last wake-up of the reminder dispatcher
+    more than 120 s ago: 503 with the reminders check late; the database is still fine."""
+    assert ops_app.job_queue is not None
+    liveness = ops_app.bot_data.services.get(Liveness)
+    await eventually(lambda: liveness.last_dispatch is not None)
+    ops_app.job_queue.scheduler.pause()
+    try:
+        assert liveness.last_dispatch is not None
+        liveness.last_dispatch -= DISPATCH_LATE + 1
+        status, body, _text = await get_health(ops_app)
+    finally:
+        ops_app.job_queue.scheduler.resume()
+    assert status == 503
+    assert body["checks"] == {"process": "ok", "database": "ok", "reminders": "late"}
+    reminders = body["reminders"]
+    assert isinstance(reminders, dict) and reminders["seconds_since_dispatch"] > DISPATCH_LATE
 
 
 async def test_healthz_is_503_when_the_sqlite_file_is_gone(
