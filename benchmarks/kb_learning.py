@@ -118,6 +118,10 @@ def fresh_questions(needs: list[Need]) -> list[tuple[str, str, str]]:
     return [(q, need.lang, need.topic) for need in needs for q in need.fresh]
 
 
+def month_questions(needs: list[Need]) -> list[tuple[str, str, str]]:
+    return [(q, need.lang, need.topic) for need in needs for q in need.month]
+
+
 def _staff(session: object, telegram_id: int, name: str, role: Role) -> int:
     from sqlmodel import Session
 
@@ -143,6 +147,7 @@ class Month:
     asked: Counter[int]
     answered: Counter[int]
     not_logged: int = 0
+    down_votes: int = 0
     answered_wrong: int = 0
     gaps_worked: int = 0
     suggested_first: int = 0
@@ -152,10 +157,14 @@ class Month:
     refused: int = 0
 
 
-def replay_month(db: Database, needs: list[Need], asker: int, editor: int) -> Month:
-    """Ask the month phrasings over four weeks; the editor works /kb_gaps every Friday."""
+def replay_month(
+    db: Database, needs: list[Need], asker: int, editor: int, vote_share: float
+) -> Month:
+    """Ask the month phrasings over four weeks; the editor works /kb_gaps every Friday. An
+    answer with another need's article gets a 👎 from the asker with chance ``vote_share``."""
     questions = [(q, need) for need in needs for q in need.month]
     random.Random(SEED).shuffle(questions)
+    votes = random.Random(SEED + 1)
     topic_of = {verification.gap_key(q): need.topic for q, need in questions}
     per_week = -(-len(questions) // WEEKS)
     month = Month(Counter(), Counter())
@@ -171,8 +180,9 @@ def replay_month(db: Database, needs: list[Need], asker: int, editor: int) -> Mo
                 month.not_logged += 1  # small talk, case or off-topic: never stored
                 continue
             month.answered[week] += answer.answered
-            month.answered_wrong += answer.answered and answer.article_id != need.topic
-            db.call(
+            wrong = answer.answered and answer.article_id != need.topic
+            month.answered_wrong += wrong
+            log_id = db.call(
                 kb_store.log_question,
                 staff_id=asker,
                 question=question,
@@ -183,12 +193,17 @@ def replay_month(db: Database, needs: list[Need], asker: int, editor: int) -> Mo
                 emergency=answer.emergency,
                 now=now,
             )
+            if wrong and votes.random() < vote_share:
+                month.down_votes += 1
+                db.call(
+                    kb_store.record_vote, question_id=log_id, staff_id=asker, vote="down", now=now
+                )
         friday = monday + dt.timedelta(days=4, hours=6)
         gaps = db.call(verification.open_gaps, now=friday, limit=10_000)
         for gap in gaps:
             month.gaps_worked += 1
             topic = topic_of[verification.gap_key(gap.text)]
-            suggested = verification.suggest_articles(kb, gap.text, gap.lang)
+            suggested = verification.suggest_articles(kb, gap.text, gap.lang, gap.disliked_article)
             if suggested[:1] == [topic]:
                 month.suggested_first += 1
             elif topic in suggested:
@@ -226,57 +241,95 @@ def _pct(value: float) -> str:
     return f"{100 * value:5.1f} %"
 
 
-def main() -> int:
-    """Replay the month and print the fresh phrasings' figures before and after."""
-    needs = load_needs()
+# How often staff tap 👎 on an answer that showed another article: never (only unanswered
+# questions reach the work list), half the time, every time.
+VOTE_SHARES = (0.0, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One replayed month: the fresh figures before and after, and what happened."""
+
+    before: Rates
+    after: Rates
+    # The month's own phrasings asked again (the next person asking the same thing).
+    again_before: Rates
+    again_after: Rates
+    month: Month
+    revisions: tuple[int, int]
+
+
+def run(needs: list[Need], vote_share: float) -> Run:
+    """Replay the month on a fresh database."""
     with tempfile.TemporaryDirectory() as folder:
         db = Database(f"sqlite:///{Path(folder) / 'learning.sqlite3'}")
         migrate.upgrade(db)
         db.call(kb_articles.import_articles, load_articles(ARTICLES_DIR), START)
         asker = db.call(_staff, 5001, "Sara", Role.STAFF)
         editor = db.call(_staff, 5002, "Erik", Role.ADMIN)
-        fresh = fresh_questions(needs)
-        before = ask_all(knowledge_base(db), fresh)
+        fresh, again = fresh_questions(needs), month_questions(needs)
+        start = knowledge_base(db)
+        before, again_before = ask_all(start, fresh), ask_all(start, again)
         revision_before = db.call(kb_articles.kb_revision)
-        month = replay_month(db, needs, asker, editor)
-        after = ask_all(knowledge_base(db), fresh)
+        month = replay_month(db, needs, asker, editor, vote_share)
+        end = knowledge_base(db)
+        after, again_after = ask_all(end, fresh), ask_all(end, again)
         revision_after = db.call(kb_articles.kb_revision)
         db.dispose()
-    languages = Counter(need.lang for need in needs)
-    print(
-        f"Learning set ({NEEDS_PATH.name}): {len(needs)} needs "
-        f"({languages['sv']} sv, {languages['en']} en), "
-        f"{sum(len(n.month) for n in needs)} month phrasings, {len(fresh)} fresh phrasings\n"
-    )
-    print("The month (phrasings asked while the bot learned):")
+    return Run(before, after, again_before, again_after, month, (revision_before, revision_after))
+
+
+def _report(result: Run, vote_share: float) -> None:
+    month, before, after = result.month, result.before, result.after
+    print(f"\n== 👎 on {vote_share:.0%} of the answers with another need's article ==")
     for week in range(WEEKS):
         asked, answered = month.asked[week], month.answered[week]
         print(f"  week {week + 1}: {answered:3d} of {asked:3d} answered ({_pct(answered / asked)})")
     print(f"  not stored (small talk, case or off-topic reply): {month.not_logged}")
-    print(f"  answered with another need's article (no gap): {month.answered_wrong}")
-    print(f"  gap-list questions worked by the editor: {month.gaps_worked}")
+    print(f"  answered with another need's article: {month.answered_wrong}, 👎 {month.down_votes}")
+    print(f"  work-list questions the editor handled: {month.gaps_worked}")
     print(f"    right article suggested first:        {month.suggested_first}")
     print(f"    right article 2nd or 3rd suggestion:  {month.suggested_other}")
     print(f"    right article not suggested (by hand): {month.picked_by_hand}")
     print(f"    refused by the personal-data guard:   {month.refused}")
     print(f"    already an example question:          {month.already}")
-    print(f"  knowledge-base revision: {revision_before} → {revision_after}\n")
-    print("Fresh paraphrases (never tuned on), before → after the month:")
-    print(f"{'':28} {'before':>14} {'after':>14}   target")
-    print(
-        f"{'answered':28} {before.answered:4d} {_pct(before.answered_rate)} "
-        f"{after.answered:4d} {_pct(after.answered_rate)}   after > before"
-    )
-    print(
-        f"{'answered, right article':28} {before.correct:4d} {_pct(before.correct_rate)} "
-        f"{after.correct:4d} {_pct(after.correct_rate)}   after > before"
-    )
+    print(f"  knowledge-base revision: {result.revisions[0]} → {result.revisions[1]}")
+    print("  The month's phrasings asked again by the next person, before → after:")
+    _rows(result.again_before, result.again_after)
+    print("  Fresh paraphrases (never tuned on), before → after:")
+    _rows(before, after)
+
+
+def _rows(before: Rates, after: Rates) -> None:
+    print(f"  {'':26} {'before':>14} {'after':>14}   target")
     wrong_before = before.answered - before.correct
     wrong_after = after.answered - after.correct
     print(
-        f"{'answered, other article':28} {wrong_before:4d} {_pct(wrong_before / before.asked)} "
-        f"{wrong_after:4d} {_pct(wrong_after / after.asked)}   not higher"
+        f"  {'answered':26} {before.answered:4d} {_pct(before.answered_rate)} "
+        f"{after.answered:4d} {_pct(after.answered_rate)}   after ≥ before"
     )
+    print(
+        f"  {'answered, right article':26} {before.correct:4d} {_pct(before.correct_rate)} "
+        f"{after.correct:4d} {_pct(after.correct_rate)}   after > before"
+    )
+    print(
+        f"  {'answered, other article':26} {wrong_before:4d} {_pct(wrong_before / before.asked)} "
+        f"{wrong_after:4d} {_pct(wrong_after / after.asked)}   after < before"
+    )
+
+
+def main() -> int:
+    """Replay the month once per 👎 share and print the fresh phrasings' figures."""
+    needs = load_needs()
+    languages = Counter(need.lang for need in needs)
+    fresh = fresh_questions(needs)
+    print(
+        f"Learning set ({NEEDS_PATH.name}): {len(needs)} needs "
+        f"({languages['sv']} sv, {languages['en']} en), "
+        f"{sum(len(n.month) for n in needs)} month phrasings, {len(fresh)} fresh phrasings"
+    )
+    for share in VOTE_SHARES:
+        _report(run(needs, share), share)
     return 0
 
 

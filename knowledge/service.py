@@ -152,6 +152,9 @@ class ArticleSource(Protocol):
 class _State:
     articles: dict[tuple[str, str], Article]
     index: KnowledgeIndex
+    # Every article's own questions (example questions included), as /kb_gaps groups them →
+    # the article: asked word for word, a question gets its article.
+    taught: dict[str, str] = field(default_factory=dict)
 
 
 class KnowledgeBase:
@@ -330,11 +333,14 @@ class KnowledgeBase:
     def _second_opinion(self, question: str, result: SearchResult) -> SearchResult:
         """Let the topic model take, switch or drop the search's article (see topic_model).
 
-        A question an editor accepted as one of the article's example questions (the /kb_gaps
-        work list) keeps its article: the people who own the content decided, and the topic
-        model, trained before, cannot know it."""
+        A question that is word for word one of an article's questions (an editor accepted it
+        from the /kb_gaps work list, say) gets that article: the people who own the content
+        decided, and neither the ranking nor the topic model, trained before, can know it."""
+        taught = self._state.taught.get(_question_key(question))
+        if taught is not None:
+            return result if result.article_id == taught else self._as_result(taught, 1.0, result)
         model = self.topic_model
-        if model is None or self._taught(question, result.article_id):
+        if model is None:
             return result
         probabilities = model.probabilities(question)
         none = probabilities.pop(topic_model.NONE, 0.0)
@@ -357,18 +363,6 @@ class KnowledgeBase:
         ):
             return self._as_result(best, sure, result)
         return result
-
-    def _taught(self, question: str, article_id: str | None) -> bool:
-        """Whether ``question`` is one of the article's own questions (in either language),
-        compared as /kb_gaps groups questions: case, spaces and closing punctuation aside."""
-        if article_id is None:
-            return False
-        asked = _question_key(question)
-        for lang in SUPPORTED_LANGS:
-            article = self._state.articles.get((article_id, lang))
-            if article is not None and asked in {_question_key(q) for q in article.questions}:
-                return True
-        return False
 
     def _as_result(self, article_id: str, confidence: float, result: SearchResult) -> SearchResult:
         """``result`` with ``article_id`` first (its own related articles, then the search's)."""
@@ -562,4 +556,9 @@ def _suggestions(result: SearchResult) -> list[str]:
 
 def _build_state(articles: list[Article], glossary: Glossary) -> _State:
     by_key = {(a.id, a.lang): a for a in articles}
-    return _State(articles=by_key, index=KnowledgeIndex(list(by_key.values()), glossary))
+    taught: dict[str, str] = {}
+    for article in by_key.values():
+        for question in article.questions:
+            taught.setdefault(_question_key(question), article.id)
+    index = KnowledgeIndex(list(by_key.values()), glossary)
+    return _State(articles=by_key, index=index, taught=taught)

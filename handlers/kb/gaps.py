@@ -135,7 +135,11 @@ def list_card(
 
 
 def question_card(
-    gap: Gap, suggestions: list[tuple[str, str]], lang: Lang, tz_date: str
+    gap: Gap,
+    suggestions: list[tuple[str, str]],
+    lang: Lang,
+    tz_date: str,
+    disliked_title: str | None = None,
 ) -> tuple[str, Rows]:
     """One question with its choices: the suggested articles, the coordinator's reply (if
     any), ignore, back."""
@@ -147,6 +151,10 @@ def question_card(
             times=tn("upkeep.gaps.times", gap.count, lang),
             date=tz_date,
         ),
+    ]
+    if disliked_title is not None:
+        lines.append(t("upkeep.gaps.disliked_answer", lang, title=disliked_title))
+    lines += [
         "",
         t("upkeep.gaps.suggest", lang) if suggestions else t("upkeep.gaps.no_suggestions", lang),
     ]
@@ -250,7 +258,9 @@ async def open_question(update: Update, context: BotContext) -> None:
         return
     await press.query.answer()
     kb = knowledge_base(context)
-    ids = await asyncio.to_thread(verification.suggest_articles, kb, gap.text, gap.lang)
+    ids = await asyncio.to_thread(
+        verification.suggest_articles, kb, gap.text, gap.lang, gap.disliked_article
+    )
     lang = press.lang
     suggestions = []
     for article_id in ids:
@@ -258,7 +268,9 @@ async def open_question(update: Update, context: BotContext) -> None:
         if article is not None:
             suggestions.append((article_id, article.title))
     day = format_date(gap.last_asked.astimezone(context.settings.tz).date(), lang)
-    text, rows = question_card(gap, suggestions, lang, day)
+    shown = localised(kb, gap.disliked_article, lang) if gap.disliked_article else None
+    title = shown.title if shown is not None else None
+    text, rows = question_card(gap, suggestions, lang, day, title)
     await edit_or_send(update, text, keyboard(rows))
 
 

@@ -32,7 +32,12 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from knowledge import topic_model
 from knowledge.service import KnowledgeBase
 from storage.knowledge import articles
-from storage.knowledge.models import KbCoordinatorQuestion, KbQuestion, QuestionKind
+from storage.knowledge.models import (
+    KbCoordinatorQuestion,
+    KbFeedback,
+    KbQuestion,
+    QuestionKind,
+)
 from storage.knowledge.store import GAPS_DAYS, normalise_question
 from storage.people.models import Staff
 from storage.types import UTCDateTime
@@ -231,8 +236,9 @@ def gap_key(text: str) -> str:
 
 @dataclass(frozen=True)
 class Gap:
-    """One question of the gap list: how often it went unanswered, its latest wording and
-    card (the row a button refers to), and a coordinator's reply to it, if there is one."""
+    """One question of the gap list: how often it went unanswered (or its answer got 👎, or
+    was passed on to a coordinator), its latest wording and card (the row a button refers to),
+    the article a 👎'd answer showed, and a coordinator's reply to it, if there is one."""
 
     question_id: int
     text: str
@@ -240,18 +246,28 @@ class Gap:
     count: int
     last_asked: dt.datetime
     coordinator_question_id: int | None = None
+    disliked_article: str | None = None
 
 
 def open_gaps(
     session: Session, *, now: dt.datetime, days: int = GAPS_DAYS, limit: int = 50
 ) -> list[Gap]:
-    """The unanswered questions of the last ``days`` days that no editor handled since they
-    were last asked, most frequent first (grouped as /kb_gaps always has)."""
+    """The questions of the last ``days`` days the knowledge base did not answer well, that no
+    editor handled since they were last asked, most frequent first (grouped as /kb_gaps always
+    has): unanswered ones, answers that got a 👎, and questions passed on to a coordinator."""
     since = now - dt.timedelta(days=days)
+    disliked = select(KbFeedback.question_id).where(col(KbFeedback.vote) < 0)
+    forwarded = select(KbCoordinatorQuestion.question_id).where(
+        col(KbCoordinatorQuestion.question_id).is_not(None)
+    )
     rows = session.exec(
         select(KbQuestion)
         .where(
-            col(KbQuestion.answered).is_(False),
+            sa.or_(
+                col(KbQuestion.answered).is_(False),
+                col(KbQuestion.id).in_(disliked),
+                col(KbQuestion.id).in_(forwarded),
+            ),
             KbQuestion.kind == QuestionKind.QUESTION.value,
             col(KbQuestion.question).is_not(None),
             KbQuestion.created_at >= since,
@@ -266,7 +282,9 @@ def open_gaps(
         row.key: row.done_at
         for row in session.exec(select(KbGapDone).where(col(KbGapDone.key).in_(list(groups))))
     }
-    replies = _replies(session, [q.id for rows in groups.values() for q in rows if q.id])
+    ids = [q.id for rows in groups.values() for q in rows if q.id]
+    replies = _replies(session, ids)
+    down = _disliked(session, ids)
     gaps = []
     for key, asked in groups.items():
         latest = asked[-1]
@@ -274,11 +292,32 @@ def open_gaps(
             continue
         assert latest.id is not None and latest.question is not None
         reply = next((replies[q.id] for q in reversed(asked) if q.id in replies), None)
+        article = next((q.article_id for q in reversed(asked) if q.id in down), None)
         gaps.append(
-            Gap(latest.id, latest.question, latest.lang, len(asked), latest.created_at, reply)
+            Gap(
+                latest.id,
+                latest.question,
+                latest.lang,
+                len(asked),
+                latest.created_at,
+                reply,
+                article,
+            )
         )
     gaps.sort(key=lambda gap: (-gap.count, -gap.last_asked.timestamp(), gap.question_id))
     return gaps[:limit]
+
+
+def _disliked(session: Session, question_ids: list[int]) -> set[int]:
+    """The question log ids among ``question_ids`` whose answer got a 👎."""
+    if not question_ids:
+        return set()
+    rows = session.exec(
+        select(KbFeedback.question_id).where(
+            col(KbFeedback.question_id).in_(question_ids), col(KbFeedback.vote) < 0
+        )
+    )
+    return {int(i) for i in rows}
 
 
 def _replies(session: Session, question_ids: list[int]) -> dict[int, int]:
@@ -297,11 +336,18 @@ def _replies(session: Session, question_ids: list[int]) -> dict[int, int]:
 SUGGESTIONS = 3
 
 
-def suggest_articles(kb: KnowledgeBase, question: str, lang: str) -> list[str]:
-    """The articles nearest to an unanswered question, best first (at most
+def suggest_articles(
+    kb: KnowledgeBase, question: str, lang: str, exclude: str | None = None
+) -> list[str]:
+    """The articles nearest to a question of the gap list, best first (at most
     :data:`SUGGESTIONS`): the search's ranking, then the topic model's likeliest articles when
-    the search found fewer (the two opinions the bot itself answers with)."""
-    ranked = [article_id for article_id, _score in kb.index.search(question, lang).ranked]
+    the search found fewer (the two opinions the bot itself answers with). ``exclude``: the
+    article whose answer got a 👎."""
+    ranked = [
+        article_id
+        for article_id, _score in kb.index.search(question, lang).ranked
+        if article_id != exclude
+    ]
     model = kb.topic_model
     if model is not None and len(ranked) < SUGGESTIONS:
         likely = model.probabilities(question)
@@ -309,16 +355,16 @@ def suggest_articles(kb: KnowledgeBase, question: str, lang: str) -> list[str]:
         ranked += sorted(likely, key=lambda article_id: -likely[article_id])
     found: list[str] = []
     for article_id in ranked:
-        if article_id not in found and kb.get(article_id, lang) is not None:
+        if article_id not in (*found, exclude) and kb.get(article_id, lang) is not None:
             found.append(article_id)
     return found[:SUGGESTIONS]
 
 
 def gap_of(session: Session, *, question_id: int, now: dt.datetime) -> Gap | None:
-    """The open gap that question log row ``question_id`` belongs to (None: no such row, it
-    was answered, its text was purged, it is older than the list, or it was handled)."""
+    """The open gap that question log row ``question_id`` belongs to (None: no such row, its
+    text was purged, it is older than the list, it was answered well, or it was handled)."""
     row = session.get(KbQuestion, question_id)
-    if row is None or row.answered or not row.question:
+    if row is None or not row.question:
         return None
     key = gap_key(row.question)
     return next(
