@@ -147,8 +147,11 @@ def owner_rows(article_id: str, lang: Lang) -> list[list[tuple[str, str]]]:
 
 async def send_review_reminders(context: BotContext) -> None:
     """Daily job: remind each owner of their due articles once; tell the admins about due
-    articles without an owner. Only on working days, never in the quiet hours."""
+    articles without an owner. Only on working days, never in the quiet hours. Also forgets
+    handled work-list questions older than the list."""
     now = context.now()
+    # Handled work-list questions older than the list's 30 days hide nothing any more.
+    await context.db.run(lambda session: verification.purge_done_gaps(session, now=now))
     local = now.astimezone(context.settings.tz)
     if not DEFAULT_CALENDAR.is_working_day(local.date()) or ReminderPolicy().is_quiet(local.time()):
         return
