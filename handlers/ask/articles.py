@@ -37,6 +37,7 @@ from handlers.common import (
     user_lang,
 )
 from knowledge.articles import Article
+from storage.knowledge import articles as kb_articles
 from storage.knowledge import store as kb_store
 from storage.knowledge.models import QuestionKind
 
@@ -93,9 +94,12 @@ async def redraw_card(update: Update, context: BotContext) -> None:
     if row.emergency and row.municipality is not None:
         local = contact_numbers(context).for_municipality(row.municipality)
     view = View(button.view)
+    # "More ▾" offers an editor "Propose a change" (checked again when pressed).
+    editor = View.MENU in view and await context.db.run(kb_articles.is_editor, press.staff_id)
     spec = CardSpec(
         article, lang, button.log_id, view, row.emergency, button.lead, row.asked, local,
         context.now().astimezone(context.settings.tz).date(), context.settings.kb_review_days,
+        can_edit=editor,
     )  # fmt: skip
     await press.query.answer()
     markup = keyboard(card_rows(kb, spec))

@@ -33,6 +33,7 @@ from handlers.ask.buttons import (
     VoteButton,
 )
 from handlers.common import page_buttons, page_of
+from handlers.kb.buttons import KbOpenButton
 from knowledge.articles import Article, KnowledgeBaseError
 from knowledge.check import check_knowledge_base
 from knowledge.contacts import LocalContacts
@@ -272,6 +273,8 @@ class CardSpec:
     # Today and the review interval: an article overdue for review says so (None: unmarked).
     today: dt.date | None = None
     review_days: int = 0
+    # The reader is a knowledge-base editor: "More ▾" offers "Propose a change".
+    can_edit: bool = False
 
     def button(self, view: View) -> str:
         """The data of a button that redraws this card as ``view``."""
@@ -383,6 +386,9 @@ def card_rows(kb: KnowledgeBase, spec: CardSpec) -> Rows:
     if spec.can_forward:
         forward = ForwardButton("coord", spec.log_id).pack()
         rows.append([(t("ask.coordinator_button", lang), forward)])
+    if spec.can_edit:
+        edit = KbOpenButton(spec.article.id, spec.article.lang).pack()  # type: ignore[arg-type]
+        rows.append([(t("kb.edit_button", lang), edit)])
     rows.append([(t("ask.menu_close_button", lang), spec.button(view & ~View.MENU))])
     return rows
 

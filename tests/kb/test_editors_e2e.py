@@ -180,3 +180,17 @@ async def test_an_admin_grants_the_editor_permission_with_taps(
     assert (await olle.reply()).text == t("kb.editor_granted_notice", "sv")
     opened = await olle.ask("/kb_artikel")
     assert opened.text == t("kb.articles_title", "sv", page=1, pages=4)
+
+
+async def test_an_answer_card_offers_editors_a_change(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    elin = _editor(app, standin, 201, "Elin Berg")
+    pia = staff_chat(app, standin, 203, "Pia Lund")
+    theirs = await pia.tap(await pia.ask(QUESTION), t("ask.menu_button", "sv"))
+    assert t("kb.edit_button", "sv") not in _labels(theirs)
+    menu = await elin.tap(await elin.ask(QUESTION), t("ask.menu_button", "sv"))
+    card = await elin.tap(menu, t("kb.edit_button", "sv"))
+    assert card.kind == "send" and card.text.startswith("✏️ SIP")
+    # The answer card stays as it was.
+    assert elin.standin.messages[(elin.id, menu.message["message_id"])]["text"] == menu.text
