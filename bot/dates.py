@@ -32,12 +32,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import lru_cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
-from dateparser.date import DateDataParser
-
 from bot.i18n import Lang
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 MAX_YEARS_AHEAD: Final = 5
 # A day and month without a year that passed this recently is refused, not moved a year on.
@@ -111,6 +112,9 @@ class DateParseError(ValueError):
 
 @lru_cache(maxsize=8)
 def _parser(lang: Lang, today: dt.date) -> DateDataParser:
+    # Imported at the first date, not at start-up (the warm-up does it in the background).
+    from dateparser.date import DateDataParser
+
     languages = ["en", "sv"] if lang == "en" else ["sv", "en"]
     settings = {**_SETTINGS, "RELATIVE_BASE": dt.datetime.combine(today, dt.time())}
     return DateDataParser(languages=languages, settings=settings)

@@ -35,19 +35,11 @@ import unicodedata
 from functools import cache
 from typing import Final
 
-from faker.providers.person import da_DK, en_GB, en_US, fi_FI, no_NO, sv_SE
-
 from bot.guard import looks_like_identity_number, normalise_line
 
 MIN_LENGTH: Final = 3
 MAX_LENGTH: Final = 32
 
-# Faker's person providers whose first names are refused (the languages of Dalsland's
-# families and neighbours; Mohammed, Ali and Fatima are in the English and Swedish lists).
-NAME_PROVIDERS: Final = (
-    sv_SE.Provider, en_US.Provider, en_GB.Provider, no_NO.Provider, da_DK.Provider,
-    fi_FI.Provider,
-)  # fmt: skip
 # A part of a reference is a name only from three letters on: "BB", "ÅM", "Bo", "Li" are codes.
 MIN_NAME_LETTERS: Final = 3
 # First names in some list that are everyday words in plan codes: months ("SIP-maj-2"), and
@@ -119,10 +111,19 @@ def fold(text: str) -> str:
 
 @cache
 def first_names() -> frozenset[str]:
-    """Every first name of :data:`NAME_PROVIDERS` (and each part of a double name), folded,
-    from three letters on and without :data:`CODE_WORDS`. Built once."""
+    """Every first name of Faker's person providers below (and each part of a double name),
+    folded, from three letters on and without :data:`CODE_WORDS`. Built once (faker is
+    imported here, not at start-up)."""
+    from faker.providers.person import da_DK, en_GB, en_US, fi_FI, no_NO, sv_SE
+
+    # The providers whose first names are refused (the languages of Dalsland's families and
+    # neighbours; Mohammed, Ali and Fatima are in the English and Swedish lists).
+    providers = (
+        sv_SE.Provider, en_US.Provider, en_GB.Provider, no_NO.Provider, da_DK.Provider,
+        fi_FI.Provider,
+    )  # fmt: skip
     found: set[str] = set()
-    for provider in NAME_PROVIDERS:
+    for provider in providers:
         for kind in ("first_names_female", "first_names_male", "first_names"):
             for name in getattr(provider, kind, ()):
                 found.update(fold(part) for part in _PARTS.split(name))
