@@ -39,14 +39,16 @@ POSTGRES_ENV = "DALSBOT_TEST_POSTGRES_URL"
 BENCH_DB = "dalsbot_kbstore_bench"
 QUESTION = "får en vikarie vara med på tisdagsträffen med logopeden"
 TARGETS = {
-    "import": 2.0,
-    "reimport": 1.0,
+    "import": 1.0,
+    "reimport": 0.5,
     "export": 1.0,
     "revision_ms": 5.0,
     "rebuild": 1.0,
     "propagation": 5.0,
-    "import_5000": 60.0,
-    "rebuild_5000": 5.0,
+    "import_5000": 30.0,
+    "read_5000": 2.0,
+    # The index build itself is kb_latency's figure (target 2 s at 5,000 articles).
+    "index_5000": 2.0,
 }
 
 
@@ -159,12 +161,11 @@ def run_large(url: str, seed: list[Article]) -> bool:
         timed(lambda: db.call(store.import_articles, large, now)),
         TARGETS["import_5000"],
     )
-    kb = KnowledgeBase.from_articles(seed, load_glossary())
-    ok &= line(
-        "index rebuild from the database, 5,000",
-        timed(lambda: kb.use_source(store.DatabaseSource(db))),
-        TARGETS["rebuild_5000"],
-    )
+    read = timed(lambda: db.call(store.current_articles))
+    ok &= line("read the approved articles, 5,000", read, TARGETS["read_5000"])
+    glossary = load_glossary()
+    build = timed(lambda: KnowledgeBase.from_articles(large, glossary))
+    ok &= line("index build, 5,000 (kb_latency's figure)", build, TARGETS["index_5000"])
     db.dispose()
     return ok
 
