@@ -297,7 +297,7 @@ def reviewed_text(article: Article, lang: Lang, today: dt.date | None, review_da
     months = months_overdue(article.reviewed, review_days, today) if today and review_days else None
     if months is None:
         return t("ask.reviewed", lang, date=date)
-    return tn("upkeep.verify.overdue", months, lang, date=date)
+    return tn("kb.verify.overdue", months, lang, date=date)
 
 
 def _title(article: Article, lang: Lang, emergency: bool) -> str:
@@ -543,7 +543,7 @@ def expanded_article(
     reviewed = (
         t("ask.article_reviewed", lang, date=date, owner=owner)
         if months is None
-        else tn("upkeep.verify.overdue_owner", months, lang, date=date, owner=owner)
+        else tn("kb.verify.overdue_owner", months, lang, date=date, owner=owner)
     )
     tail = [t("ask.article_sources", lang, sources=sources) if sources else "", reviewed]
     tail = [part for part in tail if part]

@@ -104,10 +104,10 @@ def list_card(
     page: int,
 ) -> tuple[str, Rows]:
     """The work list: a title, a hint, the 👎 articles; one button per question."""
-    lines = [t("upkeep.gaps.title", lang, days=kb_store.GAPS_DAYS)]
-    lines.append(t("upkeep.gaps.hint", lang) if gaps else t("upkeep.gaps.none", lang))
+    lines = [t("kb.gaps.title", lang, days=kb_store.GAPS_DAYS)]
+    lines.append(t("kb.gaps.hint", lang) if gaps else t("kb.gaps.none", lang))
     if disliked:
-        lines += ["", t("upkeep.gaps.disliked_title", lang)]
+        lines += ["", t("kb.gaps.disliked_title", lang)]
         lines += [
             t("ask.gaps_disliked_row", lang, title=titles.get(a, a), down=down, up=up)
             for a, down, up in disliked
@@ -117,7 +117,7 @@ def list_card(
         [
             (
                 t(
-                    "upkeep.gaps.row_button",
+                    "kb.gaps.row_button",
                     lang,
                     count=gap.count,
                     question=shorten(gap.text, BUTTON_QUESTION),
@@ -145,23 +145,23 @@ def question_card(
     any), ignore, back."""
     lines = [
         t(
-            "upkeep.gaps.question",
+            "kb.gaps.question",
             lang,
             question=shorten(gap.text, QUOTE_LIMIT),
-            times=tn("upkeep.gaps.times", gap.count, lang),
+            times=tn("kb.gaps.times", gap.count, lang),
             date=tz_date,
         ),
     ]
     if disliked_title is not None:
-        lines.append(t("upkeep.gaps.disliked_answer", lang, title=disliked_title))
+        lines.append(t("kb.gaps.disliked_answer", lang, title=disliked_title))
     lines += [
         "",
-        t("upkeep.gaps.suggest", lang) if suggestions else t("upkeep.gaps.no_suggestions", lang),
+        t("kb.gaps.suggest", lang) if suggestions else t("kb.gaps.no_suggestions", lang),
     ]
     rows: Rows = [
         [
             (
-                shorten(t("upkeep.gaps.add_button", lang, title=title), 60),
+                shorten(t("kb.gaps.add_button", lang, title=title), 60),
                 GapArticleButton("pick", gap.question_id, article_id).pack(),
             )
         ]
@@ -169,23 +169,23 @@ def question_card(
     ]
     if gap.coordinator_question_id is not None:
         rows.append(
-            [(t("upkeep.gaps.reply_button", lang), GapButton("reply", gap.question_id).pack())]
+            [(t("kb.gaps.reply_button", lang), GapButton("reply", gap.question_id).pack())]
         )
     rows.append(
         [
-            (t("upkeep.gaps.ignore_button", lang), GapButton("ignore", gap.question_id).pack()),
-            (t("upkeep.gaps.back_button", lang), GapListButton("list", 0).pack()),
+            (t("kb.gaps.ignore_button", lang), GapButton("ignore", gap.question_id).pack()),
+            (t("kb.gaps.back_button", lang), GapListButton("list", 0).pack()),
         ]
     )
     return "\n".join(lines), rows
 
 
 def _back(gap: Gap, lang: Lang) -> Rows:
-    return [[(t("upkeep.gaps.back_button", lang), GapButton("open", gap.question_id).pack())]]
+    return [[(t("kb.gaps.back_button", lang), GapButton("open", gap.question_id).pack())]]
 
 
 def _to_list(lang: Lang) -> Rows:
-    return [[(t("upkeep.gaps.back_button", lang), GapListButton("list", 0).pack())]]
+    return [[(t("kb.gaps.back_button", lang), GapListButton("list", 0).pack())]]
 
 
 # -- the list ------------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ async def _editor_press(
     if press is None:
         return None
     if not await is_editor(context, press.staff_id):
-        await press.query.answer(t("upkeep.gaps.editors_only", press.lang), show_alert=True)
+        await press.query.answer(t("kb.gaps.editors_only", press.lang), show_alert=True)
         return None
     return press
 
@@ -243,7 +243,7 @@ async def _open_gap(
         lambda session: verification.gap_of(session, question_id=question_id, now=now)
     )
     if gap is None:
-        await press.query.answer(t("upkeep.gaps.gone", press.lang), show_alert=True)
+        await press.query.answer(t("kb.gaps.gone", press.lang), show_alert=True)
     return gap
 
 
@@ -286,8 +286,8 @@ async def _refusal(context: BotContext, text: str, lang: Lang) -> str | None:
     if problem is None:
         return None
     if problem.key == "kb.refused_personnummer":
-        return t("upkeep.gaps.personnummer", lang)
-    return t("upkeep.gaps.refused_name", lang, word=problem.word)
+        return t("kb.gaps.personnummer", lang)
+    return t("kb.gaps.refused_name", lang, word=problem.word)
 
 
 async def pick_article(update: Update, context: BotContext) -> None:
@@ -302,7 +302,7 @@ async def pick_article(update: Update, context: BotContext) -> None:
     lang = press.lang
     article = localised(knowledge_base(context), press.data.article_id, gap.lang)
     if article is None:
-        await press.query.answer(t("upkeep.gaps.gone", lang), show_alert=True)
+        await press.query.answer(t("kb.gaps.gone", lang), show_alert=True)
         return
     await press.query.answer()
     refused = await _refusal(context, gap.text, lang)
@@ -311,8 +311,8 @@ async def pick_article(update: Update, context: BotContext) -> None:
         await edit_or_send(update, refused, keyboard(_back(gap, lang)))
         return
     save = GapArticleButton("save", gap.question_id, press.data.article_id).pack()
-    rows = [[(t("upkeep.gaps.save_button", lang), save)], *_back(gap, lang)]
-    text = t("upkeep.gaps.confirm_example", lang, title=article.title, question=gap.text)
+    rows = [[(t("kb.gaps.save_button", lang), save)], *_back(gap, lang)]
+    text = t("kb.gaps.confirm_example", lang, title=article.title, question=gap.text)
     await edit_or_send(update, text, keyboard(rows))
 
 
@@ -357,15 +357,15 @@ async def save_example(update: Update, context: BotContext) -> None:
         added = await context.db.run(save)
     except kb_articles.PersonalDataError as exc:
         await press.query.answer()
-        key = "upkeep.gaps.personnummer" if exc.key == "kb.refused_personnummer" else None
-        text = t(key, lang) if key else t("upkeep.gaps.refused_name", lang, word=exc.word)
+        key = "kb.gaps.personnummer" if exc.key == "kb.refused_personnummer" else None
+        text = t(key, lang) if key else t("kb.gaps.refused_name", lang, word=exc.word)
         await edit_or_send(update, text, keyboard(_back(gap, lang)))
         return
     except kb_articles.ProposalError:
-        await press.query.answer(t("upkeep.gaps.gone", lang), show_alert=True)
+        await press.query.answer(t("kb.gaps.gone", lang), show_alert=True)
         return
     if added.status is kb_articles.ExampleStatus.NO_ARTICLE:
-        await press.query.answer(t("upkeep.gaps.gone", lang), show_alert=True)
+        await press.query.answer(t("kb.gaps.gone", lang), show_alert=True)
         return
     await press.query.answer()
     kb = knowledge_base(context)
@@ -373,7 +373,7 @@ async def save_example(update: Update, context: BotContext) -> None:
     await asyncio.to_thread(kb.refresh, force=True)
     article = localised(kb, article_id, gap.lang)
     title = article.title if article is not None else article_id
-    text = t("upkeep.gaps.saved", lang, question=added.text or gap.text, title=title)
+    text = t("kb.gaps.saved", lang, question=added.text or gap.text, title=title)
     await edit_or_send(update, text, keyboard(_to_list(lang)))
     logger.info("Gap question %s added as an example question of %s", gap.question_id, article_id)
 
@@ -393,7 +393,7 @@ async def ignore(update: Update, context: BotContext) -> None:
             session, text=gap.text, outcome=GapOutcome.IGNORED, by_staff_id=staff_id, now=now
         )
     )
-    await press.query.answer(t("upkeep.gaps.ignored", press.lang))
+    await press.query.answer(t("kb.gaps.ignored", press.lang))
     await show_list(update, context, press.staff)
 
 
@@ -429,7 +429,7 @@ async def _reply_of(
             lambda session: verification.coordinator_reply(session, coordinator_question_id=cq_id)
         )
     if found is None:
-        await press.query.answer(t("upkeep.gaps.gone", press.lang), show_alert=True)
+        await press.query.answer(t("kb.gaps.gone", press.lang), show_alert=True)
     return found
 
 
@@ -454,14 +454,14 @@ async def show_reply_draft(update: Update, context: BotContext) -> None:
         return
     draft = draft_of(question, answer)
     text = t(
-        "upkeep.gaps.confirm_article",
+        "kb.gaps.confirm_article",
         lang,
         title=draft["title"],
         question=question.strip(),
         answer=shorten(answer.strip(), QUOTE_LIMIT * 2),
     )
     send = GapButton("propose", gap.question_id).pack()
-    rows = [[(t("upkeep.gaps.propose_button", lang), send)], *_back(gap, lang)]
+    rows = [[(t("kb.gaps.propose_button", lang), send)], *_back(gap, lang)]
     await edit_or_send(update, text, keyboard(rows))
 
 
@@ -505,15 +505,15 @@ async def propose_from_reply(update: Update, context: BotContext) -> None:
         version = await context.db.run(propose)
     except kb_articles.PersonalDataError as exc:
         await press.query.answer()
-        key = "upkeep.gaps.personnummer" if exc.key == "kb.refused_personnummer" else None
-        text = t(key, lang) if key else t("upkeep.gaps.refused_name", lang, word=exc.word)
+        key = "kb.gaps.personnummer" if exc.key == "kb.refused_personnummer" else None
+        text = t(key, lang) if key else t("kb.gaps.refused_name", lang, word=exc.word)
         await edit_or_send(update, text, keyboard(_back(gap, lang)))
         return
     except kb_articles.ProposalError as exc:
         await press.query.answer(t(exc.key, lang), show_alert=True)
         return
     await press.query.answer()
-    await edit_or_send(update, t("upkeep.gaps.proposed", lang), keyboard(_to_list(lang)))
+    await edit_or_send(update, t("kb.gaps.proposed", lang), keyboard(_to_list(lang)))
     await announce_proposal(context, press.staff, version)
     logger.info("Gap question %s became proposal %s", gap.question_id, version.id)
 
@@ -529,7 +529,7 @@ async def announce_proposal(
     for approver in approvers:
         lang = as_lang(approver.language)
         text = t(
-            "upkeep.gaps.proposal_incoming",
+            "kb.gaps.proposal_incoming",
             lang,
             name=proposer.display_name,
             title=version.content.title,
@@ -553,7 +553,7 @@ async def announce_proposal(
 async def show_gaps(update: Update, context: BotContext, staff: Staff) -> None:
     """/kb_gaps for an editor or admin (handlers/ask/admin.py checks the command)."""
     if not await is_editor(context, staff.id or 0):
-        await reply(update, t("upkeep.gaps.editors_only", user_lang(update, context, staff)))
+        await reply(update, t("kb.gaps.editors_only", user_lang(update, context, staff)))
         return
     await show_list(update, context, staff)
 

@@ -64,7 +64,7 @@ PER_PAGE: Final = 6
 SHORT_LIMIT: Final = 500
 
 COMMANDS = [
-    CommandSpec("kb_review", "upkeep.verify.command", ADMIN_ONLY, sv="kb_granska", en="kb_review")
+    CommandSpec("kb_review", "kb.verify.command", ADMIN_ONLY, sv="kb_granska", en="kb_review")
 ]
 
 
@@ -116,7 +116,7 @@ class ReviewListButton(ButtonData, prefix="kbrev"):
 def reminder_text(review: ArticleReview, lang: Lang) -> str:
     """The owner's reminder (HTML): title, short answer, last review date."""
     return t(
-        "upkeep.verify.due",
+        "kb.verify.due",
         lang,
         title=escape(review.title(lang)),
         short=escape(shorten(review.short(lang), SHORT_LIMIT)),
@@ -127,10 +127,10 @@ def reminder_text(review: ArticleReview, lang: Lang) -> str:
 def reminder_rows(notice_id: int, lang: Lang) -> list[list[tuple[str, str]]]:
     """Still correct / Needs a change / Not mine."""
     return [
-        [(t("upkeep.verify.ok_button", lang), ReviewButton("ok", notice_id).pack())],
+        [(t("kb.verify.ok_button", lang), ReviewButton("ok", notice_id).pack())],
         [
-            (t("upkeep.verify.change_button", lang), ReviewButton("change", notice_id).pack()),
-            (t("upkeep.verify.not_mine_button", lang), ReviewButton("away", notice_id).pack()),
+            (t("kb.verify.change_button", lang), ReviewButton("change", notice_id).pack()),
+            (t("kb.verify.not_mine_button", lang), ReviewButton("away", notice_id).pack()),
         ],
     ]
 
@@ -138,7 +138,7 @@ def reminder_rows(notice_id: int, lang: Lang) -> list[list[tuple[str, str]]]:
 def owner_rows(article_id: str, lang: Lang) -> list[list[tuple[str, str]]]:
     """The admin's button to choose an owner."""
     return [
-        [(t("upkeep.verify.assign_button", lang), OwnersButton("owners", article_id, 0).pack())]
+        [(t("kb.verify.assign_button", lang), OwnersButton("owners", article_id, 0).pack())]
     ]
 
 
@@ -254,9 +254,9 @@ async def tell_admins_unowned(context: BotContext, unowned: list[ArticleReview])
     """The admins hear, once per due date, which due articles have no owner."""
 
     def make(lang: Lang) -> tuple[str, list[list[tuple[str, str]]]]:
-        lines = [tn("upkeep.verify.unowned_admin", len(unowned), lang)]
+        lines = [tn("kb.verify.unowned_admin", len(unowned), lang)]
         lines += [f"• {review.title(lang)}" for review in unowned[:10]]
-        button = (t("upkeep.verify.open_list_button", lang), ReviewListButton("list", 0).pack())
+        button = (t("kb.verify.open_list_button", lang), ReviewListButton("list", 0).pack())
         return "\n".join(lines), [[button]]
 
     await _send_to_admins(context, make)
@@ -285,13 +285,13 @@ async def _owner_press(
 
     notice, review = await context.db.run(read)
     if notice is None or notice.staff_id != press.staff_id:
-        await press.query.answer(t("upkeep.verify.not_yours", press.lang), show_alert=True)
+        await press.query.answer(t("kb.verify.not_yours", press.lang), show_alert=True)
         return None
     if notice.state != NoticeState.SENT.value:
-        await press.query.answer(t("upkeep.verify.answered", press.lang), show_alert=True)
+        await press.query.answer(t("kb.verify.answered", press.lang), show_alert=True)
         return None
     if review is None:
-        await press.query.answer(t("upkeep.verify.gone", press.lang), show_alert=True)
+        await press.query.answer(t("kb.verify.gone", press.lang), show_alert=True)
         return None
     return press.data, press.staff, press.lang, review
 
@@ -329,7 +329,7 @@ async def still_correct(update: Update, context: BotContext) -> None:
         )
 
     if not await context.db.run(confirm):
-        await update.callback_query.answer(t("upkeep.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
+        await update.callback_query.answer(t("kb.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
         return
     days = context.settings.kb_review_days
     fresh = await context.db.run(
@@ -344,7 +344,7 @@ async def still_correct(update: Update, context: BotContext) -> None:
     await edit_or_send(
         update,
         t(
-            "upkeep.verify.reviewed",
+            "kb.verify.reviewed",
             lang,
             title=review.title(lang),
             date=format_date(today, lang),
@@ -362,14 +362,14 @@ async def needs_change(update: Update, context: BotContext) -> None:
     data, staff, lang, review = pressed
     assert staff.id is not None
     if not await _answer(context, data.notice_id, staff.id, NoticeState.CHANGE):
-        await update.callback_query.answer(t("upkeep.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
+        await update.callback_query.answer(t("kb.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
         return
     await update.callback_query.answer()  # type: ignore[union-attr]
     # The editors' proposal flow (handlers/kb/edit.py) starts from the article's ✏️ button.
     article_lang = as_lang(review.lang_for(lang))
     edit = KbOpenButton(review.article_id, article_lang).pack()
-    text = t("upkeep.verify.change_hint", lang, title=review.title(lang))
-    await edit_or_send(update, text, keyboard([[(t("upkeep.verify.edit_button", lang), edit)]]))
+    text = t("kb.verify.change_hint", lang, title=review.title(lang))
+    await edit_or_send(update, text, keyboard([[(t("kb.verify.edit_button", lang), edit)]]))
 
 
 async def not_mine(update: Update, context: BotContext) -> None:
@@ -380,15 +380,15 @@ async def not_mine(update: Update, context: BotContext) -> None:
     data, staff, lang, review = pressed
     assert staff.id is not None
     if not await _answer(context, data.notice_id, staff.id, NoticeState.NOT_MINE):
-        await update.callback_query.answer(t("upkeep.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
+        await update.callback_query.answer(t("kb.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
         return
     await update.callback_query.answer()  # type: ignore[union-attr]
-    await edit_or_send(update, t("upkeep.verify.handed_over", lang, title=review.title(lang)))
+    await edit_or_send(update, t("kb.verify.handed_over", lang, title=review.title(lang)))
     name = staff.display_name
 
     def make(admin_lang: Lang) -> tuple[str, list[list[tuple[str, str]]]]:
         text = t(
-            "upkeep.verify.not_mine_admin", admin_lang, name=name, title=review.title(admin_lang)
+            "kb.verify.not_mine_admin", admin_lang, name=name, title=review.title(admin_lang)
         )
         return text, owner_rows(review.article_id, admin_lang)
 
@@ -414,19 +414,19 @@ def review_list(
     overdue = sum(1 for r in reviews if r.due <= today)
     unowned = sum(1 for r in reviews if r.owner_staff_id is None)
     lines = [
-        t("upkeep.verify.list_title", lang),
-        t("upkeep.verify.list_counts", lang, overdue=overdue, unowned=unowned),
+        t("kb.verify.list_title", lang),
+        t("kb.verify.list_counts", lang, overdue=overdue, unowned=unowned),
     ]
     if not wanted:
-        return "\n".join([*lines, "", t("upkeep.verify.list_none", lang)]), []
-    lines += ["", t("upkeep.verify.list_hint", lang)]
+        return "\n".join([*lines, "", t("kb.verify.list_none", lang)]), []
+    lines += ["", t("kb.verify.list_hint", lang)]
     shown, pages = page_of(wanted, page, PER_PAGE)
     rows = []
     for review in shown:
         key = (
-            "upkeep.verify.list_overdue_button"
+            "kb.verify.list_overdue_button"
             if review.due <= today
-            else "upkeep.verify.list_unowned_button"
+            else "kb.verify.list_unowned_button"
         )
         label = shorten(t(key, lang, title=review.title(lang)), 60)
         data = ReviewArticleButton("open", review.article_id, as_lang(review.lang_for(lang))).pack()
@@ -473,7 +473,7 @@ async def turn_review_page(update: Update, context: BotContext) -> None:
 def article_text(review: ArticleReview, lang: Lang, owner: str, today: dt.date) -> str:
     """An article as the admin sees it in the review list (HTML)."""
     return t(
-        "upkeep.verify.article",
+        "kb.verify.article",
         lang,
         title=escape(review.title(lang)),
         lang=review.lang_for(lang),
@@ -486,12 +486,12 @@ def article_text(review: ArticleReview, lang: Lang, owner: str, today: dt.date) 
 
 async def _owner_name(context: BotContext, review: ArticleReview, lang: Lang) -> str:
     if review.owner_staff_id is None:
-        return t("upkeep.verify.owner_none", lang)
+        return t("kb.verify.owner_none", lang)
     owner_id = review.owner_staff_id
     staff = await context.db.run(
         lambda session: staff_store.get_staff_by_id(session, staff_id=owner_id)
     )
-    return staff.display_name if staff is not None else t("upkeep.verify.owner_none", lang)
+    return staff.display_name if staff is not None else t("kb.verify.owner_none", lang)
 
 
 async def open_article(update: Update, context: BotContext) -> None:
@@ -507,7 +507,7 @@ async def open_article(update: Update, context: BotContext) -> None:
         )
     )
     if review is None:
-        await press.query.answer(t("upkeep.verify.gone", lang), show_alert=True)
+        await press.query.answer(t("kb.verify.gone", lang), show_alert=True)
         return
     await press.query.answer()
     if press.data.action == "mark":
@@ -517,12 +517,12 @@ async def open_article(update: Update, context: BotContext) -> None:
     rows = [
         [
             (
-                t("upkeep.verify.mark_button", lang),
+                t("kb.verify.mark_button", lang),
                 ReviewArticleButton("mark", article_id, press.data.lang).pack(),
             )
         ],
-        [(t("upkeep.verify.assign_button", lang), OwnersButton("owners", article_id, 0).pack())],
-        [(t("upkeep.verify.back_button", lang), ReviewListButton("list", 0).pack())],
+        [(t("kb.verify.assign_button", lang), OwnersButton("owners", article_id, 0).pack())],
+        [(t("kb.verify.back_button", lang), ReviewListButton("list", 0).pack())],
     ]
     await edit_or_send(
         update, article_text(review, lang, owner, _today(context)), keyboard(rows), html=True
@@ -539,8 +539,8 @@ async def _mark(
         )
     )
     await asyncio.to_thread(knowledge_base(context).refresh, force=True)
-    back = [[(t("upkeep.verify.back_button", lang), ReviewListButton("list", 0).pack())]]
-    text = t("upkeep.verify.marked", lang, title=review.title(lang), date=format_date(today, lang))
+    back = [[(t("kb.verify.back_button", lang), ReviewListButton("list", 0).pack())]]
+    text = t("kb.verify.marked", lang, title=review.title(lang), date=format_date(today, lang))
     await edit_or_send(update, text, keyboard(back))
     logger.info("Article %s marked as reviewed by an admin", review.article_id)
 
@@ -559,11 +559,11 @@ async def choose_owner(update: Update, context: BotContext) -> None:
         )
     )
     if review is None:
-        await press.query.answer(t("upkeep.verify.gone", lang), show_alert=True)
+        await press.query.answer(t("kb.verify.gone", lang), show_alert=True)
         return
     await press.query.answer()
     if not people:
-        await edit_or_send(update, t("upkeep.verify.pick_none", lang))
+        await edit_or_send(update, t("kb.verify.pick_none", lang))
         return
     shown, pages = page_of(people, press.data.page, PER_PAGE)
     page = min(max(press.data.page, 0), pages - 1)
@@ -574,9 +574,9 @@ async def choose_owner(update: Update, context: BotContext) -> None:
     nav = page_buttons(page, pages, lang, lambda to: OwnersButton("owners", article_id, to).pack())
     if nav:
         rows.append(nav)
-    rows.append([(t("upkeep.verify.back_button", lang), ReviewListButton("list", 0).pack())])
+    rows.append([(t("kb.verify.back_button", lang), ReviewListButton("list", 0).pack())])
     await edit_or_send(
-        update, t("upkeep.verify.pick_owner", lang, title=review.title(lang)), keyboard(rows)
+        update, t("kb.verify.pick_owner", lang, title=review.title(lang)), keyboard(rows)
     )
 
 
@@ -599,13 +599,13 @@ async def set_owner(update: Update, context: BotContext) -> None:
 
     review, person = await context.db.run(assign)
     if review is None or person is None:
-        await press.query.answer(t("upkeep.verify.gone", lang), show_alert=True)
+        await press.query.answer(t("kb.verify.gone", lang), show_alert=True)
         return
     await press.query.answer()
-    back = [[(t("upkeep.verify.back_button", lang), ReviewListButton("list", 0).pack())]]
+    back = [[(t("kb.verify.back_button", lang), ReviewListButton("list", 0).pack())]]
     await edit_or_send(
         update,
-        t("upkeep.verify.owner_set", lang, name=person.display_name, title=review.title(lang)),
+        t("kb.verify.owner_set", lang, name=person.display_name, title=review.title(lang)),
         keyboard(back),
     )
     owner_lang = as_lang(person.language)
@@ -613,7 +613,7 @@ async def set_owner(update: Update, context: BotContext) -> None:
         try:
             await context.bot.send_message(
                 person.telegram_id,
-                t("upkeep.verify.owner_told", owner_lang, title=review.title(owner_lang)),
+                t("kb.verify.owner_told", owner_lang, title=review.title(owner_lang)),
             )
         except (Forbidden, BadRequest, NetworkError):
             logger.warning("Could not tell staff %s they own article %s", person.id, article_id)

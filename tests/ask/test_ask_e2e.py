@@ -676,7 +676,7 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
     """Staff are refused; the admin reloads (or sees why not) and sees the gaps."""
     admin = standin.user(ADMIN_ID, "Astrid")
     assert (await person.ask("/kb_reload")).text == t("core.not_allowed", "sv")
-    assert (await person.ask("/kb_gaps")).text == t("upkeep.gaps.editors_only", "sv")
+    assert (await person.ask("/kb_gaps")).text == t("kb.gaps.editors_only", "sv")
     kb = kb_of(app)
     reloaded = await admin.ask("/kb_reload")
     count = len(kb.ids())
@@ -696,7 +696,7 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
     card = await person.ask("vem kallar till SIP?")
     await person.tap(card, "👎")
     gaps = await admin.ask("/kb_gaps")
-    assert gaps.text.startswith(t("upkeep.gaps.title", "sv", days=30))
+    assert gaps.text.startswith(t("kb.gaps.title", "sv", days=30))
     assert len(gaps.text) <= 1200
     assert labels(gaps) == ["2× Hur länge ska man koka potatis"]
     assert f"{title(app, 'sip', 'sv')}: 1 👎, 0 👍" in gaps.text

@@ -72,7 +72,7 @@ async def test_owner_is_reminded_once_and_still_correct_updates_the_date(
     _make_due(app, "sip", 301)
     asker = staff_chat(app, standin, 302, "Pia Ek")
     before = await asker.ask("vem kallar till SIP?")
-    assert tn("upkeep.verify.overdue", 10, "sv", date=format_date(OLD_REVIEW, "sv")) in shown(
+    assert tn("kb.verify.overdue", 10, "sv", date=format_date(OLD_REVIEW, "sv")) in shown(
         before
     )
     await _run_job(app)
@@ -101,7 +101,7 @@ async def test_owner_is_reminded_once_and_still_correct_updates_the_date(
     assert _reviewed(app, "sip") == {today}
     await owner.press(reminder, 0, data=reminder.buttons[0]["callback_data"])
     again = await owner.reply()
-    assert again.text == t("upkeep.verify.answered", "sv")
+    assert again.text == t("kb.verify.answered", "sv")
     clock.advance(seconds=5)
     after = await asker.ask("vem kallar till SIP?")
     assert shown(after).endswith(f"Granskad {format_date(today, 'sv')}")
@@ -153,7 +153,7 @@ async def test_someone_elses_or_a_forged_reminder_button_is_refused(
     await other.next()
     await other.press(reminder, 0, data=ReviewButton("ok", notice_id).pack())
     refused = await other.reply()
-    assert refused.text == t("upkeep.verify.not_yours", "sv")
+    assert refused.text == t("kb.verify.not_yours", "sv")
     stranger = standin.user(323, "Nils")
     await stranger.press(reminder, 0, data=ReviewButton("ok", notice_id).pack())
     assert (await stranger.reply()).text == t("core.not_registered", "sv")
@@ -189,7 +189,7 @@ async def test_an_unanswered_question_becomes_an_example_question_and_is_answere
     answered = await other.ask(question)
     assert shown(answered).startswith(f"📘 {title}")
     empty = await admin.ask("/kb_gaps")
-    assert empty.buttons == [] and t("upkeep.gaps.none", "sv") in empty.text
+    assert empty.buttons == [] and t("kb.gaps.none", "sv") in empty.text
 
 
 async def test_a_personnummer_in_a_gap_question_is_refused_at_the_confirm(
@@ -213,7 +213,7 @@ async def test_a_personnummer_in_a_gap_question_is_refused_at_the_confirm(
     work = await admin.ask("/kb_gaps")
     opened = await admin.tap(work, 0)
     refused = await admin.tap(opened, "➕")
-    assert refused.text == t("upkeep.gaps.personnummer", "sv")
+    assert refused.text == t("kb.gaps.personnummer", "sv")
     assert "✅ Spara" not in [b["text"] for b in refused.buttons]
 
 
@@ -226,7 +226,7 @@ async def test_a_non_editor_cannot_press_the_work_lists_buttons(
     work = await admin.ask("/kb_gaps")
     question_id = work.buttons[0]["callback_data"].split(":")[-1]
     await person.press(work, 0, data=f"kbgap:save:{question_id}:fullfoljda-studier")
-    assert (await person.reply()).text == t("upkeep.gaps.editors_only", "sv")
+    assert (await person.reply()).text == t("kb.gaps.editors_only", "sv")
     examples = app.bot_data.db.call(
         lambda s: kb_articles.example_questions(s, "fullfoljda-studier", "sv")
     )
