@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from sqlmodel import col, select
 
@@ -38,8 +39,19 @@ def url(moment: scale.Moment) -> Iterator[str]:
         db = Database(database_url)
         migrate.upgrade(db)
         db.dispose()
+        before = _reminder_indexes(database_url)
         scale.generate(database_url, SHAPE, moment)
+        # The bulk load dropped and rebuilt the reminder indexes: they are as migrated.
+        assert _reminder_indexes(database_url) == before
         yield database_url
+
+
+def _reminder_indexes(url: str) -> list[str]:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as connection:
+        rows = connection.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'reminder' ORDER BY indexname"
+        ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def _rows(db: Database, plan_ids: list[int]) -> list[tuple[object, ...]]:
