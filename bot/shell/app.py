@@ -26,7 +26,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
 from bot.settings import Settings
-from bot.shell import ops
+from bot.shell import ops, warmup
 from bot.shell.commands import alias_map, named
 from bot.shell.persistence import DalsbotApplication, DbPersistence, schedule_purge
 from bot.state import UserState
@@ -210,6 +210,8 @@ def build_application(
     menu_sync = menus.MenuSync()
     app.bot_data.post_init_hooks.append(menu_sync.start)
     app.bot_data.post_shutdown_hooks.append(menu_sync.stop)
+    # What the first person would otherwise wait for, loaded in the background once started.
+    warmup.install(app)
     # The handler table above, group by group.
     app.add_handler(TypeHandler(Update, basics.gatekeeper), group=GATEKEEPER_GROUP)
     for group, feature in TEXT_FIRST_GROUPS:

@@ -1,0 +1,141 @@
+"""Warm-up: what the first person would otherwise wait for, done in the background at start.
+
+Start-up loads only what it needs to be ready. Three things are loaded the first time they
+are used, and that first time used to land on the first person who needed them:
+
+- **the first answer**: the emergency signals and message intents (large pattern lists),
+  the emergency and topic models and the language-detection profiles (about 0.3 s);
+- **the first typed date**: dateparser and its Swedish and English data (about 160 ms, on
+  the event loop, so every update waited);
+- **the first pulse chart**: matplotlib, its fonts and the Agg renderer (about 0.5 s);
+- **the first plan reference**: the first-name lists it is checked against (faker).
+
+:func:`install` adds a post-init hook that starts one daemon thread and returns at once: the
+bot polls and answers while the thread works (it takes the interpreter lock only in turns,
+and the two cores are shared with the database's worker threads). Each step runs once per
+process, since what it fills is per process (imports, caches, fonts); a failing step is
+logged and skipped, never fatal: it only means the first user waits as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.context import DalsbotApp
+
+logger = logging.getLogger(__name__)
+
+# Steps already done in this process (a second application in the same process, as in the
+# tests, finds them warm).
+_DONE: set[str] = set()
+_DONE_LOCK = threading.Lock()
+
+
+@dataclass
+class WarmUp:
+    """The warm-up of one application: its steps, their thread and what each took."""
+
+    steps: list[tuple[str, Callable[[], object]]]
+    done: threading.Event = field(default_factory=threading.Event)
+    timings: dict[str, float] = field(default_factory=dict)
+    thread_ids: set[int] = field(default_factory=set)
+    failed: list[str] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+    async def start(self, _app: DalsbotApp) -> None:
+        """Post-init hook: start the warm-up thread and return."""
+        self.thread = threading.Thread(target=self.run, name="dalsbot-warmup", daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        """Run every step not yet done in this process (in the calling thread)."""
+        started = time.perf_counter()
+        try:
+            for name, step in self.steps:
+                with _DONE_LOCK:
+                    if name in _DONE:
+                        continue
+                    _DONE.add(name)
+                self.thread_ids.add(threading.get_ident())
+                begun = time.perf_counter()
+                try:
+                    step()
+                except Exception:  # a warm-up only saves time; the real use reports errors
+                    logger.warning("Warm-up step %s failed", name, exc_info=True)
+                    self.failed.append(name)
+                self.timings[name] = time.perf_counter() - begun
+            if self.timings:
+                logger.info(
+                    "Warm-up done in %.2f s (%s)",
+                    time.perf_counter() - started,
+                    ", ".join(f"{name} {took:.2f} s" for name, took in self.timings.items()),
+                )
+        finally:
+            self.done.set()
+
+
+def warm_answers(app: DalsbotApp) -> None:
+    """One question in each language through the whole answer path."""
+    from knowledge.service import KnowledgeBase
+
+    try:
+        kb = app.bot_data.services.get(KnowledgeBase)
+    except LookupError:  # built without the knowledge base's feature
+        return
+    kb.answer("Hur gör jag en orosanmälan?", "sv")
+    kb.answer("Who can call a SIP meeting?", "en")
+
+
+def warm_dates() -> None:
+    """A typed Swedish and English date (dateparser and its language data)."""
+    from bot.dates import parse_date
+
+    today = dt.date.today()
+    parse_date("tisdag nästa vecka", "sv", today)
+    parse_date("next friday", "en", today)
+
+
+def warm_chart() -> None:
+    """A pulse results chart, drawn by the real renderer from made-up figures."""
+    from handlers.pulse.render import render_results_png
+    from storage.pulse.logic import PulseResults, QuestionResult
+    from storage.pulse.templates import load_templates
+
+    template = next(iter(load_templates().values()))
+    results = PulseResults(
+        count=5,
+        k=3,
+        visible=True,
+        questions=tuple(
+            QuestionResult(question.key, 5, 3.0, (1, 1, 1, 1, 1)) for question in template.questions
+        ),
+    )
+    render_results_png(results, template, "sv")
+
+
+def warm_names() -> None:
+    """The first names a plan reference or an article is checked against."""
+    from storage.plans.references import first_names
+
+    first_names()
+
+
+def install(app: DalsbotApp) -> WarmUp:
+    """Warm the answer path, dates, charts and name lists in the background once ``app`` has
+    started."""
+    warm_up = WarmUp(
+        steps=[
+            ("answers", lambda: warm_answers(app)),
+            ("dates", warm_dates),
+            ("chart", warm_chart),
+            ("names", warm_names),
+        ]
+    )
+    app.bot_data.services.add(warm_up)
+    app.bot_data.post_init_hooks.append(warm_up.start)
+    return warm_up
