@@ -15,6 +15,12 @@ handled elsewhere. ``processed_update`` holds one row per update id:
 
 The rows hold the update id and times only: no user id, chat id or text.
 
+``update_effect`` is the journal of what handling an update has done at the Bot API so far
+(:func:`record_effect`: the method and, for a sent message, its message id; never a text or a
+chat id). It is kept only while the update is in flight (:func:`finish` deletes it). When a
+replica dies after sending a message but before marking the update done, the replica that
+takes the update over replays the journal (:func:`effects`) instead of sending it again.
+
 :class:`PersonLocks` (PostgreSQL) lets one update per person run at a time across processes:
 a session advisory lock per Telegram user id, all held on one connection per process, so
 PostgreSQL releases them the moment a process dies. Holding a person's lock also settles a
@@ -59,6 +65,20 @@ class ProcessedUpdate(SQLModel, table=True):
     )
 
 
+class UpdateEffect(SQLModel, table=True):
+    __tablename__ = "update_effect"
+
+    update_id: int = Field(
+        sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
+    )
+    seq: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    method: str = Field(max_length=40)
+    # For a method that returned a Message: its id, Telegram's date and the chat's type.
+    message_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    sent_date: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    chat_type: str | None = Field(default=None, max_length=16)
+
+
 class Claim(enum.Enum):
     """What :func:`claim` found."""
 
@@ -69,15 +89,17 @@ class Claim(enum.Enum):
 
 
 def _table() -> sa.Table:
-    return ProcessedUpdate.__table__  # type: ignore[attr-defined,no-any-return]
+    return ProcessedUpdate.__table__  # type: ignore[attr-defined]
 
 
 def _insert(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(_table())
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(_table())
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(_table())
 
 
 def claim(
@@ -96,8 +118,9 @@ def claim(
         _insert(session)
         .values(update_id=update_id, holder=holder, claimed_until=now + lease, done_at=None)
         .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    if getattr(inserted, "rowcount", 0) == 1:
+        .returning(table.c.update_id)
+    ).first()
+    if inserted is not None:
         return Claim.NEW
     row = session.execute(
         sa.select(table.c.holder, table.c.claimed_until, table.c.done_at)
@@ -108,36 +131,77 @@ def claim(
         return Claim.DONE
     if row.done_at is not None:
         return Claim.DONE
-    if row.holder != holder and row.claimed_until > now and not take_over:
+    if row.holder == holder:
+        return Claim.BUSY  # being handled in this very process right now
+    if row.claimed_until > now and not take_over:
         return Claim.BUSY
     session.execute(
         sa.update(table)
         .where(table.c.update_id == update_id)
         .values(holder=holder, claimed_until=now + lease)
     )
-    return Claim.TAKEN_OVER if row.holder != holder else Claim.NEW
+    return Claim.TAKEN_OVER
+
+
+def _effects() -> sa.Table:
+    return UpdateEffect.__table__  # type: ignore[attr-defined]
 
 
 def finish(session: Session, update_id: int, *, holder: str, now: dt.datetime) -> bool:
-    """Mark ``update_id`` handled; False when ``holder`` no longer held the claim."""
+    """Mark ``update_id`` handled and drop its journal; False when ``holder`` no longer held
+    the claim."""
     table = _table()
     result = session.execute(
         sa.update(table)
         .where(table.c.update_id == update_id, table.c.holder == holder)
         .values(done_at=now)
     )
+    session.execute(sa.delete(_effects()).where(_effects().c.update_id == update_id))
     return bool(getattr(result, "rowcount", 0))
+
+
+def record_effect(
+    session: Session,
+    update_id: int,
+    seq: int,
+    method: str,
+    *,
+    message_id: int | None = None,
+    sent_date: int | None = None,
+    chat_type: str | None = None,
+) -> None:
+    """Journal the ``seq``-th Bot API call made while handling ``update_id``."""
+    session.add(
+        UpdateEffect(
+            update_id=update_id,
+            seq=seq,
+            method=method,
+            message_id=message_id,
+            sent_date=sent_date,
+            chat_type=chat_type,
+        )
+    )
+
+
+def effects(session: Session, update_id: int) -> dict[int, UpdateEffect]:
+    """The journal of ``update_id`` by sequence number (see the module docstring)."""
+    rows = session.execute(
+        sa.select(UpdateEffect).where(_effects().c.update_id == update_id)
+    ).scalars()
+    return {row.seq: row for row in rows}
 
 
 def release(session: Session, update_id: int, *, holder: str) -> None:
     """Give up the claim of an update that could not be handled (it is handled afresh when
     Telegram delivers it again)."""
     table = _table()
-    session.execute(
+    deleted = session.execute(
         sa.delete(table).where(
             table.c.update_id == update_id, table.c.holder == holder, table.c.done_at.is_(None)
         )
     )
+    if getattr(deleted, "rowcount", 0):
+        session.execute(sa.delete(_effects()).where(_effects().c.update_id == update_id))
 
 
 def prune(session: Session, now: dt.datetime, *, keep: dt.timedelta = KEEP) -> int:
@@ -155,7 +219,11 @@ def prune(session: Session, now: dt.datetime, *, keep: dt.timedelta = KEEP) -> i
         )
         .limit(PRUNE_BATCH)
     )
-    result = session.execute(sa.delete(table).where(table.c.update_id.in_(old)))
+    ids = list(session.execute(old).scalars())
+    if not ids:
+        return 0
+    session.execute(sa.delete(_effects()).where(_effects().c.update_id.in_(ids)))
+    result = session.execute(sa.delete(table).where(table.c.update_id.in_(ids)))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -21,7 +21,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
@@ -170,10 +170,16 @@ def build_application(
     api_root: str | None = None,
     clock: Callable[[], dt.datetime] = system_clock,
     features: Sequence[Feature] = FEATURES,
+    wrap_request: Callable[[BaseRequest], BaseRequest] | None = None,
 ) -> DalsbotApp:
-    """The real ``Application``, talking to ``api_root`` (Telegram or a stand-in)."""
+    """The real ``Application``, talking to ``api_root`` (Telegram or a stand-in);
+    ``wrap_request`` wraps the bot's requests (webhook mode's journal, bot/shell/webhook.py)."""
     root = (api_root or settings.telegram_api_url).rstrip("/")
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else LOCAL_TOKEN
+    requests = HTTPXRequest(
+        connection_pool_size=32, read_timeout=15, write_timeout=15, connect_timeout=10,
+        pool_timeout=10,
+    )  # fmt: skip
     # ContextTypes instantiates bot_data without arguments: a partial carries ours in.
     context_types = ContextTypes(  # type: ignore[call-overload]
         context=BotContext,
@@ -189,15 +195,7 @@ def build_application(
         .application_class(DalsbotApplication)
         .persistence(DbPersistence(db, clock))
         .defaults(Defaults(tzinfo=settings.tz))
-        .request(
-            HTTPXRequest(
-                connection_pool_size=32,
-                read_timeout=15,
-                write_timeout=15,
-                connect_timeout=10,
-                pool_timeout=10,
-            )
-        )
+        .request(requests if wrap_request is None else wrap_request(requests))
         .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=40))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(_post_init)

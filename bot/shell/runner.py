@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import logging
 import signal
@@ -18,8 +19,15 @@ from telegram import Bot, Update
 
 from bot.context import BotContext, DalsbotApp, system_clock
 from bot.settings import Settings
+from bot.shell import ops
 from bot.shell.app import CONCURRENT_UPDATES, build_application
-from bot.shell.webhook import MAX_CONNECTIONS, UpdateGate, WebhookServer, holder_id
+from bot.shell.webhook import (
+    MAX_CONNECTIONS,
+    JournalRequest,
+    UpdateGate,
+    WebhookServer,
+    holder_id,
+)
 from storage import updates
 from storage.db import Database
 from storage.migrate import open_database
@@ -43,12 +51,14 @@ def webhook_secret(settings: Settings) -> str:
 def run_telegram(settings: Settings) -> None:
     """Run against Telegram until SIGINT/SIGTERM; both modes stop cleanly."""
     db = open_database(settings.database_url)
-    app = build_application(settings, db=db)
     try:
         if settings.webhook_url:
+            journal = functools.partial(JournalRequest, db=db)
+            app = build_application(settings, db=db, wrap_request=journal)
             asyncio.run(serve_webhook(settings, app, db))
         else:
             logger.info("Starting in long-polling mode")
+            app = build_application(settings, db=db)
             app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
     finally:
         db.dispose()
@@ -101,6 +111,8 @@ async def serve_webhook(settings: Settings, app: DalsbotApp, db: Database) -> No
         path=urlsplit(settings.webhook_url).path or "/telegram",
         secret=webhook_secret(settings),
         concurrency=CONCURRENT_UPDATES,
+        health=ops.health,
+        metrics=ops.metrics,
     )
     await app.initialize()
     try:
@@ -119,8 +131,8 @@ async def serve_webhook(settings: Settings, app: DalsbotApp, db: Database) -> No
         await server.drain()
         logger.info(
             "Handled %d update(s); %d repeated deliveries confirmed, %d taken over, "
-            "%d answered busy, %d failed",
-            gate.handled, gate.repeated, gate.taken_over, gate.busy, gate.failed,
+            "%d answered busy, %d failed; %d call(s) to Telegram not made twice",
+            gate.handled, gate.repeated, gate.taken_over, gate.busy, gate.failed, gate.replayed,
         )  # fmt: skip
         await app.stop()
         if app.post_shutdown is not None:

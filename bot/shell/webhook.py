@@ -17,6 +17,14 @@ Re-delivery means an update can arrive twice, so every update passes :class:`Upd
    elsewhere gets 503, and Telegram tries again later;
 3. the update is handled, marked done, and only then answered 200.
 
+A replica can die after its handler sent a message but before the update was marked done.
+So that the replica taking the update over does not send that message again, every Bot API
+call that changes something (send, edit, delete, answer) made while handling an update is
+journaled (:class:`JournalRequest`, ``storage.updates.record_effect``: the method and the
+message id, no text); a take-over replays the journal: the calls already made return what
+they returned then, without reaching Telegram. Only a death in the millisecond between
+Telegram's answer and the journal write can still repeat one message.
+
 ``GET /healthz`` and ``GET /metrics`` are served beside the webhook (bot/shell/ops.py).
 SIGTERM stops taking new updates (503, so Telegram sends them to another replica), finishes
 those in flight and exits.
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import hmac
 import json
@@ -34,9 +43,13 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from telegram import Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
+from telegram.request import BaseRequest, RequestData
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application as TornadoApplication
@@ -45,7 +58,7 @@ from tornado.web import RequestHandler
 from bot.context import DalsbotApp
 from storage import updates
 from storage.db import Database
-from storage.updates import Claim, PersonLocks
+from storage.updates import Claim, PersonLocks, UpdateEffect
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +73,108 @@ DRAIN_TIMEOUT: Final = 25.0
 
 Health = Callable[[DalsbotApp], Awaitable[tuple[int, dict[str, object]]]]
 Metrics = Callable[[], tuple[bytes, str]]
+
+
+@dataclass
+class InFlight:
+    """The update being handled in this task: its id, the Bot API calls made so far, and the
+    journal of a dead predecessor to replay (empty unless the update was taken over)."""
+
+    update_id: int
+    replay: dict[int, UpdateEffect] = field(default_factory=dict)
+    calls: int = 0
+    replayed: int = 0
+
+
+CURRENT: contextvars.ContextVar[InFlight | None] = contextvars.ContextVar(
+    "dalsbot_update", default=None
+)
+
+# Bot API methods that change nothing: not journaled.
+READ_ONLY_PREFIXES: Final = ("get", "sendChatAction", "logOut", "close")
+
+
+def journaled(method: str) -> bool:
+    """Whether a call of ``method`` is journaled while an update is handled."""
+    return not method.startswith(READ_ONLY_PREFIXES)
+
+
+class JournalRequest(BaseRequest):
+    """The bot's requests, with the effect journal (see the module docstring) while an update
+    is handled through :class:`UpdateGate`; everything else passes straight through."""
+
+    def __init__(self, inner: BaseRequest, db: Database) -> None:
+        self.inner, self.db = inner, db
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        current, api = CURRENT.get(), url.rsplit("/", 1)[-1]
+        if current is None or not journaled(api):
+            return await self.inner.do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout,
+                pool_timeout,
+            )  # fmt: skip
+        seq = current.calls
+        current.calls += 1
+        done = current.replay.get(seq)
+        if done is not None and done.method == api:
+            current.replayed += 1
+            params = request_data.parameters if request_data is not None else {}
+            return 200, json.dumps({"ok": True, "result": _result(done, params)}).encode()
+        code, payload = await self.inner.do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if code == 200:
+            message = _message_of(payload)
+            await self.db.run(
+                updates.record_effect,
+                current.update_id,
+                seq,
+                api,
+                message_id=message.get("message_id"),
+                sent_date=message.get("date"),
+                chat_type=(message.get("chat") or {}).get("type"),
+            )
+        return code, payload
+
+
+def _message_of(payload: bytes) -> dict[str, Any]:
+    try:
+        result = json.loads(payload).get("result")
+    except (ValueError, AttributeError):
+        return {}
+    return result if isinstance(result, dict) and "message_id" in result else {}
+
+
+def _result(done: UpdateEffect, params: dict[str, Any]) -> object:
+    """What the journaled call returned, as far as a handler uses it: True, or the message
+    with its id, date and chat (the chat id is the one the call names)."""
+    if done.message_id is None:
+        return True
+    chat_id = params.get("chat_id")
+    return {
+        "message_id": done.message_id,
+        "date": done.sent_date or 0,
+        "chat": {"id": int(chat_id) if chat_id is not None else 0, "type": done.chat_type},
+    }
 
 
 def holder_id() -> str:
@@ -86,6 +201,7 @@ class UpdateGate:
         self._local: dict[int, tuple[asyncio.Lock, int]] = {}
         # Counts since start (logged at shutdown; the ops metrics count updates themselves).
         self.handled = self.repeated = self.busy = self.taken_over = self.failed = 0
+        self.replayed = 0  # Bot API calls not made again after a take-over
 
     async def handle(self, update: Update) -> int:
         """Handle ``update`` at most once; the HTTP status to answer Telegram with."""
@@ -107,9 +223,11 @@ class UpdateGate:
             if claim is Claim.BUSY:
                 self.busy += 1
                 return 503
+            current = InFlight(update.update_id)
             if claim is Claim.TAKEN_OVER:
                 self.taken_over += 1
-                logger.info("Update %d taken over from a process that is gone", update.update_id)
+                current.replay = await self.db.run(updates.effects, update.update_id)
+            token = CURRENT.set(current)
             try:
                 await self.application.process_update(update)
             except Exception:
@@ -119,6 +237,15 @@ class UpdateGate:
                 logger.exception("Update %d failed; Telegram will send it again", update.update_id)
                 await self.db.run(updates.release, update.update_id, holder=self.holder)
                 return 500
+            finally:
+                CURRENT.reset(token)
+            if claim is Claim.TAKEN_OVER:
+                logger.info(
+                    "Update %d taken over from a process that is gone (%d of its %d call(s) "
+                    "to Telegram done before)",
+                    update.update_id, current.replayed, current.calls,
+                )  # fmt: skip
+                self.replayed += current.replayed
             await self.db.run(
                 updates.finish, update.update_id, holder=self.holder, now=self.clock()
             )

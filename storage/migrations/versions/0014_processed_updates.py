@@ -1,4 +1,5 @@
-"""Updates handled by the webhook replicas, so a re-delivered update is handled once."""
+"""Updates handled by the webhook replicas, so a re-delivered update is handled once, and
+the journal of what an update in flight has sent (replayed when a replica takes it over)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,9 +15,19 @@ def upgrade() -> None:
         moment("claimed_until", nullable=False),
         moment("done_at", nullable=True, index=True),
     )
+    op.create_table(
+        "update_effect",
+        sa.Column("update_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("method", sa.String(40), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=True),
+        sa.Column("sent_date", sa.BigInteger(), nullable=True),
+        sa.Column("chat_type", sa.String(16), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("update_effect")
     op.drop_table("processed_update")
 
 
