@@ -1,8 +1,9 @@
 """Operations: ``/healthz`` and ``/metrics``.
 
 :func:`health` answers whether this process can do its work: it runs, the database answers
-within :data:`PROBE_TIMEOUT` seconds (and holds the schema), and the reminder dispatcher has
-been woken within :data:`DISPATCH_LATE` seconds. It also reports the seconds since the last
+within :data:`PROBE_TIMEOUT` seconds (and holds the schema), in polling mode the updater still
+fetches updates, and the reminder dispatcher has been woken within :data:`DISPATCH_LATE`
+seconds. It also reports the seconds since the last
 update arrived, which alone is no failure (a quiet night has no updates): alert on it in
 Prometheus if you want to. Nothing in either answer names a person, a chat or a plan.
 
@@ -102,19 +103,25 @@ async def health(application: DalsbotApp) -> tuple[int, dict[str, object]]:
         "process": "ok" if application.running else "not running",
         "database": await _database_state(data.db),
     }
+    # Polling: the updater must still be fetching (it stops for good on, e.g., an invalid
+    # token). Webhook mode: this answer comes from the server that takes the updates.
+    polling = not data.settings.webhook_url
+    if polling:
+        updater = application.updater
+        receiving = updater is not None and updater.running
+        checks["updates"] = "ok" if receiving else "not polling"
     dispatcher = _dispatcher(application)
     woken = liveness.seconds_since_dispatch()
     if dispatcher is not None:
         late = (woken if woken is not None else liveness.uptime()) > DISPATCH_LATE
         checks["reminders"] = "late" if late else "ok"
     healthy = all(state == "ok" for state in checks.values())
-    updater = application.updater
     body: dict[str, object] = {
         "status": "ok" if healthy else "unhealthy",
         "checks": checks,
         "uptime_seconds": _rounded(liveness.uptime()),
         "updates": {
-            "polling": bool(updater is not None and updater.running),
+            "mode": "polling" if polling else "webhook",
             "seconds_since_last": _rounded(liveness.seconds_since_update()),
         },
         "reminders": {

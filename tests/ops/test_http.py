@@ -235,9 +235,14 @@ async def test_healthz_is_200_with_no_personal_data(
             break
         await asyncio.sleep(0.05)
     assert status == 200 and body["status"] == "ok"
-    assert body["checks"] == {"process": "ok", "database": "ok", "reminders": "ok"}
+    assert body["checks"] == {
+        "process": "ok",
+        "database": "ok",
+        "updates": "ok",
+        "reminders": "ok",
+    }
     updates = body["updates"]
-    assert isinstance(updates, dict) and updates["polling"] is True
+    assert isinstance(updates, dict) and updates["mode"] == "polling"
     assert 0 <= updates["seconds_since_last"] < 10
     assert reminders["seconds_since_dispatch"] is not None
     assert str(ADMIN_ID) not in text and "Ada" not in text
@@ -257,9 +262,25 @@ async def test_healthz_is_503_when_the_dispatcher_is_no_longer_woken(ops_app: Da
     finally:
         ops_app.job_queue.scheduler.resume()
     assert status == 503
-    assert body["checks"] == {"process": "ok", "database": "ok", "reminders": "late"}
+    assert body["checks"] == {
+        "process": "ok",
+        "database": "ok",
+        "updates": "ok",
+        "reminders": "late",
+    }
     reminders = body["reminders"]
     assert isinstance(reminders, dict) and reminders["seconds_since_dispatch"] > DISPATCH_LATE
+
+
+async def test_healthz_is_503_when_polling_has_stopped(ops_app: DalsbotApp) -> None:
+    """The updater stopped fetching (as after an invalid token): 503, updates not polling."""
+    assert ops_app.updater is not None
+    await ops_app.updater.stop()
+    status, body, _text = await get_health(ops_app)
+    assert status == 503
+    checks = body["checks"]
+    assert isinstance(checks, dict) and checks["updates"] == "not polling"
+    assert checks["database"] == "ok"
 
 
 async def test_healthz_is_503_when_the_sqlite_file_is_gone(
