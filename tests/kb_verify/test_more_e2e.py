@@ -158,3 +158,23 @@ async def test_no_reminder_on_a_saturday_nor_again_after_a_restart(
     sent = [e for e in owner.events() if e.kind == "send" and "Dags att granska" in e.text]
     assert len(sent) == 1
     assert [(n.article_id, n.state) for n in _reminders(app) if n.staff_id] == [("sip", "sent")]
+
+
+async def test_needs_a_change_opens_the_editors_proposal_flow_for_the_article(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    """ "Needs a change" answers the reminder and offers the article's ✏️ button; it opens
+    the editors' card for that article (what to change)."""
+    owner = staff_chat(app, standin, 431, "Olle Ek", role=Role.ADMIN)
+    _make_due(app, "sip", 431)
+    await _job(app)
+    reminder = await owner.reply()
+    hint = await owner.tap(reminder, "✏️ Behöver ändras")
+    sip = app.bot_data.db.call(lambda s: kb_articles.current_article(s, "sip", "sv"))
+    assert sip is not None
+    assert hint.text == t("kb.verify.change_hint", "sv", title=sip.title)
+    card = await owner.tap(hint, t("kb.verify.edit_button", "sv"))
+    assert card.text.startswith(f"✏️ {sip.title}\n\nKort svar:")
+    assert t("kb.field_short", "sv") in labels(card)
+    states = [(n.article_id, n.state) for n in _reminders(app) if n.staff_id]
+    assert states == [("sip", "change")]
