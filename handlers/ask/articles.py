@@ -6,7 +6,7 @@ page at a time."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -94,8 +94,14 @@ async def redraw_card(update: Update, context: BotContext) -> None:
     if row.emergency and row.municipality is not None:
         local = contact_numbers(context).for_municipality(row.municipality)
     view = View(button.view)
-    # "More ▾" offers an editor "Propose a change" (checked again when pressed).
-    editor = View.MENU in view and await context.db.run(kb_articles.is_editor, press.staff_id)
+    # "More ▾" offers an editor "Propose a change" in their own chat (checked again when
+    # pressed); a group's card is everyone's.
+    private = message.chat.type == ChatType.PRIVATE
+    editor = (
+        View.MENU in view
+        and private
+        and await context.db.run(kb_articles.is_editor, press.staff_id)
+    )
     spec = CardSpec(
         article, lang, button.log_id, view, row.emergency, button.lead, row.asked, local,
         context.now().astimezone(context.settings.tz).date(), context.settings.kb_review_days,

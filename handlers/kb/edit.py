@@ -13,8 +13,15 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    filters,
+)
 
 from bot.context import BotContext
 from bot.i18n import Lang, as_lang, format_date, t, tn
@@ -31,6 +38,7 @@ from handlers.common import (
     keyboard,
     page_buttons,
     page_of,
+    private_only,
     reply,
     user_lang,
 )
@@ -113,6 +121,11 @@ async def _refuse(update: Update, text: str) -> None:
 async def _editor_press(update: Update, context: BotContext, kind: type[B]) -> Pressed[B] | None:
     press = await checked_press(update, context, kind)
     if press is None:
+        return None
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        # The editor's buttons are only ever sent to their own chat.
+        await press.stale()
         return None
     if not await context.db.run(store.is_editor, press.staff_id):
         await press.query.answer(t("kb.not_editor", press.lang), show_alert=True)
@@ -371,7 +384,14 @@ async def take_typed_text(update: Update, context: BotContext) -> None:
     """Before every feature: the editor's typed short answer, title or question. A command
     instead drops the change in one line (then runs); /cancel only drops it."""
     draft = context.state.get(KbEditDraft)
-    if draft is None or not draft.awaiting or update.callback_query is not None:
+    if draft is None or not draft.awaiting:
+        return
+    query = update.callback_query
+    if query is not None:
+        # Another button (an answer card, another flow): the change being typed is dropped,
+        # so the next text is not taken for it. This flow's own buttons keep it.
+        if not (isinstance(query.data, str) and query.data.split(":")[0] in _FLOW_PREFIXES):
+            context.state.pop(KbEditDraft)
         return
     message = update.message
     if message is None or message.text is None or message.chat_id != draft.chat:
@@ -515,7 +535,9 @@ async def send_to_approvers(
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
     """/kb_artikel and the editor's buttons."""
     return [
-        CommandHandler("kb_artikel", kb_article),
+        # Editing happens in the editor's own chat, never in a group's.
+        CommandHandler("kb_artikel", private_only, ~filters.ChatType.PRIVATE),
+        CommandHandler("kb_artikel", kb_article, filters.ChatType.PRIVATE),
         CallbackQueryHandler(turn_page, pattern=KbPageButton.matching()),
         CallbackQueryHandler(open_article, pattern=KbOpenButton.matching()),
         CallbackQueryHandler(choose_field, pattern=KbFieldButton.matching()),

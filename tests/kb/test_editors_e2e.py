@@ -194,3 +194,17 @@ async def test_an_answer_card_offers_editors_a_change(
     assert card.kind == "send" and card.text.startswith("✏️ SIP")
     # The answer card stays as it was.
     assert elin.standin.messages[(elin.id, menu.message["message_id"])]["text"] == menu.text
+
+
+async def test_tapping_another_button_drops_a_change_being_typed(
+    app: DalsbotApp, standin: BotApiStandIn
+) -> None:
+    elin = _editor(app, standin, 201, "Elin Berg")
+    answer = await elin.ask(QUESTION)
+    card = await elin.ask("/kb_artikel sip")
+    await elin.tap(card, t("kb.field_title", "sv"))
+    # Back to the answer card instead of typing the title: the next text is a question.
+    await elin.tap(answer, t("ask.menu_button", "sv"))
+    again = await elin.ask(QUESTION)
+    assert shown(again).startswith("📘 SIP")
+    assert app.bot_data.db.call(store.pending_proposals) == []
