@@ -24,9 +24,10 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent  # type: ignore[import-untyped]
@@ -56,13 +57,46 @@ PROBE_TIMEOUT: Final = 2.0
 DISPATCH_LATE: Final = 4 * DISPATCH_INTERVAL
 """The dispatcher is woken every DISPATCH_INTERVAL seconds; four missed wake-ups is a failure."""
 
-# One thread for database probes: a database that hangs holds this one thread, and every
-# later probe times out at once instead of taking a thread of the bot's own pool.
-_PROBES = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dalsbot-probe")
+
+class _ProbeThread:
+    """One daemon thread for database probes. A database that hangs holds this one thread
+    (every later probe times out instead of taking a thread of the bot's own pool), and,
+    being a daemon, it does not hold up the process's exit the way a pool's thread would."""
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]]]
+        self._work = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, work: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run ``work`` on the probe thread; its future."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._work.put((work, future))
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="dalsbot-probe", daemon=True
+                )
+                self._thread.start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            work, future = self._work.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work())
+            except BaseException as exc:  # handed to whoever waits for the probe
+                future.set_exception(exc)
+
+
+_PROBES = _ProbeThread()
 
 
 def _probe(db: Database, work: Callable[[Session], T]) -> concurrent.futures.Future[T]:
-    return _PROBES.submit(db.call, work)
+    return _PROBES.submit(lambda: db.call(work))
 
 
 def _schema_heads(session: Session) -> int:

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from bot.context import DalsbotApp
 from bot.metrics import Liveness
 from bot.settings import Settings
 from bot.shell.app import build_application, running
-from bot.shell.ops import DISPATCH_LATE, OpsServer
+from bot.shell.ops import DISPATCH_LATE, PROBE_TIMEOUT, OpsServer
 from bot.shell.standin import BotApiStandIn, RateLimits
 from handlers.plans.dispatcher import Dispatcher
 from storage import migrate
@@ -317,8 +318,9 @@ async def test_healthz_is_503_when_postgresql_loses_the_database(
     standin: BotApiStandIn,
     clock: FakeClock,
 ) -> None:
-    """On PostgreSQL: healthy, then the bot's database is dropped under it: 503, database
-    unreachable, within the probe's time-out."""
+    """On PostgreSQL: healthy; a database that hangs (the probed table locked by another
+    session) is 503 'timeout' after the 2 s time-out, not a hanging check, and healthy again
+    once the lock is gone; the bot's database dropped under it is 503 'unreachable'."""
     base = sa.engine.make_url(postgres_database)
     name = f"dalsbot_ops_health_{os.getpid()}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
@@ -332,6 +334,25 @@ async def test_healthz_is_503_when_postgresql_loses_the_database(
         application = build_application(ops, db=db, api_root=standin.url, clock=clock)
         async with running(application, poll_timeout=2):
             status, body, _text = await get_health(application)
+            assert status == 200, body
+            with db.engine.connect() as locker:
+                locker.execute(sa.text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+                started = time.perf_counter()
+                status, body, _text = await get_health(application)
+                waited = time.perf_counter() - started
+                locker.rollback()
+            assert status == 503 and body["checks"] == {
+                "process": "ok",
+                "database": "timeout",
+                "updates": "ok",
+                "reminders": "ok",
+            }
+            assert PROBE_TIMEOUT <= waited < PROBE_TIMEOUT + 1.5
+            for _ in range(50):  # the probe that waited for the lock finishes first
+                status, body, _text = await get_health(application)
+                if status == 200:
+                    break
+                await asyncio.sleep(0.1)
             assert status == 200, body
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
