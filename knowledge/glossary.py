@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,10 @@ class Glossary:
     _first: dict[str, frozenset[str]] = field(default_factory=dict)
     _single_keys: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     _multi_first: dict[str, frozenset[str]] = field(default_factory=dict)
+    # The multi-word terms alone, by their first two stems (``match(..., phrases_only=True)``).
+    _multi_pairs: dict[str, dict[tuple[str, str], list[tuple[tuple[str, ...], str]]]] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         for lang in SUPPORTED_LANGS:
@@ -97,9 +102,13 @@ class Glossary:
                 for first, options in table.items()
                 if any(len(phrase) == 1 for phrase, _ in options)
             }
-            self._multi_first[lang] = frozenset(
-                first for first, options in table.items() if any(len(p) > 1 for p, _ in options)
-            )
+            pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = {}
+            for options in table.values():  # longest first, as in the full table
+                for phrase, key in options:
+                    if len(phrase) > 1:
+                        pairs.setdefault((phrase[0], phrase[1]), []).append((phrase, key))
+            self._multi_pairs[lang] = pairs
+            self._multi_first[lang] = frozenset(first for first, _ in pairs)
             self._single[lang] = {key: tuple(stems) for key, stems in single.items()}
             self._generic[lang] = frozenset(
                 stem(tok, lang) for word in self.generic_words for tok in tokenize(word)
@@ -112,15 +121,21 @@ class Glossary:
 
         With ``phrases_only`` only multi-word terms are matched.
         """
-        table = self._phrases.get(lang, {})
-        starts = self._multi_first if phrases_only else self._first
-        first_stems = starts.get(lang, frozenset())
         found: list[GlossaryMatch] = []
-        for i in [i for i, first in enumerate(stemmed) if first in first_stems]:
+        if phrases_only:
+            pairs = self._multi_pairs.get(lang, {})
+            following = pairwise(stemmed)
+            for i in compress(count(), map(pairs.__contains__, following)):
+                for phrase, key in pairs[(stemmed[i], stemmed[i + 1])]:
+                    n = len(phrase)
+                    if tuple(stemmed[i : i + n]) == phrase:
+                        found.append(GlossaryMatch(i, n, key))
+            return found
+        table = self._phrases.get(lang, {})
+        first_stems = self._first.get(lang, frozenset())
+        for i in compress(count(), map(first_stems.__contains__, stemmed)):
             for phrase, key in table[stemmed[i]]:
                 n = len(phrase)
-                if phrases_only and n == 1:
-                    continue
                 if tuple(stemmed[i : i + n]) == phrase:
                     found.append(GlossaryMatch(i, n, key))
         return found

@@ -32,6 +32,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -628,7 +629,7 @@ def _build_lang_index(
     fields = [_article_fields(article) for article in articles]
     tokenised = [{name: tokenize(text) for name, text in doc.items()} for doc in fields]
     vocabulary, surface_words = _vocabulary(tokenised, lang)
-    cache = _TokenCache(vocabulary, lang)
+    cache = _TokenCache(vocabulary, lang, glossary)
     counts = [
         {name: _field_terms(tokens, lang, glossary, cache) for name, tokens in doc.items()}
         for doc in tokenised
@@ -685,24 +686,39 @@ def _vocabulary(
     return frozenset(words | {stem(w, lang) for w in words}), frozenset(surface)
 
 
+# Per distinct document word: its stem, whether it is a stop word, its compound parts, the
+# glossary terms of its stem (prefixed) and whether its stem may start a multi-word term.
+_TokenInfo = tuple[str, bool, tuple[str, ...], tuple[str, ...], bool]
+
+
 class _TokenCache:
-    """Per distinct document word: its stem, whether it is a stop word, its compound parts.
+    """What the index needs to know of each distinct document word (see ``_TokenInfo``).
 
     Computed once per word, so building an index costs little more than tokenising it.
     """
 
-    def __init__(self, vocabulary: frozenset[str], lang: str) -> None:
+    def __init__(self, vocabulary: frozenset[str], lang: str, glossary: Glossary) -> None:
         self.vocabulary = vocabulary
         self.lang = lang
-        self.info: dict[str, tuple[str, bool, tuple[str, ...]]] = {}
+        self.info: dict[str, _TokenInfo] = {}
+        self._single_keys = glossary.single_word_keys(lang)
+        self._phrase_starts = glossary.phrase_first_stems(lang)
 
-    def get(self, token: str) -> tuple[str, bool, tuple[str, ...]]:
+    def get(self, token: str) -> _TokenInfo:
         entry = self.info.get(token)
         if entry is None:
             parts = None
             if len(token) >= MIN_COMPOUND_LENGTH + 1 and token.isalpha():
                 parts = split_compound(token, self.vocabulary, self.lang, min_part=4)
-            entry = (stem(token, self.lang), is_stop_word(token, self.lang), tuple(parts or ()))
+            term = stem(token, self.lang)
+            keys = tuple(GLOSSARY_PREFIX + key for key in self._single_keys.get(term, ()))
+            entry = (
+                term,
+                is_stop_word(token, self.lang),
+                tuple(parts or ()),
+                keys,
+                term in self._phrase_starts,
+            )
             self.info[token] = entry
         return entry
 
@@ -712,20 +728,19 @@ def _field_terms(
 ) -> dict[str, float]:
     """Term frequencies of one field: stems, glossary concepts and compound parts."""
     counts: dict[str, float] = defaultdict(float)
-    single_keys = glossary.single_word_keys(lang)
-    phrase_starts = glossary.phrase_first_stems(lang)
+    info, learn = cache.info.get, cache.get
     may_match = False
     for token, n in Counter(tokens).items():
-        term, stop, parts = cache.get(token)
+        term, stop, parts, keys, phrase_start = info(token) or learn(token)
         if not stop:
             counts[term] += n
         for part in parts:
             counts[part] += n * COMPOUND_PART_WEIGHT_INDEX
-        for key in single_keys.get(term, ()):
-            counts[GLOSSARY_PREFIX + key] += n * GLOSSARY_WEIGHT
-        may_match = may_match or term in phrase_starts
+        for key in keys:
+            counts[key] += n * GLOSSARY_WEIGHT
+        may_match = may_match or phrase_start
     if may_match:
-        stemmed = [cache.info[token][0] for token in tokens]
+        stemmed = list(map(itemgetter(0), map(cache.info.__getitem__, tokens)))
         for match in glossary.match(stemmed, lang, phrases_only=True):
             counts[GLOSSARY_PREFIX + match.key] += GLOSSARY_WEIGHT
     return counts
@@ -749,25 +764,42 @@ def _field_index(
     averages = {
         name: (sum(doc[name] for doc in lengths) / n if n else 1.0) or 1.0 for name in fields
     }
-    term_docs: dict[str, list[int]] = defaultdict(list)
-    term_tfs: dict[str, list[float]] = defaultdict(list)
-    # Visit documents in position order so that every posting list comes out sorted.
+    # Every (document, field, term, tf) in one flat run, documents in position order so that
+    # every posting list comes out sorted; then numpy sums a term's fields per document (in
+    # field order, as a loop would) and weighs all postings at once.
+    terms: list[str] = []
+    tfs: list[float] = []
+    factors: list[float] = []
+    sizes: list[int] = []
+    positions: list[int] = []
     for i in sorted(range(n), key=doc_positions.__getitem__):
-        combined: dict[str, float] = defaultdict(float)
         for name in fields:
+            field_counts = counts[i][name]
             norm = 1.0 - FIELD_B[name] + FIELD_B[name] * lengths[i][name] / averages[name]
-            factor = FIELD_WEIGHTS[name] / norm
-            for term, tf in counts[i][name].items():
-                combined[term] += tf * factor
-        position = doc_positions[i]
-        for term, tf in combined.items():
-            term_docs[term].append(position)
-            term_tfs[term].append(tf)
-    postings: dict[str, tuple[IntArray, FloatArray]] = {}
-    idf: dict[str, float] = {}
-    for term, docs in term_docs.items():
-        idf[term] = inverse_document_frequency(n, len(docs))
-        tfs = np.array(term_tfs[term], dtype=np.float64)
-        weights = idf[term] * tfs * (K1 + 1.0) / (K1 + tfs)
-        postings[term] = (np.array(docs, dtype=np.int32), weights)
+            factors.append(FIELD_WEIGHTS[name] / norm)
+            sizes.append(len(field_counts))
+            positions.append(doc_positions[i])
+            terms.extend(field_counts)
+            tfs.extend(field_counts.values())
+    # Term numbers in order of first appearance (the order of the postings dict).
+    numbers = {term: number for number, term in enumerate(dict.fromkeys(terms))}
+    term_of = np.fromiter(map(numbers.__getitem__, terms), dtype=np.int64, count=len(terms))
+    doc_of = np.repeat(np.array(positions, dtype=np.int64), sizes)
+    weighted = np.array(tfs, dtype=np.float64) * np.repeat(np.array(factors), sizes)
+    span = max(doc_positions, default=0) + 1
+    pairs, where = np.unique(term_of * span + doc_of, return_inverse=True)
+    combined = np.bincount(where, weights=weighted, minlength=len(pairs))
+    pair_terms, pair_docs = pairs // span, (pairs % span).astype(np.int32)
+    starts = np.searchsorted(pair_terms, np.arange(len(numbers) + 1))
+    idf = {
+        term: inverse_document_frequency(n, int(starts[number + 1] - starts[number]))
+        for term, number in numbers.items()
+    }
+    idf_values = np.fromiter(idf.values(), dtype=np.float64, count=len(idf))
+    weights = np.repeat(idf_values, np.diff(starts)) * combined * (K1 + 1.0) / (K1 + combined)
+    bounds = starts.tolist()
+    postings: dict[str, tuple[IntArray, FloatArray]] = {
+        term: (pair_docs[bounds[k] : bounds[k + 1]], weights[bounds[k] : bounds[k + 1]])
+        for term, k in numbers.items()
+    }
     return _FieldIndex(postings, idf, n)

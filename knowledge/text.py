@@ -14,6 +14,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from functools import lru_cache
+from itertools import chain
 
 try:
     from Stemmer import Stemmer as _SnowballStemmer
@@ -123,16 +124,17 @@ def tokenize(text: str) -> list[str]:
     Equivalent to ``_TOKEN_RE.findall(normalize(text))`` but folds each distinct raw word
     once (cached), which matters when indexing thousands of articles.
     """
-    tokens: list[str] = []
     cache = _RAW_TOKEN_CACHE
-    for raw in _RAW_WORD_RE.findall(unicodedata.normalize("NFKC", text).lower()):
-        folded = cache.get(raw)
-        if folded is None:
-            folded = tuple(_TOKEN_RE.findall(normalize(raw)))
-            if len(cache) < _MAX_RAW_TOKENS:
-                cache[raw] = folded
-        tokens.extend(folded)
-    return tokens
+    raws = _RAW_WORD_RE.findall(unicodedata.normalize("NFKC", text).lower())
+    words = list(map(cache.get, raws))  # each raw word's tokens, None where not yet seen
+    if None in words:
+        for i, folded in enumerate(words):
+            if folded is None:
+                raw = raws[i]
+                words[i] = folded = tuple(_TOKEN_RE.findall(normalize(raw)))
+                if len(cache) < _MAX_RAW_TOKENS:
+                    cache[raw] = folded
+    return list(chain.from_iterable(words))  # type: ignore[arg-type]
 
 
 _RAW_WORD_RE = re.compile(r"[^\W_]+")
