@@ -60,7 +60,7 @@ def add_commands(subparsers: Subcommands) -> None:
     ask.add_argument("--lang", choices=SUPPORTED_LANGS, default="sv", help="preferred language")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--path", type=Path, default=ARTICLES_DIR, help="articles folder")
-    ask.set_defaults(handler=run_ask)
+    ask.set_defaults(handler=run_ask, needs_settings=False)
 
 
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -190,7 +190,7 @@ def article_markdown(article: Article) -> str:
     return f"---\n{front}---\n{article.body.strip()}\n"
 
 
-def run_ask(args: argparse.Namespace, _settings: Settings) -> int:
+def run_ask(args: argparse.Namespace, _settings: Settings | None) -> int:
     """Answer one question; print JSON with ``--json``, else readable text."""
     try:
         kb = KnowledgeBase(Path(args.path))

@@ -46,6 +46,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="dalsbot", description=__doc__.splitlines()[0])
+    # A command sets needs_settings=False when it reads none (see main).
+    parser.set_defaults(needs_settings=True)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the bot (local mode without a token)").set_defaults(
         handler=_cmd_run
@@ -61,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dalsbot`` console script."""
     args = build_parser().parse_args(argv)
+    if not args.needs_settings:
+        # A command that reads no setting (``ask``) does without them: building the settings
+        # (pydantic) would be a fifth of its time. It logs warnings and errors only.
+        configure_logging("WARNING")
+        return _handle(args, None)
     # Imported here, like every command's own modules: --help and the parser stay light.
     from bot.settings import SettingsError, load_settings
 
@@ -71,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     secrets = (settings.telegram_token.get_secret_value(),) if settings.telegram_token else ()
     configure_logging(settings.log_level, secrets, settings.log_format)
+    return _handle(args, settings)
+
+
+def _handle(args: argparse.Namespace, settings: Settings | None) -> int:
+    """Run the command's handler; a database that cannot be used is one line and code 2."""
     try:
         return int(args.handler(args, settings))
     except KeyboardInterrupt:
