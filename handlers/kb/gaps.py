@@ -24,7 +24,7 @@ import asyncio
 import logging
 import re
 import unicodedata
-from typing import Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from sqlmodel import Session
 from telegram import Update
@@ -64,6 +64,7 @@ TITLE_LIMIT: Final = 80
 ID_WORDS: Final = 6
 
 Rows = list[list[tuple[str, str]]]
+B = TypeVar("B", bound=ButtonData)
 
 
 # -- buttons -----------------------------------------------------------------------------------
@@ -168,9 +169,7 @@ def question_card(
         for article_id, title in suggestions
     ]
     if gap.coordinator_question_id is not None:
-        rows.append(
-            [(t("kb.gaps.reply_button", lang), GapButton("reply", gap.question_id).pack())]
-        )
+        rows.append([(t("kb.gaps.reply_button", lang), GapButton("reply", gap.question_id).pack())])
     rows.append(
         [
             (t("kb.gaps.ignore_button", lang), GapButton("ignore", gap.question_id).pack()),
@@ -211,9 +210,7 @@ async def show_list(update: Update, context: BotContext, staff: Staff, page: int
     await edit_or_send(update, text, keyboard(rows) if rows else None)
 
 
-async def _editor_press(
-    update: Update, context: BotContext, kind: type[ButtonData]
-) -> Pressed[ButtonData] | None:
+async def _editor_press(update: Update, context: BotContext, kind: type[B]) -> Pressed[B] | None:
     """A press by a registered editor or admin whose data is ``kind``; else refused."""
     press = await checked_press(update, context, kind)
     if press is None:
@@ -229,14 +226,11 @@ async def turn_page(update: Update, context: BotContext) -> None:
     press = await _editor_press(update, context, GapListButton)
     if press is None:
         return
-    assert isinstance(press.data, GapListButton)
     await press.query.answer()
     await show_list(update, context, press.staff, press.data.page)
 
 
-async def _open_gap(
-    press: Pressed[ButtonData], context: BotContext, question_id: int
-) -> Gap | None:
+async def _open_gap(press: Pressed[Any], context: BotContext, question_id: int) -> Gap | None:
     """The open gap of the pressed button, or None with a "gone" alert."""
     now = context.now()
     gap = await context.db.run(
@@ -252,7 +246,6 @@ async def open_question(update: Update, context: BotContext) -> None:
     press = await _editor_press(update, context, GapButton)
     if press is None:
         return
-    assert isinstance(press.data, GapButton)
     gap = await _open_gap(press, context, press.data.question_id)
     if gap is None:
         return
@@ -295,7 +288,6 @@ async def pick_article(update: Update, context: BotContext) -> None:
     press = await _editor_press(update, context, GapArticleButton)
     if press is None:
         return
-    assert isinstance(press.data, GapArticleButton)
     gap = await _open_gap(press, context, press.data.question_id)
     if gap is None:
         return
@@ -321,7 +313,6 @@ async def save_example(update: Update, context: BotContext) -> None:
     press = await _editor_press(update, context, GapArticleButton)
     if press is None or not await first_press(update, context):
         return
-    assert isinstance(press.data, GapArticleButton)
     gap = await _open_gap(press, context, press.data.question_id)
     if gap is None:
         return
@@ -383,7 +374,6 @@ async def ignore(update: Update, context: BotContext) -> None:
     press = await _editor_press(update, context, GapButton)
     if press is None:
         return
-    assert isinstance(press.data, GapButton)
     gap = await _open_gap(press, context, press.data.question_id)
     if gap is None:
         return
@@ -419,9 +409,7 @@ def draft_of(question: str, answer: str) -> dict[str, object]:
     return {"title": title, "short_answer": answer.strip(), "questions": [question.strip()]}
 
 
-async def _reply_of(
-    press: Pressed[ButtonData], context: BotContext, gap: Gap
-) -> tuple[str, str] | None:
+async def _reply_of(press: Pressed[Any], context: BotContext, gap: Gap) -> tuple[str, str] | None:
     cq_id = gap.coordinator_question_id
     found = None
     if cq_id is not None:
@@ -438,7 +426,6 @@ async def show_reply_draft(update: Update, context: BotContext) -> None:
     press = await _editor_press(update, context, GapButton)
     if press is None:
         return
-    assert isinstance(press.data, GapButton)
     gap = await _open_gap(press, context, press.data.question_id)
     if gap is None:
         return
@@ -470,7 +457,6 @@ async def propose_from_reply(update: Update, context: BotContext) -> None:
     press = await _editor_press(update, context, GapButton)
     if press is None or not await first_press(update, context):
         return
-    assert isinstance(press.data, GapButton)
     gap = await _open_gap(press, context, press.data.question_id)
     if gap is None:
         return

@@ -35,6 +35,7 @@ from handlers.ask.shared import knowledge_base
 from handlers.common import (
     ADMIN_ONLY,
     CommandSpec,
+    Pressed,
     authorise,
     checked_press,
     edit_or_send,
@@ -52,7 +53,7 @@ from storage.knowledge import articles as kb_articles
 from storage.knowledge import verification
 from storage.knowledge.verification import ArticleReview, NoticeState
 from storage.people import store as staff_store
-from storage.people.models import Staff
+from storage.people.models import Role, Staff
 from storage.plans.duetimes import DEFAULT_CALENDAR, ReminderPolicy
 
 logger = logging.getLogger(__name__)
@@ -137,9 +138,7 @@ def reminder_rows(notice_id: int, lang: Lang) -> list[list[tuple[str, str]]]:
 
 def owner_rows(article_id: str, lang: Lang) -> list[list[tuple[str, str]]]:
     """The admin's button to choose an owner."""
-    return [
-        [(t("kb.verify.assign_button", lang), OwnersButton("owners", article_id, 0).pack())]
-    ]
+    return [[(t("kb.verify.assign_button", lang), OwnersButton("owners", article_id, 0).pack())]]
 
 
 # -- the daily job -------------------------------------------------------------------------------
@@ -228,7 +227,7 @@ async def remind_owner(context: BotContext, review: ArticleReview) -> bool:
 async def _admins(context: BotContext) -> list[Staff]:
     return await context.db.run(
         lambda session: [
-            s for s in staff_store.list_staff(session) if s.role == "admin" and s.active
+            s for s in staff_store.list_staff(session) if s.role == Role.ADMIN.value and s.active
         ]
     )
 
@@ -267,7 +266,7 @@ async def tell_admins_unowned(context: BotContext, unowned: list[ArticleReview])
 
 async def _owner_press(
     update: Update, context: BotContext
-) -> tuple[ReviewButton, Staff, Lang, ArticleReview] | None:
+) -> tuple[Pressed[ReviewButton], ArticleReview] | None:
     """A press on a reminder's button by the person it was sent to, still unanswered."""
     press = await checked_press(update, context, ReviewButton)
     if press is None:
@@ -293,7 +292,7 @@ async def _owner_press(
     if review is None:
         await press.query.answer(t("kb.verify.gone", press.lang), show_alert=True)
         return None
-    return press.data, press.staff, press.lang, review
+    return press, review
 
 
 async def _answer(context: BotContext, notice_id: int, staff_id: int, state: NoticeState) -> bool:
@@ -310,9 +309,8 @@ async def still_correct(update: Update, context: BotContext) -> None:
     pressed = await _owner_press(update, context)
     if pressed is None:
         return
-    data, staff, lang, review = pressed
-    assert staff.id is not None
-    staff_id, now = staff.id, context.now()
+    press, review = pressed
+    data, lang, staff_id, now = press.data, press.lang, press.staff_id, context.now()
     today = now.astimezone(context.settings.tz).date()
 
     def confirm(session: Session) -> bool:
@@ -329,7 +327,7 @@ async def still_correct(update: Update, context: BotContext) -> None:
         )
 
     if not await context.db.run(confirm):
-        await update.callback_query.answer(t("kb.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
+        await press.query.answer(t("kb.verify.answered", lang), show_alert=True)
         return
     days = context.settings.kb_review_days
     fresh = await context.db.run(
@@ -337,7 +335,7 @@ async def still_correct(update: Update, context: BotContext) -> None:
             session, article_id=review.article_id, default_days=days
         )
     )
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await press.query.answer()
     # The new review date shows in answers at once here (other processes within seconds).
     await asyncio.to_thread(knowledge_base(context).refresh, force=True)
     following = fresh.due if fresh is not None else today
@@ -359,12 +357,12 @@ async def needs_change(update: Update, context: BotContext) -> None:
     pressed = await _owner_press(update, context)
     if pressed is None:
         return
-    data, staff, lang, review = pressed
-    assert staff.id is not None
-    if not await _answer(context, data.notice_id, staff.id, NoticeState.CHANGE):
-        await update.callback_query.answer(t("kb.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
+    press, review = pressed
+    lang = press.lang
+    if not await _answer(context, press.data.notice_id, press.staff_id, NoticeState.CHANGE):
+        await press.query.answer(t("kb.verify.answered", lang), show_alert=True)
         return
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await press.query.answer()
     # The editors' proposal flow (handlers/kb/edit.py) starts from the article's ✏️ button.
     article_lang = as_lang(review.lang_for(lang))
     edit = KbOpenButton(review.article_id, article_lang).pack()
@@ -377,19 +375,17 @@ async def not_mine(update: Update, context: BotContext) -> None:
     pressed = await _owner_press(update, context)
     if pressed is None:
         return
-    data, staff, lang, review = pressed
-    assert staff.id is not None
-    if not await _answer(context, data.notice_id, staff.id, NoticeState.NOT_MINE):
-        await update.callback_query.answer(t("kb.verify.answered", lang), show_alert=True)  # type: ignore[union-attr]
+    press, review = pressed
+    lang = press.lang
+    if not await _answer(context, press.data.notice_id, press.staff_id, NoticeState.NOT_MINE):
+        await press.query.answer(t("kb.verify.answered", lang), show_alert=True)
         return
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await press.query.answer()
     await edit_or_send(update, t("kb.verify.handed_over", lang, title=review.title(lang)))
-    name = staff.display_name
+    name = press.staff.display_name
 
     def make(admin_lang: Lang) -> tuple[str, list[list[tuple[str, str]]]]:
-        text = t(
-            "kb.verify.not_mine_admin", admin_lang, name=name, title=review.title(admin_lang)
-        )
+        text = t("kb.verify.not_mine_admin", admin_lang, name=name, title=review.title(admin_lang))
         return text, owner_rows(review.article_id, admin_lang)
 
     await _send_to_admins(context, make)
