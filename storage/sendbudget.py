@@ -62,9 +62,13 @@ RESERVE_SHARE: Final = 0.05
 # One message per chat starts this long after the previous one to it was answered.
 PER_CHAT_INTERVAL: Final = 1.05
 # A slot more than this late is skipped (sending it would bunch it with the next one).
-MAX_LATE: Final = 0.1
+MAX_LATE: Final = 0.05
 # The most slots taken in one grant (one round trip for several messages).
 MAX_BATCH: Final = 8
+# Seconds the database clock's offset from ours is estimated over (clocks drift apart), and
+# how many readings of it a process takes before its first grant.
+OFFSET_MEMORY: Final = 60.0
+CALIBRATION_SAMPLES: Final = 5
 # After a 429 the whole budget pauses this many intervals.
 PAUSE_INTERVALS: Final = 4
 # The gate of a chat in flight is closed for at most this long (the longest a send is held,
@@ -119,25 +123,36 @@ _GRANT = sa.text(
     ON CONFLICT (bot_key) DO UPDATE
         SET next_at = GREATEST(send_budget.next_at, clock_timestamp())
                       + make_interval(secs => :span)
-    RETURNING next_at - make_interval(secs => :span) AS first,
-              EXTRACT(EPOCH FROM next_at - clock_timestamp()) - :span AS wait
+    RETURNING next_at - make_interval(secs => :span) AS first, clock_timestamp() AS at
     """
-).columns(sa.column("first", UTCDateTime()), sa.column("wait", sa.Float()))
+).columns(sa.column("first", UTCDateTime()), sa.column("at", UTCDateTime()))
 
 
 @dataclass(frozen=True)
 class Grant:
-    """Slots taken from a budget: the first starts at ``first`` (the database's clock),
-    ``wait`` seconds from when it was taken (0 or less: at once), the rest an interval apart."""
+    """Slots taken from a budget: the first starts at ``first``, the rest an interval apart;
+    ``at`` is when they were taken (both on the database's clock)."""
 
     first: dt.datetime
-    wait: float
+    at: dt.datetime
+
+    @property
+    def wait(self) -> float:
+        """Seconds from when they were taken until the first (0 or less: at once)."""
+        return (self.first - self.at).total_seconds()
 
 
 def grant(session: Session, *, key: str, count: int, interval: float) -> Grant:
     """Take ``count`` consecutive slots ``interval`` seconds apart from ``key``'s budget."""
     row = session.execute(_GRANT, {"key": key, "span": count * interval}).one()
-    return Grant(row.first, float(row.wait))
+    return Grant(row.first, row.at)
+
+
+def database_clock(session: Session) -> dt.datetime:
+    """The database's clock now (``clock_timestamp()``, not the transaction's start)."""
+    return session.execute(
+        sa.text("SELECT clock_timestamp() AS at").columns(sa.column("at", UTCDateTime()))
+    ).scalar_one()
 
 
 def pause(session: Session, *, key: str, seconds: float) -> None:
@@ -305,6 +320,8 @@ class SharedBudget(SendLimiter):
         self.batch = batch
         self.max_late = max_late
         self._slots: deque[float] = deque()
+        self._offsets: deque[tuple[float, float]] = deque()
+        self.round_trip = 0.0
         self._waiting = 0
         self.grants = 0  # round trips to the budget row
 
@@ -319,19 +336,44 @@ class SharedBudget(SendLimiter):
     async def _overall(self) -> None:
         while True:
             if not self._slots:
-                count = max(1, min(self.batch, self._waiting))
-                taken = await self.db.run(grant, key=self.key, count=count, interval=self.interval)
-                self.grants += 1
-                first = self._clock() + taken.wait
-                self._slots.extend(first + i * self.interval for i in range(count))
+                await self._take_slots()
             slot = self._slots.popleft()
             delay = slot - self._clock()
-            if delay < -self.max_late:
-                self.skipped += 1  # too late: sent now it would bunch with the next slot
-                continue
             if delay > 0:
                 await asyncio.sleep(delay)
+                delay = slot - self._clock()
+            if delay < -self.max_late:
+                # Too late (this process was held up): sent now it would bunch with the slots
+                # of the other processes that follow. Skipped; the budget loses one slot.
+                self.skipped += 1
+                continue
             return
+
+    async def _take_slots(self) -> None:
+        if not self._offsets:
+            # The first estimate decides where the first slots land: take the best of a few.
+            for _ in range(CALIBRATION_SAMPLES):
+                at = await self.db.run(database_clock)
+                answered = self._clock()
+                self._offsets.append((answered, at.timestamp() - answered))
+        count = max(1, min(self.batch, self._waiting))
+        asked = self._clock()
+        taken = await self.db.run(grant, key=self.key, count=count, interval=self.interval)
+        answered = self._clock()
+        self.grants += 1
+        # The slots are instants on the database's clock: on ours they are those instants
+        # less the offset between the clocks. The grant was made between ``asked`` and
+        # ``answered``, so the offset is at least ``at - answered``; the largest such bound
+        # of the last minute (a quick round trip) is within a millisecond or two of the true
+        # offset. Taking ``answered + wait`` instead would move the slots as late as the
+        # answer was slow (a busy machine), onto the slots of the other processes.
+        self._offsets.append((answered, taken.at.timestamp() - answered))
+        while self._offsets[0][0] < answered - OFFSET_MEMORY:
+            self._offsets.popleft()
+        offset = max(bound for _, bound in self._offsets)
+        first = taken.first.timestamp() - offset
+        self.round_trip = answered - asked
+        self._slots.extend(first + i * self.interval for i in range(count))
 
     async def hold(self, chat_id: int) -> None:
         """Wait until this process holds ``chat_id``'s gate."""
