@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot.context import BotContext, DalsbotApp
-from knowledge.articles import ARTICLES_DIR, KnowledgeBaseError, load_articles
+from knowledge.articles import KnowledgeBaseError, load_articles
 from knowledge.service import KnowledgeBase
 from storage.knowledge import articles as store
 
@@ -38,7 +38,7 @@ def seed_and_switch(app: DalsbotApp) -> None:
     except KnowledgeBaseError as exc:
         raise SystemExit(f"Cannot import the knowledge base: {exc}") from exc
     if seeded:
-        logger.info("The empty database got the articles of %s", kb.root or ARTICLES_DIR)
+        logger.info("The empty database got the articles of %s", kb.root)
     kb.use_source(store.DatabaseSource(data.db))
     logger.info("Answering from the database's articles (revision %s)", kb.revision)
 

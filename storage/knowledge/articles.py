@@ -889,9 +889,7 @@ def _clean_list(values: Any) -> tuple[str, ...]:
     return tuple(normalise(str(v)).strip() for v in values if str(v).strip())
 
 
-def _apply(
-    session: Session, base: Content, changes: Mapping[str, Any], words: frozenset[str]
-) -> Content:
+def _apply(base: Content, changes: Mapping[str, Any], words: frozenset[str]) -> Content:
     """``base`` with ``changes`` applied; every new text passes the guard."""
     unknown = set(changes) - CHANGE_KEYS
     if unknown:
@@ -911,18 +909,15 @@ def _apply(
         if name in LIST_FIELDS:
             items = _clean_list(changes[name])
             if name == "questions":
-                new = [
-                    q for q in items if q.casefold() not in {b.casefold() for b in base.questions}
-                ]
-                for question in new:
-                    guarded(question)
+                known = {b.casefold() for b in base.questions}
+                for question in items:
+                    if question.casefold() not in known:
+                        guarded(question)
             values[name] = items
+        elif name in ("title", "body"):
+            values[name] = guarded(str(changes[name]))
         else:
-            values[name] = (
-                guarded(str(changes[name]))
-                if name in ("title", "body")
-                else (normalise(str(changes[name])).strip())
-            )
+            values[name] = normalise(str(changes[name])).strip()
     content = replace(base, **values)
     if "short_answer" in changes:
         short = guarded(str(changes["short_answer"]))
@@ -977,7 +972,7 @@ def propose(
         base = Content("", (), (), (), (), "", "")
         base_no = None
     words = vocabulary(session)
-    proposed = _apply(session, base, changes, words)
+    proposed = _apply(base, changes, words)
     changed = _differences(base, proposed)
     if not changed:
         raise ProposalError("kb.proposal_no_change")
