@@ -3,9 +3,9 @@
 :func:`health` answers whether this process can do its work: it runs, the database answers
 within :data:`PROBE_TIMEOUT` seconds (and holds the schema), in polling mode the updater still
 fetches updates, and the reminder dispatcher has been woken within :data:`DISPATCH_LATE`
-seconds. It also reports the seconds since the last
-update arrived, which alone is no failure (a quiet night has no updates): alert on it in
-Prometheus if you want to. Nothing in either answer names a person, a chat or a plan.
+seconds. It also reports the seconds since the last update arrived, which alone is no failure
+(a quiet night has no updates): alert on it in Prometheus if you want to. Nothing in either
+answer names a person, a chat or a plan.
 
 :func:`metrics` is the Prometheus text of :data:`bot.metrics.REGISTRY`: what the bot counts as
 it happens (updates, handling time, pulse answers) and what :class:`RunningBots` reads at
@@ -112,7 +112,7 @@ async def _database_state(db: Database) -> str:
         )
     except TimeoutError:
         return "timeout"
-    except sa.exc.SQLAlchemyError as exc:
+    except Exception as exc:  # any failure to answer is the same to a load balancer
         logger.warning("health check: the database did not answer (%s)", type(exc).__name__)
         return "unreachable"
     return "ok" if heads > 0 else "no schema"
@@ -261,7 +261,7 @@ def _queue_gauges(app: DalsbotApp) -> Iterator[Metric]:
     backlog: Backlog | None
     try:
         backlog = _probe(data.db, lambda s: reminder_backlog(s, now=now)).result(PROBE_TIMEOUT)
-    except (TimeoutError, sa.exc.SQLAlchemyError) as exc:
+    except Exception as exc:  # a time-out or any database error: reported as down
         logger.warning("metrics: the reminder queue could not be read (%s)", type(exc).__name__)
         backlog = None
     yield GaugeMetricFamily(
