@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,27 @@ def test_check_without_a_database_says_so(
 ) -> None:
     assert main(["kb", "check"]) == 0
     assert any(line.startswith("DRIFT   not checked: no database yet") for line in _lines(capsys))
+
+
+def test_check_does_not_fail_when_the_database_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An SQLite file that is no database: the check still passes on structure and says why
+    # the drift is unknown.
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_text("not a database", encoding="utf-8")
+    monkeypatch.setenv("DALSBOT_DATABASE_URL", f"sqlite:///{broken}")
+    monkeypatch.setenv("DALSBOT_DATA_DIR", str(tmp_path))
+    assert main(["kb", "check"]) == 0
+    assert any(line.startswith("DRIFT   not checked:") for line in _lines(capsys))
+    # An empty (not yet migrated) database: the same, and the check created no table.
+    empty = tmp_path / "empty.sqlite3"
+    empty.touch()
+    monkeypatch.setenv("DALSBOT_DATABASE_URL", f"sqlite:///{empty}")
+    assert main(["kb", "check"]) == 0
+    assert _lines(capsys)[-1] == (
+        "DRIFT   not checked: the database has no articles yet (run dalsbot db upgrade)"
+    )
+    with sqlite3.connect(empty) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        assert tables.fetchall() == []

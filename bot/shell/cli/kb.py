@@ -84,18 +84,29 @@ def print_drift(path: Path, settings: Settings) -> None:
     if not _database_exists(settings.database_url):
         print("DRIFT   not checked: no database yet (the bot imports the seed at start-up)")
         return
+    import sqlalchemy as sa
+
+    from storage.db import Database, DatabaseError
+
+    # Read only: a check neither creates nor migrates a database.
+    db = Database(settings.database_url)
     try:
         seed = load_articles(path)
-        found, only = with_session(
-            settings,
+        db.check()
+        found, only = db.call(
             lambda s: (
                 kb_articles.drift(s, seed),
                 _only_in_database(s, {(a.id, a.lang) for a in seed}),
-            ),
+            )
         )
-    except (KnowledgeBaseError, OSError) as exc:
+    except (KnowledgeBaseError, OSError, DatabaseError) as exc:
         print(f"DRIFT   not checked: {str(exc).splitlines()[0]}")
         return
+    except sa.exc.SQLAlchemyError:
+        print("DRIFT   not checked: the database has no articles yet (run dalsbot db upgrade)")
+        return
+    finally:
+        db.dispose()
     for item in found:
         if item.fields == ("missing",):
             print(f"DRIFT   {item.lang}/{item.article_id}: in the seed, not in the database")
