@@ -10,15 +10,16 @@ are used, and that first time used to land on the first person who needed them:
 - **the first pulse chart**: matplotlib, its fonts and the Agg renderer (about 0.5 s);
 - **the first plan reference**: the first-name lists it is checked against (faker).
 
-:func:`install` adds a post-init hook that starts one daemon thread and returns at once: the
-bot polls and answers while the thread works (it takes the interpreter lock only in turns,
-and the two cores are shared with the database's worker threads). Each step runs once per
+:func:`install` adds a post-init hook that returns at once; once the application runs (it is
+polling for updates, so start-up is over) one daemon thread does the work: the bot answers
+meanwhile (the thread takes the interpreter lock only in turns). Each step runs once per
 process, since what it fills is per process (imports, caches, fonts); a failing step is
 logged and skipped, never fatal: it only means the first user waits as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import threading
@@ -46,9 +47,26 @@ class WarmUp:
     thread_ids: set[int] = field(default_factory=set)
     failed: list[str] = field(default_factory=list)
     thread: threading.Thread | None = None
+    _waiting: asyncio.Task[None] | None = None
 
-    async def start(self, _app: DalsbotApp) -> None:
-        """Post-init hook: start the warm-up thread and return."""
+    async def start(self, app: DalsbotApp) -> None:
+        """Post-init hook: start the warm-up thread once ``app`` runs, and return."""
+        self._waiting = asyncio.create_task(self._when_running(app), name="dalsbot-warmup")
+
+    async def _when_running(self, app: DalsbotApp) -> None:
+        # Start-up's own work (the remaining hooks, the first getUpdates) goes first. PTB has
+        # no event for "running", so look every 50 ms.
+        while not app.running:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        self.launch()
+
+    async def stop(self, _app: DalsbotApp) -> None:
+        """Post-shutdown hook: stop waiting (a thread already started finishes on its own)."""
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    def launch(self) -> None:
+        """Start the warm-up thread now."""
         self.thread = threading.Thread(target=self.run, name="dalsbot-warmup", daemon=True)
         self.thread.start()
 
@@ -138,4 +156,5 @@ def install(app: DalsbotApp) -> WarmUp:
     )
     app.bot_data.services.add(warm_up)
     app.bot_data.post_init_hooks.append(warm_up.start)
+    app.bot_data.post_shutdown_hooks.append(warm_up.stop)
     return warm_up
