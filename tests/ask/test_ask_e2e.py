@@ -698,7 +698,7 @@ async def test_kb_reload_and_kb_gaps_are_for_admins_only(
     gaps = await admin.ask("/kb_gaps")
     assert gaps.text.startswith(t("kb.gaps.title", "sv", days=30))
     assert len(gaps.text) <= 1200
-    assert labels(gaps) == ["2× Hur länge ska man koka potatis"]
+    assert labels(gaps) == ["2× Hur länge ska man koka potatis", "1× vem kallar till SIP?"]
     assert f"{title(app, 'sip', 'sv')}: 1 👎, 0 👍" in gaps.text
     broken = tmp_path / "articles"
     shutil.copytree(kb.root, broken)
