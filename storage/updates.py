@@ -250,7 +250,8 @@ def psycopg_conninfo(url: str) -> str:
 
 
 class PersonLocks:
-    """Session advisory locks per person, all on one autocommit connection of this process.
+    """Session advisory locks per person, all on one autocommit connection of this process
+    (which also writes the effect journal: :meth:`record_effect`).
 
     A lock is taken with ``pg_try_advisory_lock`` and, while another process holds it, tried
     again after a short pause (a blocking ``pg_advisory_lock`` would need a connection per
@@ -265,6 +266,10 @@ class PersonLocks:
         self.waits = 0  # tries that found the lock held by another process
 
     async def _execute(self, sql: str, key: int) -> bool:
+        row = await self._run(sql, (key,))
+        return bool(row[0]) if row is not None else False
+
+    async def _run(self, sql: str, params: tuple[object, ...]) -> Any:
         import psycopg
 
         for attempt in (1, 2):
@@ -277,14 +282,13 @@ class PersonLocks:
                     )
                 connection = self._connection
             try:
-                cursor = await connection.execute(sql, (key,))
-                row = await cursor.fetchone()
-                return bool(row[0]) if row is not None else False
+                cursor = await connection.execute(sql, params)
+                return await cursor.fetchone() if cursor.description is not None else None
             except psycopg.OperationalError:
                 if attempt == 2:
                     raise
                 await connection.close()
-        return False
+        return None
 
     async def acquire(self, user_id: int, timeout: float) -> bool:
         """Take the person's lock, waiting up to ``timeout`` seconds; False if not taken."""
@@ -300,6 +304,24 @@ class PersonLocks:
                 return False
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
+
+    async def record_effect(
+        self,
+        update_id: int,
+        seq: int,
+        method: str,
+        *,
+        message_id: int | None = None,
+        sent_date: int | None = None,
+        chat_type: str | None = None,
+    ) -> None:
+        """:func:`record_effect` on this connection: no worker thread to wait for, so the
+        journal is written within a round trip of Telegram's answer."""
+        await self._run(
+            "INSERT INTO update_effect (update_id, seq, method, message_id, sent_date, chat_type)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (update_id, seq, method, message_id, sent_date, chat_type),
+        )
 
     async def release(self, user_id: int) -> None:
         """Let the person's next update run, here or in another process."""

@@ -104,6 +104,8 @@ async def serve_webhook(settings: Settings, app: DalsbotApp, db: Database) -> No
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     locks = updates.PersonLocks(db.url) if db.dialect == "postgresql" else None
+    if isinstance(app.bot.request, JournalRequest):
+        app.bot.request.locks = locks
     gate = UpdateGate(app, db, locks=locks, holder=holder_id(), clock=system_clock)
     server = WebhookServer(
         app,

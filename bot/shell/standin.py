@@ -182,6 +182,8 @@ class WebhookDelivery:
     # Failed calls by reason: an HTTP status ("503") or the connection error's class name.
     failures: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     in_flight: set[int] = field(default_factory=set)
+    # Every update handed to the webhook, by id.
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def pending(self) -> int:
@@ -224,6 +226,7 @@ class WebhookDelivery:
         while True:
             update = await self.queue.get()
             update_id = int(update["update_id"])
+            self.updates[update_id] = update
             self.in_flight.add(update_id)
             body = json.dumps(update)
             failed = 0

@@ -105,6 +105,9 @@ class JournalRequest(BaseRequest):
 
     def __init__(self, inner: BaseRequest, db: Database) -> None:
         self.inner, self.db = inner, db
+        # PostgreSQL: the journal is written on the person locks' connection (set by the
+        # runner), without waiting for a worker thread.
+        self.locks: PersonLocks | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -144,15 +147,15 @@ class JournalRequest(BaseRequest):
         )
         if code == 200:
             message = _message_of(payload)
-            await self.db.run(
-                updates.record_effect,
-                current.update_id,
-                seq,
-                api,
-                message_id=message.get("message_id"),
-                sent_date=message.get("date"),
-                chat_type=(message.get("chat") or {}).get("type"),
-            )
+            found = {
+                "message_id": message.get("message_id"),
+                "sent_date": message.get("date"),
+                "chat_type": (message.get("chat") or {}).get("type"),
+            }
+            if self.locks is not None:
+                await self.locks.record_effect(current.update_id, seq, api, **found)
+            else:
+                await self.db.run(updates.record_effect, current.update_id, seq, api, **found)
         return code, payload
 
 

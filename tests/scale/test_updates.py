@@ -81,6 +81,9 @@ async def test_person_locks_exclude_other_processes_and_die_with_them(db: Databa
         assert await waiting
         await second.close()  # the process dies with the lock held
         assert await first.acquire(123, timeout=1)
+        db.call(updates.claim, 11, holder="a", now=NOW)
+        await first.record_effect(11, 0, "sendMessage", message_id=9, chat_type="private")
+        assert db.call(updates.effects, 11)[0].message_id == 9
     finally:
         await first.close()
         await second.close()
