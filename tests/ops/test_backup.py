@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.shell.cli.main import main
+from storage import backup
 from storage.db import Database
 from storage.migrate import at_head, open_database
 from storage.people.models import Staff
-from tests.conftest import POSTGRES_ENV
+from tests.conftest import POSTGRES_ENV, postgres_url_for_schema
 from tests.helpers import new_staff
 
 
@@ -245,3 +246,16 @@ def test_postgresql_pg_dump_and_pg_restore_into_a_fresh_database_keep_every_row(
             for name in names:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_pg_dump_of_a_bot_in_its_own_schema_dumps_that_schema() -> None:
+    """A database URL that puts the bot in a schema (``options=-csearch_path=...``, as the
+    PostgreSQL tests do) dumps that schema only; the password stays out of the arguments."""
+    url = postgres_url_for_schema("postgresql+psycopg://bot:pw@127.0.0.1:5432/test", "t_abc123")
+    command = backup.pg_dump_command(url, Path("out.dump"))
+    assert command.argv == [
+        "pg_dump", "--format=custom", "--file", "out.dump", "--host", "127.0.0.1",
+        "--port", "5432", "--username", "bot", "--dbname", "test", "--schema", "t_abc123",
+    ]  # fmt: skip
+    assert command.env == {"PGPASSWORD": "pw"}
+    assert "pw" not in command.shell()
