@@ -59,3 +59,54 @@ async def test_a_polling_process_serves_health_and_metrics_and_logs_json(
     assert any(e["message"].startswith("Dalsbot is ready as @") for e in entries)
     assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
     assert TOKEN.split(":")[1] not in log.read_text()
+
+
+async def test_a_webhook_process_serves_health_and_metrics_beside_the_webhook(
+    tmp_path: Path, standin: BotApiStandIn, processes: list[subprocess.Popen[str]]
+) -> None:
+    """Webhook mode: /healthz and /metrics on the webhook's own port; an update posted to the
+    webhook is counted by kind; the health body says webhook mode and has no polling check."""
+    port, secret = free_port(), "webhook-secret-for-the-ops-test"
+    env = bot_env(
+        tmp_path,
+        standin,
+        DALSBOT_WEBHOOK_URL="https://bot.example.org/dalsbot-hook",
+        DALSBOT_WEBHOOK_LISTEN="127.0.0.1",
+        DALSBOT_WEBHOOK_PORT=str(port),
+        DALSBOT_WEBHOOK_SECRET=secret,
+    )
+    process = start_bot(env, processes, tmp_path / "bot.log")
+    await standin.wait_for(lambda: standin.webhook is not None, 60)
+    admin = standin.user(ADMIN_ID, "Astrid")
+    update = {
+        "update_id": 1,
+        "callback_query": {
+            "id": f"{ADMIN_ID}:1",
+            "from": admin.user,
+            "chat_instance": str(ADMIN_ID),
+            "data": "nothing-we-know",
+        },
+    }
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        health = await client.get(f"{url}/healthz")
+        posted = await client.post(
+            f"{url}/dalsbot-hook",
+            content=json.dumps(update),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+        metrics = await client.get(f"{url}/metrics")
+    assert posted.status_code == 200
+    assert health.status_code == 200, health.text
+    body = health.json()
+    assert body["updates"]["mode"] == "webhook" and "updates" not in body["checks"]
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(metrics.text)
+        for sample in family.samples
+    }
+    assert samples[("dalsbot_updates_total", (("kind", "callback_query"),))] == 1
+    assert samples[("dalsbot_update_handling_seconds_count", (("kind", "callback_query"),))] == 1
+    assert samples[("dalsbot_database_up", ())] == 1
+    process.send_signal(signal.SIGTERM)
+    assert await wait_exit(process) == 0
