@@ -9,17 +9,17 @@ import datetime as dt
 
 from bot.context import DalsbotApp
 from bot.i18n import t, tn
+from bot.settings import Settings
+from bot.shell.app import build_application, running
 from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from handlers.kb.buttons import KbDecideButton
 from knowledge.service import KnowledgeBase
 from storage.knowledge import articles as store
 from tests.ask.cards import shown
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, FakeClock
 from tests.helpers import staff_chat
 
-NEW_SHORT = (
-    "Barnkontakten kallar till SIP-mötet och skickar kallelsen minst två veckor före mötet."
-)
+NEW_SHORT = "Barnkontakten kallar till SIP-mötet och skickar kallelsen minst två veckor före mötet."
 QUESTION = "vem kallar till SIP?"
 
 
@@ -208,3 +208,43 @@ async def test_tapping_another_button_drops_a_change_being_typed(
     again = await elin.ask(QUESTION)
     assert shown(again).startswith("📘 SIP")
     assert app.bot_data.db.call(store.pending_proposals) == []
+
+
+async def test_a_removed_question_and_a_second_process(
+    app: DalsbotApp, standin: BotApiStandIn, settings: Settings, clock: FakeClock
+) -> None:
+    """An editor removes a question, the admin approves; a second bot process on the same
+    database answers from the new revision at its next check, without a restart."""
+    elin = _editor(app, standin, 201, "Elin Berg")
+    admin = standin.user(ADMIN_ID, "Astrid")
+    db = app.bot_data.db
+    before = db.call(store.current_article, "sip", "sv")
+    assert before is not None
+    second_standin = BotApiStandIn()
+    await second_standin.start()
+    second = build_application(settings, db=db, api_root=second_standin.url, clock=clock)
+    try:
+        async with running(second, poll_timeout=2):
+            other_kb = second.bot_data.services.get(KnowledgeBase)
+            assert other_kb.revision == 1
+            card = await elin.ask("/kb_artikel sip")
+            listed = await elin.tap(card, t("kb.field_remove_question", "sv"))
+            assert listed.text == t("kb.pick_question", "sv")
+            assert _labels(listed)[0] == before.questions[0][:48]
+            preview = await elin.tap(listed, 0)
+            assert f"Frågan tas bort: ”{before.questions[0]}”" in preview.text
+            await elin.press(preview, t("kb.send_button", "sv"))
+            proposal = await admin.reply()
+            await admin.tap(proposal, t("kb.approve_button", "sv"))
+            after = db.call(store.current_article, "sip", "sv")
+            assert after is not None and after.questions == before.questions[1:]
+            # The other process: its index follows at its next check.
+            other_kb.check_every = 0.0
+            pia = second_standin.user(203, "Pia")
+            staff_chat(second, second_standin, 203, "Pia Lund")
+            await pia.ask("vem kallar till SIP?")
+            assert other_kb.revision == db.call(store.kb_revision) == 2
+            stored = other_kb.get("sip", "sv")
+            assert stored is not None and stored.questions == before.questions[1:]
+    finally:
+        await second_standin.stop()
