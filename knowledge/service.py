@@ -190,12 +190,24 @@ class KnowledgeBase:
         kb._init_source()
         return kb
 
-    def use_source(self, source: ArticleSource, *, check_every: float | None = None) -> bool:
+    def use_source(
+        self,
+        source: ArticleSource,
+        *,
+        check_every: float | None = None,
+        loaded_revision: int | None = None,
+    ) -> bool:
         """Answer from ``source``'s articles from now on (loaded at once); False when the
-        source has no articles yet (the ones loaded so far stay)."""
+        source has no articles yet (the ones loaded so far stay). ``loaded_revision``: the
+        articles loaded now are that revision of the source (it was just imported from
+        them), so nothing is read or rebuilt."""
         self.source = source
         if check_every is not None:
             self.check_every = check_every
+        if loaded_revision is not None:
+            self.revision = loaded_revision
+            self._checked = self._monotonic()
+            return True
         return self.refresh(force=True)
 
     def due(self) -> bool:

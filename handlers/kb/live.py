@@ -34,12 +34,16 @@ def seed_and_switch(app: DalsbotApp) -> None:
         seeded = data.db.call(lambda s: store.seed_if_empty(s, load_articles(kb.root), now))
     except sa.exc.IntegrityError:
         # Another process started at the same moment and imported it.
-        seeded = False
+        seeded = None
     except KnowledgeBaseError as exc:
         raise SystemExit(f"Cannot import the knowledge base: {exc}") from exc
-    if seeded:
+    source = store.DatabaseSource(data.db)
+    if seeded is not None:
+        # Just imported from the files the index was built from: nothing to rebuild.
         logger.info("The empty database got the articles of %s", kb.root)
-    kb.use_source(store.DatabaseSource(data.db))
+        kb.use_source(source, loaded_revision=seeded)
+    else:
+        kb.use_source(source)
     logger.info("Answering from the database's articles (revision %s)", kb.revision)
 
 

@@ -1175,12 +1175,12 @@ def is_empty(session: Session) -> bool:
     return session.exec(select(KbArticle.id).limit(1)).first() is None
 
 
-def seed_if_empty(session: Session, articles: Iterable[Article], now: dt.datetime) -> bool:
-    """Import the seed into a database that has no article yet (a fresh install); True if so."""
+def seed_if_empty(session: Session, articles: Iterable[Article], now: dt.datetime) -> int | None:
+    """Import the seed into a database that has no article yet (a fresh install): the
+    revision it made, or None when the database had articles."""
     if not is_empty(session):
-        return False
-    import_articles(session, articles, now)
-    return True
+        return None
+    return import_articles(session, articles, now).revision
 
 
 class DatabaseSource:
