@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Final, Literal
 
-import holidays
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.buttons import ButtonData, Token
@@ -134,6 +133,8 @@ def _month_button(scope: str, text: str, index: int) -> InlineKeyboardButton:
 @cache
 def _days_off(year: int, lang: str) -> dict[dt.date, str]:
     """Swedish holidays of ``year`` (weekends not included), each with its name in ``lang``."""
+    import holidays  # at the first calendar, not at start-up
+
     found = holidays.country_holidays(
         "SE", years=year, categories=_HOLIDAY_CATEGORIES, language=_HOLIDAY_LANGUAGES[lang]
     )

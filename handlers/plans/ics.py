@@ -15,13 +15,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
-
-from icalendar import Alarm, Calendar, Event
 
 from bot.guard import contains_identity_number
 from bot.i18n import t
+
+if TYPE_CHECKING:
+    from icalendar import Alarm
 
 PRODID: Final = "-//Backa barnet Dalsland//Dalsbot//SV"
 STOCKHOLM: Final = ZoneInfo("Europe/Stockholm")
@@ -47,6 +48,8 @@ def follow_up_ics(
     sequence: int = 0,
 ) -> bytes:
     """The ``.ics`` bytes of one follow-up meeting; ``now`` (aware) is the DTSTAMP."""
+    from icalendar import Calendar, Event  # at the first calendar file, not at start-up
+
     place = (place or "").strip() or None
     for text in (reference, plan_type_label, place or ""):
         if contains_identity_number(text):
@@ -87,6 +90,8 @@ def follow_up_ics(
 
 
 def _alarm(reference: str, lang: str, *, all_day: bool) -> Alarm:
+    from icalendar import Alarm
+
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", t("plans.ics_alarm", lang, reference=reference))

@@ -46,8 +46,6 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-import holidays
-
 # When a planned reminder is due; stored as storage.plans.models.ReminderKind ("day_of" is
 # stored as "before" with offset 0).
 PlannedKind = Literal["before", "day_of", "overdue", "escalation"]
@@ -72,6 +70,8 @@ class WorkCalendar:
         """The holidays of ``year`` that are not working days (weekends not included)."""
         cached = self._by_year.get(year)
         if cached is None:
+            import holidays  # at the first year asked for, not at start-up
+
             found = holidays.country_holidays("SE", years=year, categories=_HOLIDAY_CATEGORIES)
             cached = frozenset(found.keys()) | {d for d in self._extra if d.year == year}
             self._by_year[year] = cached
