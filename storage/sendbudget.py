@@ -21,7 +21,7 @@ slot a process could not use in time (its event loop was busy for more than
 **Per chat: a gate row per chat** (``send_chat``: ``next_at`` per token and chat). The claim of
 reminder rows (storage/plans/reminders.py) only takes rows whose chat gate is open and, in the
 same transaction, closes the gate of every chat it takes (for the longest a send may take);
-when Telegram answers, the gate opens again a little over a second later (:func:`open_chat`).
+when Telegram answers, the gate opens again a little over a second later (:func:`open_chats`).
 Two processes can therefore never have messages to one chat in flight together, nor send to
 it twice within a second. A 429 keeps the chat's gate closed for ``retry_after`` and pauses
 the whole budget briefly, for every process.
@@ -39,7 +39,7 @@ import asyncio
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -69,6 +69,8 @@ MAX_BATCH: Final = 8
 # how many readings of it a process takes before its first grant.
 OFFSET_MEMORY: Final = 60.0
 CALIBRATION_SAMPLES: Final = 5
+# Answered chats' gates are opened together, this many seconds' worth at a time.
+OPEN_BATCH: Final = 0.05
 # After a 429 the whole budget pauses this many intervals.
 PAUSE_INTERVALS: Final = 4
 # The gate of a chat in flight is closed for at most this long (the longest a send is held,
@@ -200,15 +202,17 @@ def close_chats(session: Session, *, key: str, chat_ids: Iterable[int], hold: fl
     return set(session.execute(taking).scalars())
 
 
-def open_chat(session: Session, *, key: str, chat_id: int, after: float) -> None:
-    """The message to ``chat_id`` was answered: its gate (closed while it was in flight)
-    opens ``after`` seconds from now, for every process."""
+def open_chats(session: Session, *, key: str, after: Mapping[int, float]) -> None:
+    """Messages to these chats were answered: the gate of each (closed while its message was
+    in flight) opens its ``after`` seconds from now, for every process. One round trip."""
+    if not after:
+        return
     session.execute(
         sa.text(
             "UPDATE send_chat SET next_at = clock_timestamp() + make_interval(secs => :after)"
             " WHERE bot_key = :key AND chat_id = :chat"
         ),
-        {"key": key, "chat": chat_id, "after": after},
+        [{"key": key, "chat": chat, "after": seconds} for chat, seconds in sorted(after.items())],
     )
 
 
@@ -283,6 +287,9 @@ class SendLimiter:
         """Take ``chat_id`` for a message outside the claim (a digest); in one process the
         per-chat spacing of :meth:`acquire` is enough."""
 
+    async def flush(self) -> None:
+        """Write what is kept for a moment (the shared budget's gates): nothing here."""
+
     async def done(self, chat_id: int) -> None:
         """The send to ``chat_id`` was answered (or failed): space the next one from now."""
         ready = self._clock() + self.per_chat_interval
@@ -322,6 +329,8 @@ class SharedBudget(SendLimiter):
         self._slots: deque[float] = deque()
         self._offsets: deque[tuple[float, float]] = deque()
         self.round_trip = 0.0
+        self._opening: dict[int, float] = {}
+        self._opener: asyncio.Task[None] | None = None
         self._waiting = 0
         self.grants = 0  # round trips to the budget row
 
@@ -385,10 +394,25 @@ class SharedBudget(SendLimiter):
 
     async def done(self, chat_id: int) -> None:
         """Answered: the chat's gate opens a little over a second from now (or when a 429's
-        ``retry_after`` has passed), for every process."""
+        ``retry_after`` has passed), for every process. Written with the others answered
+        within :data:`OPEN_BATCH` seconds, in one round trip (a gate opening a little late
+        is safe)."""
         await super().done(chat_id)
-        after = max(self._chat_ready[chat_id] - self._clock(), 0.0)
-        await self.db.run(open_chat, key=self.key, chat_id=chat_id, after=after)
+        self._opening[chat_id] = self._chat_ready[chat_id]
+        if self._opener is None or self._opener.done():
+            self._opener = asyncio.create_task(self._open_gates())
+
+    async def _open_gates(self) -> None:
+        await asyncio.sleep(OPEN_BATCH)
+        ready, self._opening = self._opening, {}
+        now = self._clock()
+        after = {chat: max(at - now, 0.0) for chat, at in ready.items()}
+        await self.db.run(open_chats, key=self.key, after=after)
+
+    async def flush(self) -> None:
+        """Write the gates still to be opened (at the end of a dispatcher run)."""
+        if self._opener is not None:
+            await self._opener
 
     async def back_off(self, chat_id: int, seconds: float) -> None:
         """429: the chat waits ``seconds`` (its gate says so at :meth:`done`, which follows

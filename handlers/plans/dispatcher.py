@@ -191,8 +191,11 @@ class Dispatcher:
                 await self._recover()
                 if self.policy.is_quiet(self._local_now().time()):
                     return
-                await self._drain()
-                await self._send_digests()
+                try:
+                    await self._drain()
+                    await self._send_digests()
+                finally:
+                    await self.budget.flush()
 
     # -- steps --------------------------------------------------------------------------------
 

@@ -416,7 +416,7 @@ def claim_due(
             settled += 1
             if gate is not None and reminder_id in chats:
                 # Nothing goes to that chat after all: its gate opens again at once.
-                sendbudget.open_chat(session, key=gate, chat_id=chats[reminder_id], after=0.0)
+                sendbudget.open_chats(session, key=gate, after={chats[reminder_id]: 0.0})
         else:
             deliveries.append(delivery)
     return Claim(deliveries, settled, blocked)

@@ -109,8 +109,9 @@ def test_a_chat_gate_is_taken_by_one_connection_only(pg_url: str) -> None:
     database = Database(pg_url)
     try:
         assert database.call(sendbudget.chat_wait, key="1", chat_id=3, hold=60) > 50
-        database.call(sendbudget.open_chat, key="1", chat_id=3, after=0.0)
+        database.call(sendbudget.open_chats, key="1", after={3: 0.0, 4: 30.0})
         assert database.call(sendbudget.chat_wait, key="1", chat_id=3, hold=60) == 0.0
+        assert 25 < database.call(sendbudget.chat_wait, key="1", chat_id=4, hold=60) <= 30
     finally:
         database.dispose()
 
