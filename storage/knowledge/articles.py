@@ -43,6 +43,7 @@ CHANGE_KEYS: Final = frozenset({*CONTENT_FIELDS, "short_answer", "add_question",
 MAX_TITLE: Final = 200
 MAX_NOTE: Final = 200
 MAX_QUESTION: Final = 300
+MAX_NUMBER_ATTEMPTS: Final = 5
 
 
 class VersionState(StrEnum):
@@ -714,10 +715,22 @@ def _new_version(
         decided_at=now if state is not VersionState.PROPOSED else None,
         note=note,
     )
-    session.add(row)
-    if flush:
-        session.flush()
-    return row
+    if no is not None:
+        session.add(row)
+        if flush:
+            session.flush()
+        return row
+    # Two editors proposing for one article at once may pick the same number: the unique
+    # constraint settles it and the later one takes the next number.
+    for _attempt in range(MAX_NUMBER_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                session.add(row)
+            return row
+        except sa.exc.IntegrityError:
+            row = KbArticleVersion.model_validate(row.model_dump(exclude={"id"}))
+            row.no = _next_no(session, article_id, lang)
+    raise RuntimeError("no free version number for the article")
 
 
 def _differences(a: Content, b: Content) -> tuple[str, ...]:

@@ -309,3 +309,31 @@ def test_editors_are_admins_and_granted_people(db: Database) -> None:
         lambda s: store.set_editor(s, staff_id=first, editor=False, by_staff_id=admin, now=NOW)
     )
     assert not db.call(store.is_editor, first)
+
+
+def test_two_proposals_racing_for_one_number_both_get_one(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another editor's proposal took the number first: the unique constraint refuses the
+    second insert and it takes the next number."""
+    _seeded(db)
+    _admin, first, _second, _plain = _people(db)
+    real = store._next_no
+    answers = iter([1])  # version 1 is the imported one: taken
+
+    def racing(session: store.Session, article_id: str, lang: str) -> int:
+        return next(answers, None) or real(session, article_id, lang)
+
+    monkeypatch.setattr(store, "_next_no", racing)
+    version = db.call(
+        lambda s: store.propose(
+            s,
+            article_id="sip",
+            lang="sv",
+            changes={"title": "SIP i Dalsland"},
+            by_staff_id=first,
+            now=NOW,
+        )
+    )
+    assert version.no == 2
+    assert [v.no for v in db.call(store.versions, "sip", "sv")] == [1, 2]
