@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.people.models import Staff
@@ -43,6 +44,15 @@ def menu_set(session: Session, *, chat_id: int, digest: str | None, now: dt.date
             session.delete(row)
         return
     if row is None:
-        row = CommandMenu(chat_id=chat_id, digest=digest, updated_at=now)
+        # Replicas starting together may record the same chat at once: insert or update.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = {"chat_id": chat_id, "digest": digest, "updated_at": now}
+        session.execute(
+            insert(CommandMenu.__table__)  # type: ignore[attr-defined]
+            .values(**values)
+            .on_conflict_do_update(index_elements=["chat_id"], set_=values)
+        )
+        return
     row.digest, row.updated_at = digest, now
     session.add(row)
