@@ -14,9 +14,18 @@ and the process gets the ``n`` start times ``next_at - n·interval``, ``... + in
 each a full interval after the one before, whichever process holds it. Row locking makes the
 statement atomic; no two grants overlap, so all processes together start at most
 ``1 / interval`` messages a second, evenly spread (a batch is spread too: it saves round trips
-without bunching). The database's clock is used, so processes on several machines agree. A
-slot a process could not use in time (its event loop was busy for more than
-:data:`MAX_LATE`) is skipped, never sent late next to the following one.
+without bunching). The slots are instants on the database's clock, so processes on several
+machines agree; each process places them on its own clock through the measured offset
+between the two (:meth:`SharedBudget._take_slots`). A slot a process could not use in time
+(its event loop was busy for more than :data:`MAX_LATE`) is skipped, never sent late next to
+the slots of the others.
+
+Why not one elected sender (an advisory lock, with fail-over)? It would pace exactly, but
+every message would go through one process: the others would hand their rows over (or it
+would claim them all) and a sender that stalls or dies stops every reminder until the lock
+moves. With the shared bucket each process keeps sending what it claimed, a dead process
+costs nothing but its in-flight rows (leases), and the price is one small UPDATE per eight
+messages on one row, which PostgreSQL does thousands of times a second.
 
 **Per chat: a gate row per chat** (``send_chat``: ``next_at`` per token and chat). The claim of
 reminder rows (storage/plans/reminders.py) only takes rows whose chat gate is open and, in the
