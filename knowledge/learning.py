@@ -44,10 +44,17 @@ def features(text: str, buckets: int) -> list[int]:
 
 
 class Design:
-    """The feature rows of a training set, flattened once for every model fitted on it."""
+    """The feature rows of a training set, flattened once for every model fitted on it.
 
-    def __init__(self, texts: Sequence[str], buckets: int) -> None:
-        rows = [features(text, buckets) for text in texts]
+    ``rows``: the texts' feature rows already computed (``features(text, buckets)`` each), so
+    a fixed part of a training set is hashed once and joined to a changing part.
+    """
+
+    def __init__(
+        self, texts: Sequence[str], buckets: int, rows: Sequence[list[int]] | None = None
+    ) -> None:
+        if rows is None:
+            rows = [features(text, buckets) for text in texts]
         self.buckets = buckets
         self.lengths = np.array([len(row) for row in rows], dtype=np.int64)
         total = int(self.lengths.sum())
@@ -70,14 +77,26 @@ def fit(
     epochs: int = 300,
     rate: float = 0.5,
     l2: float = 1e-4,
+    start: tuple[FloatArray, float] | None = None,
+    row_weights: FloatArray | None = None,
 ) -> tuple[FloatArray, float]:
-    """Fit a binary logistic regression, the two classes weighted equally."""
+    """Fit a binary logistic regression, the two classes weighted equally.
+
+    ``start``: weights and bias to go on from (a warm start) instead of zeros.
+    ``row_weights``: each row counts that many times within its class (default 1).
+    """
     y = np.array(labels, dtype=np.float64)
     positives = max(1.0, float(y.sum()))
     negatives = max(1.0, float(len(y) - y.sum()))
     sample_weight = np.where(y > 0, len(y) / (2 * positives), len(y) / (2 * negatives))
-    weights = np.zeros(design.buckets, dtype=np.float64)
-    bias = 0.0
+    if row_weights is not None:
+        sample_weight = sample_weight * row_weights
+    if start is None:
+        weights = np.zeros(design.buckets, dtype=np.float64)
+        bias = 0.0
+    else:
+        weights = np.array(start[0], dtype=np.float64)
+        bias = float(start[1])
     for _ in range(epochs):
         error = (1.0 / (1.0 + np.exp(-design.scores(weights, bias))) - y) * sample_weight / len(y)
         gradient = np.bincount(

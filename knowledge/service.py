@@ -30,6 +30,7 @@ from knowledge.intent import THANKS, Intent, Kind, classify
 from knowledge.language import LanguageDecision, detect_language
 from knowledge.search import KnowledgeIndex, SearchResult
 from knowledge.text import SUPPORTED_LANGS
+from knowledge.topic_live import TopicLearner
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +177,8 @@ class KnowledgeBase:
         self._checked = -float("inf")
         self._refresh_lock = threading.Lock()
         self._monotonic: Callable[[], float] = time.monotonic
+        # Teaches the topic model the source's articles (example questions) after a rebuild.
+        self.learner: TopicLearner | None = None
 
     @classmethod
     def from_articles(cls, articles: list[Article], glossary: Glossary) -> KnowledgeBase:
@@ -202,6 +205,8 @@ class KnowledgeBase:
         articles loaded now are that revision of the source (it was just imported from
         them), so nothing is read or rebuilt."""
         self.source = source
+        if self.topic_model is not None and self.learner is None:
+            self.learner = TopicLearner.shipped(self._install_model)
         if check_every is not None:
             self.check_every = check_every
         if loaded_revision is not None:
@@ -238,7 +243,13 @@ class KnowledgeBase:
                 self._state = state
                 self.revision = revision
         logger.info("Knowledge base rebuilt: %d articles, revision %d", len(articles), revision)
+        if self.learner is not None:
+            self.learner.articles_changed(articles)
         return True
+
+    def _install_model(self, model: topic_model.TopicModel) -> None:
+        """Answer with ``model`` from now on (called from the learner's thread)."""
+        self.topic_model = model
 
     def reload(self) -> None:
         """Re-read the glossary (and the articles: from the source, else from disk); the old

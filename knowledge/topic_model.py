@@ -7,6 +7,9 @@ the labelled blind sets' in-scope and off-topic messages, and every article's ti
 questions and tags. It is one logistic regression per article plus one for "none" over the
 hashed features of ``knowledge.learning`` (2^14 buckets), trained in seconds and shipped as
 ``topic_model.npz`` (weights as float16), trained by ``python -m knowledge.topic_train``.
+Beside it ships ``topic_corpus.npz``, what it was trained on (the labelled messages and the
+articles' own rows), so a running bot can teach it the example questions editors accept
+(``knowledge.topic_live``) without the repository's test sets.
 
 ``KnowledgeBase.answer`` uses it as a second opinion on retrieval: it takes an article the
 search abstained on when the model is sure of it, switches to another article when the
@@ -16,6 +19,8 @@ none of them (thresholds at the end, chosen on R7 before R8 was read).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,9 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from knowledge import learning
+from knowledge.articles import Article
 from knowledge.learning import FloatArray
 
 MODEL_PATH = Path(__file__).with_name("topic_model.npz")
+CORPUS_PATH = Path(__file__).with_name("topic_corpus.npz")
 BUCKETS = 1 << 14
 NONE = "none"
 EPOCHS = 150
@@ -73,6 +80,59 @@ def load_model(path: Path = MODEL_PATH) -> TopicModel | None:
 def default_model() -> TopicModel | None:
     """The model shipped with Dalsbot (loaded once)."""
     return load_model()
+
+
+# One training row: a text and its class (an article id or ``NONE``).
+Row = tuple[str, str]
+
+
+def article_rows(articles: Iterable[Article]) -> list[Row]:
+    """The rows an article teaches about itself: its title, each question, its tags."""
+    return [
+        (text, article.id)
+        for article in articles
+        for text in (article.title, *article.questions, " ".join(article.tags))
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Corpus:
+    """What the shipped model was trained on, in training order: the labelled sets' messages
+    (in scope and off topic, no emergencies) and the articles' own rows at training time."""
+
+    labelled: tuple[Row, ...]
+    articles: tuple[Row, ...]
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        """Every row, in the order the trainer used."""
+        return self.labelled + self.articles
+
+    def save(self, path: Path = CORPUS_PATH) -> None:
+        """Write the corpus (texts and classes as JSON in a compressed ``.npz``)."""
+        meta = {
+            "labelled": [list(r) for r in self.labelled],
+            "articles": [list(r) for r in self.articles],
+        }
+        learning.save(path, meta)
+
+
+def load_corpus(path: Path = CORPUS_PATH) -> Corpus | None:
+    """The corpus at ``path``, or None when there is none (the model then cannot learn)."""
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+    return Corpus(
+        tuple((str(t), str(c)) for t, c in meta["labelled"]),
+        tuple((str(t), str(c)) for t, c in meta["articles"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def default_corpus() -> Corpus | None:
+    """The corpus shipped beside the model (loaded once)."""
+    return load_corpus()
 
 
 # How ``KnowledgeBase.answer`` uses the model. A search abstention is replaced by the model's
