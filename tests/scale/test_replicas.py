@@ -79,6 +79,12 @@ def _prepare(url: str) -> Database:
     return db
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _reachable(port: int) -> bool:
     try:
         _reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -193,6 +199,7 @@ async def test_three_replicas_one_killed_nothing_lost_or_repeated(
     database_url: str,
 ) -> None:
     """See the module docstring."""
+    cpu_started = time.process_time()
     db = _prepare(database_url)
     ports = [free_port() for _ in range(REPLICAS)]
     proxy = RandomProxy([f"http://127.0.0.1:{port}" for port in ports])
@@ -269,13 +276,16 @@ async def test_three_replicas_one_killed_nothing_lost_or_repeated(
         assert (plans, distinct_plans) == (USERS, USERS)
         assert answers == USERS
         retried = sum(n - 1 for n in delivery.attempts.values() if n > 1)
+        cpu = [_cpu_seconds(process.pid) for process in processes[1:]]
         print(
             f"\nreplicas ready in {ready:.1f} s; {USERS} people, {updates} updates in "
             f"{flows_took:.1f} s ({updates / flows_took:.0f} updates/s), replica 1 killed "
             f"after {killed_at[0] - flows_started:.1f} s; {retried} deliveries repeated "
             f"({dict(delivery.failures)}); repeated messages {sum(repeats.values())}; "
             f"per replica {dict(proxy.sent)}, refused "
-            f"{dict(proxy.refused)}, 502 {proxy.bad_gateway}"
+            f"{dict(proxy.refused)}, 502 {proxy.bad_gateway}; CPU: the two replicas left "
+            f"{cpu[0]:.1f} s and {cpu[1]:.1f} s, this test process (stand-in, proxy, people) "
+            f"{time.process_time() - cpu_started:.1f} s"
         )
         for process in processes[1:]:
             process.send_signal(signal.SIGTERM)
