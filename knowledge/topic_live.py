@@ -80,7 +80,8 @@ def new_rows(corpus: Corpus, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]
 def refit(base: TopicModel, corpus: Corpus, articles: Sequence[Article]) -> TopicModel:
     """The topic model for ``articles``: ``base`` (trained on ``corpus``) taught the rows that
     changed since (see the module's description). ``base`` itself when nothing changed."""
-    rows = article_rows(articles)
+    # Sorted: the database's order must not change a single weight.
+    rows = sorted(article_rows(articles))
     added, removed = new_rows(corpus, rows)
     if not added and not removed:
         return base
