@@ -135,6 +135,8 @@ class DispatchStats:
     budget_wait_seconds: float = 0.0
     # Claims that found due rows only for chats busy in another process (then a short pause).
     busy_chat_pauses: int = 0
+    # Budget slots this process could not use in time (a busy machine), left unused.
+    budget_slots_skipped: int = 0
 
 
 class Dispatcher:
@@ -310,6 +312,7 @@ class Dispatcher:
                 waited = time.monotonic()
                 await self.budget.acquire(chat_id)
                 self.stats.budget_wait_seconds += time.monotonic() - waited
+                self.stats.budget_slots_skipped = self.budget.skipped
                 try:
                     return await self._send(
                         chat_id=chat_id, text=text, reply_markup=markup, **options
