@@ -45,6 +45,7 @@ from sqlmodel import Session, col, select
 from bot.settings import Settings
 from bot.shell.app import build_application, running
 from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
+from bot.shell.warmup import WarmUp
 from storage import migrate
 from storage.db import Database
 from storage.people.models import Staff
@@ -131,6 +132,8 @@ async def _bot_until_stopped(api_root: str, db_url: str, data_dir: str, secret: 
     db = Database(db_url)
     app = build_application(settings, db=db, api_root=api_root)
     async with running(app, poll_timeout=1):
+        # The taps measure a running bot, not one still warming up (bot/shell/warmup.py).
+        await asyncio.to_thread(app.bot_data.services.get(WarmUp).done.wait, 120)
         ready.set()
         await asyncio.to_thread(stop.wait)
     db.dispose()
