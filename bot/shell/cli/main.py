@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -29,6 +28,8 @@ FEATURE_COMMANDS = (db, people, kb, contacts, plans, pulse, privacy)
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.local_mode or args.command == "chat":
+        import asyncio
+
         from bot.shell.local import run_local
 
         # The terminal is the chat: keep library chatter out of it.
