@@ -463,6 +463,55 @@ def answering_during_refit(needs: list[Need], articles: list[Article]) -> None:
         )
 
 
+def where_learning_can_reach(needs: list[Need]) -> None:
+    """Why blind paraphrases move so little: which fresh (development) failures belong to needs
+    whose month phrasings ever reach the work list, and how well two signals the bot has
+    (the answer's confidence, the topic model disagreeing) would find the month's wrong answers
+    without a 👎."""
+    kb = KnowledgeBase()
+    model = kb.topic_model
+    assert model is not None
+    reachable = unreachable = 0
+    flagged: Counter[tuple[str, bool]] = Counter()
+    wrong_total = right_total = 0
+    for need in needs:
+        month = [kb.answer(q, need.lang) for q in need.month]
+        fresh = [kb.answer(q, need.lang) for q in need.fresh]
+        misses = sum(not (a.answered and a.article_id == need.topic) for a in fresh)
+        if all(a.answered and a.article_id == need.topic for a in month):
+            unreachable += misses
+        else:
+            reachable += misses
+        for question, answer in zip(need.month, month, strict=True):
+            if not answer.answered:
+                continue
+            wrong = answer.article_id != need.topic
+            wrong_total += wrong
+            right_total += not wrong
+            likely = model.probabilities(question)
+            likely.pop(topic_model.NONE, None)
+            best = max(likely, key=lambda name: likely[name])
+            flagged["confidence < 0.7", wrong] += answer.confidence < 0.7
+            flagged["confidence < 0.9", wrong] += answer.confidence < 0.9
+            disagrees = best != answer.article_id or likely.get(answer.article_id or "", 0) < 0.4
+            flagged["topic model disagrees", wrong] += disagrees
+    print("\n== Where learning from the work list can reach (shipped knowledge base) ==")
+    print(
+        f"  fresh (development) phrasings answered wrongly or not at all: {reachable + unreachable}"
+    )
+    print(f"    in needs with a month phrasing that went wrong (can be taught): {reachable}")
+    print(f"    in needs whose month phrasings were all right (never on the list): {unreachable}")
+    print(
+        f"  month answers that showed an article: {wrong_total} wrong, {right_total} right; "
+        "a signal would put on the work list:"
+    )
+    for name in ("confidence < 0.7", "confidence < 0.9", "topic model disagrees"):
+        print(
+            f"    {name:22}: {flagged[name, True]:3d} of the wrong, "
+            f"{flagged[name, False]:3d} of the right"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Replay the month once per 👎 share and print the figures of each question set."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -483,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(result, share)
         final = result.final_articles
     answering_during_refit(needs, final)
+    where_learning_can_reach(needs)
     return 0
 
 

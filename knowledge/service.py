@@ -9,6 +9,8 @@ bot, from an :class:`ArticleSource`: the database's approved articles
 (``storage.knowledge.articles.DatabaseSource``). Then :meth:`KnowledgeBase.refresh` compares
 the source's revision at most every ``check_every`` seconds and rebuilds the search index
 when it changed, so an approval made by any process reaches every process without a restart.
+After such a rebuild the topic model is refitted with the new articles' example questions in
+a worker thread and swapped in (``knowledge.topic_live``).
 """
 
 from __future__ import annotations
