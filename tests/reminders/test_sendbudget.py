@@ -9,6 +9,7 @@ import itertools
 import random
 import re
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -284,3 +285,23 @@ async def test_three_applications_on_postgresql_share_one_budget(
         await server.stop()
         for database in databases:
             database.dispose()
+
+
+async def test_a_digest_waits_for_a_chat_another_process_is_sending_to(pg_url: str) -> None:
+    """A message outside the claim (a digest) takes the chat's gate: another process waits
+    until the first one's message was answered and the chat's second has passed."""
+    first, second = Database(pg_url), Database(pg_url)
+    try:
+        budgets = [sendbudget.SharedBudget(d, key="77", per_second=20) for d in (first, second)]
+        await budgets[0].hold(5)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(budgets[1].hold(5), 0.3)
+        await budgets[0].acquire(5)
+        await budgets[0].done(5)
+        await budgets[0].flush()
+        answered = time.monotonic()
+        await asyncio.wait_for(budgets[1].hold(5), 10)
+        assert time.monotonic() - answered >= 0.9
+    finally:
+        first.dispose()
+        second.dispose()
