@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -510,6 +510,43 @@ def where_learning_can_reach(needs: list[Need]) -> None:
             f"    {name:22}: {flagged[name, True]:3d} of the wrong, "
             f"{flagged[name, False]:3d} of the right"
         )
+    every_month_phrasing_taught(needs)
+
+
+def every_month_phrasing_taught(needs: list[Need]) -> None:
+    """The ceiling of learning from the work list: every month phrasing accepted as an example
+    question of its need's article (as if an editor had confirmed all 180), the fresh
+    (development) phrasings asked with the search index alone and with the refitted model."""
+    extra: dict[tuple[str, str], list[str]] = {}
+    for need in needs:
+        extra.setdefault((need.topic, need.lang), []).extend(need.month)
+    articles = [
+        replace(a, questions=(*a.questions, *extra.get((a.id, a.lang), ())))
+        for a in load_articles(ARTICLES_DIR)
+    ]
+    models = Models(learn=True)
+    kb = KnowledgeBase.from_articles(articles, load_glossary())
+    fresh = fresh_questions(needs)
+    kb.topic_model = models.base
+    index_only = ask_all(kb, fresh)
+    kb.topic_model = models.model(articles)
+    learnt = ask_all(kb, fresh)
+    alone = {
+        name: sum(
+            max(likely := model.probabilities(q), key=lambda c: likely[c]) == topic
+            for q, _, topic in fresh
+        )
+        for name, model in (("shipped", models.base), ("refitted", kb.topic_model))
+    }
+    print("  Ceiling: every month phrasing accepted for its need's article (fresh, development):")
+    print(
+        f"    right article: search index alone {index_only.correct}, with the refitted model "
+        f"{learnt.correct} of {len(fresh)} (refit {models.seconds[0]:.1f} s)"
+    )
+    print(
+        f"    the topic model alone, its best article right: shipped {alone['shipped']}, "
+        f"refitted {alone['refitted']} of {len(fresh)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
