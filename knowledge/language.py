@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-from langdetect.lang_detect_exception import LangDetectException
+from typing import TYPE_CHECKING
 
 from knowledge.text import SUPPORTED_LANGS, normalize
+
+if TYPE_CHECKING:
+    from langdetect.detector_factory import DetectorFactory
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +166,10 @@ def _has_swedish_letters(normalised: str, vote: int) -> bool:
 
 @lru_cache(maxsize=1)
 def _factory() -> DetectorFactory:
-    """A private langdetect factory that knows only CANDIDATE_LANGS (loaded once)."""
+    """A private langdetect factory that knows only CANDIDATE_LANGS (loaded once, with
+    langdetect itself: at the first question, not at start-up)."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+
     factory = DetectorFactory()
     factory.seed = SEED
     profiles = [
@@ -178,6 +182,8 @@ def _factory() -> DetectorFactory:
 @lru_cache(maxsize=2048)
 def _probabilities(text: str) -> dict[str, float]:
     """langdetect's probabilities for ``text`` (deterministic: seeded, cached)."""
+    from langdetect.lang_detect_exception import LangDetectException
+
     detector = _factory().create()
     detector.append(text)
     try:

@@ -36,7 +36,6 @@ from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz import fuzz, process
 
 from knowledge.articles import Article
 from knowledge.glossary import GLOSSARY_PREFIX, Glossary
@@ -611,6 +610,8 @@ def _split(
 def _fuzzy(token: str, index: _LangIndex) -> tuple[str, float] | None:
     if token in index.fuzzy_cache:
         return index.fuzzy_cache[token]
+    from rapidfuzz import fuzz, process  # at the first unknown word, not at start-up
+
     cutoff = FUZZY_CUTOFF_SHORT if len(token) <= MIN_FUZZY_LENGTH else FUZZY_CUTOFF
     choices = index.fuzzy_buckets.get(token[0], [])
     found = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
