@@ -9,7 +9,6 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Final, Literal
 
-from rapidfuzz import fuzz, process
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -258,6 +257,8 @@ def did_you_mean(text: str, commands: Sequence[CommandSpec], lang: Lang) -> str 
     for attempt in tries:
         if attempt in names:
             return names[attempt].name(lang)
+    from rapidfuzz import fuzz, process  # at the first mistyped command, not at start-up
+
     found = process.extractOne(first, list(names), scorer=fuzz.ratio, score_cutoff=75)
     return names[found[0]].name(lang) if found is not None else None
 
