@@ -191,6 +191,10 @@ class TopicLearner:
                 model = refit(self.base, self.corpus, articles)
             except Exception:
                 logger.exception("Topic model refit failed; the previous model stays")
+                with self._lock:
+                    if self._wanted is None:
+                        # The next rebuild tries again.
+                        self._target = Counter(self._rows)
                 continue
             seconds = time.perf_counter() - started
             with self._lock:

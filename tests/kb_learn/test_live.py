@@ -115,3 +115,26 @@ def test_a_change_during_a_refit_is_learnt_after_it(sqlite_db: Database) -> None
     for text in (TAUGHT, second):
         likely = model.probabilities(text)
         assert max(likely, key=lambda name: likely[name]) == ARTICLE
+
+
+def test_a_failed_refit_keeps_the_model_and_the_next_rebuild_tries_again(
+    sqlite_db: Database,
+) -> None:
+    """A model that does not fit the features (a truncated file, say) cannot be refitted: the
+    error is logged, nothing is swapped in, and the same articles are tried again later."""
+    sqlite_db.call(store.import_articles, load_articles(ARTICLES_DIR), NOW)
+    kb = _process(sqlite_db)
+    assert kb.learner is not None
+    shipped = kb.topic_model
+    assert shipped is not None
+    broken = TopicModel(shipped.weights[:100], shipped.biases, shipped.classes, ())
+    installed: list[TopicModel] = []
+    learner = TopicLearner(installed.append, broken, kb.learner.corpus)
+    _accept(sqlite_db, TAUGHT)
+    articles = sqlite_db.call(store.current_articles)
+    assert learner.articles_changed(articles)
+    assert learner.wait(120)
+    assert installed == [] and learner.refits == 0
+    assert learner.articles_changed(articles)
+    assert learner.wait(120)
+    assert installed == []
