@@ -408,10 +408,11 @@ def claim_due(
     )
     deliveries: list[Delivery] = []
     settled = 0
+    claimed = _load_claimed(session, ids)
+    earliest = _earliest_due(session, list(claimed.rows.values()), now=now)
     for reminder_id in ids:
-        row = session.get(Reminder, reminder_id)
-        assert row is not None
-        delivery = _prepare(session, row, now=now, tz=tz)
+        row = claimed.rows[reminder_id]
+        delivery = _prepare(session, row, now=now, tz=tz, earliest=earliest)
         if delivery is None:
             settled += 1
             if gate is not None and reminder_id in chats:
@@ -422,7 +423,58 @@ def claim_due(
     return Claim(deliveries, settled, blocked)
 
 
-def _prepare(session: Session, row: Reminder, *, now: dt.datetime, tz: ZoneInfo) -> Delivery | None:
+@dataclass(frozen=True)
+class _Claimed:
+    """The claimed rows by id, and their plans and people (held here so that the session's
+    identity map, which only keeps objects someone refers to, answers from memory)."""
+
+    rows: dict[int, Reminder]
+    plans: list[Plan]
+    people: list[Staff]
+
+
+def _load_claimed(session: Session, ids: list[int]) -> _Claimed:
+    """The claimed rows with their plans and people, in three queries, not three per row."""
+    if not ids:
+        return _Claimed({}, [], [])
+    rows = {r.id or 0: r for r in session.exec(select(Reminder).where(col(Reminder.id).in_(ids)))}
+    plan_ids = {r.plan_id for r in rows.values()}
+    wanted = {r.staff_id for r in rows.values()}
+    wanted |= {r.seq for r in rows.values() if r.kind == ReminderKind.UNDELIVERED.value}
+    plans = list(session.exec(select(Plan).where(col(Plan.id).in_(plan_ids))))
+    people = list(session.exec(select(Staff).where(col(Staff.id).in_(wanted))))
+    return _Claimed(rows, plans, people)
+
+
+# (plan_id, staff_id, follow_up_date): the smallest ``seq`` of the "before" rows due by now.
+Earliest = dict[tuple[int, int, dt.date], int]
+
+
+def _earliest_due(session: Session, rows: list[Reminder], *, now: dt.datetime) -> Earliest:
+    """For the claimed "before" rows: per plan, person and follow-up, the reminder nearest
+    the follow-up (smallest ``seq``) already due and pending, in flight or sent. One query."""
+    before = ReminderKind.BEFORE.value
+    plan_ids = {r.plan_id for r in rows if r.kind == before}
+    if not plan_ids:
+        return {}
+    table = Reminder.__table__  # type: ignore[attr-defined]
+    key = (table.c.plan_id, table.c.staff_id, table.c.follow_up_date)
+    found = session.execute(
+        sa.select(*key, sa.func.min(table.c.seq))
+        .where(
+            table.c.plan_id.in_(plan_ids),
+            table.c.kind == before,
+            table.c.due_at <= now,
+            table.c.state.in_([PENDING, SENDING, ReminderState.SENT.value]),
+        )
+        .group_by(*key)
+    )
+    return {(plan, staff, day): seq for plan, staff, day, seq in found}
+
+
+def _prepare(
+    session: Session, row: Reminder, *, now: dt.datetime, tz: ZoneInfo, earliest: Earliest
+) -> Delivery | None:
     plan = session.get(Plan, row.plan_id)
     staff = session.get(Staff, row.staff_id)
     notice = row.kind == ReminderKind.UNDELIVERED.value
@@ -442,7 +494,7 @@ def _prepare(session: Session, row: Reminder, *, now: dt.datetime, tz: ZoneInfo)
     if staff is None or not staff.active:
         _settle(session, row, ReminderState.CANCELLED)
         return None
-    if not notice and not _useful(session, row, plan, now=now, tz=tz):
+    if not notice and not _useful(row, plan, now=now, tz=tz, earliest=earliest):
         _settle(session, row, ReminderState.STALE)
         return None
     unreachable = session.get(Staff, row.seq) if notice else None
@@ -488,7 +540,9 @@ def _escalation_still_theirs(
     return row.staff_id in wanted
 
 
-def _useful(session: Session, row: Reminder, plan: Plan, *, now: dt.datetime, tz: ZoneInfo) -> bool:
+def _useful(
+    row: Reminder, plan: Plan, *, now: dt.datetime, tz: ZoneInfo, earliest: Earliest
+) -> bool:
     if row.kind == ReminderKind.SNOOZE.value:
         return True  # asked for by the person, about the current follow-up
     kind = "day_of" if row.kind == ReminderKind.BEFORE.value and row.seq == 0 else row.kind
@@ -502,17 +556,10 @@ def _useful(session: Session, row: Reminder, plan: Plan, *, now: dt.datetime, tz
     )
     if not useful or row.kind != ReminderKind.BEFORE.value:
         return useful
-    # After down time several reminders for one follow-up can be due at once: send the latest.
-    later = session.exec(
-        select(Reminder.id).where(
-            *_about(row, row.kind),
-            Reminder.staff_id == row.staff_id,
-            Reminder.seq < row.seq,
-            Reminder.due_at <= now,
-            col(Reminder.state).in_([PENDING, SENDING, ReminderState.SENT.value]),
-        )
-    ).first()
-    return later is None
+    # After down time several reminders for one follow-up can be due at once: send the latest
+    # (the one nearest the follow-up, the smallest seq).
+    nearest = earliest.get((row.plan_id, row.staff_id, row.follow_up_date), row.seq)
+    return nearest >= row.seq
 
 
 def _about(row: Reminder, kind: str) -> tuple[ColumnElement[bool], ...]:
