@@ -45,11 +45,14 @@ from handlers.common import (
 )
 from knowledge.emergency import assess
 from knowledge.intent import Kind
+from knowledge.service import Answer, KnowledgeBase
 from storage.knowledge import store as kb_store
 
 logger = logging.getLogger(__name__)
 
 PENDING_MINUTES: Final = 30
+TYPING_AFTER: Final = 0.4
+"""Seconds an answer may take before the person sees "typing…"."""
 _COMMAND_TEXT: Final = re.compile(r"^/\w+(@\w+)?\s*", re.ASCII)
 
 COMMANDS = [
@@ -94,12 +97,8 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         key = "ask.hello" if talk is SmallTalk.GREETING else "ask.welcome"
         await reply(update, t(key, lang))
         return
-    chat = update.effective_chat
-    if chat is not None:
-        # Searching takes a moment: show "typing…" meanwhile.
-        await chat.send_action(ChatAction.TYPING)
     kb = knowledge_base(context)
-    answer = await asyncio.to_thread(kb.answer, question, lang)
+    answer = await _search_showing_typing(update.effective_chat, kb, question, lang)
     if answer.intent != Kind.QUESTION.value:
         # Small talk, a case question or an off-topic one: a short reply, nothing stored.
         logger.info("Reply without an article: intent=%s topic=%s", answer.intent, answer.topic)
@@ -137,6 +136,24 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         review_days=context.settings.kb_review_days,
     )
     await send_card(update.effective_chat, card)
+
+
+async def _search_showing_typing(
+    chat: Chat | None, kb: KnowledgeBase, question: str, lang: Lang
+) -> Answer:
+    """``kb.answer`` in a worker thread; "typing…" is shown only if the answer is not ready
+    within :data:`TYPING_AFTER` (most are ready in a few milliseconds, and each chat action
+    is one more Bot API call per question)."""
+    search = asyncio.ensure_future(asyncio.to_thread(kb.answer, question, lang))
+    done, _ = await asyncio.wait({search}, timeout=TYPING_AFTER)
+    if not done and chat is not None:
+        try:
+            await chat.send_action(ChatAction.TYPING)
+        except BaseException:
+            # The answer is not wanted any more, but its thread runs on: collect its outcome.
+            search.add_done_callback(lambda task: task.cancelled() or task.exception())
+            raise
+    return await search
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:
