@@ -25,7 +25,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -131,74 +131,110 @@ async def _shows(person: SimUser, expected: Callable[[ChatEvent], bool]) -> Chat
     return person.last()
 
 
-def starts(text: str) -> Callable[[ChatEvent], bool]:
-    return lambda event: event.text.startswith(text)
-
-
-def has(text: str) -> Callable[[ChatEvent], bool]:
-    return lambda event: text in event.text
-
-
-def differs(text: str) -> Callable[[ChatEvent], bool]:
-    return lambda event: event.text != text
-
-
 def more_sends(person: SimUser, count: int) -> Callable[[ChatEvent], bool]:
     return lambda _event: len(person.standin.sent_messages(person.id)) > count
 
 
-async def _tap(
-    person: SimUser, button: str | int, expected: Callable[[ChatEvent], bool]
-) -> ChatEvent:
-    """Press ``button`` on the newest message and wait until ``expected`` shows. A message
-    sent twice (the killed replica had sent it, but not yet journaled it) makes the first copy
-    stale: like a person, tap again on the newest message when the bot says so."""
-    for _ in range(3):
-        toasts = len([e for e in person.events() if e.kind == "answer"])
-        await person.press(person.last(), button)
-
-        def settled(count: int = toasts) -> bool:
-            answers = [e for e in person.events() if e.kind == "answer"]
-            stale = any((e.alert or "") in STALE for e in answers[count:])
-            return stale or _current(person, expected)
-
-        await person.standin.wait_for(settled, WAIT)
-        if _current(person, expected):
-            return person.last()
-    raise AssertionError(f"pressing {button!r} kept meeting stale buttons")
+def _toasts(person: SimUser) -> int:
+    return sum(1 for e in person.events() if e.kind == "answer" and (e.alert or "") in STALE)
 
 
-def _current(person: SimUser, expected: Callable[[ChatEvent], bool]) -> bool:
+def _kind(person: SimUser) -> tuple[str | None, int, int]:
+    """What the screen shows: the kind of the newest message, its id, the stale toasts."""
     try:
-        return expected(person.last())
+        last = person.last()
     except AssertionError:  # nothing sent yet
-        return False
+        return None, 0, _toasts(person)
+    return _classify(last), int(last.message["message_id"]), _toasts(person)
+
+
+def _classify(event: ChatEvent) -> str | None:
+    text = event.text
+    if text.startswith(t("plans.created", "sv")):
+        return "created"
+    if any("Skapa planen" in b["text"] for b in event.buttons):
+        return "summary"
+    if any(t("pulse.send_without_comment", "sv") == b["text"] for b in event.buttons):
+        return "comment"
+    for kind, found in (
+        ("reference", text.startswith(t("plans.new_ask_reference", "sv"))),
+        ("type", "Vilken sorts plan" in text),
+        ("municipality", "Vilken kommun" in text),
+        ("responsible", "Vem är ansvarig" in text),
+        ("team", text.startswith(t("plans.new_pick_participants", "sv"))),
+        ("date", text.startswith(t("plans.new_ask_date", "sv"))),
+        ("time", "Vilken tid?" in text),
+        ("place", text.startswith(t("plans.ask_place", "sv"))),
+        ("question", "Fråga" in text and " av " in text),
+        ("thanks", text == t("pulse.thanks", "sv")),
+    ):
+        if found:
+            return f"{kind}:{text}" if kind == "question" else kind
+    return None
+
+
+async def _act_and_see(person: SimUser, action: Awaitable[object]) -> str | None:
+    """Do ``action`` and wait until the screen shows something else: a new kind of message,
+    the same kind in a new message (sent twice), or a 'no longer valid' toast. The person
+    then goes on from the newest message, as someone with a phone does: a step the killed
+    replica answered but never saved is simply asked again."""
+    before = _kind(person)
+    await action
+
+    def changed() -> bool:
+        kind, message_id, toasts = _kind(person)
+        return (
+            toasts > before[2]
+            or (kind is not None and (kind, message_id) != before[:2] and kind != before[0])
+            or (kind == before[0] and message_id != before[1])
+        )
+
+    await person.standin.wait_for(changed, WAIT)
+    return _kind(person)[0]
+
+
+async def _make_plan(person: SimUser, reference: str) -> None:
+    """/ny_plan from start to card, answering whatever step the screen shows."""
+    kind = await _act_and_see(person, person.send("/ny_plan"))
+    for _ in range(40):
+        last = person.last()
+        action: Awaitable[object]
+        if kind == "created":
+            return
+        if kind == "reference":
+            action = person.send(reference)
+        elif kind in ("date", "place"):
+            action = person.send("2030-03-14" if kind == "date" else "Skolan")
+        else:
+            buttons: dict[str, str | int] = {
+                "type": "SIP", "municipality": 0, "responsible": t("plans.btn_me", "sv"),
+                "team": "Klar", "time": "13:00", "summary": "Skapa planen",
+            }  # fmt: skip
+            action = person.press(last, buttons[str(kind)])
+        kind = await _act_and_see(person, action)
+    raise AssertionError("the wizard did not end")
+
+
+async def _answer_pulse(person: SimUser, token: str) -> None:
+    """The pulse through its deep link: 4 on every question, then send without a comment."""
+    kind = await _act_and_see(person, person.send(f"/start pulse_{token}"))
+    for _ in range(40):
+        action: Awaitable[object]
+        if kind == "thanks":
+            return
+        if kind is not None and kind.startswith("question"):
+            action = person.press(person.last(), "4")
+        elif kind == "comment":
+            action = person.press(person.last(), t("pulse.send_without_comment", "sv"))
+        else:
+            raise AssertionError(f"unexpected screen {kind!r}")
+        kind = await _act_and_see(person, action)
+    raise AssertionError("the pulse did not end")
 
 
 async def _steps(person: SimUser, number: int, token: str) -> None:
-    reference = f"BP-{1000 + number}"
-    await person.send("/ny_plan")
-    await _shows(person, starts(t("plans.new_ask_reference", "sv")))
-    await person.send(reference)
-    await _shows(person, has(f"plan är {reference}?"))
-    await _tap(person, "SIP", has("Vilken kommun"))
-    await _tap(person, 0, has("Vem är ansvarig"))  # the person's own municipality
-    await _tap(person, t("plans.btn_me", "sv"), starts(t("plans.new_pick_participants", "sv")))
-    await _tap(person, "Klar", starts(t("plans.new_ask_date", "sv")))
-    await person.send("2030-03-14")
-    await _shows(person, has("Vilken tid?"))
-    await _tap(person, "13:00", starts(t("plans.ask_place", "sv")))
-    await person.send("Skolan")
-    await _shows(person, lambda e: any("Skapa planen" in b["text"] for b in e.buttons))
-    await _tap(person, "Skapa planen", starts(t("plans.created", "sv")))
-
-    await person.send(f"/start pulse_{token}")
-    question = await _shows(person, has("Fråga 1 av"))
-    while "Fråga" in question.text:
-        question = await _tap(person, "4", differs(question.text))
-    thanks = t("pulse.thanks", "sv")
-    await _tap(person, t("pulse.send_without_comment", "sv"), lambda e: e.text == thanks)
-
+    await _make_plan(person, f"BP-{1000 + number}")
+    await _answer_pulse(person, token)
     for text in QUESTIONS:
         sends = len(person.standin.sent_messages(person.id))
         await person.send(text)
