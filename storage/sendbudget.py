@@ -75,7 +75,7 @@ MAX_LATE: Final = 0.05
 # The most slots taken in one grant (one round trip for several messages).
 MAX_BATCH: Final = 8
 # Seconds the database clock's offset from ours is estimated over (clocks drift apart), and
-# how many readings of it a process takes before its first grant.
+# the fewest readings of it a grant's slots are placed with.
 OFFSET_MEMORY: Final = 60.0
 CALIBRATION_SAMPLES: Final = 5
 # Answered chats' gates are opened together, this many seconds' worth at a time.
@@ -269,7 +269,6 @@ class SendLimiter:
         self._next_slot = 0.0
         self._chat_ready: dict[int, float] = {}
         self._lock = asyncio.Lock()
-        self.waited = 0.0  # seconds spent waiting for the overall budget
         self.skipped = 0  # slots skipped because they came too late (shared budget)
 
     async def acquire(self, chat_id: int) -> None:
@@ -278,11 +277,9 @@ class SendLimiter:
         delay = ready - self._clock()
         if delay > 0:
             await asyncio.sleep(delay)
-        started = self._clock()
         # Sends queue here one by one (the lock is fair), in slot order.
         async with self._lock:
             await self._overall()
-        self.waited += self._clock() - started
 
     async def _overall(self) -> None:
         # Each start at least one interval after the previous one actually started, so a late
@@ -337,11 +334,9 @@ class SharedBudget(SendLimiter):
         self.max_late = max_late
         self._slots: deque[float] = deque()
         self._offsets: deque[tuple[float, float]] = deque()
-        self.round_trip = 0.0
         self._opening: dict[int, float] = {}
         self._opener: asyncio.Task[None] | None = None
         self._waiting = 0
-        self.grants = 0  # round trips to the budget row
 
     async def acquire(self, chat_id: int) -> None:
         """Wait until a message to ``chat_id`` may start (a slot of the shared budget)."""
@@ -368,29 +363,26 @@ class SharedBudget(SendLimiter):
             return
 
     async def _take_slots(self) -> None:
-        if not self._offsets:
-            # The first estimate decides where the first slots land: take the best of a few.
-            for _ in range(CALIBRATION_SAMPLES):
-                at = await self.db.run(database_clock)
-                answered = self._clock()
-                self._offsets.append((answered, at.timestamp() - answered))
+        # The slots are instants on the database's clock: on ours they are those instants
+        # less the offset between the two clocks. A reading of the database's clock was taken
+        # before its answer arrived, so the offset is at least ``at - answered``; the largest
+        # such bound of the last minute (a quick round trip) is close to the true offset.
+        # Taking ``answered + wait`` instead would move the slots as late as the answer was
+        # slow (a busy machine), onto the slots of the other processes.
+        now = self._clock()
+        while self._offsets and self._offsets[0][0] < now - OFFSET_MEMORY:
+            self._offsets.popleft()
+        while len(self._offsets) < CALIBRATION_SAMPLES:
+            # At start and after a quiet minute: a few readings before the slots land.
+            at = await self.db.run(database_clock)
+            answered = self._clock()
+            self._offsets.append((answered, at.timestamp() - answered))
         count = max(1, min(self.batch, self._waiting))
-        asked = self._clock()
         taken = await self.db.run(grant, key=self.key, count=count, interval=self.interval)
         answered = self._clock()
-        self.grants += 1
-        # The slots are instants on the database's clock: on ours they are those instants
-        # less the offset between the clocks. The grant was made between ``asked`` and
-        # ``answered``, so the offset is at least ``at - answered``; the largest such bound
-        # of the last minute (a quick round trip) is within a millisecond or two of the true
-        # offset. Taking ``answered + wait`` instead would move the slots as late as the
-        # answer was slow (a busy machine), onto the slots of the other processes.
         self._offsets.append((answered, taken.at.timestamp() - answered))
-        while self._offsets[0][0] < answered - OFFSET_MEMORY:
-            self._offsets.popleft()
         offset = max(bound for _, bound in self._offsets)
         first = taken.first.timestamp() - offset
-        self.round_trip = answered - asked
         self._slots.extend(first + i * self.interval for i in range(count))
 
     async def hold(self, chat_id: int) -> None:
