@@ -343,7 +343,8 @@ class WebhookServer:
         try:
             data = json.loads(body)
             update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError):
+        except Exception:  # not JSON, or not an update: nothing Telegram would send
+            logger.warning("A webhook call without a valid update was refused")
             return 400
         if update is None:
             return 400
