@@ -47,6 +47,10 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 # only makes requests queue inside httpx's pool (measured with benchmarks/pulse.py: 16 gave
 # about twice the throughput and a third of the p95 tap time of 256).
 CONCURRENT_UPDATES = 16
+# Connections to the Bot API. httpcore looks at every pooled connection on each request, so a
+# larger pool costs CPU on every call; updates beyond it wait for a free connection
+# (benchmarks/throughput.py: see BOT_API_CONNECTIONS in the README's speed section).
+BOT_API_CONNECTIONS = 8
 
 LOCAL_TOKEN = "123456:LOCAL-STAND-IN-TOKEN-0000000000"
 
@@ -177,7 +181,7 @@ def build_application(
     root = (api_root or settings.telegram_api_url).rstrip("/")
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else LOCAL_TOKEN
     requests = HTTPXRequest(
-        connection_pool_size=32, read_timeout=15, write_timeout=15, connect_timeout=10,
+        connection_pool_size=BOT_API_CONNECTIONS, read_timeout=15, write_timeout=15, connect_timeout=10,
         pool_timeout=10,
     )  # fmt: skip
     # ContextTypes instantiates bot_data without arguments: a partial carries ours in.
