@@ -240,6 +240,15 @@ class KnowledgeBase:
             if not articles:
                 logger.warning("The article source has no articles; keeping the loaded ones")
                 return False
+            if glossary is None and _same_articles(self._state, articles):
+                # The index was built from exactly these articles (the files a restarted bot
+                # loaded before it switched to the database): adopt the revision, no rebuild.
+                with self._lock:
+                    self.revision = revision
+                logger.info("Knowledge base at revision %d: articles unchanged", revision)
+                if self.learner is not None:
+                    self.learner.articles_changed(articles)
+                return True
             state = _build_state(articles, glossary or self.glossary)
             with self._lock:
                 self._state = state
@@ -577,6 +586,14 @@ def _suggestions(result: SearchResult) -> list[str]:
         return []
     top = result.ranked[0][1]
     return [doc_id for doc_id, score in result.ranked[:3] if score >= SUGGESTION_MIN_RATIO * top]
+
+
+def _same_articles(state: _State, articles: list[Article]) -> bool:
+    """Whether ``state`` was built from ``articles`` (same articles, same order)."""
+    by_key = {(a.id, a.lang): a for a in articles}
+    return len(by_key) == len(state.articles) and list(by_key.items()) == list(
+        state.articles.items()
+    )
 
 
 def _build_state(articles: list[Article], glossary: Glossary) -> _State:
