@@ -131,8 +131,11 @@ async def _shows(person: SimUser, expected: Callable[[ChatEvent], bool]) -> Chat
     return person.last()
 
 
-def more_sends(person: SimUser, count: int) -> Callable[[ChatEvent], bool]:
-    return lambda _event: len(person.standin.sent_messages(person.id)) > count
+def answered(person: SimUser, events: int, sends: int) -> Callable[[], bool]:
+    """The bot sent a message to ``person`` after the ``sends``-th (looked at only when
+    something happened in their chat since the ``events``-th event)."""
+    chat = person.standin.events[person.id]
+    return lambda: len(chat) > events and len(person.standin.sent_messages(person.id)) > sends
 
 
 def _toasts(person: SimUser) -> int:
@@ -154,7 +157,8 @@ def _classify(event: ChatEvent) -> str | None:
         return "created"
     if any("Skapa planen" in b["text"] for b in event.buttons):
         return "summary"
-    if any(t("pulse.send_without_comment", "sv") == b["text"] for b in event.buttons):
+    comment = t("pulse.send_without_comment", "sv").lower()
+    if any(comment in b["text"].lower() for b in event.buttons):
         return "comment"
     for kind, found in (
         ("reference", text.startswith(t("plans.new_ask_reference", "sv"))),
@@ -179,9 +183,14 @@ async def _act_and_see(person: SimUser, action: Awaitable[object]) -> str | None
     then goes on from the newest message, as someone with a phone does: a step the killed
     replica answered but never saved is simply asked again."""
     before = _kind(person)
+    events = person.standin.events[person.id]
+    seen = [len(events)]
     await action
 
     def changed() -> bool:
+        if len(events) == seen[0]:  # the bot did nothing in this chat since the last look
+            return False
+        seen[0] = len(events)
         kind, message_id, toasts = _kind(person)
         return (
             toasts > before[2]
@@ -235,10 +244,11 @@ async def _answer_pulse(person: SimUser, token: str) -> None:
 async def _steps(person: SimUser, number: int, token: str) -> None:
     await _make_plan(person, f"BP-{1000 + number}")
     await _answer_pulse(person, token)
+    events = person.standin.events[person.id]
     for text in QUESTIONS:
-        sends = len(person.standin.sent_messages(person.id))
+        before, sends = len(events), len(person.standin.sent_messages(person.id))
         await person.send(text)
-        await _shows(person, more_sends(person, sends))
+        await person.standin.wait_for(answered(person, before, sends), WAIT)
 
 
 def repeated_sends(person: SimUser) -> int:
