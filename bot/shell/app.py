@@ -125,8 +125,8 @@ def all_commands(features: Sequence[Feature] = FEATURES) -> list[CommandSpec]:
 
 async def _post_init(app: DalsbotApp) -> None:
     data = app.bot_data
-    me = await app.bot.get_me()
-    data.bot_username = me.username or data.bot_username
+    # Application.initialize has called getMe already (Bot.initialize): no second call.
+    data.bot_username = app.bot.bot.username or data.bot_username
     for admin_id in data.settings.admins:
         await data.db.run(
             staff_store.ensure_admin,
@@ -181,8 +181,8 @@ def build_application(
     root = (api_root or settings.telegram_api_url).rstrip("/")
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else LOCAL_TOKEN
     requests = HTTPXRequest(
-        connection_pool_size=BOT_API_CONNECTIONS, read_timeout=15, write_timeout=15, connect_timeout=10,
-        pool_timeout=10,
+        connection_pool_size=BOT_API_CONNECTIONS, read_timeout=15, write_timeout=15,
+        connect_timeout=10, pool_timeout=10,
     )  # fmt: skip
     # ContextTypes instantiates bot_data without arguments: a partial carries ours in.
     context_types = ContextTypes(  # type: ignore[call-overload]
