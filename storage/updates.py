@@ -241,7 +241,10 @@ def prune(session: Session, now: dt.datetime, *, keep: dt.timedelta = KEEP) -> i
                 sa.and_(table.c.done_at.is_(None), table.c.claimed_until < cutoff),
             )
         )
+        .order_by(table.c.update_id)
         .limit(PRUNE_BATCH)
+        # Every replica runs the nightly job: each takes rows nobody else is deleting.
+        .with_for_update(skip_locked=True)
     )
     ids = list(session.execute(old).scalars())
     if not ids:
