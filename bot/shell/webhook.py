@@ -248,7 +248,7 @@ class UpdateGate:
                 await self.application.process_update(update)
             except Exception:
                 # The handlers' own errors go to the error handler inside process_update;
-                # this is the state could not be read or written: let Telegram retry.
+                # here the state could not be read or written: let Telegram retry.
                 self.failed += 1
                 logger.exception("Update %d failed; Telegram will send it again", update.update_id)
                 await self.db.run(updates.release, update.update_id, holder=self.holder)
