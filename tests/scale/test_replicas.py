@@ -301,7 +301,7 @@ async def test_three_replicas_one_killed_nothing_lost_or_repeated(
 
         async def kill_one() -> None:
             await standin.wait_for(
-                lambda: len(delivery.confirmed) - before >= expected // 3, timeout=120
+                lambda: len(delivery.confirmed) - before >= expected // 3, timeout=900
             )
             processes[0].send_signal(signal.SIGKILL)
             killed_at.append(time.monotonic())
