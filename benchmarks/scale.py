@@ -43,7 +43,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -899,7 +899,8 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base = args.postgres.replace("postgresql://", "postgresql+psycopg://", 1)
     shape = Shape.at(args.scale)
-    small_shape = Shape.at(0.002)
+    # The same coordinator with the same 500 plans, in a database of 1,160.
+    small_shape = replace(Shape.at(0.002), coordinator_plans=COORDINATOR_PLANS)
     moment = Moment.now(args.zone or (_kept_zone(base, args.database) if args.reuse else None))
     report = Report()
     print(
