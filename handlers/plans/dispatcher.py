@@ -215,7 +215,7 @@ class Dispatcher:
         in_flight: dict[asyncio.Task[None], int] = {}
         while True:
             room = self.max_in_flight - len(in_flight)
-            found = 0
+            found, blocked = 0, False
             if room > 0 and self.is_running():
                 claim = await self.db.run(
                     store.claim_due,
@@ -227,7 +227,7 @@ class Dispatcher:
                     gate=self.budget.gate,
                     hold=MAX_HOLD,
                 )
-                found = claim.found
+                found, blocked = claim.found, claim.blocked
                 self.stats.settled += claim.settled
                 for delivery in claim.deliveries:
                     task = asyncio.create_task(self._deliver_bounded(delivery))
@@ -235,7 +235,7 @@ class Dispatcher:
             if not in_flight:
                 if found:
                     continue  # the claim only settled stale/cancelled rows: look again
-                if claim.blocked and self.is_running():
+                if blocked and self.is_running():
                     # Due rows wait for chats another process is sending to: soon free.
                     self.stats.busy_chat_pauses += 1
                     await asyncio.sleep(BLOCKED_PAUSE)
