@@ -145,7 +145,7 @@ async def test_each_staff_chat_gets_its_roles_menu_in_its_language(
     await eventually(lambda: bool(standin.menu("", chat_scope(ADMIN_ID))))
     admin_menu = names(standin.menu("", chat_scope(ADMIN_ID)))
     assert {"avbryt", "bjud_in", "medarbetare", "installningar", "fraga"} <= set(admin_menu)
-    assert set(admin_menu[-4:]) == {"bjud_in", "medarbetare", "kb_reload", "kb_gaps"}
+    assert set(admin_menu[-5:]) == {"bjud_in", "medarbetare", "kb_reload", "kb_gaps", "kb_granska"}
     code = await create_invite(standin)
     await register(standin, 1011, code, name="Jan")
     jan_menu = names(standin.menu("", chat_scope(1011)))
