@@ -40,7 +40,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, Session, SQLModel
 
-from storage.chatstate import ConversationStateRow, UserStateRow
 from storage.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
@@ -86,7 +85,6 @@ class Claim(enum.Enum):
     NEW = "new"  # claimed now: handle it
     TAKEN_OVER = "taken_over"  # claimed before by a process that is gone: handle it again
     DONE = "done"  # handled already: confirm it, do nothing
-    SAVED = "saved"  # its process died after saving the person's state: done, do nothing
     BUSY = "busy"  # another live process is handling it: let Telegram try again later
 
 
@@ -112,15 +110,9 @@ def claim(
     now: dt.datetime,
     lease: dt.timedelta = LEASE,
     take_over: bool = False,
-    person: tuple[int, int] | None = None,
 ) -> Claim:
     """Claim ``update_id`` for ``holder`` (see the module docstring). ``take_over``: the
-    caller holds the person's lock, so a claim by anyone else is stale whatever its lease.
-
-    ``person`` (user id, chat id): when taking over, a state of theirs saved since the dead
-    process claimed the update means it got past its handlers (the state is written after
-    them, and nobody else handled this person in between: the lock): the update is marked
-    done (:attr:`Claim.SAVED`) instead of being applied to that state a second time."""
+    caller holds the person's lock, so a claim by anyone else is stale whatever its lease."""
     table = _table()
     inserted = session.execute(
         _insert(session)
@@ -143,28 +135,12 @@ def claim(
         return Claim.BUSY  # being handled in this very process right now
     if row.claimed_until > now and not take_over:
         return Claim.BUSY
-    saved = person is not None and _saved_since(session, *person, row.claimed_until - lease)
     session.execute(
         sa.update(table)
         .where(table.c.update_id == update_id)
-        .values(holder=holder, claimed_until=now + lease, done_at=now if saved else None)
+        .values(holder=holder, claimed_until=now + lease)
     )
-    if saved:
-        session.execute(sa.delete(_effects()).where(_effects().c.update_id == update_id))
-        return Claim.SAVED
     return Claim.TAKEN_OVER
-
-
-def _saved_since(session: Session, user_id: int, chat_id: int, since: dt.datetime) -> bool:
-    users = UserStateRow.__table__  # type: ignore[attr-defined]
-    steps = ConversationStateRow.__table__  # type: ignore[attr-defined]
-    query = sa.union_all(
-        sa.select(users.c.user_id).where(users.c.user_id == user_id, users.c.updated_at >= since),
-        sa.select(steps.c.user_id).where(
-            steps.c.user_id == user_id, steps.c.chat_id == chat_id, steps.c.updated_at >= since
-        ),
-    )
-    return session.execute(query).first() is not None
 
 
 def _effects() -> sa.Table:

@@ -180,11 +180,6 @@ def _result(done: UpdateEffect, params: dict[str, Any]) -> object:
     }
 
 
-def _chat_id(update: Update, user_id: int) -> int:
-    chat = update.effective_chat
-    return chat.id if chat is not None else user_id
-
-
 def holder_id() -> str:
     """Who claims updates: host, process and a random part (a restarted process with the
     same pid in a new container is someone else)."""
@@ -224,17 +219,9 @@ class UpdateGate:
                 holder=self.holder,
                 now=self.clock(),
                 take_over=user is not None and self.locks is not None,
-                person=None if user is None else (user.id, _chat_id(update, user.id)),
             )
             if claim is Claim.DONE:
                 self.repeated += 1
-                return 200
-            if claim is Claim.SAVED:
-                self.taken_over += 1
-                logger.info(
-                    "Update %d was handled by a process that is gone (its state was saved)",
-                    update.update_id,
-                )
                 return 200
             if claim is Claim.BUSY:
                 self.busy += 1

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from storage import chatstate, updates
+from storage import updates
 from storage.db import Database
 from storage.updates import Claim, PersonLocks
 
@@ -28,24 +28,6 @@ def test_a_claim_is_new_busy_taken_over_and_done(db: Database) -> None:
     assert not db.call(updates.finish, 7, holder="b", now=later)  # c holds it now
     assert db.call(updates.finish, 7, holder="c", now=later)
     assert db.call(updates.claim, 7, holder="a", now=later, take_over=True) is Claim.DONE
-
-
-def test_an_update_whose_state_was_saved_is_not_handled_again(db: Database) -> None:
-    """Taking over from a process that died after saving the person's state (its handlers
-    had run): the update is done, not applied to that state a second time; a state saved
-    before the claim says nothing."""
-    db.call(chatstate.save_user, 5, '{"lang": "sv"}', NOW - dt.timedelta(minutes=1))
-    db.call(updates.claim, 20, holder="a", now=NOW)
-    assert db.call(updates.claim, 20, holder="b", now=NOW, take_over=True, person=(5, 5)) is (
-        Claim.TAKEN_OVER
-    )
-    db.call(updates.claim, 21, holder="b", now=NOW)
-    db.call(chatstate.save_user, 5, '{"lang": "en"}', NOW + dt.timedelta(seconds=1))
-    later = NOW + dt.timedelta(seconds=2)
-    assert db.call(updates.claim, 21, holder="c", now=later, take_over=True, person=(5, 5)) is (
-        Claim.SAVED
-    )
-    assert db.call(updates.claim, 21, holder="d", now=later) is Claim.DONE
 
 
 def test_the_journal_lives_while_the_update_is_in_flight(db: Database) -> None:
