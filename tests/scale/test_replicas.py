@@ -10,8 +10,12 @@ updates are confirmed, one replica is killed with SIGKILL. Then:
 
 - every update was confirmed exactly once, and none is left;
 - each person's plan exists exactly once, the pulse has exactly 200 answers;
-- each person got exactly the messages and edits their flow waits for: none lost (the flow
-  would time out), none twice (an extra one would be counted).
+- every person finished every flow (nothing lost: a flow would time out), each answering
+  what their screen showed;
+- a message came twice only to a person whose update was delivered again, at most once per
+  such update: Telegram has no idempotency key, so a send in flight when the replica died
+  (Telegram had it, the effect journal not yet) is the one thing that can repeat;
+- the surviving replicas stop cleanly on SIGTERM, with no traceback in any log.
 
 Runs only with DALSBOT_TEST_POSTGRES_URL (CI sets it). Prints its figures.
 """
