@@ -15,7 +15,7 @@ updates are confirmed, one replica is killed with SIGKILL. Then:
 - a message came twice only to a person whose update was delivered again, at most once per
   such update: Telegram has no idempotency key, so a send in flight when the replica died
   (Telegram had it, the effect journal not yet) is the one thing that can repeat;
-- the surviving replicas stop cleanly on SIGTERM, with no traceback in any log.
+- the surviving replicas stop cleanly on SIGTERM, with no traceback in their logs.
 
 Runs only with DALSBOT_TEST_POSTGRES_URL (CI sets it). Prints its figures.
 """
