@@ -55,11 +55,25 @@ def _imports(path: Path) -> Iterator[str]:
         yield from (name for name in names if name.split(".")[0] in PACKAGES)
 
 
-GRAPH = {name: sorted(set(_imports(path))) for name, path in MODULES.items()}
-
-
 def _within(name: str, *prefixes: str) -> bool:
     return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+
+
+def _loaded(module: str, targets: Iterator[str]) -> Iterator[str]:
+    """``targets`` and the packages Python runs first to import them: importing
+    ``handlers.kb.buttons`` runs ``handlers/kb/__init__.py``, which may import the module
+    back (a loop no single import line shows). A module's own packages are left out: they
+    are already being imported when it is."""
+    for target in targets:
+        yield target
+        parts = target.split(".")
+        for depth in range(1, len(parts)):
+            package = ".".join(parts[:depth])
+            if package in MODULES and not _within(module, package):
+                yield package
+
+
+GRAPH = {name: sorted(set(_loaded(name, _imports(path)))) for name, path in MODULES.items()}
 
 
 # ``python -m bot`` starts the shell: bot/__main__.py belongs to it.

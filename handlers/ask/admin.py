@@ -1,5 +1,5 @@
-"""The knowledge base's loading and upkeep: loaded at start-up, the admins' /kb_reload and
-/kb_gaps, and the nightly purge of old question texts."""
+"""The knowledge base's loading and upkeep: loaded at start-up, the admins' /kb_reload, and
+the nightly purge of old question texts (the /kb_gaps work list is handlers/kb/gaps.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Final
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext, DalsbotApp
 from bot.i18n import Lang, t, tn
 from handlers.ask.render import reload_knowledge_base
 from handlers.ask.shared import knowledge_base
-from handlers.common import ADMIN_ONLY, CommandSpec, authorise, private_only, reply, user_lang
-from handlers.kb import gaps
+from handlers.common import ADMIN_ONLY, CommandSpec, authorise, reply, user_lang
 from knowledge.articles import KnowledgeBaseError
 from knowledge.contacts import Contacts, ContactsError, load_contacts
 from knowledge.glossary import GlossaryError
@@ -30,7 +29,6 @@ PURGE_TIME: Final = dt.time(3, 30)
 
 COMMANDS = [
     CommandSpec("kb_reload", "ask.commands.kb_reload", ADMIN_ONLY),
-    CommandSpec("kb_gaps", "ask.commands.kb_gaps", ADMIN_ONLY),
 ]
 
 
@@ -71,14 +69,6 @@ async def reload_contacts(context: BotContext, lang: Lang) -> str:
     return t("ask.contacts_reloaded", lang, numbers=tn("ask.numbers_count", contacts.count, lang))
 
 
-async def show_gaps(update: Update, context: BotContext) -> None:
-    """/kb_gaps: the work list of unanswered questions, for editors and admins (see
-    handlers/kb/gaps.py)."""
-    staff = await authorise(update, context)
-    if staff is not None:
-        await gaps.show_gaps(update, context, staff)
-
-
 async def purge_old_questions(context: BotContext) -> None:
     """Daily job: delete question and reply texts older than 90 days."""
     now = context.now()
@@ -87,13 +77,8 @@ async def purge_old_questions(context: BotContext) -> None:
 
 
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
-    """/kb_reload and /kb_gaps."""
-    return [
-        CommandHandler("kb_reload", reload_articles),
-        # The unanswered questions are for the admin's eyes only, never a group's.
-        CommandHandler("kb_gaps", private_only, ~filters.ChatType.PRIVATE),
-        CommandHandler("kb_gaps", show_gaps, filters.ChatType.PRIVATE),
-    ]
+    """/kb_reload."""
+    return [CommandHandler("kb_reload", reload_articles)]
 
 
 def load_knowledge_base() -> KnowledgeBase:

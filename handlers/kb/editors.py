@@ -13,7 +13,7 @@ from bot.i18n import Lang, as_lang, t
 from handlers.common import ADMIN_ONLY, checked_press, edit_or_send, keyboard
 from handlers.kb.buttons import KbEditorButton
 from handlers.kb.edit import tell
-from handlers.people.staff import StaffButton
+from handlers.people.buttons import StaffButton
 from storage.knowledge import articles as store
 from storage.people import store as staff_store
 from storage.people.models import Role, Staff

@@ -29,7 +29,7 @@ from typing import Any, Final, Literal, TypeVar
 from sqlmodel import Session
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.buttons import ButtonData, Page, RowId, Token
 from bot.context import BotContext
@@ -38,12 +38,14 @@ from handlers.ask.render import localised, shorten
 from handlers.ask.shared import knowledge_base
 from handlers.common import (
     Pressed,
+    authorise,
     checked_press,
     edit_or_send,
     first_press,
     keyboard,
     page_buttons,
     page_of,
+    private_only,
     reply,
     user_lang,
 )
@@ -536,8 +538,11 @@ async def announce_proposal(
 # -- wiring ------------------------------------------------------------------------------------
 
 
-async def show_gaps(update: Update, context: BotContext, staff: Staff) -> None:
-    """/kb_gaps for an editor or admin (handlers/ask/admin.py checks the command)."""
+async def show_gaps(update: Update, context: BotContext) -> None:
+    """/kb_gaps: the work list of unanswered questions, for editors and admins."""
+    staff = await authorise(update, context)
+    if staff is None:
+        return
     if not await is_editor(context, staff.id or 0):
         await reply(update, t("kb.gaps.editors_only", user_lang(update, context, staff)))
         return
@@ -545,8 +550,11 @@ async def show_gaps(update: Update, context: BotContext, staff: Staff) -> None:
 
 
 def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
-    """The work list's buttons."""
+    """/kb_gaps and the work list's buttons."""
     return [
+        # The unanswered questions are for editors' eyes only, never a group's.
+        CommandHandler("kb_gaps", private_only, ~filters.ChatType.PRIVATE),
+        CommandHandler("kb_gaps", show_gaps, filters.ChatType.PRIVATE),
         CallbackQueryHandler(turn_page, pattern=GapListButton.matching()),
         CallbackQueryHandler(open_question, pattern=GapButton.matching(action="open")),
         CallbackQueryHandler(ignore, pattern=GapButton.matching(action="ignore")),

@@ -65,7 +65,8 @@ PER_PAGE: Final = 6
 SHORT_LIMIT: Final = 500
 
 COMMANDS = [
-    CommandSpec("kb_review", "kb.verify.command", ADMIN_ONLY, sv="kb_granska", en="kb_review")
+    CommandSpec("kb_gaps", "ask.commands.kb_gaps", ADMIN_ONLY),
+    CommandSpec("kb_review", "kb.verify.command", ADMIN_ONLY, sv="kb_granska", en="kb_review"),
 ]
 
 
@@ -650,7 +651,6 @@ def register(app: DalsbotApp) -> None:
         )
 
 
-# The knowledge base's upkeep: review reminders and /kb_review here, the /kb_gaps work list's
-# buttons in handlers/kb/gaps.py (the command itself stays with the knowledge base's admin
-# commands in handlers/ask/admin.py).
+# The knowledge base's upkeep: review reminders and /kb_review here, the /kb_gaps work list in
+# handlers/kb/gaps.py.
 FEATURE = Feature(name="kb_upkeep", commands=COMMANDS, handlers=_handlers, setup=register)

@@ -30,6 +30,7 @@ from handlers.common import (
     user_lang,
 )
 from handlers.kb.buttons import editor_row
+from handlers.people.buttons import StaffButton
 from handlers.people.menus import refresh_person_menu
 from storage.people import store as staff_store
 from storage.people.models import Role, Staff
@@ -53,13 +54,6 @@ class StaffPageButton(ButtonData, prefix="stf"):
 
     action: Literal["page"]
     page: Page
-
-
-class StaffButton(ButtonData, prefix="stf"):
-    """``stf:view|rm|rmok:<staff id>``: a person's card, "remove", "yes, remove"."""
-
-    action: Literal["view", "rm", "rmok"]
-    staff_id: RowId
 
 
 class StaffRoleButton(ButtonData, prefix="stf"):
