@@ -67,6 +67,7 @@ ID_WORDS: Final = 6
 
 Rows = list[list[tuple[str, str]]]
 B = TypeVar("B", bound=ButtonData)
+G = TypeVar("G", "GapButton", "GapArticleButton")
 
 
 # -- buttons -----------------------------------------------------------------------------------
@@ -243,14 +244,25 @@ async def _open_gap(press: Pressed[Any], context: BotContext, question_id: int) 
     return gap
 
 
+async def _gap_press(
+    update: Update, context: BotContext, kind: type[G], *, once: bool = False
+) -> tuple[Pressed[G], Gap] | None:
+    """An editor's press on a question's button and the question's open gap; None when the
+    press is refused or the question has left the list. ``once``: for the buttons that save
+    something, a second press of the same button is turned away (handlers.common.first_press)."""
+    press = await _editor_press(update, context, kind)
+    if press is None or (once and not await first_press(update, context)):
+        return None
+    gap = await _open_gap(press, context, press.data.question_id)
+    return None if gap is None else (press, gap)
+
+
 async def open_question(update: Update, context: BotContext) -> None:
     """A question of the list: the nearest articles as buttons, the reply, ignore."""
-    press = await _editor_press(update, context, GapButton)
-    if press is None:
+    pressed = await _gap_press(update, context, GapButton)
+    if pressed is None:
         return
-    gap = await _open_gap(press, context, press.data.question_id)
-    if gap is None:
-        return
+    press, gap = pressed
     await press.query.answer()
     kb = knowledge_base(context)
     ids = await asyncio.to_thread(
@@ -274,25 +286,35 @@ def guard_problem(text: str, words: frozenset[str]) -> kb_articles.PersonalDataE
     return kb_articles.personal_data_in(text, words)
 
 
-async def _refusal(context: BotContext, text: str, lang: Lang) -> str | None:
-    """The refusal to show for ``text`` (a personnummer, a child's name), or None."""
-    words = await context.db.run(kb_articles.vocabulary)
-    problem = guard_problem(text, words)
-    if problem is None:
-        return None
+def refusal_text(problem: kb_articles.PersonalDataError, lang: Lang) -> str:
+    """What the editor is told when the guard refuses a text (a personnummer, a child's name)."""
     if problem.key == "kb.refused_personnummer":
         return t("kb.gaps.personnummer", lang)
     return t("kb.gaps.refused_name", lang, word=problem.word)
 
 
+async def _refusal(context: BotContext, text: str, lang: Lang) -> str | None:
+    """The refusal to show for ``text`` (a personnummer, a child's name), or None."""
+    words = await context.db.run(kb_articles.vocabulary)
+    problem = guard_problem(text, words)
+    return None if problem is None else refusal_text(problem, lang)
+
+
+async def _show_refusal(
+    update: Update, press: Pressed[Any], gap: Gap, problem: kb_articles.PersonalDataError
+) -> None:
+    """The guard refused the text on saving: say why, with the way back to the question."""
+    await press.query.answer()
+    text = refusal_text(problem, press.lang)
+    await edit_or_send(update, text, keyboard(_back(gap, press.lang)))
+
+
 async def pick_article(update: Update, context: BotContext) -> None:
     """ "➕ <article>": the exact example question that would be saved, to confirm."""
-    press = await _editor_press(update, context, GapArticleButton)
-    if press is None:
+    pressed = await _gap_press(update, context, GapArticleButton)
+    if pressed is None:
         return
-    gap = await _open_gap(press, context, press.data.question_id)
-    if gap is None:
-        return
+    press, gap = pressed
     lang = press.lang
     article = localised(knowledge_base(context), press.data.article_id, gap.lang)
     if article is None:
@@ -312,12 +334,10 @@ async def pick_article(update: Update, context: BotContext) -> None:
 
 async def save_example(update: Update, context: BotContext) -> None:
     """ "Save": the question becomes an example question of the article, live at once."""
-    press = await _editor_press(update, context, GapArticleButton)
-    if press is None or not await first_press(update, context):
+    pressed = await _gap_press(update, context, GapArticleButton, once=True)
+    if pressed is None:
         return
-    gap = await _open_gap(press, context, press.data.question_id)
-    if gap is None:
-        return
+    press, gap = pressed
     lang, article_id, staff_id, now = (
         press.lang,
         press.data.article_id,
@@ -349,10 +369,7 @@ async def save_example(update: Update, context: BotContext) -> None:
     try:
         added = await context.db.run(save)
     except kb_articles.PersonalDataError as exc:
-        await press.query.answer()
-        key = "kb.gaps.personnummer" if exc.key == "kb.refused_personnummer" else None
-        text = t(key, lang) if key else t("kb.gaps.refused_name", lang, word=exc.word)
-        await edit_or_send(update, text, keyboard(_back(gap, lang)))
+        await _show_refusal(update, press, gap, exc)
         return
     except kb_articles.ProposalError:
         await press.query.answer(t("kb.gaps.gone", lang), show_alert=True)
@@ -373,12 +390,10 @@ async def save_example(update: Update, context: BotContext) -> None:
 
 async def ignore(update: Update, context: BotContext) -> None:
     """ "Ignore": the question leaves the list."""
-    press = await _editor_press(update, context, GapButton)
-    if press is None:
+    pressed = await _gap_press(update, context, GapButton)
+    if pressed is None:
         return
-    gap = await _open_gap(press, context, press.data.question_id)
-    if gap is None:
-        return
+    press, gap = pressed
     staff_id, now = press.staff_id, context.now()
     await context.db.run(
         lambda session: verification.mark_gap_done(
@@ -425,12 +440,10 @@ async def _reply_of(press: Pressed[Any], context: BotContext, gap: Gap) -> tuple
 
 async def show_reply_draft(update: Update, context: BotContext) -> None:
     """ "New article from the coordinator's reply": the draft, exactly, to confirm."""
-    press = await _editor_press(update, context, GapButton)
-    if press is None:
+    pressed = await _gap_press(update, context, GapButton)
+    if pressed is None:
         return
-    gap = await _open_gap(press, context, press.data.question_id)
-    if gap is None:
-        return
+    press, gap = pressed
     found = await _reply_of(press, context, gap)
     if found is None:
         return
@@ -456,12 +469,10 @@ async def show_reply_draft(update: Update, context: BotContext) -> None:
 
 async def propose_from_reply(update: Update, context: BotContext) -> None:
     """ "Send the proposal": a new article, proposed; the other editors decide."""
-    press = await _editor_press(update, context, GapButton)
-    if press is None or not await first_press(update, context):
+    pressed = await _gap_press(update, context, GapButton, once=True)
+    if pressed is None:
         return
-    gap = await _open_gap(press, context, press.data.question_id)
-    if gap is None:
-        return
+    press, gap = pressed
     found = await _reply_of(press, context, gap)
     if found is None:
         return
@@ -492,10 +503,7 @@ async def propose_from_reply(update: Update, context: BotContext) -> None:
     try:
         version = await context.db.run(propose)
     except kb_articles.PersonalDataError as exc:
-        await press.query.answer()
-        key = "kb.gaps.personnummer" if exc.key == "kb.refused_personnummer" else None
-        text = t(key, lang) if key else t("kb.gaps.refused_name", lang, word=exc.word)
-        await edit_or_send(update, text, keyboard(_back(gap, lang)))
+        await _show_refusal(update, press, gap, exc)
         return
     except kb_articles.ProposalError as exc:
         await press.query.answer(t(exc.key, lang), show_alert=True)
