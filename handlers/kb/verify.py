@@ -305,6 +305,22 @@ async def _answer(context: BotContext, notice_id: int, staff_id: int, state: Not
     )
 
 
+async def _answered_press(
+    update: Update, context: BotContext, state: NoticeState
+) -> tuple[Pressed[ReviewButton], ArticleReview] | None:
+    """The owner's press (see ``_owner_press``) with the reminder answered as ``state`` and the
+    press acknowledged; None (with an alert) when the reminder was answered meanwhile."""
+    pressed = await _owner_press(update, context)
+    if pressed is None:
+        return None
+    press, _review = pressed
+    if not await _answer(context, press.data.notice_id, press.staff_id, state):
+        await press.query.answer(t("kb.verify.answered", press.lang), show_alert=True)
+        return None
+    await press.query.answer()
+    return pressed
+
+
 async def still_correct(update: Update, context: BotContext) -> None:
     """ "Still correct": the article's review date becomes today; the reminder says so."""
     pressed = await _owner_press(update, context)
@@ -355,15 +371,11 @@ async def still_correct(update: Update, context: BotContext) -> None:
 
 async def needs_change(update: Update, context: BotContext) -> None:
     """ "Needs a change": the reminder is answered and the proposal flow opens."""
-    pressed = await _owner_press(update, context)
+    pressed = await _answered_press(update, context, NoticeState.CHANGE)
     if pressed is None:
         return
     press, review = pressed
     lang = press.lang
-    if not await _answer(context, press.data.notice_id, press.staff_id, NoticeState.CHANGE):
-        await press.query.answer(t("kb.verify.answered", lang), show_alert=True)
-        return
-    await press.query.answer()
     # The editors' proposal flow (handlers/kb/edit.py) starts from the article's ✏️ button.
     article_lang = as_lang(review.lang_for(lang))
     edit = KbOpenButton(review.article_id, article_lang).pack()
@@ -373,15 +385,11 @@ async def needs_change(update: Update, context: BotContext) -> None:
 
 async def not_mine(update: Update, context: BotContext) -> None:
     """ "Not mine": the reminder is answered and the admins are told, with an owner picker."""
-    pressed = await _owner_press(update, context)
+    pressed = await _answered_press(update, context, NoticeState.NOT_MINE)
     if pressed is None:
         return
     press, review = pressed
     lang = press.lang
-    if not await _answer(context, press.data.notice_id, press.staff_id, NoticeState.NOT_MINE):
-        await press.query.answer(t("kb.verify.answered", lang), show_alert=True)
-        return
-    await press.query.answer()
     await edit_or_send(update, t("kb.verify.handed_over", lang, title=review.title(lang)))
     name = press.staff.display_name
 
