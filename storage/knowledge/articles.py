@@ -331,6 +331,21 @@ class ArticleMeta:
     reviewed: dt.date
     reviewed_by: int | None
 
+    @classmethod
+    def of(cls, article: KbArticle, version: KbArticleVersion) -> ArticleMeta:
+        """The bookkeeping of ``article`` with its approved ``version``."""
+        return cls(
+            article.id,
+            article.lang,
+            version.title,
+            first_paragraph(version.body),
+            article.version_no,
+            article.owner_staff_id,
+            article.review_days,
+            article.reviewed,
+            article.reviewed_by,
+        )
+
 
 class ImportStatus(StrEnum):
     """What importing one seed article did."""
@@ -590,38 +605,14 @@ def current_article(session: Session, article_id: str, lang: str) -> Article | N
     if version is None:
         return None
     content = Content.of_version(version)
-    examples = [
-        row.text
-        for row in session.exec(
-            select(KbExampleQuestion)
-            .where(
-                KbExampleQuestion.article_id == article_id,
-                KbExampleQuestion.lang == lang,
-                col(KbExampleQuestion.removed_at).is_(None),
-            )
-            .order_by(col(KbExampleQuestion.id))
-        )
-    ]
+    examples = [text for _id, text in example_questions(session, article_id, lang)]
     merged = _merged(content.questions, examples)
     return replace(content, questions=merged).article(article_id, lang, article.reviewed)
 
 
 def article_meta(session: Session) -> list[ArticleMeta]:
     """Every article's owner, review interval and date, sorted by language and id."""
-    return [
-        ArticleMeta(
-            article.id,
-            article.lang,
-            version.title,
-            first_paragraph(version.body),
-            article.version_no,
-            article.owner_staff_id,
-            article.review_days,
-            article.reviewed,
-            article.reviewed_by,
-        )
-        for article, version in _approved_rows(session)
-    ]
+    return [ArticleMeta.of(article, version) for article, version in _approved_rows(session)]
 
 
 def get_version(session: Session, version_id: int) -> Version | None:
@@ -1153,16 +1144,7 @@ def set_owner(
     session: Session, *, article_id: str, lang: str | None, owner_staff_id: int | None
 ) -> int:
     """Make a person the owner of the article (both languages when ``lang`` is None)."""
-    query = select(KbArticle).where(KbArticle.id == article_id)
-    if lang is not None:
-        query = query.where(KbArticle.lang == lang)
-    count = 0
-    for article in session.exec(query):
-        article.owner_staff_id = owner_staff_id
-        session.add(article)
-        count += 1
-    session.flush()
-    return count
+    return _set_on_articles(session, article_id, lang, owner_staff_id=owner_staff_id)
 
 
 def set_review_days(
@@ -1171,12 +1153,18 @@ def set_review_days(
     """The article's review interval in days (None: the settings' default)."""
     if review_days is not None and review_days < 1:
         raise ValueError("the review interval is at least one day")
+    return _set_on_articles(session, article_id, lang, review_days=review_days)
+
+
+def _set_on_articles(session: Session, article_id: str, lang: str | None, **values: Any) -> int:
+    """Set ``values`` on the article's rows (both languages when ``lang`` is None); how many."""
     query = select(KbArticle).where(KbArticle.id == article_id)
     if lang is not None:
         query = query.where(KbArticle.lang == lang)
     count = 0
     for article in session.exec(query):
-        article.review_days = review_days
+        for name, value in values.items():
+            setattr(article, name, value)
         session.add(article)
         count += 1
     session.flush()
@@ -1229,14 +1217,4 @@ def meta_of(session: Session, article_id: str, lang: str) -> ArticleMeta | None:
     version = _version_row(session, article_id, lang, article.version_no)
     if version is None:
         return None
-    return ArticleMeta(
-        article.id,
-        article.lang,
-        version.title,
-        first_paragraph(version.body),
-        article.version_no,
-        article.owner_staff_id,
-        article.review_days,
-        article.reviewed,
-        article.reviewed_by,
-    )
+    return ArticleMeta.of(article, version)
