@@ -39,6 +39,25 @@ def bot_env(tmp_path: Path, standin: BotApiStandIn, **extra: str) -> dict[str, s
     return env
 
 
+WEBHOOK_URL = "https://bot.example.org/dalsbot-hook"
+
+
+def webhook_env(
+    tmp_path: Path, standin: BotApiStandIn, port: int, secret: str, **extra: str
+) -> dict[str, str]:
+    """:func:`bot_env` for webhook mode: Telegram is told ``WEBHOOK_URL``; the bot listens on
+    127.0.0.1:``port`` and takes only updates posted with ``secret``."""
+    return bot_env(
+        tmp_path,
+        standin,
+        DALSBOT_WEBHOOK_URL=WEBHOOK_URL,
+        DALSBOT_WEBHOOK_LISTEN="127.0.0.1",
+        DALSBOT_WEBHOOK_PORT=str(port),
+        DALSBOT_WEBHOOK_SECRET=secret,
+        **extra,
+    )
+
+
 def start_bot(
     env: dict[str, str], processes: list[subprocess.Popen[str]], log: Path
 ) -> subprocess.Popen[str]:

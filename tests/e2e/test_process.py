@@ -14,7 +14,15 @@ import httpx
 from bot.i18n import t
 from bot.shell.standin import BotApiStandIn
 from tests.conftest import ADMIN_ID
-from tests.e2e.processes import TOKEN, bot_env, free_port, start_bot, wait_exit
+from tests.e2e.processes import (
+    TOKEN,
+    WEBHOOK_URL,
+    bot_env,
+    free_port,
+    start_bot,
+    wait_exit,
+    webhook_env,
+)
 
 
 async def test_sigterm_stops_cleanly_and_no_update_is_lost_or_repeated(
@@ -53,19 +61,12 @@ async def test_webhook_mode_checks_the_secret_and_answers(
     """With DALSBOT_WEBHOOK_URL the bot registers the webhook with a secret, answers updates
     posted with that secret, refuses others, and stops cleanly on SIGTERM."""
     port, secret = free_port(), "webhook-secret-for-the-test"
-    env = bot_env(
-        tmp_path,
-        standin,
-        DALSBOT_WEBHOOK_URL="https://bot.example.org/dalsbot-hook",
-        DALSBOT_WEBHOOK_LISTEN="127.0.0.1",
-        DALSBOT_WEBHOOK_PORT=str(port),
-        DALSBOT_WEBHOOK_SECRET=secret,
-    )
+    env = webhook_env(tmp_path, standin, port, secret)
     log = tmp_path / "bot.log"
     process = start_bot(env, processes, log)
     await standin.wait_for(lambda: standin.webhook is not None, 60)
     assert standin.webhook is not None
-    assert standin.webhook["url"] == "https://bot.example.org/dalsbot-hook"
+    assert standin.webhook["url"] == WEBHOOK_URL
     assert standin.webhook["secret_token"] == secret
     admin = standin.user(ADMIN_ID, "Astrid")
     update = {

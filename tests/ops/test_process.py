@@ -13,7 +13,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.shell.standin import BotApiStandIn
 from tests.conftest import ADMIN_ID
-from tests.e2e.processes import TOKEN, bot_env, free_port, start_bot, wait_exit
+from tests.e2e.processes import (
+    TOKEN,
+    bot_env,
+    free_port,
+    start_bot,
+    wait_exit,
+    webhook_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -67,14 +74,7 @@ async def test_a_webhook_process_serves_health_and_metrics_beside_the_webhook(
     """Webhook mode: /healthz and /metrics on the webhook's own port; an update posted to the
     webhook is counted by kind; the health body says webhook mode and has no polling check."""
     port, secret = free_port(), "webhook-secret-for-the-ops-test"
-    env = bot_env(
-        tmp_path,
-        standin,
-        DALSBOT_WEBHOOK_URL="https://bot.example.org/dalsbot-hook",
-        DALSBOT_WEBHOOK_LISTEN="127.0.0.1",
-        DALSBOT_WEBHOOK_PORT=str(port),
-        DALSBOT_WEBHOOK_SECRET=secret,
-    )
+    env = webhook_env(tmp_path, standin, port, secret)
     process = start_bot(env, processes, tmp_path / "bot.log")
     await standin.wait_for(lambda: standin.webhook is not None, 60)
     admin = standin.user(ADMIN_ID, "Astrid")

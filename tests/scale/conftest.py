@@ -1,19 +1,5 @@
-"""Fixtures of the replica tests: bot processes, killed if still running at the end."""
+"""The replica tests start real bot processes too: the end-to-end tests' fixture for them."""
 
-from __future__ import annotations
+from tests.e2e.conftest import processes
 
-import subprocess
-from collections.abc import Iterator
-
-import pytest
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    """Bot processes started by a test; killed if still running at the end."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+__all__ = ["processes"]
