@@ -61,9 +61,17 @@ def _partial(target: Path) -> Path:
 
 def backup_sqlite(source: Path, target: Path) -> Copied:
     """Copy the live database ``source`` to the new file ``target`` (replaced if present)."""
+    source_db = _connect(source, must_exist=True)
+    try:
+        return _copy(source_db, target)
+    finally:
+        source_db.close()
+
+
+def _copy(source_db: sqlite3.Connection, target: Path) -> Copied:
+    """Copy the open database ``source_db`` to ``target``; on any failure nothing is left."""
     partial = _partial(target)
     partial.unlink(missing_ok=True)
-    source_db = _connect(source, must_exist=True)
     try:
         partial_db = sqlite3.connect(partial)
         try:
@@ -77,12 +85,13 @@ def backup_sqlite(source: Path, target: Path) -> Copied:
             _check_integrity(partial_db, partial, quick=True)
         finally:
             partial_db.close()
+        os.chmod(partial, 0o600)  # personal data: readable by the bot's user only
+        with partial.open("rb") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, target)
     finally:
-        source_db.close()
-    os.chmod(partial, 0o600)  # personal data: readable by the bot's user only
-    with partial.open("rb") as written:
-        os.fsync(written.fileno())
-    os.replace(partial, target)
+        # A copy that failed is still a full copy of personal data: never left behind.
+        partial.unlink(missing_ok=True)
     return Copied(target, target.stat().st_size)
 
 
@@ -241,9 +250,8 @@ def pg_dump(url: str, target: Path) -> Copied:
     partial.unlink(missing_ok=True)
     try:
         run_pg(pg_dump_command(url, partial))
-    except BackupError:
-        partial.unlink(missing_ok=True)
-        raise
-    os.chmod(partial, 0o600)
-    os.replace(partial, target)
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)  # a failed dump leaves no copy behind
     return Copied(target, target.stat().st_size)

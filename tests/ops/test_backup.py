@@ -167,6 +167,23 @@ def test_backup_never_overwrites_a_file_and_restore_checks_what_it_is_given(
     assert at_head(Database(f"sqlite:///{database_file}"))
 
 
+def test_a_failed_backup_leaves_no_partial_copy_behind(
+    database_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A backup that fails after the copy was written (here: FILE is an existing folder, so
+    the final rename fails) reports the failure and leaves no hidden copy of the data."""
+    db = open_database(f"sqlite:///{database_file}")
+    add_people(db, 1, 3)
+    db.dispose()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    assert main(["db", "backup", str(folder), "--force"]) == 1
+    assert "No backup was made" in capsys.readouterr().err
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    assert not (tmp_path / ".backups.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
 def test_postgresql_without_pg_dump_prints_the_recipe_without_the_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
