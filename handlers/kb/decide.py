@@ -58,7 +58,10 @@ async def decide_proposal(update: Update, context: BotContext) -> None:
         with contextlib.suppress(BadRequest):
             await press.query.edit_message_reply_markup(None)
         return
-    await press.query.answer()
+    if status is store.DecideStatus.STALE:
+        await press.query.answer(t("kb.stale_proposal", lang), show_alert=True)
+    else:
+        await press.query.answer()
     version = decision.version
     assert version is not None
     if status is store.DecideStatus.APPROVED:
@@ -67,7 +70,10 @@ async def decide_proposal(update: Update, context: BotContext) -> None:
         logger.info(
             "Knowledge-base proposal %d approved (revision %s)", version.id, decision.revision
         )
-    key = "kb.approved_by" if status is store.DecideStatus.APPROVED else "kb.rejected_by"
+    key = {
+        store.DecideStatus.APPROVED: "kb.approved_by",
+        store.DecideStatus.STALE: "kb.stale_by",
+    }.get(status, "kb.rejected_by")
     message = press.query.message
     shown = message.text if isinstance(message, Message) and message.text else ""
     await edit_or_send(update, f"{shown}\n\n{t(key, lang, name=press.staff.display_name)}")
@@ -83,7 +89,10 @@ async def _tell_proposer(
     if proposer is None:
         return
     their = as_lang(proposer.language)
-    key = "kb.approved_notice" if status is store.DecideStatus.APPROVED else "kb.rejected_notice"
+    key = {
+        store.DecideStatus.APPROVED: "kb.approved_notice",
+        store.DecideStatus.STALE: "kb.stale_notice",
+    }.get(status, "kb.rejected_notice")
     await tell(
         context,
         proposer.telegram_id,

@@ -391,6 +391,7 @@ class DecideStatus(StrEnum):
     OWN = "own"  # the proposer cannot decide their own proposal
     NOT_EDITOR = "not_editor"
     ALREADY = "already"  # decided before (another editor was quicker)
+    STALE = "stale"  # the article's same field changed since the proposal: not applied
     GONE = "gone"
 
 
@@ -598,12 +599,10 @@ def _table(model: type[SQLModel]) -> sa.Table:
 
 def current_article(session: Session, article_id: str, lang: str) -> Article | None:
     """One approved article (example questions merged), or None."""
-    article = session.get(KbArticle, (article_id, lang))
-    if article is None:
+    found = _approved_row(session, article_id, lang)
+    if found is None:
         return None
-    version = _version_row(session, article_id, lang, article.version_no)
-    if version is None:
-        return None
+    article, version = found
     content = Content.of_version(version)
     examples = [text for _id, text in example_questions(session, article_id, lang)]
     merged = _merged(content.questions, examples)
@@ -653,6 +652,17 @@ def example_questions(session: Session, article_id: str, lang: str) -> list[tupl
         .order_by(col(KbExampleQuestion.id))
     )
     return [(row.id, row.text) for row in session.exec(query) if row.id is not None]
+
+
+def _approved_row(
+    session: Session, article_id: str, lang: str
+) -> tuple[KbArticle, KbArticleVersion] | None:
+    """The article's row with its approved version, or None."""
+    article = session.get(KbArticle, (article_id, lang))
+    if article is None:
+        return None
+    version = _version_row(session, article_id, lang, article.version_no)
+    return None if version is None else (article, version)
 
 
 def _version_row(session: Session, article_id: str, lang: str, no: int) -> KbArticleVersion | None:
@@ -995,13 +1005,50 @@ def propose(
     return Version.of(row)
 
 
+def _rebased(session: Session, row: KbArticleVersion, newest_no: int) -> Content | None:
+    """The proposal ``row`` applied to the newest approved version, when another change was
+    approved since it was made; None when that change touched the same text.
+
+    A list (questions, tags...) takes the proposal's additions and removals, so a question
+    another editor added or removed meanwhile stays added or removed. The title, the body
+    (the short answer) and the owner role are the proposal's only where the newer versions
+    left them as the proposal found them: otherwise the approver would silently undo an
+    approved change, and the proposal is stale (the proposer is told, and may propose again).
+    """
+    base = _version_row(session, row.article_id, row.lang, row.base_no or 0)
+    newest = _version_row(session, row.article_id, row.lang, newest_no)
+    assert newest is not None
+    if base is None:
+        return None
+    before, after, current = (
+        Content.of_version(base),
+        Content.of_version(row),
+        Content.of_version(newest),
+    )
+    values: dict[str, Any] = {}
+    for name in row.changed:
+        if name in LIST_FIELDS:
+            old, new = getattr(before, name), getattr(after, name)
+            gone = {item.casefold() for item in old} - {item.casefold() for item in new}
+            kept = [item for item in getattr(current, name) if item.casefold() not in gone]
+            known = {item.casefold() for item in kept}
+            added = [item for item in new if item.casefold() not in {o.casefold() for o in old}]
+            values[name] = (*kept, *(item for item in added if item.casefold() not in known))
+        elif getattr(current, name) != getattr(before, name):
+            return None
+        else:
+            values[name] = getattr(after, name)
+    return replace(current, **values)
+
+
 def decide(
     session: Session, *, version_id: int, approve: bool, by_staff_id: int, now: dt.datetime
 ) -> Decision:
     """Approve or reject a proposal: only another editor or an admin may, never the proposer.
 
-    Approving makes the proposal the article's approved version at once (its changed fields
-    applied to the newest approved version, when another change was approved in between)
+    Approving makes the proposal the article's approved version at once (rebased on the
+    newest approved version when another change was approved in between: see
+    :func:`_rebased`; a proposal whose text was changed meanwhile is ``STALE``, not applied)
     and bumps the revision.
     """
     row = session.get(KbArticleVersion, version_id)
@@ -1013,7 +1060,20 @@ def decide(
         return Decision(DecideStatus.OWN, Version.of(row))
     if not is_editor(session, by_staff_id):
         return Decision(DecideStatus.NOT_EDITOR, Version.of(row))
-    row.decided_by, row.decided_at = by_staff_id, now
+    # Claimed with one conditional UPDATE: of two presses at the same moment (two admins, two
+    # replicas), the second finds the proposal decided, on SQLite and PostgreSQL alike.
+    claimed = session.execute(
+        sa.update(_table(KbArticleVersion))
+        .where(
+            _table(KbArticleVersion).c.id == version_id,
+            _table(KbArticleVersion).c.state == VersionState.PROPOSED.value,
+            _table(KbArticleVersion).c.decided_by.is_(None),
+        )
+        .values(decided_by=by_staff_id, decided_at=now)
+    )
+    session.refresh(row)
+    if getattr(claimed, "rowcount", 0) != 1:
+        return Decision(DecideStatus.ALREADY, Version.of(row))
     if not approve:
         row.state = VersionState.REJECTED.value
         session.add(row)
@@ -1021,12 +1081,12 @@ def decide(
         return Decision(DecideStatus.REJECTED, Version.of(row))
     article = session.get(KbArticle, (row.article_id, row.lang))
     if article is not None and row.base_no is not None and article.version_no != row.base_no:
-        newest = _version_row(session, row.article_id, row.lang, article.version_no)
-        assert newest is not None
-        proposed = Content.of_version(row)
-        merged = replace(
-            Content.of_version(newest), **{name: getattr(proposed, name) for name in row.changed}
-        )
+        merged = _rebased(session, row, article.version_no)
+        if merged is None:
+            row.state = VersionState.REJECTED.value
+            session.add(row)
+            session.flush()
+            return Decision(DecideStatus.STALE, Version.of(row))
         for name in CONTENT_FIELDS:
             value = getattr(merged, name)
             setattr(row, name, list(value) if name in LIST_FIELDS else value)
@@ -1211,10 +1271,5 @@ def editors(session: Session, *, except_staff_id: int | None = None) -> list[Sta
 
 def meta_of(session: Session, article_id: str, lang: str) -> ArticleMeta | None:
     """One article's bookkeeping (owner, review, approved version), or None."""
-    article = session.get(KbArticle, (article_id, lang))
-    if article is None:
-        return None
-    version = _version_row(session, article_id, lang, article.version_no)
-    if version is None:
-        return None
-    return ArticleMeta.of(article, version)
+    found = _approved_row(session, article_id, lang)
+    return ArticleMeta.of(*found) if found is not None else None

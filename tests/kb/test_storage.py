@@ -3,8 +3,10 @@ questions, the revision counter and the personal-data guard (SQLite and PostgreS
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
+import threading
 
 import pytest
 
@@ -169,6 +171,82 @@ def test_a_stale_proposal_changes_only_its_own_fields(db: Database) -> None:
     assert article is not None
     assert article.title == "SIP: samordnad individuell plan"
     assert "vem kallar till sip-möte" in article.questions
+
+
+def _propose(db: Database, by: int, changes: dict[str, str]) -> store.Version:
+    return db.call(
+        lambda s: store.propose(
+            s, article_id="barnteam", lang="sv", changes=changes, by_staff_id=by, now=NOW
+        )
+    )
+
+
+def _decide(db: Database, version: store.Version, by: int, approve: bool = True) -> store.Decision:
+    return db.call(
+        lambda s: store.decide(s, version_id=version.id, approve=approve, by_staff_id=by, now=NOW)
+    )
+
+
+def test_approving_one_proposal_after_another_undoes_neither(db: Database) -> None:
+    """One editor removes a question, another adds one; both approved in turn: the removed
+    question stays removed (the second proposal carries only its own addition)."""
+    _seeded(db)
+    admin, first, second, _plain = _people(db)
+    before = db.call(store.current_article, "barnteam", "sv")
+    assert before is not None
+    removed = before.questions[0]
+    removal = _propose(db, first, {"remove_question": removed})
+    addition = _propose(db, second, {"add_question": "hur ofta träffas barnteamet"})
+    assert _decide(db, removal, admin).status is store.DecideStatus.APPROVED
+    assert _decide(db, addition, admin).status is store.DecideStatus.APPROVED
+    after = db.call(store.current_article, "barnteam", "sv")
+    assert after is not None
+    assert removed not in after.questions
+    assert "hur ofta träffas barnteamet" in after.questions
+
+
+def test_a_proposal_whose_text_changed_meanwhile_is_stale_not_applied(db: Database) -> None:
+    _seeded(db)
+    admin, first, second, _plain = _people(db)
+    mine = "Barnteamet är ett möte där skola, socialtjänst och hälso- och sjukvård planerar."
+    theirs = "Barnteamet samlar dem som arbetar runt barnet för att planera stödet tillsammans."
+    one = _propose(db, first, {"short_answer": mine})
+    other = _propose(db, second, {"short_answer": theirs})
+    assert _decide(db, one, admin).status is store.DecideStatus.APPROVED
+    stale = _decide(db, other, admin)
+    assert stale.status is store.DecideStatus.STALE
+    article = db.call(store.current_article, "barnteam", "sv")
+    assert article is not None and article.short_answer == mine
+    # Decided: a second press says so.
+    assert _decide(db, other, first).status is store.DecideStatus.ALREADY
+
+
+def test_two_decisions_at_the_same_moment_one_wins(db: Database) -> None:
+    """Approve and Reject pressed at once (two admins, two replicas): exactly one decides."""
+    _seeded(db)
+    admin, first, second, _plain = _people(db)
+    proposal = _propose(db, first, {"title": "Barnteam i Dalsland"})
+    barrier = threading.Barrier(2)
+
+    def press(by: int, approve: bool) -> store.DecideStatus:
+        def work(session: store.Session) -> store.Decision:
+            barrier.wait(timeout=10)
+            return store.decide(
+                session, version_id=proposal.id, approve=approve, by_staff_id=by, now=NOW
+            )
+
+        return db.call(work).status
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(press, (admin, second), (True, False)))
+    assert results.count(store.DecideStatus.ALREADY) == 1
+    assert {store.DecideStatus.APPROVED, store.DecideStatus.REJECTED} & set(results)
+    version = db.call(store.get_version, proposal.id)
+    assert version is not None
+    article = db.call(store.current_article, "barnteam", "sv")
+    assert article is not None
+    live = article.title == "Barnteam i Dalsland"
+    assert live is (version.state is store.VersionState.APPROVED)
 
 
 def test_a_new_article_from_a_proposal(db: Database) -> None:
