@@ -14,6 +14,7 @@ command line. Without the client tools on PATH the commands are returned for the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shlex
@@ -59,8 +60,31 @@ def _partial(target: Path) -> Path:
     return target.with_name(f".{target.name}.partial")
 
 
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def live_files(database: Path) -> list[Path]:
+    """The SQLite database ``database`` and the files SQLite keeps beside it."""
+    return [database] + [database.with_name(database.name + end) for end in _SIDE_FILES]
+
+
+def is_live_file(path: Path, database: Path) -> bool:
+    """Whether ``path`` is the database ``database`` or one of its side files (by resolved
+    path, and by inode for a link to them)."""
+    resolved = path.resolve()
+    for live in live_files(database):
+        if resolved == live.resolve():
+            return True
+        with contextlib.suppress(OSError):
+            if path.exists() and live.exists() and os.path.samefile(path, live):
+                return True
+    return False
+
+
 def backup_sqlite(source: Path, target: Path) -> Copied:
     """Copy the live database ``source`` to the new file ``target`` (replaced if present)."""
+    if is_live_file(target, source):
+        raise BackupError(f"{target} is the database itself; choose another file")
     source_db = _connect(source, must_exist=True)
     try:
         return _copy(source_db, target)

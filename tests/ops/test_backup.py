@@ -167,6 +167,37 @@ def test_backup_never_overwrites_a_file_and_restore_checks_what_it_is_given(
     assert at_head(Database(f"sqlite:///{database_file}"))
 
 
+def test_backup_refuses_to_write_over_the_configured_database_or_its_files(
+    database_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FILE naming the configured database, its -wal or -shm file, or a link to the
+    database is refused (one line, exit code 1) even with --force; the running bot's open
+    connection keeps writing and nothing is lost."""
+    url = f"sqlite:///{database_file}"
+    db = open_database(url)
+    add_people(db, 1, 3)
+    link = tmp_path / "link.sqlite3"
+    link.symlink_to(database_file)
+    try:
+        for file in [
+            database_file,
+            Path("dalsbot.sqlite3"),  # relative to the working directory
+            tmp_path / "dalsbot.sqlite3-wal",
+            tmp_path / "dalsbot.sqlite3-shm",
+            link,
+        ]:
+            for force in ([], ["--force"]):
+                assert main(["db", "backup", str(file), *force]) == 1
+                err = capsys.readouterr().err
+                assert err.count("No backup was made") == 1
+                assert "is the configured database itself" in err.splitlines()[-1]
+        add_people(db, 4, 1)  # the bot's open connection still writes
+    finally:
+        db.dispose()
+    assert telegram_ids(url) == [1, 2, 3, 4]
+    assert not list(tmp_path.glob(".*.partial"))
+
+
 def test_a_failed_backup_leaves_no_partial_copy_behind(
     database_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -70,6 +70,19 @@ def run_backup(args: argparse.Namespace, settings: Settings) -> int:
     from storage import backup
 
     target: Path = args.file
+    if settings.is_sqlite:
+        try:
+            live = backup.sqlite_path(settings.database_url)
+        except backup.BackupError as exc:
+            print(f"No backup was made: {exc}", file=sys.stderr)
+            return 1
+        if backup.is_live_file(target, live):
+            print(
+                f"No backup was made: {target} is the configured database itself (or one of "
+                "its files); choose another file",
+                file=sys.stderr,
+            )
+            return 1
     if target.exists() and not args.force:
         print(f"{target} exists; choose a new name or add --force to replace it", file=sys.stderr)
         return 1
