@@ -30,6 +30,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from bot.guard import contains_identity_number, normalise
 from knowledge.articles import ARTICLES_DIR, Article, first_paragraph
 from storage.db import Database
+from storage.knowledge import models as _questions  # noqa: F401  (kbquestion, referenced below)
 from storage.people.models import Role, Staff
 from storage.plans.references import first_names, fold
 from storage.types import UTCDateTime, utcnow

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,8 @@ from storage.knowledge import articles as store
 from storage.migrate import migrated
 from storage.people.models import Role
 from tests.helpers import new_staff
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -147,3 +153,46 @@ def test_check_does_not_fail_when_the_database_cannot_be_read(
     with sqlite3.connect(empty) as connection:
         tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
         assert tables.fetchall() == []
+
+
+def _add_example(session: store.Session, now: dt.datetime) -> None:
+    admin = new_staff(session, 1, "Astrid", role=Role.ADMIN)
+    store.add_example_question(
+        session,
+        article_id="sip",
+        lang="en",
+        text="who calls the sip meeting",
+        by_staff_id=admin.id,
+        now=now,
+    )
+
+
+def test_import_force_over_learned_example_questions_in_a_fresh_process(
+    database: str, tmp_path: Path
+) -> None:
+    """The command as an operator runs it, in a process of its own (in this test process
+    every table is known already): a changed seed forced over an article with an example
+    question learned in chat."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "bot", "kb"]
+    subprocess.run([*command, "import"], env=env, cwd=ROOT, check=True, capture_output=True)
+    with migrated(database) as db:
+        db.call(_add_example, dt.datetime.now(dt.UTC))
+    seed = tmp_path / "seed"
+    shutil.copytree(ARTICLES_DIR, seed)
+    sip = seed / "en" / "sip.md"
+    sip.write_text(
+        sip.read_text(encoding="utf-8").replace(
+            "\nquestions:", "\nquestions:\n  - what is a sip for", 1
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [*command, "import", "--path", str(seed), "--force"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
