@@ -50,6 +50,7 @@ from handlers.common import (
     user_lang,
 )
 from handlers.kb.buttons import KbDecideButton
+from knowledge.check import MAX_SHORT_ANSWER
 from storage.knowledge import articles as kb_articles
 from storage.knowledge import store as kb_store
 from storage.knowledge import verification
@@ -421,9 +422,20 @@ def article_id_for(question: str, taken: set[str]) -> str:
 
 def draft_of(question: str, answer: str) -> dict[str, object]:
     """The proposal a coordinator's reply becomes: the question as title and example
-    question, the reply as the short answer."""
+    question, the reply as the article's text. Its first paragraph is the short answer; one
+    longer than an article's short answer may be (600 characters) is cut after the last
+    whole sentence that fits, and the rest follows as the article's next paragraph, so
+    nothing of the reply is lost and the article passes `kb check` once exported."""
     title = shorten(question.strip().rstrip("?").strip() or question, TITLE_LIMIT)
-    return {"title": title, "short_answer": answer.strip(), "questions": [question.strip()]}
+    text = answer.strip()
+    first, _, rest = text.partition("\n\n")
+    if len(first) > MAX_SHORT_ANSWER:
+        window = first[:MAX_SHORT_ANSWER]
+        cut = max(window.rfind(". "), window.rfind("! "), window.rfind("? "))
+        cut = cut + 1 if cut > 0 else (window.rfind(" ") if " " in window else MAX_SHORT_ANSWER)
+        first, rest = first[:cut].strip(), f"{first[cut:].strip()}\n\n{rest}".strip()
+    body = f"{first}\n\n{rest}" if rest else first
+    return {"title": title, "body": body, "questions": [question.strip()]}
 
 
 async def _reply_of(press: Pressed[Any], context: BotContext, gap: Gap) -> tuple[str, str] | None:

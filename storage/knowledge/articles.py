@@ -29,6 +29,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from bot.guard import contains_identity_number, normalise
 from knowledge.articles import ARTICLES_DIR, Article, first_paragraph
+from knowledge.check import MAX_SHORT_ANSWER
 from storage.db import Database
 from storage.knowledge import models as _questions  # noqa: F401  (kbquestion, referenced below)
 from storage.people.models import Role, Staff
@@ -952,6 +953,9 @@ def _apply(base: Content, changes: Mapping[str, Any], words: frozenset[str]) -> 
         )
     if not content.title or len(content.title) > MAX_TITLE or not content.short_answer:
         raise ProposalError("kb.proposal_empty")
+    if len(content.short_answer) > MAX_SHORT_ANSWER:
+        # What `kb check` would refuse once exported cannot go live from a chat either.
+        raise ProposalError("kb.proposal_too_long")
     return content
 
 
