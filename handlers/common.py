@@ -127,6 +127,11 @@ async def reply(
         )
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 async def refuse(update: Update, text: str) -> None:
     """Tell the person no: as an alert for a button press, else as a message."""
     if update.callback_query is not None:

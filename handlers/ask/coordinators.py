@@ -24,7 +24,7 @@ from bot.guard import contains_identity_number, normalise
 from bot.i18n import Lang, as_lang, t
 from bot.state import flow_draft
 from handlers.ask.buttons import ForwardButton, ReplyButton, ThreadButton
-from handlers.ask.render import localised, shorten, split_message
+from handlers.ask.render import localised, split_message
 from handlers.ask.shared import NO_PREVIEW, PendingText, knowledge_base
 from handlers.common import (
     COORDINATORS,
@@ -34,6 +34,7 @@ from handlers.common import (
     municipality_label,
     person_params,
     reply,
+    shorten,
     staff_and_lang,
 )
 from storage import presses as press_store

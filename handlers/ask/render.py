@@ -234,11 +234,6 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return _pack(pieces, "\n\n", limit)
 
 
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def title_sort_key(title: str) -> str:
     """Sort key that puts titles in Swedish alphabetical order (å, ä, ö last)."""
     return title.casefold().translate(_SORT_MAP)

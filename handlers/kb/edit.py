@@ -39,7 +39,9 @@ from handlers.common import (
     page_buttons,
     page_of,
     private_only,
+    refuse,
     reply,
+    shorten,
     user_lang,
 )
 from handlers.kb.buttons import (
@@ -94,11 +96,6 @@ class KbEditDraft:
     at: dt.datetime | None = None
 
 
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 async def _editor(update: Update, context: BotContext) -> tuple[Staff, Lang] | None:
     """The registered editor (or admin) behind the update; anyone else is told no."""
     staff = await authorise(update, context, STAFF_ROLES)
@@ -106,16 +103,9 @@ async def _editor(update: Update, context: BotContext) -> tuple[Staff, Lang] | N
         return None
     lang = user_lang(update, context, staff)
     if not await context.db.run(store.is_editor, staff.id):
-        await _refuse(update, t("kb.not_editor", lang))
+        await refuse(update, t("kb.not_editor", lang))
         return None
     return staff, lang
-
-
-async def _refuse(update: Update, text: str) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    else:
-        await reply(update, text)
 
 
 async def _editor_press(update: Update, context: BotContext, kind: type[B]) -> Pressed[B] | None:

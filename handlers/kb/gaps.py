@@ -34,7 +34,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.buttons import ButtonData, Page, RowId, Token
 from bot.context import BotContext
 from bot.i18n import Lang, as_lang, format_date, t, tn
-from handlers.ask.render import localised, shorten
+from handlers.ask.render import localised
 from handlers.ask.shared import knowledge_base
 from handlers.common import (
     Pressed,
@@ -47,6 +47,7 @@ from handlers.common import (
     page_of,
     private_only,
     reply,
+    shorten,
     user_lang,
 )
 from handlers.kb.buttons import KbDecideButton

@@ -30,7 +30,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.buttons import ButtonData, Page, RowId, Token
 from bot.context import BotContext, DalsbotApp, Feature
 from bot.i18n import Lang, as_lang, format_date, t, tn
-from handlers.ask.render import escape, shorten
+from handlers.ask.render import escape
 from handlers.ask.shared import knowledge_base
 from handlers.common import (
     ADMIN_ONLY,
@@ -45,6 +45,7 @@ from handlers.common import (
     page_of,
     private_only,
     reply,
+    shorten,
     user_lang,
 )
 from handlers.kb import gaps
