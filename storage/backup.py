@@ -156,29 +156,57 @@ def holds_data(path: Path) -> bool:
         connection.close()
 
 
+def _lock(target: Path) -> sqlite3.Connection:
+    """A connection to ``target`` holding SQLite's exclusive lock until it is closed.
+
+    Refused at once (no waiting) while any other connection has the database open: in WAL
+    mode, the bot's mode, every open connection holds a shared lock on the file, even idle
+    (a database in the old rollback-journal mode is only seen while it is in a transaction).
+    """
+    connection = sqlite3.connect(target, timeout=0, isolation_level=None)
+    try:
+        # Exclusive locking mode: the lock taken by BEGIN EXCLUSIVE is kept after COMMIT,
+        # so no one opens the database until the restore is done.
+        connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+        connection.execute("BEGIN EXCLUSIVE")
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        connection.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        connection.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise BackupError(
+                f"{target} is open in another process (is the bot running?); stop it first"
+            ) from None
+        raise
+    return connection
+
+
 def restore_sqlite(backup: Path, target: Path, *, now: dt.datetime) -> Path | None:
     """Put the checked backup ``backup`` in place of the database ``target``.
 
-    A ``target`` that holds data is first copied aside (returned: ``<name>.before-restore-
-    <UTC time>``). The copy goes through the backup API into ``target`` itself, so any
-    connection still open sees either the old or the restored database, never a mix.
+    Refused while another process has ``target`` open (see :func:`_lock`), which is then
+    kept locked until the restore is done. A ``target`` that holds data is first copied
+    aside (returned: ``<name>.before-restore-<UTC time>``). The copy goes through the backup
+    API into ``target`` itself, so it is never a mix of the old and the restored database.
     """
+    if is_live_file(backup, target):
+        raise BackupError(f"{backup} is the database itself; name a backup file")
     check_sqlite_backup(backup)
-    kept = None
-    if holds_data(target):
-        kept = target.with_name(f"{target.name}.before-restore-{now:%Y%m%dT%H%M%SZ}")
-        backup_sqlite(target, kept)
     target.parent.mkdir(parents=True, exist_ok=True)
-    source_db = _connect(backup, must_exist=True)
+    target_db = _lock(target)
     try:
-        target_db = _connect(target, must_exist=False)
+        kept = None
+        if _tables(target_db):
+            kept = target.with_name(f"{target.name}.before-restore-{now:%Y%m%dT%H%M%SZ}")
+            _copy(target_db, kept)
+        source_db = _connect(backup, must_exist=True)
         try:
             source_db.backup(target_db, pages=-1)
-            _check_integrity(target_db, target, quick=True)
         finally:
-            target_db.close()
+            source_db.close()
+        _check_integrity(target_db, target, quick=True)
     finally:
-        source_db.close()
+        target_db.close()
     os.chmod(target, 0o600)
     return kept
 

@@ -140,6 +140,35 @@ def test_restore_over_the_configured_database_needs_force_and_keeps_the_old_file
     assert f"kept as {kept}" in capsys.readouterr().out
 
 
+def test_restore_over_a_database_the_bot_has_open_is_refused(
+    database_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While the bot (here: an open, idle connection in WAL mode) has the database open,
+    ``restore --force`` is refused at once, the database is untouched and nothing is kept
+    aside; the backup file being the database itself is refused too; once the bot has
+    stopped, the same restore works."""
+    url = f"sqlite:///{database_file}"
+    db = open_database(url)
+    add_people(db, 1, 2)
+    copy = tmp_path / "backup.sqlite3"
+    assert main(["db", "backup", str(copy)]) == 0
+    add_people(db, 3, 1)  # the bot's pooled connection stays open, idle
+    capsys.readouterr()
+    try:
+        assert main(["db", "restore", str(copy), "--force"]) == 1
+        err = capsys.readouterr().err
+        assert "is open in another process (is the bot running?)" in err.splitlines()[-1]
+        assert main(["db", "restore", str(database_file), "--force"]) == 1
+        assert "is the database itself" in capsys.readouterr().err
+        add_people(db, 4, 1)  # the bot still writes
+    finally:
+        db.dispose()
+    assert not list(tmp_path.glob("dalsbot.sqlite3.before-restore-*"))
+    assert telegram_ids(url) == [1, 2, 3, 4]
+    assert main(["db", "restore", str(copy), "--force"]) == 0
+    assert telegram_ids(url) == [1, 2]
+
+
 def test_backup_never_overwrites_a_file_and_restore_checks_what_it_is_given(
     database_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

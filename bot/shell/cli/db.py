@@ -6,8 +6,9 @@ otherwise the command to run is printed (exit code 1: no backup was made).
 
 Restore, SQLite: the backup is checked first (integrity, a Dalsbot database). ``--into PATH``
 restores into a new file, never over one; without it the configured database is replaced,
-which needs ``--force`` when it holds data (stop the bot first; the old file is kept beside it
-as ``<name>.before-restore-<time>``). PostgreSQL: ``pg_restore`` into the configured database
+which needs ``--force`` when it holds data and is refused while the bot (any process) has the
+database open (stop the bot first; the old file is kept beside it as
+``<name>.before-restore-<time>``). PostgreSQL: ``pg_restore`` into the configured database
 only when it is empty (a new database); otherwise the commands are printed. Either way the
 restored database is then migrated to the current schema.
 """
