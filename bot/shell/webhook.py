@@ -70,6 +70,11 @@ MAX_CONNECTIONS: Final = 40
 PERSON_WAIT: Final = 20.0
 # How long SIGTERM waits for updates in flight.
 DRAIN_TIMEOUT: Final = 25.0
+# The largest webhook body read (Telegram's updates are a few kB); tornado answers a larger
+# one 400 from its Content-Length, before reading it or looking at the secret.
+MAX_BODY_SIZE: Final = 1024 * 1024
+# Ids are stored as signed 64-bit integers (BigInteger).
+INT64: Final = range(-(2**63), 2**63)
 
 Health = Callable[[DalsbotApp], Awaitable[tuple[int, dict[str, object]]]]
 Metrics = Callable[[], tuple[bytes, str]]
@@ -318,7 +323,7 @@ class WebhookServer:
     async def start(self, listen: str, port: int) -> int:
         """Listen on ``listen:port`` (0 = any free port); the port bound."""
         sockets = bind_sockets(port, listen)
-        self._server = HTTPServer(self._web, xheaders=True)
+        self._server = HTTPServer(self._web, xheaders=True, max_body_size=MAX_BODY_SIZE)
         self._server.add_sockets(sockets)
         self.port = int(sockets[0].getsockname()[1])
         return self.port
@@ -329,11 +334,13 @@ class WebhookServer:
             return 503
         try:
             data = json.loads(body)
+            if not _fits_int64(data):
+                raise ValueError("a number out of range")
             update = Update.de_json(data, self.application.bot)
         except Exception:  # not JSON, or not an update: nothing Telegram would send
+            update = None
+        if update is None or not isinstance(update.update_id, int):
             logger.warning("A webhook call without a valid update was refused")
-            return 400
-        if update is None:
             return 400
         self.in_flight += 1
         self._idle.clear()
@@ -359,6 +366,17 @@ class WebhookServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.close_all_connections(), 2)
             self._server = None
+
+
+def _fits_int64(value: object) -> bool:
+    """Whether every integer in the JSON ``value`` can be stored (signed 64-bit)."""
+    if isinstance(value, int):
+        return value in INT64
+    if isinstance(value, dict):
+        return all(_fits_int64(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_fits_int64(item) for item in value)
+    return True
 
 
 class _UpdateHandler(RequestHandler):

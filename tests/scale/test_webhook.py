@@ -4,6 +4,7 @@ draining server sends Telegram elsewhere with 503."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator
@@ -15,7 +16,13 @@ from bot.i18n import t
 from bot.settings import Settings
 from bot.shell.app import build_application
 from bot.shell.standin import BotApiStandIn
-from bot.shell.webhook import JournalRequest, UpdateGate, WebhookServer
+from bot.shell.webhook import (
+    MAX_BODY_SIZE,
+    SECRET_HEADER,
+    JournalRequest,
+    UpdateGate,
+    WebhookServer,
+)
 from storage.db import Database
 from tests.conftest import ADMIN_ID, FakeClock
 
@@ -94,3 +101,42 @@ async def test_a_draining_server_sends_telegram_elsewhere(
     server.accepting = False
     assert await server.process(json.dumps(help_update(2)).encode()) == 503
     assert standin.sent_messages(ADMIN_ID) == []
+
+
+async def headers_only(server: WebhookServer, length: int, secret: str) -> int:
+    """The status answered to a POST that announces ``length`` bytes and sends none."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(
+            f"POST /hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\n"
+            f"Content-Type: application/json\r\n{SECRET_HEADER}: {secret}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+    finally:
+        writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_a_huge_body_or_an_unstorable_update_is_refused_with_400(
+    server: WebhookServer, standin: BotApiStandIn
+) -> None:
+    """A body over 1 MiB is refused 400 from its length, secret or not, before it is read;
+    an update whose update_id or any other number does not fit a signed 64-bit integer
+    (nothing Telegram sends) gets 400, not 500, and is not handled; the server then still
+    handles the next update."""
+    standin.user(ADMIN_ID, "Astrid")
+    for secret in (SECRET, "wrong"):
+        # Only the headers are sent: the answer comes without the body being read.
+        assert await headers_only(server, MAX_BODY_SIZE + 1, secret) == 400
+    assert await headers_only(server, 0, SECRET) == 400  # an empty body: no update
+    too_big = 2**70
+    assert await post(server, help_update(too_big)) == 400
+    assert await post(server, help_update(2**63)) == 400
+    sender = help_update(11)
+    sender["message"]["from"]["id"] = too_big  # type: ignore[index]
+    assert await post(server, sender) == 400
+    assert standin.sent_messages(ADMIN_ID) == []
+    assert server.gate.failed == 0 and server.gate.handled == 0
+    assert await post(server, help_update(2**63 - 1)) == 200
+    assert len(standin.sent_messages(ADMIN_ID)) == 1
