@@ -51,9 +51,10 @@ _CANDIDATE: Final = re.compile(
     r"(\d{2} ?\d{2}|\d(?: \d){3})(?!\d)"
 )
 # The same ten or twelve digits written in other groups ("1912 1212 1212", "1912-1212-1212",
-# "19 12 12 12 12 12"): groups of one to four digits joined by one space, dash, dot or slash,
-# not part of a longer run of digits. Checked by their digits alone (date, then serial).
-_GROUPED: Final = re.compile(r"(?<![\d.,/-])\d{1,4}(?:[-./ ]\d{1,4}){2,11}(?![\d]|[-./,]\d)")
+# "19 12 12 12 12 12", "150312-12-36"): a first group of up to eight digits, then groups of
+# one to four, joined by one space, dash, dot or slash, not part of a longer run of digits.
+# Checked by their digits alone (date, then serial).
+_GROUPED: Final = re.compile(r"(?<![\d.,/-])\d{1,8}(?:[-./ ]\d{1,4}){2,11}(?![\d]|[-./,]\d)")
 _EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number starts with a trunk 0 (070-123 45 67, 0530-123 45) or an international
 # prefix (+46 70..., 0046 70...); a run of digits that starts otherwise is a case number or a

@@ -94,9 +94,15 @@ def identity_numbers(draw: st.DrawFn, *, valid: bool = True) -> tuple[str, str]:
         serial = " ".join(serial)  # "1 2 1 2"
     written = f"{date}{separator}{serial}"
     if draw(st.integers(min_value=0, max_value=3)) == 0:
-        # All the digits in other groups of one to four: "1912 1212 1212", "19-12-12-12-12-12".
+        # All the digits in other groups: "1912 1212 1212", "19-12-12-12-12-12", and a first
+        # group of up to eight, "150312-12-36" (found by an outside tester).
         plain, regrouped = re.sub(r"\D", "", f"{date}{serial}"), []
         joiner = draw(st.sampled_from((" ", "-", ".", "\u2009", "\u2013")))
+        # At least three groups (two would be a date and a serial, the forms above).
+        first = draw(st.integers(min_value=1, max_value=min(8, len(plain) - 2)))
+        second = draw(st.integers(min_value=1, max_value=min(4, len(plain) - first - 1)))
+        regrouped += [plain[:first], plain[first : first + second]]
+        plain = plain[first + second :]
         while plain:
             size = draw(st.integers(min_value=1, max_value=4))
             regrouped.append(plain[:size])
