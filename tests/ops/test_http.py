@@ -157,6 +157,10 @@ async def test_reminders_due_sent_failed_and_429_are_reported(
     one undeliverable (a blocked chat) and its notice to an admin sent, a 429 counted, and
     the queue empty again."""
     db = ops_app.bot_data.db
+    # The dispatcher runs once, below, when the test says: the JobQueue's own wake-ups (every
+    # 30 s, and any a busy machine delays) must not send the reminders before the first scrape.
+    assert ops_app.job_queue is not None
+    ops_app.job_queue.scheduler.pause()
     follow_up = dt.date(2026, 12, 9)
 
     def plans(session: sa.orm.Session) -> None:
