@@ -34,6 +34,8 @@ from storage.db import Database
 logger = logging.getLogger(__name__)
 
 CONVERSATION_TTL: Final = dt.timedelta(minutes=30)
+# python-telegram-bot has no "never" for its periodic persistence flush: once a year.
+NO_PERIODIC_FLUSH: Final = 365 * 24 * 3600
 
 
 class DbPersistence(BasePersistence[UserState, dict[Any, Any], Any]):
@@ -44,7 +46,11 @@ class DbPersistence(BasePersistence[UserState, dict[Any, Any], Any]):
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=True, callback_data=False
             ),
-            update_interval=60,
+            # No periodic flush: DalsbotApplication writes a person's state right after each
+            # of their updates. python-telegram-bot's flush (every 60 s by default) would also
+            # write a state while a handler is still changing it, which a replica killed at
+            # that moment leaves behind half-done for the replica that takes the update over.
+            update_interval=NO_PERIODIC_FLUSH,
         )
         self.db = db
         self.clock = clock
