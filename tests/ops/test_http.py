@@ -161,6 +161,9 @@ async def test_reminders_due_sent_failed_and_429_are_reported(
     # 30 s, and any a busy machine delays) must not send the reminders before the first scrape.
     assert ops_app.job_queue is not None
     ops_app.job_queue.scheduler.pause()
+    dispatcher = ops_app.bot_data.services.get(Dispatcher)
+    # A run started before the pause (at start-up) ends first.
+    await standin.wait_for(lambda: not dispatcher.busy)
     follow_up = dt.date(2026, 12, 9)
 
     def plans(session: sa.orm.Session) -> None:
@@ -189,7 +192,7 @@ async def test_reminders_due_sent_failed_and_429_are_reported(
     monkeypatch.setenv("PTB_TIMEDELTA", "true")  # else PTB warns about int retry_after
     standin.rate_limits = RateLimits()
     await ops_app.bot.send_message(301, "Hej!")
-    await ops_app.bot_data.services.get(Dispatcher).run_once()
+    await dispatcher.run_once()
     after = await scrape(ops_app)
 
     def moved(name: str, **labels: str) -> float:
