@@ -129,6 +129,9 @@ class _Category:
     soft: re.Pattern[str] | None
     # Combinations: every pattern of one group must match somewhere in the message.
     together: tuple[tuple[re.Pattern[str], ...], ...] = ()
+    # Every pattern above in one: most messages match none of a category's patterns, and
+    # one search says so (instead of one per pattern).
+    union: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,7 @@ def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
     """Read and compile every ``*.yaml`` signals file in ``directory``."""
     lists: dict[str, list[str]] = {}
     together: dict[str, list[tuple[re.Pattern[str], ...]]] = {c: [] for c in CATEGORIES}
+    every: dict[str, list[str]] = {c: [] for c in CATEGORIES}
     per_category: dict[str, dict[str, list[str]]] = {
         c: {strength: [] for strength in _STRENGTHS} for c in CATEGORIES
     }
@@ -196,7 +200,9 @@ def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
                 raise SignalsError(f"{path.name}: {name}.together must be a list of lists")
             for i, group in enumerate(groups):
                 where = f"{path.name}: {name}.together[{i}]"
-                parts = [_compile([p], where) for p in _strings(group, where)]
+                part_strings = _strings(group, where)
+                every[name].extend(part_strings)
+                parts = [_compile([p], where) for p in part_strings]
                 together[name].append(tuple(p for p in parts if p is not None))
     compiled = tuple(
         _Category(
@@ -209,6 +215,10 @@ def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
             ),
             _compile(per_category[name]["soft"], f"{name}.soft"),
             tuple(together[name]),
+            _compile(
+                [p for strength in _STRENGTHS for p in per_category[name][strength]] + every[name],
+                name,
+            ),
         )
         for name in CATEGORIES
     )
@@ -314,7 +324,9 @@ def assess(
     possible: list[str] = []
     cues: set[str] = set()
     cue_categories: list[str] = []
-    for category in signals.categories:
+    # Only the categories with at least one pattern in the message (usually none).
+    seen = [c for c in signals.categories if c.union is not None and c.union.search(folded)]
+    for category in seen:
         combined = any(
             all(_hits(part, folded, signals.negation) for part in group)
             for group in category.together
@@ -353,7 +365,7 @@ def assess(
     # The model may not overrule a negation it cannot see ("hon har inte skurit sig").
     negated = any(
         _found(category.clear, folded) and not _hits(category.clear, folded, signals.negation)
-        for category in signals.categories
+        for category in seen
     )
     guarded = meta or routine or chronic or negated
     verdict = Verdict(
