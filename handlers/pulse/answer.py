@@ -40,11 +40,12 @@ from handlers.pulse.common import (
 from handlers.pulse.render import MESSAGE_LIMIT, error_params, visible_length
 from handlers.pulse.unfinished import (
     DraftEntry,
+    awaiting_comment,
     change_draft,
     drafts_of,
     save_draft,
     take_draft,
-    take_late_comment,
+    take_draft_and,
 )
 from storage.people import store as staff_store
 from storage.people.models import Staff
@@ -304,8 +305,10 @@ async def tap_answer(update: Update, context: BotContext) -> None:
     outcome: list[str] = []
 
     def tap(entry: DraftEntry) -> bool:
-        """Apply the tap to the draft read in the same transaction; True: store it again."""
+        """Apply the tap to the draft read in the same transaction; True: store it again.
+        Asked again if the draft changed meanwhile (another process): only the last counts."""
         assert button is not None and message is not None
+        outcome.clear()
         # message_id 0: the message is still being sent, and a tap on it may already arrive.
         if entry.message_id not in (0, message.message_id):
             outcome.append("invalid")
@@ -341,8 +344,10 @@ async def tap_answer(update: Update, context: BotContext) -> None:
         without_comment = button.argument == "nocom"
         await submit_answer(update, context, pulse_id, entry, without_comment=without_comment)
         return
-    await query.answer()
+    # The next question first, where the person is looking; then the press is answered
+    # (which only ends the button's spinner).
     await edit_or_send(update, *answer_view(entry, pulse_id), html=True)
+    await query.answer()
 
 
 async def submit_answer(
@@ -352,22 +357,35 @@ async def submit_answer(
     transaction, the answer itself (see storage/pulse/models.py for why)."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    # Taken out first (a transaction of its own, never the answer's), so a double tap on
-    # "send", in this process or another, finds no draft.
-    if not await take_draft(context, pulse_id, user.id):
+    try:
+        await _submit(update, context, pulse_id, entry, without_comment=without_comment)
+    finally:
+        # After the person sees the outcome (which only ends the button's spinner).
         await query.answer()
-        return
-    await query.answer()
+
+
+async def _submit(
+    update: Update, context: BotContext, pulse_id: int, entry: DraftEntry, *, without_comment: bool
+) -> None:
+    user = update.effective_user
+    assert user is not None
     draft = replace(entry.draft, comment="") if without_comment else entry.draft
     scores, comment = draft.to_answer(), draft.comment
     key_hash = answer_key(pulse_secret(context), pulse_id, user.id)
     now = context.now()
     answered_on = local_time(now, context).date()
-    claim = await context.db.run(
+    # The draft is taken out in the marker's transaction (never the answer's), so a double
+    # tap on "send", in this process or another, finds no draft and stores nothing.
+    claim = await take_draft_and(
+        context,
+        pulse_id,
+        user.id,
         lambda s: pulse_store.claim_respondent(
             s, pulse_id=pulse_id, key_hash=key_hash, now=now, invite=entry.invite
-        )
+        ),
     )
+    if claim is None:
+        return
     if claim is not pulse_store.ClaimResult.CLAIMED:
         key = {
             pulse_store.ClaimResult.ALREADY: "pulse.already_answered",
@@ -411,12 +429,11 @@ async def type_comment(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     now = context.now()
-    mine = await drafts_of(context, user.id)
-    waiting = next(((p, e) for p, e in mine if e.awaiting_comment), None)
-    if waiting is None:
+    waiting = await awaiting_comment(context, user.id, now)
+    if isinstance(waiting, bool):
         # A comment typed just after its answer was dropped is never taken as a question
         # (the knowledge base would log it with the person's staff id).
-        if await take_late_comment(context, user.id, now):
+        if waiting:
             await reply(update, t("pulse.comment_late", user_lang(update, context)))
             raise ApplicationHandlerStop
         return

@@ -10,9 +10,10 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import TypeAdapter
+from sqlmodel import Session
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.context import BotContext
@@ -26,6 +27,8 @@ from storage.pulse.models import Pulse
 from storage.pulse.templates import Template
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,9 +67,11 @@ class DraftChats(dict[str, int]):
 
 def _keys(context: BotContext, pulse_id: int, user_id: int) -> tuple[str, str]:
     secret = pulse_secret(context)
-    return drafts_store.draft_key(secret, pulse_id, user_id), drafts_store.owner_key(
-        secret, user_id
-    )
+    return drafts_store.draft_key(secret, pulse_id, user_id), _owner(context, user_id)
+
+
+def _owner(context: BotContext, user_id: int) -> str:
+    return drafts_store.owner_key(pulse_secret(context), user_id)
 
 
 @functools.lru_cache(maxsize=64)
@@ -76,9 +81,13 @@ def _template(pulse_id: int, snapshot: str) -> Template:
 
 
 def _entry(row: PulseDraftRow, pulse: Pulse) -> DraftEntry:
-    stored = _STORED.validate_json(row.data)
     assert pulse.id is not None
-    template = _template(pulse.id, pulse.template_snapshot)
+    return _entry_of(row.data, pulse.id, pulse.template_snapshot)
+
+
+def _entry_of(data: str, pulse_id: int, snapshot: str) -> DraftEntry:
+    stored = _STORED.validate_json(data)
+    template = _template(pulse_id, snapshot)
     return DraftEntry(
         stored.draft,
         template,
@@ -128,9 +137,10 @@ async def change_draft(
     key, _owner = _keys(context, pulse_id, user_id)
     read: list[DraftEntry] = []
 
-    def new_columns(row: PulseDraftRow, pulse: Pulse) -> dict[str, Any] | None:
-        entry = _entry(row, pulse)
-        read.append(entry)
+    def new_columns(found: drafts_store.DraftRead) -> dict[str, Any] | None:
+        # Called again if another process changed the draft meanwhile: the last read counts.
+        entry = _entry_of(found.data, found.pulse_id, found.template_snapshot)
+        read[:] = [entry]
         return _columns(entry) if change(entry) else None
 
     found = await context.db.run(drafts_store.change, key, new_columns)
@@ -147,17 +157,36 @@ async def take_draft(context: BotContext, pulse_id: int, user_id: int) -> bool:
     return await context.db.run(drafts_store.delete, key)
 
 
+async def take_draft_and(
+    context: BotContext, pulse_id: int, user_id: int, then: Callable[[Session], T]
+) -> T | None:
+    """Delete the person's unfinished answer and run ``then`` in the same transaction; None,
+    without running ``then``, when another tap (here or in another process) took it first."""
+    key, _owner = _keys(context, pulse_id, user_id)
+    context.data.services.get_or_add(DraftChats, DraftChats).pop(key, None)
+
+    def take(session: Session) -> T | None:
+        return then(session) if drafts_store.delete(session, key) else None
+
+    return await context.db.run(take)
+
+
 async def drafts_of(context: BotContext, user_id: int) -> list[tuple[int, DraftEntry]]:
     """The person's unfinished answers (pulse id, entry), the latest to expire first."""
-    _key, owner = _keys(context, 0, user_id)
-    rows = await context.db.run(drafts_store.of_owner, owner)
+    rows = await context.db.run(drafts_store.of_owner, _owner(context, user_id))
     return [(row.pulse_id, _entry(row, pulse)) for row, pulse in rows]
 
 
-async def take_late_comment(context: BotContext, user_id: int, now: dt.datetime) -> bool:
-    """True (once) if the person's answer was dropped while they were writing a comment."""
-    _key, owner = _keys(context, 0, user_id)
-    return await context.db.run(drafts_store.take_late_comment, owner, now)
+async def awaiting_comment(
+    context: BotContext, user_id: int, now: dt.datetime
+) -> tuple[int, DraftEntry] | bool:
+    """The person's unfinished answer waiting for their comment (pulse id, entry); else True
+    (once) if one was dropped while they were writing a comment (a late comment), else False.
+    One database transaction, read-only unless a late comment is taken."""
+    found = await context.db.run(drafts_store.awaiting_comment, _owner(context, user_id), now)
+    if isinstance(found, bool):
+        return found
+    return found.pulse_id, _entry_of(found.data, found.pulse_id, found.template_snapshot)
 
 
 async def end_dropped(context: BotContext, rows: list[PulseDraftRow], key: str) -> None:

@@ -16,9 +16,11 @@ import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.pulse.models import NO_ROWID, Pulse, digest_key
@@ -61,9 +63,61 @@ def owner_key(secret: bytes, user_id: int) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
+_DRAFTS: Final = PulseDraftRow.__table__  # type: ignore[attr-defined]
+_LATE: Final = PulseLateComment.__table__  # type: ignore[attr-defined]
+_PULSES: Final = Pulse.__table__  # type: ignore[attr-defined]
+
+# Built once: the statements of a tap (every tap of every person runs them) are compiled once
+# and executed on the session's connection, without the ORM's identity map and flush.
+_READ: Final = (
+    sa.select(_DRAFTS.c.pulse_id, _DRAFTS.c.data, _PULSES.c.template_snapshot)
+    .join_from(_DRAFTS, _PULSES, _PULSES.c.id == _DRAFTS.c.pulse_id)
+    .where(_DRAFTS.c.key == sa.bindparam("draft_key"))
+)
+_WRITE: Final = (
+    _DRAFTS.update()
+    .where(_DRAFTS.c.key == sa.bindparam("draft_key"), _DRAFTS.c.data == sa.bindparam("old"))
+    .values(
+        data=sa.bindparam("new_data"),
+        at_comment=sa.bindparam("new_at_comment"),
+        expires_at=sa.bindparam("new_expires_at"),
+    )
+)
+_AWAITING: Final = (
+    sa.select(_DRAFTS.c.key, _DRAFTS.c.pulse_id, _DRAFTS.c.data, _PULSES.c.template_snapshot)
+    .join_from(_DRAFTS, _PULSES, _PULSES.c.id == _DRAFTS.c.pulse_id)
+    .where(_DRAFTS.c.owner == sa.bindparam("owner"), _DRAFTS.c.at_comment.is_(True))
+    .order_by(_DRAFTS.c.expires_at.desc())
+    .limit(1)
+)
+_LATE_UNTIL: Final = sa.select(_LATE.c.until).where(_LATE.c.owner == sa.bindparam("owner"))
+_DELETE_LATE: Final = _LATE.delete().where(_LATE.c.owner == sa.bindparam("owner"))
+_DELETE: Final = _DRAFTS.delete().where(_DRAFTS.c.key == sa.bindparam("draft_key"))
+
+
+@dataclass(frozen=True)
+class DraftRead:
+    """A stored draft as a tap reads it: its key, pulse, data, and the pulse's template
+    snapshot (from the same statement, so no second query for the pulse)."""
+
+    key: str
+    pulse_id: int
+    data: str
+    template_snapshot: str
+
+
 def save(session: Session, row: PulseDraftRow) -> None:
-    """Store ``row``, replacing the draft with the same key."""
-    session.merge(row)
+    """Store ``row``, replacing the draft with the same key (one INSERT ... ON CONFLICT)."""
+    connection = session.connection()
+    values = {column.name: getattr(row, column.name) for column in _DRAFTS.columns}
+    if connection.dialect.name == "postgresql":
+        insert: Any = postgresql.insert(_DRAFTS)
+    else:
+        insert = sqlite.insert(_DRAFTS)
+    update = {column: insert.excluded[column] for column in values if column != "key"}
+    connection.execute(
+        insert.values(values).on_conflict_do_update(index_elements=["key"], set_=update)
+    )
 
 
 def load(session: Session, key: str) -> tuple[PulseDraftRow, Pulse] | None:
@@ -76,21 +130,54 @@ def load(session: Session, key: str) -> tuple[PulseDraftRow, Pulse] | None:
 def change(
     session: Session,
     key: str,
-    new_columns: Callable[[PulseDraftRow, Pulse], Mapping[str, object] | None],
+    new_columns: Callable[[DraftRead], Mapping[str, object] | None],
 ) -> bool:
     """Read the draft with ``key`` and write the columns ``new_columns`` works out from it
-    (None: leave it): one transaction, one UPDATE of the row just read. False when there is no
-    such draft."""
-    found = load(session, key)
-    if found is None:
+    (None: leave it); False when there is no such draft.
+
+    Two statements: a SELECT (the draft with its pulse's template) and an UPDATE that writes
+    only if the draft is still as read. Should another process have changed it in between
+    (a double tap reaching two replicas), it is read again and ``new_columns`` asked again,
+    so no tap is lost or applied to a draft it did not see.
+    """
+    connection = session.connection()
+    while True:
+        found = connection.execute(_READ, {"draft_key": key}).first()
+        if found is None:
+            return False
+        pulse_id, data, snapshot = found
+        columns = new_columns(DraftRead(key, int(pulse_id), str(data), str(snapshot)))
+        if not columns:
+            return True
+        written = connection.execute(
+            _WRITE,
+            {
+                "draft_key": key,
+                "old": data,
+                "new_data": columns["data"],
+                "new_at_comment": columns["at_comment"],
+                "new_expires_at": columns["expires_at"],
+            },
+        )
+        if written.rowcount == 1:
+            return True
+
+
+def awaiting_comment(session: Session, owner: str, now: dt.datetime) -> DraftRead | bool:
+    """What a person's text is to the pulse: their draft waiting for a comment (the latest
+    to expire), else True (once) if a draft of theirs was dropped while they were writing a
+    comment (a late comment), else False. One transaction of read-only statements unless
+    there is a late comment to take: every text message of every person runs this."""
+    connection = session.connection()
+    found = connection.execute(_AWAITING, {"owner": owner}).first()
+    if found is not None:
+        key, pulse_id, data, snapshot = found
+        return DraftRead(str(key), int(pulse_id), str(data), str(snapshot))
+    until = connection.execute(_LATE_UNTIL, {"owner": owner}).scalar()
+    if until is None:
         return False
-    row, pulse = found
-    columns = new_columns(row, pulse)
-    if columns:
-        for column, value in columns.items():
-            setattr(row, column, value)
-        session.add(row)
-    return True
+    connection.execute(_DELETE_LATE, {"owner": owner})
+    return bool(until > now)
 
 
 def of_owner(session: Session, owner: str) -> list[tuple[PulseDraftRow, Pulse]]:
@@ -106,8 +193,8 @@ def of_owner(session: Session, owner: str) -> list[tuple[PulseDraftRow, Pulse]]:
 
 def delete(session: Session, key: str) -> bool:
     """Delete the draft; False when it was already gone (a double tap, another process)."""
-    result = session.execute(sa.delete(PulseDraftRow).where(col(PulseDraftRow.key) == key))
-    return bool(getattr(result, "rowcount", 0))
+    result = session.connection().execute(_DELETE, {"draft_key": key})
+    return bool(result.rowcount)
 
 
 def _drop(session: Session, rows: Sequence[PulseDraftRow], now: dt.datetime) -> None:
@@ -135,15 +222,6 @@ def drop_of_pulses(
     rows = list(session.exec(query))
     _drop(session, rows, now)
     return rows
-
-
-def take_late_comment(session: Session, owner: str, now: dt.datetime) -> bool:
-    """True (once) if the person's answer was dropped while they were writing a comment."""
-    row = session.get(PulseLateComment, owner)
-    if row is None:
-        return False
-    session.delete(row)
-    return row.until > now
 
 
 def count(session: Session) -> int:

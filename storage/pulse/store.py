@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -228,12 +229,26 @@ def pulses_for(session: Session, *, staff: Staff, limit: int = 10) -> list[Pulse
 # -- answering ----------------------------------------------------------------------------
 
 
-def _open_pulse_for_answer(session: Session, pulse_id: int, now: dt.datetime) -> Pulse | None:
-    # A shared lock on PostgreSQL: closing (which takes the row exclusively) waits for answers
-    # being written, and an answer never lands after its pulse was closed.
-    query = select(Pulse).where(Pulse.id == pulse_id).with_for_update(read=True)
-    pulse = session.exec(query).first()
-    return pulse if pulse is not None and is_open(pulse, now) else None
+_PULSES = Pulse.__table__  # type: ignore[attr-defined]
+_SCORES = PulseScore.__table__  # type: ignore[attr-defined]
+# What answering needs of a pulse (not its template snapshot): built once, compiled once.
+_ANSWERING = (
+    sa.select(_PULSES.c.closed_at, _PULSES.c.closes_at, _PULSES.c.invited_only)
+    .where(_PULSES.c.id == sa.bindparam("pulse_id"))
+    .with_for_update(read=True)
+)
+
+
+def _open_pulse_for_answer(session: Session, pulse_id: int, now: dt.datetime) -> Any | None:
+    """The pulse's ``closed_at``, ``closes_at`` and ``invited_only`` while it is open; None
+    when it is closed or gone.
+
+    A shared lock on PostgreSQL: closing (which takes the row exclusively) waits for answers
+    being written, and an answer never lands after its pulse was closed."""
+    found = session.connection().execute(_ANSWERING, {"pulse_id": pulse_id}).first()
+    if found is None or found.closed_at is not None or now >= found.closes_at:
+        return None
+    return found
 
 
 def claim_respondent(
@@ -300,7 +315,9 @@ def _insert_if_open(
     columns = list(values)
     row = sa.select(*(sa.literal(values[c], table.c[c].type) for c in columns)).where(still_open)
     key = next(iter(table.primary_key.columns))
-    inserted = session.execute(sa.insert(table).from_select(columns, row).returning(key))
+    inserted = session.connection().execute(
+        sa.insert(table).from_select(columns, row).returning(key)
+    )
     return inserted.first() is not None
 
 
@@ -340,11 +357,13 @@ def store_answer(
     }  # fmt: skip
     if not _insert_if_open(session, PulseAnswer, values, pulse_id, now):
         return False
-    session.add_all(
-        PulseScore(answer_id=answer_id, question_key=key, pulse_id=pulse_id, score=score)
+    rows = [
+        {"answer_id": answer_id, "question_key": key, "pulse_id": pulse_id, "score": score}
         for key, score in scores.items()
         if score is not None
-    )
+    ]
+    if rows:
+        session.connection().execute(sa.insert(_SCORES), rows)
     return True
 
 
