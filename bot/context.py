@@ -94,6 +94,9 @@ class BotData:
     # Run after start-up (Telegram is reachable) and at shutdown, in the order added.
     post_init_hooks: list[Hook] = field(default_factory=list)
     post_shutdown_hooks: list[Hook] = field(default_factory=list)
+    # Run together in the background once the application runs (it is fetching updates):
+    # start-up work that receiving an update does not need (what needs it waits for it).
+    started_hooks: list[Hook] = field(default_factory=list)
 
 
 class BotContext(CallbackContext[ExtBot[None], UserState, dict[Any, Any], BotData]):

@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from knowledge import topic_model
-from knowledge.articles import ARTICLES_DIR, Article, load_articles
+from knowledge.articles import (
+    ARTICLES_DIR,
+    Article,
+    KnowledgeBaseError,
+    article_paths,
+    load_articles,
+)
 from knowledge.emergency import assess
 from knowledge.glossary import GLOSSARY_PATH, Glossary, load_glossary
 from knowledge.intent import THANKS, Intent, Kind, classify
@@ -33,6 +39,7 @@ from knowledge.language import LanguageDecision, detect_language
 from knowledge.search import KnowledgeIndex, SearchResult
 from knowledge.text import SUPPORTED_LANGS
 from knowledge.topic_live import TopicLearner
+from knowledge.topic_model import TopicModel
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,9 @@ EMERGENCY_RELATED_MIN_CONFIDENCE = 0.75
 SUGGESTION_MIN_RATIO = 0.5
 # How often (seconds) a process compares the article source's revision before answering.
 REVISION_CHECK_SECONDS = 3.0
+# How long a use of a knowledge base still loading waits for it (it takes well under a
+# second; longer means the load was never started).
+LOAD_WAIT_SECONDS = 120.0
 
 # Texts for the CLI's "text" field (the bot renders from its own catalogue).
 CLI_TEXTS: dict[str, dict[str, str]] = {
@@ -163,13 +173,32 @@ class _State:
 class KnowledgeBase:
     """Articles plus their search index; ``reload()`` swaps both atomically."""
 
-    def __init__(self, root: Path = ARTICLES_DIR, glossary_path: Path = GLOSSARY_PATH) -> None:
+    def __init__(
+        self, root: Path = ARTICLES_DIR, glossary_path: Path = GLOSSARY_PATH, *, defer: bool = False
+    ) -> None:
+        """Load the articles, the glossary and the topic model now; with ``defer`` only check
+        that ``root`` has articles, and leave the loading to :meth:`load` (the running bot
+        calls it in a worker thread once it fetches updates: whatever needs the knowledge
+        base meanwhile waits for it)."""
         self.root = root
         self.glossary_path = glossary_path
         self._lock = threading.Lock()
-        self._state = self._load()
-        self.topic_model = topic_model.default_model()
+        self._init_loading()
         self._init_source()
+        if not defer:
+            self.load()
+        elif not article_paths(root):
+            raise KnowledgeBaseError(f"{root}: no articles")
+
+    def _init_loading(self) -> None:
+        self._loaded: _State | None = None
+        self._model: TopicModel | None = None
+        # Set once loaded (or once loading failed: then ``_failure`` says why).
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._loading = threading.Lock()
+        # The thread running :meth:`load`: it uses the knowledge base before it is ready.
+        self._loader: int | None = None
 
     def _init_source(self) -> None:
         self.source: ArticleSource | None = None
@@ -189,11 +218,76 @@ class KnowledgeBase:
         kb.root = ARTICLES_DIR
         kb.glossary_path = GLOSSARY_PATH
         kb._lock = threading.Lock()
-        kb._state = _build_state(articles, glossary)
+        kb._init_loading()
+        kb._loaded = _build_state(articles, glossary)
         # A knowledge base of other articles (tests, benchmarks) has no topic model.
-        kb.topic_model = None
+        kb._ready.set()
         kb._init_source()
         return kb
+
+    def load(self, then: Callable[[KnowledgeBase], object] | None = None) -> None:
+        """Read the articles and the glossary, build the index and load the topic model
+        (unless done already), then run ``then`` (the bot's switch to the database's
+        articles); until this returns, every other thread that uses the knowledge base
+        waits. An error is raised here, and to every use from then on."""
+        with self._loading:
+            self._loader = threading.get_ident()
+            try:
+                if self._loaded is None:
+                    self._loaded = self._load()
+                    self._model = topic_model.default_model()
+                if then is not None:
+                    then(self)
+            except BaseException as exc:
+                self._failure = exc
+                raise
+            finally:
+                self._loader = None
+                self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`load` is done (no wait)."""
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until :meth:`load` is done; False on timeout."""
+        return self._ready.wait(timeout)
+
+    def _wait(self) -> None:
+        """Return once the knowledge base can be used from this thread."""
+        if self._loader == threading.get_ident():
+            return
+        if not self._ready.wait(LOAD_WAIT_SECONDS):
+            raise KnowledgeBaseError("the knowledge base was not loaded in time")
+        if self._failure is not None:
+            raise KnowledgeBaseError(
+                f"the knowledge base could not be loaded: {self._failure}"
+            ) from self._failure
+
+    @property
+    def _state(self) -> _State:
+        state = self._loaded
+        if state is None or not self._ready.is_set():
+            self._wait()
+            state = self._loaded
+            assert state is not None
+        return state
+
+    @_state.setter
+    def _state(self, state: _State) -> None:
+        self._loaded = state
+
+    @property
+    def topic_model(self) -> TopicModel | None:
+        """The topic model answers consult (None: answers from the search alone)."""
+        if not self._ready.is_set():
+            self._wait()
+        return self._model
+
+    @topic_model.setter
+    def topic_model(self, model: TopicModel | None) -> None:
+        self._model = model
 
     def use_source(
         self,
@@ -258,7 +352,7 @@ class KnowledgeBase:
             self.learner.articles_changed(articles)
         return True
 
-    def _install_model(self, model: topic_model.TopicModel) -> None:
+    def _install_model(self, model: TopicModel) -> None:
         """Answer with ``model`` from now on (called from the learner's thread)."""
         self.topic_model = model
 

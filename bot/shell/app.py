@@ -27,7 +27,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
 from bot.settings import Settings
-from bot.shell import ops, warmup
+from bot.shell import ops, started, warmup
 from bot.shell.commands import alias_map, named
 from bot.shell.persistence import DalsbotApplication, DbPersistence, schedule_purge
 from bot.state import UserState
@@ -134,10 +134,13 @@ async def _post_init(app: DalsbotApp) -> None:
             telegram_id=admin_id,
             display_name=staff_store.placeholder_admin_name(admin_id),
         )
-    await menus.set_descriptions(app.bot)
     for hook in data.post_init_hooks:
         await hook(app)
     logger.info("Dalsbot is ready as @%s", data.bot_username)
+
+
+async def _set_descriptions(app: DalsbotApp) -> None:
+    await menus.set_descriptions(app.bot)
 
 
 async def _post_shutdown(app: DalsbotApp) -> None:
@@ -148,7 +151,10 @@ async def _post_shutdown(app: DalsbotApp) -> None:
 @contextlib.asynccontextmanager
 async def running(app: DalsbotApp, *, poll_timeout: int = 5) -> AsyncIterator[DalsbotApp]:
     """Run ``app`` with long polling inside an event loop that already runs (local mode,
-    tests), including the post_init/post_shutdown hooks that ``run_polling`` would call."""
+    tests), including the post_init/post_shutdown hooks that ``run_polling`` would call;
+    yields once the started hooks are done too (bot/shell/started.py)."""
+    work = app.bot_data.services.get(started.StartedWork)
+    work.stop_app = lambda: None  # a failure is raised by work.wait() below
     await app.initialize()
     if app.post_init is not None:
         await app.post_init(app)
@@ -158,6 +164,7 @@ async def running(app: DalsbotApp, *, poll_timeout: int = 5) -> AsyncIterator[Da
         poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
     )
     try:
+        await work.wait()
         yield app
     finally:
         with contextlib.suppress(Exception):
@@ -214,9 +221,12 @@ def build_application(
     app: DalsbotApp = builder.build()
     app.bot_data.commands = all_commands(features)
     app.bot_data.aliases = alias_map(app.bot_data.commands)
-    # The menus: strangers' at start-up, each staff member's checked in the background.
+    # Once the bot fetches updates: the knowledge base (handlers/kb/live.py), the
+    # descriptions, the strangers' menus, then each staff member's checked.
+    started.install(app)
+    app.bot_data.started_hooks.append(_set_descriptions)
     menu_sync = menus.MenuSync()
-    app.bot_data.post_init_hooks.append(menu_sync.start)
+    app.bot_data.started_hooks.append(menu_sync.start)
     app.bot_data.post_shutdown_hooks.append(menu_sync.stop)
     # What the first person would otherwise wait for, loaded in the background once started.
     warmup.install(app)

@@ -21,6 +21,7 @@ from bot.context import BotContext, DalsbotApp, system_clock
 from bot.settings import Settings
 from bot.shell import ops
 from bot.shell.app import CONCURRENT_UPDATES, build_application
+from bot.shell.started import StartedWork
 from bot.shell.webhook import (
     MAX_CONNECTIONS,
     JournalRequest,
@@ -60,6 +61,8 @@ def run_telegram(settings: Settings) -> None:
             logger.info("Starting in long-polling mode")
             app = build_application(settings, db=db)
             app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
+        # A started hook that failed (the knowledge base cannot load) stopped the bot.
+        app.bot_data.services.get(StartedWork).raise_failure()
     finally:
         db.dispose()
 
@@ -107,6 +110,7 @@ async def serve_webhook(settings: Settings, app: DalsbotApp, db: Database) -> No
     if isinstance(app.bot.request, JournalRequest):
         app.bot.request.locks = locks
     gate = UpdateGate(app, db, locks=locks, holder=holder_id(), clock=system_clock)
+    app.bot_data.services.get(StartedWork).stop_app = stop.set
     server = WebhookServer(
         app,
         gate,

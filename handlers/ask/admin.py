@@ -82,14 +82,12 @@ def build_handlers() -> list[BaseHandler[Update, BotContext, object]]:
 
 
 def load_knowledge_base() -> KnowledgeBase:
-    """The knowledge base, or SystemExit with a one-line reason (start-up must not go on)."""
+    """The knowledge base, its articles loaded once the bot runs (handlers/kb/live.py), or
+    SystemExit with a one-line reason when its folder has none (start-up must not go on)."""
     try:
-        kb = KnowledgeBase()
+        return KnowledgeBase(defer=True)
     except (KnowledgeBaseError, GlossaryError, OSError, ValueError) as exc:
         raise SystemExit(f"Cannot load the knowledge base: {exc}") from exc
-    if not kb.ids():
-        raise SystemExit(f"Cannot load the knowledge base: no articles in {kb.root}")
-    return kb
 
 
 def load_contact_numbers(path: Path | None) -> Contacts:
@@ -102,9 +100,7 @@ def load_contact_numbers(path: Path | None) -> Contacts:
 
 def register(app: DalsbotApp) -> None:
     """Load the knowledge base and phone numbers, schedule the purge."""
-    kb = load_knowledge_base()
-    app.bot_data.services.add(kb)
-    logger.info("Knowledge base loaded: %d articles", len(kb.ids()))
+    app.bot_data.services.add(load_knowledge_base())
     contacts = load_contact_numbers(app.bot_data.settings.contacts_file)
     app.bot_data.services.add(contacts)
     logger.info("Contacts loaded: %d numbers", contacts.count)

@@ -15,6 +15,7 @@ from telegram.ext import TypeHandler
 
 from bot.context import BotContext, DalsbotApp
 from knowledge.articles import KnowledgeBaseError, load_articles
+from knowledge.glossary import GlossaryError
 from knowledge.service import KnowledgeBase
 from storage.knowledge import articles as store
 
@@ -48,8 +49,16 @@ def seed_and_switch(app: DalsbotApp) -> None:
 
 
 async def start(app: DalsbotApp) -> None:
-    """Post-init hook: :func:`seed_and_switch` in a worker thread."""
-    await asyncio.to_thread(seed_and_switch, app)
+    """Started hook (the bot is fetching updates): load the knowledge base, then
+    :func:`seed_and_switch`, in a worker thread; a question meanwhile waits for both
+    (``KnowledgeBase.load``)."""
+    kb = app.bot_data.services.get(KnowledgeBase)
+    try:
+        await asyncio.to_thread(kb.load, lambda _kb: seed_and_switch(app))
+    except SystemExit as exc:  # from seed_and_switch: not to end the event loop unseen
+        raise RuntimeError(str(exc)) from None
+    except (KnowledgeBaseError, GlossaryError, OSError, ValueError) as exc:
+        raise RuntimeError(f"Cannot load the knowledge base: {exc}") from exc
 
 
 async def check_revision(update: Update, context: BotContext) -> None:
@@ -61,6 +70,6 @@ async def check_revision(update: Update, context: BotContext) -> None:
 
 
 def register(app: DalsbotApp) -> None:
-    """Switch to the database at start-up; the revision check before every update."""
-    app.bot_data.post_init_hooks.append(start)
+    """Switch to the database once started; the revision check before every update."""
+    app.bot_data.started_hooks.append(start)
     app.add_handler(TypeHandler(Update, check_revision), group=REVISION_GROUP)

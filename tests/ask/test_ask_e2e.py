@@ -756,7 +756,9 @@ def test_start_up_fails_clearly_when_the_knowledge_base_cannot_load(
 ) -> None:
     """A broken article folder stops start-up with a one-line reason."""
     monkeypatch.setattr(
-        ask_admin, "KnowledgeBase", lambda: KnowledgeBase(root=tmp_path / "missing")
+        ask_admin,
+        "KnowledgeBase",
+        lambda **kwargs: KnowledgeBase(root=tmp_path / "missing", **kwargs),
     )
     with pytest.raises(SystemExit, match=r"Cannot load the knowledge base: .*missing"):
         build_application(settings, db=sqlite_db, api_root="http://127.0.0.1:9")
