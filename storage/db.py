@@ -130,7 +130,8 @@ class Database:
         """Run ``fn(session, ...)`` in one transaction in one of the database's threads."""
         loop = asyncio.get_running_loop()
         # As asyncio.to_thread does: the caller's context variables go along.
-        call = functools.partial(contextvars.copy_context().run, self.call, fn, *args, **kwargs)
+        bound = functools.partial(self.call, fn, *args, **kwargs)
+        call = functools.partial(contextvars.copy_context().run, bound)
         return await loop.run_in_executor(self._threads(), call)
 
     def check(self) -> None:

@@ -13,6 +13,7 @@ buttons' data is packed by the kinds in handlers/ask/buttons.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 import textwrap
@@ -124,10 +125,17 @@ def telegram_length(text: str) -> int:
     return len(visible_text(text).encode("utf-16-le")) // 2
 
 
+# Pure functions of the text: an answer card measures the same few texts again and again
+# (textwrap was a tenth of the CPU of a question).
+_MEASURED = 1024
+
+
+@functools.lru_cache(maxsize=_MEASURED)
 def _wrapped_lines(text: str) -> int:
     return sum(max(1, len(textwrap.wrap(line, PHONE_WIDTH))) for line in text.split("\n"))
 
 
+@functools.lru_cache(maxsize=_MEASURED)
 def phone_lines(text: str) -> int:
     """About how many lines an HTML text takes on a phone (35 characters a line), with each
     expandable blockquote counted as the three lines it shows while collapsed."""
@@ -300,6 +308,7 @@ def _title(article: Article, lang: Lang, emergency: bool) -> str:
     return f"<b>{t(key, lang, title=escape(article.title))}</b>"
 
 
+@functools.lru_cache(maxsize=_MEASURED)
 def _fit_short_answer(short: str, budget: int) -> str:
     """The short answer as escaped HTML; when it takes more than ``budget`` phone lines, its
     first whole sentences and the rest in an expandable blockquote (shown collapsed). A fold

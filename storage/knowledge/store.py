@@ -7,6 +7,7 @@ personal-data guard (the functions refuse them otherwise, as a second line of de
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -128,22 +129,26 @@ def log_question(
     """Store one answer card (its question text, already guarded) and return its id."""
     question = normalise(question) if question is not None else None
     _refuse_identity_numbers(question)
-    row = KbQuestion(
-        staff_id=staff_id,
-        question=question,
-        kind=kind.value,
-        answered=answered,
-        emergency=emergency,
-        article_id=article_id,
-        lang=lang,
-        confidence=confidence,
-        created_at=now,
-        chat_id=chat_id,
-    )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    return row.id
+    row = {
+        "staff_id": staff_id,
+        "question": question,
+        "kind": kind.value,
+        "answered": answered,
+        "emergency": emergency,
+        "article_id": article_id,
+        "lang": lang,
+        "confidence": confidence,
+        "created_at": now,
+        "chat_id": chat_id,
+    }
+    # One INSERT ... RETURNING, not the unit of work: one is written per question.
+    return int(session.execute(_insert_question(), row).scalar_one())
+
+
+@functools.cache
+def _insert_question() -> sa.Insert:
+    table = KbQuestion.__table__  # type: ignore[attr-defined]
+    return sa.insert(table).returning(table.c.id)
 
 
 def record_vote(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.guard import normalise_line, strip_identity_numbers
 from storage import audit
@@ -157,14 +159,21 @@ def _row_to_reuse(session: Session, telegram_id: int) -> Staff | None:
     return None
 
 
+@functools.cache
+def _by_telegram_id(include_inactive: bool) -> SelectOfScalar[Staff]:
+    """:func:`get_staff`'s statement, built once (it runs for nearly every update)."""
+    query = select(Staff).where(Staff.telegram_id == bindparam("telegram_id"))
+    if not include_inactive:
+        query = query.where(col(Staff.active).is_(True))
+    return query
+
+
 def get_staff(
     session: Session, *, telegram_id: int, include_inactive: bool = False
 ) -> Staff | None:
     """The staff member with this Telegram id, or None."""
-    query = select(Staff).where(Staff.telegram_id == telegram_id)
-    if not include_inactive:
-        query = query.where(col(Staff.active).is_(True))
-    return session.exec(query).first()
+    query = _by_telegram_id(include_inactive)
+    return session.exec(query, params={"telegram_id": telegram_id}).first()
 
 
 def get_staff_by_id(session: Session, *, staff_id: int) -> Staff | None:
