@@ -72,7 +72,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         # The question will not be answered, but acute danger still gets 112 first, from
         # anyone and beside a personnummer (assessed in memory only: nothing is stored,
         # logged or searched). A registered person's answer below makes its own assessment.
-        danger = await asyncio.to_thread(assess, question)
+        danger = assess(question)  # a fraction of a millisecond: no thread needed
         if danger.emergency:
             local = None
             if staff is not None:
@@ -141,19 +141,23 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
 async def _search_showing_typing(
     chat: Chat | None, kb: KnowledgeBase, question: str, lang: Lang
 ) -> Answer:
-    """``kb.answer`` in a worker thread; "typing…" is shown only if the answer is not ready
-    within :data:`TYPING_AFTER` (most are ready in a few milliseconds, and each chat action
-    is one more Bot API call per question)."""
-    search = asyncio.ensure_future(asyncio.to_thread(kb.answer, question, lang))
-    done, _ = await asyncio.wait({search}, timeout=TYPING_AFTER)
-    if not done and chat is not None:
-        try:
-            await chat.send_action(ChatAction.TYPING)
-        except BaseException:
-            # The answer is not wanted any more, but its thread runs on: collect its outcome.
-            search.add_done_callback(lambda task: task.cancelled() or task.exception())
-            raise
-    return await search
+    """``kb.answer``, on the event loop: it is about a millisecond of pure Python, and a worker
+    thread would add its hand-over and GIL contention to that (benchmarks/throughput.py).
+    Only right after a start, while the knowledge base still loads, the question waits for
+    it in a worker thread, and "typing…" is shown if that takes more than
+    :data:`TYPING_AFTER` (each chat action is one more Bot API call)."""
+    if not kb.ready:
+        loading = asyncio.ensure_future(asyncio.to_thread(kb.wait_ready))
+        done, _ = await asyncio.wait({loading}, timeout=TYPING_AFTER)
+        if not done and chat is not None:
+            try:
+                await chat.send_action(ChatAction.TYPING)
+            except BaseException:
+                # Not wanted any more, but the thread waits on: collect its outcome.
+                loading.add_done_callback(lambda task: task.cancelled() or task.exception())
+                raise
+        await loading
+    return kb.answer(question, lang)
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:

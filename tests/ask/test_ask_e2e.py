@@ -23,7 +23,7 @@ from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from handlers.ask import admin as ask_admin
 from handlers.ask import questions as ask_questions
 from handlers.ask.render import PHONE_LINES, expanded_article, visible_text
-from knowledge.service import Answer, KnowledgeBase
+from knowledge.service import KnowledgeBase
 from storage.db import Database
 from storage.knowledge.models import KbCoordinatorQuestion, KbFeedback
 from storage.people.models import Role
@@ -180,36 +180,30 @@ async def test_small_talk_case_and_off_topic_get_short_replies_and_nothing_is_st
     assert questions(app) == []
 
 
-async def test_typing_shows_only_while_a_slow_answer_is_searched_and_hej_then_a_question(
+async def test_typing_shows_only_while_the_knowledge_base_loads_and_hej_then_a_question(
     app: DalsbotApp, standin: BotApiStandIn, person: SimUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A greeting or thanks needs no search (no "typing", nothing logged); "hej, vem kallar
-    till SIP?" is a question all the same. An answer ready within the moment TYPING_AFTER
-    needs no "typing…"; one that takes longer shows it while it is searched, before the card."""
+    till SIP?" is a question all the same. An answer needs no "typing…" (it takes about a
+    millisecond); a question asked while the knowledge base is still loading after a start
+    waits for it, and shows "typing…" once that takes longer than TYPING_AFTER."""
     assert (await person.ask("hej")).text == t("ask.hello", "sv")
     assert (await person.ask("tack!")).text == t("ask.welcome", "sv")
     assert standin.actions[person.chat_id] == []
-    # A generous moment, so that a busy test machine does not count as a slow answer.
-    monkeypatch.setattr(ask_questions, "TYPING_AFTER", 5.0)
     card = await person.ask("hej, vem kallar till SIP?")
     assert shown(card).startswith(f"📘 {title(app, 'sip', 'sv')}")
     assert standin.actions[person.chat_id] == []
-    # A slow answer: the search waits until the person has seen "typing…".
+    # The knowledge base still loading: the question waits until the person has seen
+    # "typing…" (the loaded-flag is swapped for one the test sets).
     monkeypatch.setattr(ask_questions, "TYPING_AFTER", 0.05)
-    searched = threading.Event()
     kb = kb_of(app)
-    real_answer = kb.answer
-
-    def slow_answer(question: str, preferred_lang: str) -> Answer:
-        assert searched.wait(10), "typing was not shown while the answer was searched"
-        return real_answer(question, preferred_lang)
-
-    monkeypatch.setattr(kb, "answer", slow_answer)
+    loaded = threading.Event()
+    monkeypatch.setattr(kb, "_ready", loaded)
     sent_before = len(standin.sent_messages(person.chat_id))
     await person.send("vem kallar till SIP?")
     await standin.wait_for(lambda: standin.actions[person.chat_id] == ["typing"])
     assert len(standin.sent_messages(person.chat_id)) == sent_before  # no card yet
-    searched.set()
+    loaded.set()
     card = await person.reply()
     assert shown(card).startswith(f"📘 {title(app, 'sip', 'sv')}")
     assert standin.actions[person.chat_id] == ["typing"]
