@@ -702,6 +702,9 @@ class _TokenCache:
         self.vocabulary = vocabulary
         self.lang = lang
         self.info: dict[str, _TokenInfo] = {}
+        # The stem of each word whose info is only that (no stop word, no compound parts,
+        # no glossary term, no phrase start): most words, counted on a fast path.
+        self.plain: dict[str, str] = {}
         self._single_keys = glossary.single_word_keys(lang)
         self._phrase_starts = glossary.phrase_first_stems(lang)
 
@@ -721,6 +724,8 @@ class _TokenCache:
                 term in self._phrase_starts,
             )
             self.info[token] = entry
+            if not (entry[1] or entry[2] or entry[3] or entry[4]):
+                self.plain[token] = term
         return entry
 
 
@@ -729,9 +734,13 @@ def _field_terms(
 ) -> dict[str, float]:
     """Term frequencies of one field: stems, glossary concepts and compound parts."""
     counts: dict[str, float] = defaultdict(float)
-    info, learn = cache.info.get, cache.get
+    info, learn, plain = cache.info.get, cache.get, cache.plain.get
     may_match = False
     for token, n in Counter(tokens).items():
+        stemmed = plain(token)
+        if stemmed is not None:
+            counts[stemmed] += n
+            continue
         term, stop, parts, keys, phrase_start = info(token) or learn(token)
         if not stop:
             counts[term] += n
