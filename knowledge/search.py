@@ -737,9 +737,9 @@ def _field_terms(
     info, learn, plain = cache.info.get, cache.get, cache.plain.get
     may_match = False
     for token, n in Counter(tokens).items():
-        stemmed = plain(token)
-        if stemmed is not None:
-            counts[stemmed] += n
+        only_stem = plain(token)
+        if only_stem is not None:
+            counts[only_stem] += n
             continue
         term, stop, parts, keys, phrase_start = info(token) or learn(token)
         if not stop:
