@@ -1,0 +1,98 @@
+"""Start-up fetches updates before the knowledge base is loaded; whatever needs the knowledge
+base waits for it, so a question in the first moment gets the same answer as any later."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from bot.shell.app import build_application
+from bot.shell.standin import BotApiStandIn
+from bot.shell.started import StartedWork
+from knowledge.articles import KnowledgeBaseError
+from knowledge.service import KnowledgeBase
+from storage.db import Database
+from tests.helpers import staff_chat
+
+QUESTION = "Hur gör jag en orosanmälan?"
+
+
+def test_a_deferred_knowledge_base_answers_once_loaded_as_a_loaded_one() -> None:
+    """An answer asked from another thread before ``load`` waits for it; the loading thread
+    itself uses the knowledge base inside ``then``."""
+    expected = KnowledgeBase().answer(QUESTION, "sv")
+    kb = KnowledgeBase(defer=True)
+    assert not kb.ready
+    answers: list[object] = []
+    asker = threading.Thread(target=lambda: answers.append(kb.answer(QUESTION, "sv")))
+    asker.start()
+    asker.join(0.2)
+    assert asker.is_alive() and answers == []  # waiting, not answering from nothing
+    seen: list[int] = []
+    kb.load(then=lambda loaded: seen.append(len(loaded.ids())))
+    asker.join(10)
+    assert kb.ready and seen and seen[0] > 0
+    assert answers == [expected]
+
+
+def test_a_knowledge_base_that_failed_to_load_says_so_to_every_use(tmp_path: Path) -> None:
+    (tmp_path / "sv").mkdir()
+    (tmp_path / "sv" / "trasig.md").write_text("no front matter", encoding="utf-8")
+    kb = KnowledgeBase(tmp_path, defer=True)
+    with pytest.raises(KnowledgeBaseError):
+        kb.load()
+    with pytest.raises(KnowledgeBaseError, match="could not be loaded"):
+        kb.answer(QUESTION, "sv")
+
+
+def test_a_folder_without_articles_fails_at_once(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeBaseError, match="no articles"):
+        KnowledgeBase(tmp_path / "missing", defer=True)
+
+
+async def test_the_bot_polls_before_the_knowledge_base_is_loaded_and_a_question_waits(
+    settings: Settings,
+    sqlite_db: Database,
+    standin: BotApiStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first getUpdates goes out while the articles are still loading; a question sent
+    then is answered, with its article, once they are loaded."""
+    release = threading.Event()
+    original = KnowledgeBase._load
+
+    def slow_load(self: KnowledgeBase) -> object:
+        assert release.wait(20)
+        return original(self)
+
+    monkeypatch.setattr(KnowledgeBase, "_load", slow_load)
+    app = build_application(settings, db=sqlite_db, api_root=standin.url)
+    kb = app.bot_data.services.get(KnowledgeBase)
+    person = staff_chat(app, standin, 4711, "Kim Berg")
+    await app.initialize()
+    assert app.post_init is not None and app.updater is not None
+    await app.post_init(app)
+    await app.start()
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        await person.send(QUESTION)
+        await asyncio.sleep(0.3)
+        # Fetched (the next getUpdates confirmed it) but waiting for the knowledge base.
+        assert standin.updates == [] and not kb.ready and person.events() == []
+        release.set()
+        card = await person.reply()
+        await app.bot_data.services.get(StartedWork).wait()
+        assert kb.ready and kb.revision is not None  # switched to the database's articles
+        title = kb.get("orosanmalan", "sv")
+        assert title is not None and card.visible_text.startswith(f"📘 {title.title}")
+    finally:
+        release.set()
+        await app.updater.stop()
+        await app.stop()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await app.shutdown()
