@@ -12,7 +12,8 @@ Content-Length. :class:`KeepAliveRequest` does exactly that and hands every othe
 
 Timeouts and errors follow ``HTTPXRequest``: a timeout raises ``TimedOut`` (a pool timeout
 says the request was not sent), anything else on the connection ``NetworkError``. A kept-alive
-connection the server has closed is noticed before reuse (as httpcore does) and replaced.
+connection the server has closed is noticed before reuse (as httpcore does) and replaced; a
+request is sent again only when it could not be written at all, never after it went out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 import ssl
 import time
 import urllib.parse
@@ -49,13 +51,21 @@ class _Connection:
     idle_since: float = field(default_factory=time.monotonic)
 
     def reusable(self, now: float) -> bool:
-        # The server's FIN (or stray bytes) arrives as EOF or data while idle: not reusable.
-        return (
-            not self.writer.is_closing()
-            and not self.reader.at_eof()
-            and not getattr(self.reader, "_buffer", b"")  # stray bytes: a broken exchange
-            and now - self.idle_since < KEEPALIVE_EXPIRY
-        )
+        """Whether the idle connection may carry the next request: the server's close (or
+        stray bytes) shows as EOF, buffered data, or a readable socket (as httpcore checks)."""
+        if (
+            self.writer.is_closing()
+            or self.reader.at_eof()
+            or len(getattr(self.reader, "_buffer", b"")) > 0
+            or now - self.idle_since >= KEEPALIVE_EXPIRY
+        ):
+            return False
+        sock = self.writer.get_extra_info("socket")
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError, TypeError):
+            return False
+        return not readable
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -245,11 +255,7 @@ class KeepAliveRequest(BaseRequest):
                     status, body, keep = await _read_response(connection.reader)
             except TimeoutError:
                 raise TimedOut("Timed out waiting for the Bot API") from None
-        except asyncio.IncompleteReadError as exc:
-            if not exc.partial and not keep:
-                raise _Closed from exc
-            raise NetworkError(f"Bot API connection failed: {exc!r}") from exc
-        except (OSError, asyncio.LimitOverrunError, ValueError) as exc:
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             raise NetworkError(f"Bot API connection failed: {exc!r}") from exc
         finally:
             if keep:
@@ -261,7 +267,8 @@ class KeepAliveRequest(BaseRequest):
 
 
 class _Closed(Exception):
-    """The connection was closed before any of the answer arrived."""
+    """The request could not be written: the server had closed the connection, so it cannot
+    have acted on it (a request sent but not answered is never sent again, as with httpx)."""
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
