@@ -46,13 +46,14 @@ class StartedWork:
     async def _run(self, app: DalsbotApp) -> None:
         while not app.running:  # noqa: ASYNC110
             await asyncio.sleep(RUNNING_POLL_SECONDS)
+        resume_garbage_collection()
         hooks = list(app.bot_data.started_hooks)
         results = await asyncio.gather(*(hook(app) for hook in hooks), return_exceptions=True)
         for result in results:
             if isinstance(result, Exception) and self.failure is None:
                 self.failure = result
-                logger.critical("Start-up failed: %s", result, exc_info=result)
-        resume_garbage_collection()
+                logger.critical("Start-up failed: %s", result)
+                logger.debug("Start-up failure", exc_info=result)
         if self.failure is not None:
             (self.stop_app or app.stop_running)()
 
@@ -77,8 +78,8 @@ class StartedWork:
 
 def resume_garbage_collection() -> None:
     """Start-up runs without the cyclic garbage collector (bot/shell/cli/main.py): it only
-    creates objects that live as long as the process. Keep them out of every later
-    collection (``gc.freeze``) and collect again from here on."""
+    creates objects that live as long as the process. Once the bot fetches updates, keep
+    them out of every later collection (``gc.freeze``) and collect again."""
     if not gc.isenabled():
         gc.freeze()
         gc.enable()
