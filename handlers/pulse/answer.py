@@ -42,13 +42,13 @@ from handlers.pulse.unfinished import (
     DraftEntry,
     awaiting_comment,
     change_draft,
+    draft_keeper,
     drafts_of,
     save_draft,
     take_draft,
     take_draft_and,
 )
 from storage.people import store as staff_store
-from storage.people.models import Staff
 from storage.pulse import store as pulse_store
 from storage.pulse.logic import DRAFT_TTL, CommentError, DraftError, PulseAnswerDraft, answer_key
 from storage.pulse.models import Pulse
@@ -252,48 +252,47 @@ async def _start_answering(
 ) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    user_id = user.id
+    user_id, chat_id = user.id, chat.id
     secret = pulse_secret(context)
+    now = context.now()
+    keep = draft_keeper(context, user_id, chat_id)
 
-    def look_up(session: Session) -> tuple[Pulse | None, bool, Staff | None]:
+    def look_up(session: Session) -> tuple[str | None, DraftEntry | None, Lang]:
+        """Why the person cannot answer (a text's key), or their new draft, kept before the
+        message is sent (a quick tap may arrive before the send returns): one transaction."""
         pulse = find(session)
         staff = staff_store.get_staff(session, telegram_id=user_id)
+        lang = user_lang(update, context, staff)
         if pulse is None or pulse.id is None:
-            return None, False, staff
+            return ("pulse.invite_used" if invite is not None else "pulse.unknown_link"), None, lang
+        if not pulse_store.is_open(pulse, now):
+            return "pulse.closed", None, lang
+        if pulse.invited_only and invite is None:
+            return "pulse.invited_only", None, lang
         key_hash = answer_key(secret, pulse.id, user_id)
-        return pulse, pulse_store.has_answered(session, pulse_id=pulse.id, key_hash=key_hash), staff
+        if pulse_store.has_answered(session, pulse_id=pulse.id, key_hash=key_hash):
+            return "pulse.already_answered", None, lang
+        template = pulse_store.pulse_template(pulse)
+        entry = DraftEntry(
+            draft=PulseAnswerDraft.start(pulse.id, template.question_keys, now),
+            template=template,
+            label=pulse.label,
+            lang=lang,
+            invite=invite,
+        )
+        # Opening the link again starts over; the older message's buttons stop working.
+        keep(session, entry)
+        return None, entry, lang
 
-    pulse, answered, staff = await context.db.run(look_up)
-    lang = user_lang(update, context, staff)
-    now = context.now()
-    if pulse is None or pulse.id is None:
-        key = "pulse.invite_used" if invite is not None else "pulse.unknown_link"
-        await reply(update, t(key, lang))
+    refusal, entry, lang = await context.db.run(look_up)
+    if entry is None:
+        await reply(update, t(refusal or "pulse.unknown_link", lang))
         return
-    if not pulse_store.is_open(pulse, now):
-        await reply(update, t("pulse.closed", lang))
-        return
-    if pulse.invited_only and invite is None:
-        await reply(update, t("pulse.invited_only", lang))
-        return
-    if answered:
-        await reply(update, t("pulse.already_answered", lang))
-        return
-    template = pulse_store.pulse_template(pulse)
-    entry = DraftEntry(
-        draft=PulseAnswerDraft.start(pulse.id, template.question_keys, now),
-        template=template,
-        label=pulse.label,
-        lang=lang,
-        invite=invite,
-    )
-    text, markup = answer_view(entry, pulse.id)
-    # Kept before the message is sent (a quick tap may arrive before the send returns).
-    # Opening the link again starts over; the older message's buttons stop working.
-    await save_draft(context, pulse.id, user_id, entry, chat.id)
+    pulse_id = entry.draft.pulse_id
+    text, markup = answer_view(entry, pulse_id)
     sent = await chat.send_message(text, reply_markup=markup, parse_mode=parse_mode(True))
     entry.message_id = sent.message_id
-    await save_draft(context, pulse.id, user_id, entry, chat.id)
+    await save_draft(context, pulse_id, user_id, entry, chat_id)
 
 
 async def tap_answer(update: Update, context: BotContext) -> None:

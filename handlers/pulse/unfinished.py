@@ -125,6 +125,23 @@ async def save_draft(
     context.data.services.get_or_add(DraftChats, DraftChats)[key] = chat_id
 
 
+def draft_keeper(
+    context: BotContext, user_id: int, chat_id: int
+) -> Callable[[Session, DraftEntry], None]:
+    """What keeps a new draft inside another transaction: ``keep(session, entry)``."""
+    secret = pulse_secret(context)
+    owner = drafts_store.owner_key(secret, user_id)
+    chats = context.data.services.get_or_add(DraftChats, DraftChats)
+
+    def keep(session: Session, entry: DraftEntry) -> None:
+        pulse_id = entry.draft.pulse_id
+        key = drafts_store.draft_key(secret, pulse_id, user_id)
+        drafts_store.save(session, _row(key, owner, pulse_id, entry))
+        chats[key] = chat_id
+
+    return keep
+
+
 async def change_draft(
     context: BotContext,
     pulse_id: int,

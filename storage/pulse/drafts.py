@@ -106,18 +106,25 @@ class DraftRead:
     template_snapshot: str
 
 
+def _upsert(insert: Any) -> Any:
+    """INSERT of a whole draft that replaces the draft with the same key."""
+    replaced = [column.name for column in _DRAFTS.columns if column.name != "key"]
+    return insert.on_conflict_do_update(
+        index_elements=["key"], set_={name: insert.excluded[name] for name in replaced}
+    )
+
+
+_SAVE: Final = {
+    "sqlite": _upsert(sqlite.insert(_DRAFTS)),
+    "postgresql": _upsert(postgresql.insert(_DRAFTS)),
+}
+
+
 def save(session: Session, row: PulseDraftRow) -> None:
     """Store ``row``, replacing the draft with the same key (one INSERT ... ON CONFLICT)."""
     connection = session.connection()
     values = {column.name: getattr(row, column.name) for column in _DRAFTS.columns}
-    if connection.dialect.name == "postgresql":
-        insert: Any = postgresql.insert(_DRAFTS)
-    else:
-        insert = sqlite.insert(_DRAFTS)
-    update = {column: insert.excluded[column] for column in values if column != "key"}
-    connection.execute(
-        insert.values(values).on_conflict_do_update(index_elements=["key"], set_=update)
-    )
+    connection.execute(_SAVE[connection.dialect.name], values)
 
 
 def load(session: Session, key: str) -> tuple[PulseDraftRow, Pulse] | None:
