@@ -16,14 +16,14 @@ import os
 # compete with the event loop. Set before anything imports numpy; a value set outside wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.logs import configure_logging  # noqa: E402
-from bot.shell.cli import contacts, db, kb, people, plans, privacy, pulse  # noqa: E402
+from bot.logs import configure_logging
+from bot.shell.cli import contacts, db, kb, people, plans, privacy, pulse
 
 if TYPE_CHECKING:
     from bot.settings import Settings
