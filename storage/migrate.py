@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -48,10 +49,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# The line every script of ours declares its ids with; another form is parsed as Python.
+_REVISION_LINE = re.compile(
+    r'^revision, down_revision = "([^"\\]+)", (?:None|"([^"\\]+)")[ \t]*(?:#.*)?$', re.MULTILINE
+)
+_EITHER_NAME = re.compile(r"^(?:down_)?revision\b", re.MULTILINE)
+
+
 def _script_revisions(path: Path) -> tuple[str, tuple[str, ...]]:
     """The ``revision`` and ``down_revision`` ids one migration script declares."""
+    text = path.read_text(encoding="utf-8")
+    lines = _REVISION_LINE.findall(text)
+    if len(lines) == 1 and len(_EITHER_NAME.findall(text)) == 1:
+        # The usual line, and no other line starting with either name: no need to parse
+        # the whole script (parsing them all was half of the start-up check).
+        revision, down = lines[0]
+        return revision, (down,) if down else ()
     found: dict[str, object] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+    for node in ast.parse(text, str(path)).body:
         if not isinstance(node, ast.Assign | ast.AnnAssign):
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
