@@ -1,7 +1,9 @@
 """Running the bot for real: long polling by default, a webhook when one is configured.
 
 Webhook mode is our own server (bot/shell/webhook.py): it answers Telegram only after an
-update is handled, so several replicas can share one bot behind a load balancer.
+update is handled, so several replicas can share one bot behind a load balancer. Its modules
+(the server, the journal of handled updates) are imported only in webhook mode: long polling
+starts without them.
 """
 
 from __future__ import annotations
@@ -22,14 +24,6 @@ from bot.settings import Settings
 from bot.shell import ops
 from bot.shell.app import CONCURRENT_UPDATES, build_application
 from bot.shell.started import StartedWork
-from bot.shell.webhook import (
-    MAX_CONNECTIONS,
-    JournalRequest,
-    UpdateGate,
-    WebhookServer,
-    holder_id,
-)
-from storage import updates
 from storage.db import Database
 from storage.migrate import open_database
 
@@ -54,6 +48,8 @@ def run_telegram(settings: Settings) -> None:
     db = open_database(settings.database_url)
     try:
         if settings.webhook_url:
+            from bot.shell.webhook import JournalRequest
+
             journal = functools.partial(JournalRequest, db=db)
             app = build_application(settings, db=db, wrap_request=journal)
             asyncio.run(serve_webhook(settings, app, db))
@@ -73,6 +69,8 @@ async def ensure_webhook(bot: Bot, url: str, secret: str) -> bool:
 
     Telegram does not tell the secret back: after changing DALSBOT_WEBHOOK_SECRET alone,
     delete the webhook once (``deleteWebhook``) so the next start sets it again."""
+    from bot.shell.webhook import MAX_CONNECTIONS
+
     info = await bot.get_webhook_info()
     wanted = set(Update.ALL_TYPES)
     same_updates = not info.allowed_updates or set(info.allowed_updates) == wanted
@@ -91,6 +89,8 @@ async def ensure_webhook(bot: Bot, url: str, secret: str) -> bool:
 
 async def prune_updates(context: BotContext) -> None:
     """JobQueue callback, nightly: forget handled updates older than two days."""
+    from storage import updates
+
     data = context.data
     deleted = batch = await data.db.run(updates.prune, data.clock())
     while batch == updates.PRUNE_BATCH:
@@ -101,6 +101,9 @@ async def prune_updates(context: BotContext) -> None:
 
 async def serve_webhook(settings: Settings, app: DalsbotApp, db: Database) -> None:
     """Serve the webhook until SIGTERM/SIGINT, then finish the updates in flight and stop."""
+    from bot.shell.webhook import JournalRequest, UpdateGate, WebhookServer, holder_id
+    from storage import updates
+
     assert settings.webhook_url is not None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
