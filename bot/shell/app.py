@@ -28,6 +28,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
 from bot.settings import Settings
 from bot.shell import ops, started, warmup
+from bot.shell.botapi_request import KeepAliveRequest
 from bot.shell.commands import alias_map, named
 from bot.shell.persistence import DalsbotApplication, DbPersistence, schedule_purge
 from bot.state import UserState
@@ -191,9 +192,15 @@ def build_application(
     # One TLS context (httpx's default: certifi's roots) for both clients: building one loads
     # the certificate bundle, about 25 ms of start-up each.
     tls = {"verify": httpx.create_ssl_context()}
-    requests = HTTPXRequest(
+    through_httpx = HTTPXRequest(
         connection_pool_size=BOT_API_CONNECTIONS, read_timeout=15, write_timeout=15,
         connect_timeout=10, pool_timeout=10, httpx_kwargs=tls,
+    )  # fmt: skip
+    # Bot API calls on kept-alive connections without httpx's per-request machinery (files
+    # and proxied setups still go through httpx): bot/shell/botapi_request.py.
+    requests = KeepAliveRequest(
+        through_httpx, connections=BOT_API_CONNECTIONS, read_timeout=15, write_timeout=15,
+        connect_timeout=10, pool_timeout=10, tls=tls["verify"],
     )  # fmt: skip
     # ContextTypes instantiates bot_data without arguments: a partial carries ours in.
     context_types = ContextTypes(  # type: ignore[call-overload]
@@ -212,7 +219,12 @@ def build_application(
         .defaults(Defaults(tzinfo=settings.tz))
         .request(requests if wrap_request is None else wrap_request(requests))
         .get_updates_request(
-            HTTPXRequest(connection_pool_size=2, read_timeout=40, httpx_kwargs=tls)
+            KeepAliveRequest(
+                HTTPXRequest(connection_pool_size=2, read_timeout=40, httpx_kwargs=tls),
+                connections=2,
+                read_timeout=40,
+                tls=tls["verify"],
+            )
         )
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(_post_init)
