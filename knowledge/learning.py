@@ -11,6 +11,7 @@ and a JSON ``meta`` record in one compressed ``.npz`` file (``save`` and ``load`
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from collections.abc import Callable, Sequence
@@ -31,6 +32,13 @@ Model = TypeVar("Model")
 
 def features(text: str, buckets: int) -> list[int]:
     """The hashed feature buckets of ``text`` (each once), in ``range(buckets)``."""
+    return sorted({code % buckets for code in _hashes(text)})
+
+
+@functools.lru_cache(maxsize=256)
+def _hashes(text: str) -> tuple[int, ...]:
+    """The CRC-32 of each feature of ``text``: both models look at the same question, one
+    after the other (cached, so it is hashed once)."""
     words = WORD.findall(fold(text))
     keys: set[str] = set()
     for i, word in enumerate(words):
@@ -40,7 +48,7 @@ def features(text: str, buckets: int) -> list[int]:
         padded = f"<{word}>"
         for n in CHAR_NGRAMS:
             keys.update(f"c:{padded[j : j + n]}" for j in range(len(padded) - n + 1))
-    return sorted({zlib.crc32(key.encode()) % buckets for key in keys})
+    return tuple(zlib.crc32(key.encode()) for key in keys)
 
 
 class Design:

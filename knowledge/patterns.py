@@ -8,6 +8,7 @@ typed without å/ä/ö, with invisible characters or with odd dashes matches the
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -27,6 +28,7 @@ class PatternError(ValueError):
     """A pattern list is malformed (raised at load time, reported by ``dalsbot kb check``)."""
 
 
+@functools.lru_cache(maxsize=256)
 def fold(text: str) -> str:
     """``text`` in the form the patterns match: lower case, no Nordic letters, clause marks kept.
 
