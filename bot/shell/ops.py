@@ -192,7 +192,7 @@ class RunningBots(Collector):
                 self._apps.remove(app)
 
     def collect(self) -> Iterator[Metric]:
-        """The metric families (the queue from the first bot's database)."""
+        """The metric families (the queue from the first running bot's database)."""
         with self._lock:
             apps = list(self._apps)
         if not apps:
@@ -201,7 +201,8 @@ class RunningBots(Collector):
         yield from _dispatch_counters(stats)
         found = [app.bot_data.services.get_or_add(Liveness, Liveness) for app in apps]
         yield from _liveness_gauges(found)
-        yield from _queue_gauges(apps[0])
+        # A bot stopped without its shutdown (a test's, say) stays listed: prefer a running one.
+        yield from _queue_gauges(next((app for app in apps if app.running), apps[0]))
 
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
