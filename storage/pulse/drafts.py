@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.pulse.models import NO_ROWID, Pulse, digest_key
@@ -114,17 +113,31 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-_SAVE: Final = {
-    "sqlite": _upsert(sqlite.insert(_DRAFTS)),
-    "postgresql": _upsert(postgresql.insert(_DRAFTS)),
-}
+# The upsert per dialect, built at its first save: the dialect's module is imported then, not
+# with this module (the PostgreSQL one would cost a start on SQLite about 25 ms).
+_SAVE: Final[dict[str, Any]] = {}
+
+
+def _save_statement(dialect: str) -> Any:
+    statement = _SAVE.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            statement = _upsert(postgresql.insert(_DRAFTS))
+        else:
+            from sqlalchemy.dialects import sqlite
+
+            statement = _upsert(sqlite.insert(_DRAFTS))
+        _SAVE[dialect] = statement
+    return statement
 
 
 def save(session: Session, row: PulseDraftRow) -> None:
     """Store ``row``, replacing the draft with the same key (one INSERT ... ON CONFLICT)."""
     connection = session.connection()
     values = {column.name: getattr(row, column.name) for column in _DRAFTS.columns}
-    connection.execute(_SAVE[connection.dialect.name], values)
+    connection.execute(_save_statement(connection.dialect.name), values)
 
 
 def load(session: Session, key: str) -> tuple[PulseDraftRow, Pulse] | None:
