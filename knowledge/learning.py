@@ -7,6 +7,10 @@ pairs and character 3–5-grams inside words, hashed with CRC-32 into a fixed nu
 buckets. Fitting is full-batch gradient descent from zeros in numpy, so the same data always
 gives the same weights (the tests rely on it). Both are shipped the same way: their arrays
 and a JSON ``meta`` record in one compressed ``.npz`` file (``save`` and ``load``).
+
+numpy is imported by the functions that use it, not with the module: the bot imports the
+knowledge modules before it fetches updates and loads the models after (numpy is about 50 ms
+of a start).
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ import json
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from knowledge.patterns import WORD, fold
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+    IntArray: TypeAlias = npt.NDArray[np.int64]
+
 CHAR_NGRAMS = (3, 4, 5)
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Meta = dict[str, Any]
 Model = TypeVar("Model")
 
@@ -61,6 +67,8 @@ class Design:
     def __init__(
         self, texts: Sequence[str], buckets: int, rows: Sequence[list[int]] | None = None
     ) -> None:
+        import numpy as np
+
         if rows is None:
             rows = [features(text, buckets) for text in texts]
         self.buckets = buckets
@@ -71,6 +79,8 @@ class Design:
 
     def scores(self, weights: FloatArray, bias: float) -> FloatArray:
         """Each row's score under ``weights`` and ``bias``."""
+        import numpy as np
+
         sums = np.zeros(len(self.starts), dtype=np.float64)
         nonempty = self.lengths > 0
         if self.flat.size:
@@ -93,6 +103,8 @@ def fit(
     ``start``: weights and bias to go on from (a warm start) instead of zeros.
     ``row_weights``: each row counts that many times within its class (default 1).
     """
+    import numpy as np
+
     y = np.array(labels, dtype=np.float64)
     positives = max(1.0, float(y.sum()))
     negatives = max(1.0, float(len(y) - y.sum()))
@@ -117,6 +129,8 @@ def fit(
 
 def save(path: Path, meta: Meta, **arrays: npt.NDArray[Any]) -> None:
     """Write ``arrays`` (in their own dtypes) and ``meta`` (as JSON) to ``path``."""
+    import numpy as np
+
     with path.open("wb") as handle:
         np.savez_compressed(handle, allow_pickle=False, **arrays, meta=np.array(json.dumps(meta)))
 
@@ -133,6 +147,8 @@ def load(
     """
     if not path.exists():
         return None
+    import numpy as np
+
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         arrays = {name: data[name].astype(np.float64) for name in data.files if name != "meta"}

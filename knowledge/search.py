@@ -23,6 +23,10 @@ generic word (glossary ``generic``: möte, plan, Teams, tid, öppet, boka ...) m
 article's title, example questions or tags. "När har biblioteket i Bengtsfors öppet" is
 then no reading question, and "Teams-mötet laggar" no Barnteam question. Generic words
 weigh less in the score and the coverage, place names less still.
+
+numpy is imported by the functions that build and score, not with the module (see
+``knowledge.learning``): the bot imports this module before it fetches updates and builds
+the index after.
 """
 
 from __future__ import annotations
@@ -33,9 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, TypeAlias
 
 from knowledge.articles import Article
 from knowledge.glossary import GLOSSARY_PREFIX, Glossary
@@ -48,10 +50,14 @@ from knowledge.text import (
     tokenize,
 )
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int32]
+    FloatArray: TypeAlias = npt.NDArray[np.float64]
+    IntArray: TypeAlias = npt.NDArray[np.int32]
+
+logger = logging.getLogger(__name__)
 
 # BM25F parameters: field weight and length normalisation per field.
 FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "questions": 2.2, "tags": 2.0, "body": 1.0}
@@ -165,6 +171,8 @@ class _FieldIndex:
         Taking the maximum within a word means expansions (synonyms, compound parts, typo
         corrections) can help a word match, but never make one word count several times.
         """
+        import numpy as np
+
         total = np.zeros(n_docs, dtype=np.float64)
         for unit in units:
             scale = PLACE_SCORE_WEIGHT if unit.context else 1.0
@@ -191,7 +199,7 @@ class _FieldIndex:
         if posting is None:
             return False
         docs = posting[0]
-        pos = int(np.searchsorted(docs, doc))
+        pos = int(docs.searchsorted(doc))
         return pos < len(docs) and int(docs[pos]) == doc
 
 
@@ -352,6 +360,8 @@ def _rerank_score(score: float, coverage: float) -> float:
 
 
 def _top_indices(scores: FloatArray, k: int) -> list[int]:
+    import numpy as np
+
     if len(scores) <= k:
         return [int(i) for i in np.argsort(-scores, kind="stable")]
     part = np.argpartition(-scores, k)[:k]
@@ -769,6 +779,8 @@ def _field_index(
     counts: list[dict[str, dict[str, float]]], doc_positions: list[int], fields: Sequence[str]
 ) -> _FieldIndex:
     """Precompute BM25F weights idf(t) * tf'(k1 + 1)/(k1 + tf') for every (term, document)."""
+    import numpy as np
+
     n = len(counts)
     lengths = [{name: sum(doc[name].values()) for name in fields} for doc in counts]
     averages = {

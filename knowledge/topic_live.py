@@ -39,8 +39,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-import numpy as np
-
 from knowledge import learning
 from knowledge.articles import Article
 from knowledge.topic_model import (
@@ -80,6 +78,8 @@ def new_rows(corpus: Corpus, rows: Sequence[Row]) -> tuple[list[Row], list[Row]]
 def refit(base: TopicModel, corpus: Corpus, articles: Sequence[Article]) -> TopicModel:
     """The topic model for ``articles``: ``base`` (trained on ``corpus``) taught the rows that
     changed since (see the module's description). ``base`` itself when nothing changed."""
+    import numpy as np  # not at import (see knowledge.learning)
+
     # Sorted: the database's order must not change a single weight.
     rows = sorted(article_rows(articles))
     added, removed = new_rows(corpus, rows)

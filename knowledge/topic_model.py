@@ -24,12 +24,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from knowledge import learning
 from knowledge.articles import Article
-from knowledge.learning import FloatArray
+
+if TYPE_CHECKING:
+    from knowledge.learning import FloatArray
 
 MODEL_PATH = Path(__file__).with_name("topic_model.npz")
 CORPUS_PATH = Path(__file__).with_name("topic_corpus.npz")
@@ -49,6 +50,8 @@ class TopicModel:
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Each class's probability for ``text`` (one-versus-rest, not normalised)."""
+        import numpy as np  # loaded with the model; not at import (knowledge.learning)
+
         index = learning.features(text, BUCKETS)
         scores = self.weights[index].sum(axis=0) + self.biases if index else self.biases
         values = 1.0 / (1.0 + np.exp(-np.asarray(scores, dtype=np.float64)))
@@ -56,6 +59,8 @@ class TopicModel:
 
     def save(self, path: Path = MODEL_PATH) -> None:
         """Write the model (weights as float16) to ``path``."""
+        import numpy as np
+
         meta = {"classes": list(self.classes), "trained_on": list(self.trained_on)}
         learning.save(
             path,
@@ -121,6 +126,8 @@ def load_corpus(path: Path = CORPUS_PATH) -> Corpus | None:
     """The corpus at ``path``, or None when there is none (the model then cannot learn)."""
     if not path.exists():
         return None
+    import numpy as np
+
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
     return Corpus(

@@ -20,11 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from knowledge import learning
-from knowledge.learning import FloatArray
+
+if TYPE_CHECKING:
+    from knowledge.learning import FloatArray
 
 MODEL_PATH = Path(__file__).with_name("model.npz")
 BUCKETS = 1 << 16
@@ -62,7 +63,7 @@ class EmergencyModel:
             "trained_on": list(self.trained_on),
             "buckets": BUCKETS,
         }
-        learning.save(path, meta, weights=self.weights.astype(np.float32))
+        learning.save(path, meta, weights=self.weights.astype("float32"))
 
 
 def load_model(path: Path = MODEL_PATH) -> EmergencyModel | None:
