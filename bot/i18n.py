@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from babel import Locale
-from babel.dates import format_date as babel_format_date
 
 from bot import yamlfile
 
@@ -80,11 +79,17 @@ def tn(key: str, count: int, lang: str | None = None, /, **params: object) -> st
 
 def format_date(value: dt.date, lang: str | None = None) -> str:
     """A date as people write it: ``25 november 2026`` / ``25 November 2026``."""
+    # babel.dates is imported at the first date, not at start-up (about 10 ms; the warm-up
+    # formats a date in the background).
+    from babel.dates import format_date as babel_format_date
+
     return babel_format_date(value, "d MMMM y", locale=_locale(as_lang(lang)))
 
 
 def format_date_short(value: dt.date, lang: str | None = None) -> str:
     """A date with its weekday, for lists: ``ons 25 nov.`` / ``Wed 25 Nov``."""
+    from babel.dates import format_date as babel_format_date
+
     return babel_format_date(value, "EEE d MMM", locale=_locale(as_lang(lang)))
 
 

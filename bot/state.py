@@ -30,9 +30,17 @@ logger = logging.getLogger(__name__)
 
 D = TypeVar("D")
 
-# Every declared draft class by its stored name, and the adapter that (de)serialises it.
+# Every declared draft class by its stored name, and the adapter that (de)serialises it (built
+# at its first use, not at import: the nine adapters were about 12 ms of the bot's start).
 _KINDS: dict[str, type[Any]] = {}
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
 
 
 def flow_draft(name: str) -> Any:
@@ -44,7 +52,6 @@ def flow_draft(name: str) -> Any:
         if _KINDS.get(name, cls) is not cls:
             raise ValueError(f"two drafts are called {name!r}")
         _KINDS[name] = cls
-        _ADAPTERS[cls] = TypeAdapter(cls)
         cls.__flow_name__ = name  # type: ignore[attr-defined]
         return cls
 
@@ -102,7 +109,7 @@ class UserState:
         it reaches a draft; this is the last line): it is never written to the database."""
         drafts = {}
         for name, draft in sorted(self.drafts.items()):
-            value = _ADAPTERS[type(draft)].dump_python(draft, mode="json")
+            value = _adapter(type(draft)).dump_python(draft, mode="json")
             if any(contains_identity_number(text) for text in _typed_parts(value)):
                 logger.warning("A %s draft held an identity number; it is not stored", name)
                 continue
@@ -127,7 +134,7 @@ class UserState:
             if kind is None:
                 continue
             try:
-                state.drafts[name] = _ADAPTERS[kind].validate_python(value)
+                state.drafts[name] = _adapter(kind).validate_python(value)
             except ValidationError:
                 logger.warning("A stored %s draft no longer reads; it was dropped", name)
         return state

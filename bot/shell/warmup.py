@@ -110,14 +110,16 @@ def warm_answers(app: DalsbotApp) -> None:
 
 
 def warm_dates() -> None:
-    """A typed Swedish and English date (dateparser and its language data), and this year's
-    Swedish holidays (the working-day calendar)."""
+    """A typed Swedish and English date (dateparser and its language data), a date written
+    out (babel's dates), and this year's Swedish holidays (the working-day calendar)."""
     from bot.dates import parse_date
+    from bot.i18n import format_date
     from storage.plans.duetimes import WorkCalendar
 
     today = dt.date.today()
     parse_date("tisdag nästa vecka", "sv", today)
     parse_date("next friday", "en", today)
+    format_date(today, "sv")
     WorkCalendar().days_off(today.year)
 
 
