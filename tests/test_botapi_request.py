@@ -177,3 +177,29 @@ async def test_the_pool_limit_holds_and_a_full_pool_times_out() -> None:
         assert (200, b"{}") in results and any(isinstance(r, TimedOut) for r in results)
         await request.shutdown()
         await tight.shutdown()
+
+
+async def test_an_interim_answer_is_skipped_and_a_close_in_a_token_list_is_seen() -> None:
+    """A 100 Continue taken as the answer would leave the real answer on the connection, to be
+    read as the next request's; "Connection: keep-alive, close" closes it like "close"."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        for call in range(2):
+            await _read_request(reader)
+            body = b'{"ok":true,"result":"%d.%d"}' % (n, call)
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.02)
+            extra = b"Connection: keep-alive, close\r\n" if call else b""
+            writer.write(b"HTTP/1.1 200 OK\r\n%sContent-Length: %d\r\n\r\n" % (extra, len(body)))
+            writer.write(body)
+            await writer.drain()
+        await asyncio.sleep(0.05)  # closes after the second answer, as it said
+
+    async with _server(answer) as url:
+        request = _lean()
+        assert await request.do_request(url, "POST") == (200, b'{"ok":true,"result":"0.0"}')
+        assert await request.do_request(url, "POST") == (200, b'{"ok":true,"result":"0.1"}')
+        assert not any(request._idle.values())  # "close" among the tokens: not kept
+        assert await request.do_request(url, "POST") == (200, b'{"ok":true,"result":"1.0"}')
+        await request.shutdown()

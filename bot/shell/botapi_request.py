@@ -273,16 +273,22 @@ class _Closed(Exception):
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     """Status, body, and whether the connection may be kept (HTTP/1.1 without ``close``)."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    version, status_text = lines[0].split(" ", 2)[:2]
-    status = int(status_text)
+    while True:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        version, status_text = lines[0].split(" ", 2)[:2]
+        status = int(status_text)
+        # An interim answer (100 Continue, 103 Early Hints) is skipped, as httpcore does: taken
+        # as the answer, it would leave the real one to be read as the next request's.
+        if not 100 <= status < 200:
+            break
     headers: dict[str, str] = {}
     for line in lines[1:]:
         if line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-    keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+    tokens = {token.strip() for token in headers.get("connection", "").lower().split(",")}
+    keep = version == "HTTP/1.1" and "close" not in tokens
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = bytearray()
         while True:
@@ -298,7 +304,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     length = headers.get("content-length")
     if length is not None:
         return status, await reader.readexactly(int(length)), keep
-    if status in (204, 304) or 100 <= status < 200:
+    if status in (204, 304):
         return status, b"", keep
     # No length: the body runs to the end of the connection.
     return status, await reader.read(), False
