@@ -312,8 +312,13 @@ class KnowledgeBase:
         return self.refresh(force=True)
 
     def due(self) -> bool:
-        """Whether :meth:`refresh` would look at the source now (no I/O: call it on the loop)."""
-        return self.source is not None and (self._monotonic() - self._checked >= self.check_every)
+        """Whether :meth:`refresh` would look at the source now (no I/O: call it on the loop).
+        Not while loading: the load's switch to the source reads it itself."""
+        return (
+            self._ready.is_set()
+            and self.source is not None
+            and self._monotonic() - self._checked >= self.check_every
+        )
 
     def refresh(self, *, force: bool = False, glossary: Glossary | None = None) -> bool:
         """Rebuild the index when the source's revision changed; True when it was rebuilt.
@@ -324,6 +329,10 @@ class KnowledgeBase:
         source = self.source
         if source is None:
             return False
+        # Another thread waits for the load first: holding the lock while waiting for it
+        # would stall the load's own refresh (its switch to the source) until the wait's end.
+        if not self._ready.is_set():
+            self._wait()
         with self._refresh_lock:
             if not force and self._monotonic() - self._checked < self.check_every:
                 return False

@@ -96,3 +96,50 @@ async def test_the_bot_polls_before_the_knowledge_base_is_loaded_and_a_question_
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
         await app.shutdown()
+
+
+def test_a_revision_check_during_the_load_does_not_stall_the_switch_to_the_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The per-update revision check can run once the load has set the source but before its
+    own refresh: it must not take the refresh lock and then wait for the load (the load then
+    waited for the lock until the wait gave up: 120 s without answers, then an error)."""
+    import time
+
+    import knowledge.service as service
+    from knowledge.articles import load_articles
+
+    monkeypatch.setattr(service, "LOAD_WAIT_SECONDS", 3.0)
+    kb = KnowledgeBase(defer=True)
+    articles = load_articles(kb.root)
+
+    class Source:
+        def revision(self) -> int:
+            return 7
+
+        def articles(self) -> tuple[int, list[object]]:
+            return 7, list(articles)
+
+    outcome: list[object] = []
+
+    def check() -> None:
+        try:
+            outcome.append(kb.refresh())
+        except Exception as exc:  # reported by the assertion below
+            outcome.append(exc)
+
+    def switch(loaded: KnowledgeBase) -> None:
+        loaded.source = Source()  # type: ignore[assignment]
+        assert not loaded.ready and not loaded.due()  # no revision check while loading
+        checker = threading.Thread(target=check)
+        checker.start()
+        checker.join(0.2)  # the check is under way (before the fix: holding the lock)
+        loaded.use_source(Source())  # type: ignore[arg-type]
+        threads.append(checker)
+
+    threads: list[threading.Thread] = []
+    started = time.monotonic()
+    kb.load(then=switch)
+    threads[0].join(10)
+    assert time.monotonic() - started < 2.5
+    assert outcome == [False] and kb.revision == 7
