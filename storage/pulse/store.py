@@ -304,21 +304,31 @@ def _insert_if_open(
     a check and a plain INSERT would still get the row; INSERT ... SELECT ... WHERE EXISTS
     checks and writes under the same write lock (PostgreSQL holds the row lock as well).
     """
+    statement = _insert_if_open_statement(model, tuple(values), shared)
+    inserted = session.connection().execute(statement, {**values, "_pulse": pulse_id, "_now": now})
+    return inserted.first() is not None
+
+
+@lru_cache(maxsize=16)
+def _insert_if_open_statement(
+    model: type[SQLModel], columns: tuple[str, ...], shared: bool
+) -> sa.Insert:
+    """:func:`_insert_if_open`'s statement, built once per table and columns (building and
+    keying it cost more than running it)."""
     table = model.__table__  # type: ignore[attr-defined]
     pulses = Pulse.__table__  # type: ignore[attr-defined]
+    now = sa.bindparam("_now", type_=pulses.c.closes_at.type)
     still_open = sa.exists().where(
-        pulses.c.id == pulse_id, pulses.c.closed_at.is_(None), pulses.c.closes_at > now
+        pulses.c.id == sa.bindparam("_pulse", type_=pulses.c.id.type),
+        pulses.c.closed_at.is_(None),
+        pulses.c.closes_at > now,
     )
     if shared:
         # Through the shared link: not if the pulse became invited-only meanwhile.
         still_open = still_open.where(pulses.c.invited_only.is_(False))
-    columns = list(values)
-    row = sa.select(*(sa.literal(values[c], table.c[c].type) for c in columns)).where(still_open)
+    row = sa.select(*(sa.bindparam(c, type_=table.c[c].type) for c in columns)).where(still_open)
     key = next(iter(table.primary_key.columns))
-    inserted = session.connection().execute(
-        sa.insert(table).from_select(columns, row).returning(key)
-    )
-    return inserted.first() is not None
+    return sa.insert(table).from_select(list(columns), row).returning(key)
 
 
 def release_respondent(
