@@ -143,3 +143,25 @@ def test_a_revision_check_during_the_load_does_not_stall_the_switch_to_the_sourc
     threads[0].join(10)
     assert time.monotonic() - started < 2.5
     assert outcome == [False] and kb.revision == 7
+
+
+async def test_questions_asked_before_the_load_starts_do_not_take_the_loads_threads() -> None:
+    """More early questions than asyncio's default pool has threads (6 on two cores), all
+    waiting before the started hook submits the load to that pool: the load must still run
+    (each question waited in a worker thread before: the load queued behind them for good)."""
+    import os
+
+    from handlers.ask.questions import _search_showing_typing
+
+    kb = KnowledgeBase(defer=True)
+    workers = min(32, (os.cpu_count() or 1) + 4) + 2
+    asks = [
+        asyncio.ensure_future(_search_showing_typing(None, kb, QUESTION, "sv"))
+        for _ in range(workers)
+    ]
+    await asyncio.sleep(0.05)  # the questions wait; then the load is submitted
+    load = asyncio.ensure_future(asyncio.to_thread(kb.load))
+    answers = await asyncio.wait_for(asyncio.gather(*asks), 30)
+    await load
+    assert {answer.article_id for answer in answers} == {answers[0].article_id}
+    assert answers[0].article_id is not None

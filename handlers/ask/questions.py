@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 PENDING_MINUTES: Final = 30
 TYPING_AFTER: Final = 0.4
+# How often a question asked during the load looks whether the knowledge base is ready.
+LOAD_POLL_SECONDS: Final = 0.02
 """Seconds an answer may take before the person sees "typing…"."""
 _COMMAND_TEXT: Final = re.compile(r"^/\w+(@\w+)?\s*", re.ASCII)
 
@@ -144,20 +146,26 @@ async def _search_showing_typing(
     """``kb.answer``, on the event loop: it is about a millisecond of pure Python, and a worker
     thread would add its hand-over and GIL contention to that (benchmarks/throughput.py).
     Only right after a start, while the knowledge base still loads, the question waits for
-    it in a worker thread, and "typing…" is shown if that takes more than
-    :data:`TYPING_AFTER` (each chat action is one more Bot API call)."""
+    it (on the loop: a worker thread per waiting question could fill asyncio's default pool
+    before the load, which runs there, was started, and the load would never run), and
+    "typing…" is shown if that takes more than :data:`TYPING_AFTER` (each chat action is one
+    more Bot API call)."""
     if not kb.ready:
-        loading = asyncio.ensure_future(asyncio.to_thread(kb.wait_ready))
+        loading = asyncio.ensure_future(_until_ready(kb))
         done, _ = await asyncio.wait({loading}, timeout=TYPING_AFTER)
         if not done and chat is not None:
             try:
                 await chat.send_action(ChatAction.TYPING)
             except BaseException:
-                # Not wanted any more, but the thread waits on: collect its outcome.
-                loading.add_done_callback(lambda task: task.cancelled() or task.exception())
+                loading.cancel()  # not wanted any more
                 raise
         await loading
     return kb.answer(question, lang)
+
+
+async def _until_ready(kb: KnowledgeBase) -> None:
+    while not kb.ready:  # noqa: ASYNC110 - set by the loading thread (a threading.Event)
+        await asyncio.sleep(LOAD_POLL_SECONDS)
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:
