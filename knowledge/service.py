@@ -15,6 +15,7 @@ a worker thread and swapped in (``knowledge.topic_live``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
@@ -53,6 +54,8 @@ REVISION_CHECK_SECONDS = 3.0
 # How long a use of a knowledge base still loading waits for it (it takes well under a
 # second; longer means the load was never started).
 LOAD_WAIT_SECONDS = 120.0
+# How often :meth:`KnowledgeBase.until_loaded` looks whether the load is done.
+LOAD_POLL_SECONDS = 0.02
 
 # Texts for the CLI's "text" field (the bot renders from its own catalogue).
 CLI_TEXTS: dict[str, dict[str, str]] = {
@@ -253,6 +256,12 @@ class KnowledgeBase:
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until :meth:`load` is done; False on timeout."""
         return self._ready.wait(timeout)
+
+    async def until_loaded(self) -> None:
+        """Wait until :meth:`load` is done without blocking the event loop or taking a worker
+        thread (waiting threads could fill the pool the load itself needs)."""
+        while not self._ready.is_set():  # noqa: ASYNC110 - a threading.Event, set by the load
+            await asyncio.sleep(LOAD_POLL_SECONDS)
 
     def _wait(self) -> None:
         """Return once the knowledge base can be used from this thread."""

@@ -165,3 +165,50 @@ async def test_questions_asked_before_the_load_starts_do_not_take_the_loads_thre
     await load
     assert {answer.article_id for answer in answers} == {answers[0].article_id}
     assert answers[0].article_id is not None
+
+
+async def test_updates_that_read_the_knowledge_base_wait_for_the_load_without_blocking(
+    settings: Settings,
+    sqlite_db: Database,
+    standin: BotApiStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """/artiklar, an article button or the emergency card read the knowledge base directly:
+    sent while it still loads, the update waits (asynchronously, before any handler runs) and
+    the event loop keeps turning; it would otherwise block in the knowledge base's wait, and
+    with it the load's own start, for up to two minutes."""
+    release = threading.Event()
+    original = KnowledgeBase._load
+
+    def slow_load(self: KnowledgeBase) -> object:
+        assert release.wait(20)
+        return original(self)
+
+    monkeypatch.setattr(KnowledgeBase, "_load", slow_load)
+    app = build_application(settings, db=sqlite_db, api_root=standin.url)
+    kb = app.bot_data.services.get(KnowledgeBase)
+    person = staff_chat(app, standin, 4712, "Alva Berg")
+    await app.initialize()
+    assert app.post_init is not None and app.updater is not None
+    await app.post_init(app)
+    await app.start()
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        await person.send("/artiklar")
+        lags: list[float] = []
+        for _ in range(20):  # 0.5 s with the update fetched and waiting
+            before = asyncio.get_running_loop().time()
+            await asyncio.sleep(0.025)
+            lags.append(asyncio.get_running_loop().time() - before - 0.025)
+        assert max(lags) < 0.2, "the event loop was blocked"
+        assert not kb.ready and person.events() == []
+        release.set()
+        listing = await person.reply()
+        assert "kunskapsbanken" in listing.visible_text and listing.buttons
+    finally:
+        release.set()
+        await app.updater.stop()
+        await app.stop()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+        await app.shutdown()

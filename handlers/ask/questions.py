@@ -52,9 +52,7 @@ logger = logging.getLogger(__name__)
 
 PENDING_MINUTES: Final = 30
 TYPING_AFTER: Final = 0.4
-# How often a question asked during the load looks whether the knowledge base is ready.
-LOAD_POLL_SECONDS: Final = 0.02
-"""Seconds an answer may take before the person sees "typing…"."""
+"""Seconds a question may wait before the person sees "typing…"."""
 _COMMAND_TEXT: Final = re.compile(r"^/\w+(@\w+)?\s*", re.ASCII)
 
 COMMANDS = [
@@ -151,7 +149,7 @@ async def _search_showing_typing(
     "typing…" is shown if that takes more than :data:`TYPING_AFTER` (each chat action is one
     more Bot API call)."""
     if not kb.ready:
-        loading = asyncio.ensure_future(_until_ready(kb))
+        loading = asyncio.ensure_future(kb.until_loaded())
         done, _ = await asyncio.wait({loading}, timeout=TYPING_AFTER)
         if not done and chat is not None:
             try:
@@ -161,11 +159,6 @@ async def _search_showing_typing(
                 raise
         await loading
     return kb.answer(question, lang)
-
-
-async def _until_ready(kb: KnowledgeBase) -> None:
-    while not kb.ready:  # noqa: ASYNC110 - set by the loading thread (a threading.Event)
-        await asyncio.sleep(LOAD_POLL_SECONDS)
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:

@@ -7,10 +7,14 @@ index when another process approved a change."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from typing import Final
 
 import sqlalchemy as sa
-from telegram import Update
+from telegram import Chat, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import TypeHandler
 
 from bot.context import BotContext, DalsbotApp
@@ -24,6 +28,9 @@ logger = logging.getLogger(__name__)
 # Before the text-first groups (bot/shell/app.py): a question is answered from the newest
 # articles.
 REVISION_GROUP = -5
+# Seconds an update may wait for the knowledge base's load before a private text gets
+# "typing…".
+TYPING_AFTER: Final = 0.4
 
 
 def seed_and_switch(app: DalsbotApp) -> None:
@@ -62,11 +69,31 @@ async def start(app: DalsbotApp) -> None:
 
 
 async def check_revision(update: Update, context: BotContext) -> None:
-    """Before every update: rebuild the index when the revision changed (checked at most
-    every few seconds; no I/O on the event loop)."""
+    """Before every update: right after a start, wait until the knowledge base is loaded;
+    then rebuild the index when the revision changed (checked at most every few seconds; no
+    I/O on the event loop)."""
     kb = context.data.services.get(KnowledgeBase)
+    if not kb.ready:
+        await _loaded(update, kb)
     if kb.due():
         await asyncio.to_thread(kb.refresh)
+
+
+async def _loaded(update: Update, kb: KnowledgeBase) -> None:
+    """Hold the update until the knowledge base is loaded (about 0.3 s after a start).
+
+    Every handler after this group may read it (an answer, an article button, /artiklar, the
+    emergency card, /kb_*), and a read before the load would block the event loop, and with
+    it the load's own start, for up to ``LOAD_WAIT_SECONDS``. The wait here is asynchronous;
+    a private text gets "typing…" once it lasts :data:`TYPING_AFTER`.
+    """
+    loading = asyncio.ensure_future(kb.until_loaded())
+    done, _ = await asyncio.wait({loading}, timeout=TYPING_AFTER)
+    chat, message = update.effective_chat, update.message
+    if not done and chat is not None and chat.type == Chat.PRIVATE and message and message.text:
+        with contextlib.suppress(TelegramError):  # a courtesy: its failure changes nothing
+            await chat.send_action(ChatAction.TYPING)
+    await loading
 
 
 def register(app: DalsbotApp) -> None:
