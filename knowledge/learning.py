@@ -41,10 +41,10 @@ def features(text: str, buckets: int) -> list[int]:
     return sorted({code % buckets for code in _hashes(text)})
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1)
 def _hashes(text: str) -> tuple[int, ...]:
     """The CRC-32 of each feature of ``text``: both models look at the same question, one
-    after the other (cached, so it is hashed once)."""
+    after the other (the last text is kept, so it is hashed once; see ``fold``)."""
     words = WORD.findall(fold(text))
     keys: set[str] = set()
     for i, word in enumerate(words):

@@ -28,12 +28,16 @@ class PatternError(ValueError):
     """A pattern list is malformed (raised at load time, reported by ``dalsbot kb check``)."""
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1)
 def fold(text: str) -> str:
     """``text`` in the form the patterns match: lower case, no Nordic letters, clause marks kept.
 
     Invisible format characters go; every kind of dash becomes "-"; clause punctuation
     becomes " . " so that a pattern never reaches across two sentences.
+
+    The last text is kept (the emergency check, its model and the intents fold the same
+    message one after the other); only the last, so a message stays in memory no longer than
+    until the next one, and is never written anywhere.
     """
     text = unicodedata.normalize("NFKC", text).lower()
     chars: list[str] = []
@@ -73,34 +77,44 @@ def non_capturing(pattern: str) -> str:
     Only whole matches are used, and without groups the engine can skip a branch on its
     first letter: the emergency signals match 25 times faster (a group marks every branch
     it starts, so every branch is tried at every word). Escaped brackets and brackets inside
-    a character class are left alone.
+    a character class are left alone. A numbered back-reference (``\\1``) would point at
+    another group once the groups are gone: it is refused (:class:`PatternError`).
     """
+    if _BACKREFERENCE.search(pattern):
+        raise PatternError(f"{pattern!r}: numbered back-references are not supported")
     out: list[str] = []
-    escaped = in_class = False
+    escaped = False
+    members = -1  # inside a character class: where its members start; -1 outside
     for i, char in enumerate(pattern):
         out.append(char)
         if escaped:
             escaped = False
         elif char == "\\":
             escaped = True
-        elif in_class:
-            # "]" right after "[" or "[^" is a member, not the end
-            in_class = char != "]" or pattern[i - 1] == "[" or pattern[i - 2 : i] == "[^"
+        elif members >= 0:
+            if char == "^" and i == members and pattern[i - 1] == "[":
+                members = i + 1  # "[^": the members start after the caret
+            elif char == "]" and i > members:  # a "]" first in the class is a member
+                members = -1
         elif char == "[":
-            in_class = True
+            members = i + 1
         elif char == "(" and not pattern.startswith("?", i + 1):
             out.append("?:")
     return "".join(out)
+
+
+# \1 to \99 (not after an escaped backslash: "\\1" is a backslash and a digit).
+_BACKREFERENCE = re.compile(r"(?<!\\)(?:\\\\)*\\[1-9]")
 
 
 def compile_words(patterns: list[str], source: str) -> re.Pattern[str] | None:
     """One regular expression matching any of ``patterns`` as whole words (None if empty)."""
     if not patterns:
         return None
-    joined = "|".join(f"(?:{non_capturing(fold_pattern(p))})" for p in patterns)
     try:
+        joined = "|".join(f"(?:{non_capturing(fold_pattern(p))})" for p in patterns)
         return compile_cached(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
-    except re.error as exc:
+    except (re.error, PatternError) as exc:
         raise PatternError(f"{source}: {exc}") from exc
 
 
