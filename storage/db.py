@@ -27,8 +27,11 @@ from sqlmodel import Session
 
 logger = logging.getLogger(__name__)
 
-# Worker threads per database: SQLite has one writer at a time anyway, and a second thread
-# lets a read run beside a write; PostgreSQL waits on the network, so a few more pay off.
+# Worker threads per database. SQLite: one (one writer at a time anyway; a second thread,
+# for a read beside a write, cost 5.1 instead of 3.9 ms of CPU per question under a burst,
+# benchmarks/throughput.py). The price: a slow read holds up the calls behind it, and the
+# bot's slowest (a pulse's results, /planer with 500 plans) take tens of milliseconds.
+# PostgreSQL waits on the network, so a few more threads pay off there.
 SQLITE_THREADS = 1
 POSTGRES_THREADS = 4
 
@@ -132,7 +135,11 @@ class Database:
         # As asyncio.to_thread does: the caller's context variables go along.
         bound = functools.partial(self.call, fn, *args, **kwargs)
         call = functools.partial(contextvars.copy_context().run, bound)
-        return await loop.run_in_executor(self._threads(), call)
+        try:
+            future = loop.run_in_executor(self._threads(), call)
+        except RuntimeError:  # disposed just then (shut down): start the threads again
+            future = loop.run_in_executor(self._threads(), call)
+        return await future
 
     def check(self) -> None:
         """Connect once, turning failures into a one-line :class:`DatabaseError`."""

@@ -161,7 +161,7 @@ def change(
     so no tap is lost or applied to a draft it did not see.
     """
     connection = session.connection()
-    while True:
+    for _ in range(CHANGE_TRIES):
         found = connection.execute(_READ, {"draft_key": key}).first()
         if found is None:
             return False
@@ -181,6 +181,17 @@ def change(
         )
         if written.rowcount == 1:
             return True
+    # Changed under us again and again: give up rather than spin (the tap fails with the
+    # error message, the draft stays as it was; pressing again works).
+    raise DraftContention(f"the draft changed {CHANGE_TRIES} times while being written")
+
+
+class DraftContention(RuntimeError):
+    """A draft kept changing between its read and its conditional write."""
+
+
+# Reads and conditional writes of one draft before :func:`change` gives up.
+CHANGE_TRIES = 10
 
 
 def awaiting_comment(session: Session, owner: str, now: dt.datetime) -> DraftRead | bool:
