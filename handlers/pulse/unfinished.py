@@ -6,7 +6,6 @@ process that showed it)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,9 +73,9 @@ def _owner(context: BotContext, user_id: int) -> str:
     return drafts_store.owner_key(pulse_secret(context), user_id)
 
 
-@functools.lru_cache(maxsize=64)
 def _template(pulse_id: int, snapshot: str) -> Template:
-    # A pulse's template snapshot never changes: read it once, not at every tap.
+    # A pulse's template snapshot never changes: read once (cached by the store), not at
+    # every tap.
     return pulse_store.template_of_snapshot(snapshot)
 
 

@@ -71,7 +71,10 @@ def is_open(pulse: Pulse, now: dt.datetime) -> bool:
 
 
 @lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def template_of_snapshot(snapshot: str) -> Template:
+    """The template of a pulse's stored snapshot (which never changes once the pulse is open:
+    validated once, not at every opening of the link; the template is immutable)."""
     return template_from_dict(json.loads(snapshot))
 
 
