@@ -54,12 +54,15 @@ def main() -> int:
         times = answer_times(kb, questions)
         p50, p95 = percentile(times, 50), percentile(times, 95)
         print(f"{label}:")
-        print(f"  index build      {build:7.3f} s")
+        targets = corpus is not articles  # the targets are for the 5,000 articles
+        build_target = f"   target ≤ {BUILD_TARGET_S:g} s" if targets else ""
+        p95_target = f", target ≤ {P95_TARGET_MS:g} ms" if targets else ""
+        print(f"  index build      {build:7.3f} s{build_target}")
         print(f"  answer p50       {p50:7.2f} ms")
-        print(f"  answer p95       {p95:7.2f} ms   (max {max(times):.2f} ms)")
+        print(f"  answer p95       {p95:7.2f} ms   (max {max(times):.2f} ms{p95_target})")
         print(f"  tracemalloc peak {peak / 2**20:7.1f} MiB during a (second) build")
         print(f"  process RSS      {rss_mib():7.1f} MiB")
-        if corpus is not articles:
+        if targets:
             ok = ok and p95 <= P95_TARGET_MS and build <= BUILD_TARGET_S
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
