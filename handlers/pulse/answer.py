@@ -5,6 +5,7 @@ hashes only (handlers/pulse/unfinished.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import logging
@@ -15,7 +16,7 @@ from typing import Final, Literal, Self, get_args
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
 )
@@ -344,9 +345,12 @@ async def tap_answer(update: Update, context: BotContext) -> None:
         await submit_answer(update, context, pulse_id, entry, without_comment=without_comment)
         return
     # The next question first, where the person is looking; then the press is answered
-    # (which only ends the button's spinner).
-    await edit_or_send(update, *answer_view(entry, pulse_id), html=True)
-    await query.answer()
+    # (which only ends the button's spinner), also when the edit failed.
+    try:
+        await edit_or_send(update, *answer_view(entry, pulse_id), html=True)
+    finally:
+        with contextlib.suppress(TelegramError):
+            await query.answer()
 
 
 async def submit_answer(
