@@ -187,7 +187,7 @@ class KeepAliveRequest(BaseRequest):
         finally:
             self._slots.release()
 
-    async def _connection(self, origin: _Origin, connect: float | None) -> _Connection | None:
+    def _idle_connection(self, origin: _Origin) -> _Connection | None:
         """A kept-alive connection to ``origin``, or None when there is none to reuse."""
         idle = self._idle.get(origin)
         now = time.monotonic()
@@ -219,12 +219,12 @@ class KeepAliveRequest(BaseRequest):
         write: float | None,
         connect: float | None,
     ) -> tuple[int, bytes]:
-        reused = await self._connection(origin, connect)
+        reused = self._idle_connection(origin)
         if reused is not None:
-            try:
+            # Closed by the server while idle (not written, so not acted on): once more on a
+            # new connection.
+            with contextlib.suppress(_Closed):
                 return await self._send(origin, reused, request, read, write)
-            except _Closed:
-                pass  # closed by the server while idle: once more on a new connection
         try:
             return await self._send(
                 origin, await self._connect(origin, connect), request, read, write
@@ -296,8 +296,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
             size = int(size_line.split(b";", 1)[0].strip(), 16)
             if size == 0:
                 # Trailers, if any, end with an empty line.
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass
+                trailer = await reader.readuntil(b"\r\n")
+                while trailer != b"\r\n":
+                    trailer = await reader.readuntil(b"\r\n")
                 return status, bytes(body), keep
             body += await reader.readexactly(size)
             await reader.readexactly(2)
