@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bot.context import DalsbotApp
 from bot.settings import Settings
 from bot.shell.app import build_application
 from bot.shell.standin import BotApiStandIn
@@ -54,14 +57,22 @@ def test_a_folder_without_articles_fails_at_once(tmp_path: Path) -> None:
         KnowledgeBase(tmp_path / "missing", defer=True)
 
 
-async def test_the_bot_polls_before_the_knowledge_base_is_loaded_and_a_question_waits(
+@dataclass
+class HeldLoad:
+    """A running bot whose knowledge base's load waits until ``release`` is set."""
+
+    app: DalsbotApp
+    kb: KnowledgeBase
+    release: threading.Event
+
+
+@pytest.fixture
+async def held_load(
     settings: Settings,
     sqlite_db: Database,
     standin: BotApiStandIn,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The first getUpdates goes out while the articles are still loading; a question sent
-    then is answered, with its article, once they are loaded."""
+) -> AsyncIterator[HeldLoad]:
     release = threading.Event()
     original = KnowledgeBase._load
 
@@ -71,24 +82,13 @@ async def test_the_bot_polls_before_the_knowledge_base_is_loaded_and_a_question_
 
     monkeypatch.setattr(KnowledgeBase, "_load", slow_load)
     app = build_application(settings, db=sqlite_db, api_root=standin.url)
-    kb = app.bot_data.services.get(KnowledgeBase)
-    person = staff_chat(app, standin, 4711, "Kim Berg")
     await app.initialize()
     assert app.post_init is not None and app.updater is not None
     await app.post_init(app)
     await app.start()
     await app.updater.start_polling(poll_interval=0.0, timeout=1)
     try:
-        await person.send(QUESTION)
-        await asyncio.sleep(0.3)
-        # Fetched (the next getUpdates confirmed it) but waiting for the knowledge base.
-        assert standin.updates == [] and not kb.ready and person.events() == []
-        release.set()
-        card = await person.reply()
-        await app.bot_data.services.get(StartedWork).wait()
-        assert kb.ready and kb.revision is not None  # switched to the database's articles
-        title = kb.get("orosanmalan", "sv")
-        assert title is not None and card.visible_text.startswith(f"📘 {title.title}")
+        yield HeldLoad(app, app.bot_data.services.get(KnowledgeBase), release)
     finally:
         release.set()
         await app.updater.stop()
@@ -96,6 +96,25 @@ async def test_the_bot_polls_before_the_knowledge_base_is_loaded_and_a_question_
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
         await app.shutdown()
+
+
+async def test_the_bot_polls_before_the_knowledge_base_is_loaded_and_a_question_waits(
+    held_load: HeldLoad, standin: BotApiStandIn
+) -> None:
+    """The first getUpdates goes out while the articles are still loading; a question sent
+    then is answered, with its article, once they are loaded."""
+    app, kb = held_load.app, held_load.kb
+    person = staff_chat(app, standin, 4711, "Kim Berg")
+    await person.send(QUESTION)
+    await asyncio.sleep(0.3)
+    # Fetched (the next getUpdates confirmed it) but waiting for the knowledge base.
+    assert standin.updates == [] and not kb.ready and person.events() == []
+    held_load.release.set()
+    card = await person.reply()
+    await app.bot_data.services.get(StartedWork).wait()
+    assert kb.ready and kb.revision is not None  # switched to the database's articles
+    title = kb.get("orosanmalan", "sv")
+    assert title is not None and card.visible_text.startswith(f"📘 {title.title}")
 
 
 def test_a_revision_check_during_the_load_does_not_stall_the_switch_to_the_source(
@@ -168,47 +187,21 @@ async def test_questions_asked_before_the_load_starts_do_not_take_the_loads_thre
 
 
 async def test_updates_that_read_the_knowledge_base_wait_for_the_load_without_blocking(
-    settings: Settings,
-    sqlite_db: Database,
-    standin: BotApiStandIn,
-    monkeypatch: pytest.MonkeyPatch,
+    held_load: HeldLoad, standin: BotApiStandIn
 ) -> None:
     """/artiklar, an article button or the emergency card read the knowledge base directly:
     sent while it still loads, the update waits (asynchronously, before any handler runs) and
     the event loop keeps turning; it would otherwise block in the knowledge base's wait, and
     with it the load's own start, for up to two minutes."""
-    release = threading.Event()
-    original = KnowledgeBase._load
-
-    def slow_load(self: KnowledgeBase) -> object:
-        assert release.wait(20)
-        return original(self)
-
-    monkeypatch.setattr(KnowledgeBase, "_load", slow_load)
-    app = build_application(settings, db=sqlite_db, api_root=standin.url)
-    kb = app.bot_data.services.get(KnowledgeBase)
-    person = staff_chat(app, standin, 4712, "Alva Berg")
-    await app.initialize()
-    assert app.post_init is not None and app.updater is not None
-    await app.post_init(app)
-    await app.start()
-    await app.updater.start_polling(poll_interval=0.0, timeout=1)
-    try:
-        await person.send("/artiklar")
-        lags: list[float] = []
-        for _ in range(20):  # 0.5 s with the update fetched and waiting
-            before = asyncio.get_running_loop().time()
-            await asyncio.sleep(0.025)
-            lags.append(asyncio.get_running_loop().time() - before - 0.025)
-        assert max(lags) < 0.2, "the event loop was blocked"
-        assert not kb.ready and person.events() == []
-        release.set()
-        listing = await person.reply()
-        assert "kunskapsbanken" in listing.visible_text and listing.buttons
-    finally:
-        release.set()
-        await app.updater.stop()
-        await app.stop()
-        assert app.post_shutdown is not None
-        await app.post_shutdown(app)
-        await app.shutdown()
+    person = staff_chat(held_load.app, standin, 4712, "Alva Berg")
+    await person.send("/artiklar")
+    lags: list[float] = []
+    for _ in range(20):  # 0.5 s with the update fetched and waiting
+        before = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.025)
+        lags.append(asyncio.get_running_loop().time() - before - 0.025)
+    assert max(lags) < 0.2, "the event loop was blocked"
+    assert not held_load.kb.ready and person.events() == []
+    held_load.release.set()
+    listing = await person.reply()
+    assert "kunskapsbanken" in listing.visible_text and listing.buttons
