@@ -11,14 +11,12 @@ knowledge base and the admins' commands in handlers/ask/admin.py.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import re
 from typing import Final
 
 from telegram import Chat, MessageEntity, Update
-from telegram.constants import ChatAction
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -45,14 +43,11 @@ from handlers.common import (
 )
 from knowledge.emergency import assess
 from knowledge.intent import Kind
-from knowledge.service import Answer, KnowledgeBase
 from storage.knowledge import store as kb_store
 
 logger = logging.getLogger(__name__)
 
 PENDING_MINUTES: Final = 30
-TYPING_AFTER: Final = 0.4
-"""Seconds a question may wait before the person sees "typing…"."""
 _COMMAND_TEXT: Final = re.compile(r"^/\w+(@\w+)?\s*", re.ASCII)
 
 COMMANDS = [
@@ -98,7 +93,10 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         await reply(update, t(key, lang))
         return
     kb = knowledge_base(context)
-    answer = await _search_showing_typing(update.effective_chat, kb, question, lang)
+    # On the event loop: about a millisecond of pure Python (a worker thread would add its
+    # hand-over and GIL contention). Right after a start the update has already waited for
+    # the knowledge base's load (handlers/kb/live.py, before any handler runs).
+    answer = kb.answer(question, lang)
     if answer.intent != Kind.QUESTION.value:
         # Small talk, a case question or an off-topic one: a short reply, nothing stored.
         logger.info("Reply without an article: intent=%s topic=%s", answer.intent, answer.topic)
@@ -136,29 +134,6 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         review_days=context.settings.kb_review_days,
     )
     await send_card(update.effective_chat, card)
-
-
-async def _search_showing_typing(
-    chat: Chat | None, kb: KnowledgeBase, question: str, lang: Lang
-) -> Answer:
-    """``kb.answer``, on the event loop: it is about a millisecond of pure Python, and a worker
-    thread would add its hand-over and GIL contention to that (benchmarks/throughput.py).
-    Only right after a start, while the knowledge base still loads, the question waits for
-    it (on the loop: a worker thread per waiting question could fill asyncio's default pool
-    before the load, which runs there, was started, and the load would never run), and
-    "typing…" is shown if that takes more than :data:`TYPING_AFTER` (each chat action is one
-    more Bot API call)."""
-    if not kb.ready:
-        loading = asyncio.ensure_future(kb.until_loaded())
-        done, _ = await asyncio.wait({loading}, timeout=TYPING_AFTER)
-        if not done and chat is not None:
-            try:
-                await chat.send_action(ChatAction.TYPING)
-            except BaseException:
-                loading.cancel()  # not wanted any more
-                raise
-        await loading
-    return kb.answer(question, lang)
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:

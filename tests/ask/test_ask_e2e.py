@@ -21,8 +21,8 @@ from bot.settings import Settings
 from bot.shell.app import build_application, running
 from bot.shell.standin import BotApiStandIn, ChatEvent, SimUser
 from handlers.ask import admin as ask_admin
-from handlers.ask import questions as ask_questions
 from handlers.ask.render import PHONE_LINES, expanded_article, visible_text
+from handlers.kb import live as kb_live
 from knowledge.service import KnowledgeBase
 from storage.db import Database
 from storage.knowledge.models import KbCoordinatorQuestion, KbFeedback
@@ -186,7 +186,8 @@ async def test_typing_shows_only_while_the_knowledge_base_loads_and_hej_then_a_q
     """A greeting or thanks needs no search (no "typing", nothing logged); "hej, vem kallar
     till SIP?" is a question all the same. An answer needs no "typing…" (it takes about a
     millisecond); a question asked while the knowledge base is still loading after a start
-    waits for it, and shows "typing…" once that takes longer than TYPING_AFTER."""
+    waits for it (before any handler), and shows "typing…" once that takes longer than
+    TYPING_AFTER."""
     assert (await person.ask("hej")).text == t("ask.hello", "sv")
     assert (await person.ask("tack!")).text == t("ask.welcome", "sv")
     assert standin.actions[person.chat_id] == []
@@ -195,7 +196,7 @@ async def test_typing_shows_only_while_the_knowledge_base_loads_and_hej_then_a_q
     assert standin.actions[person.chat_id] == []
     # The knowledge base still loading: the question waits until the person has seen
     # "typing…" (the loaded-flag is swapped for one the test sets).
-    monkeypatch.setattr(ask_questions, "TYPING_AFTER", 0.05)
+    monkeypatch.setattr(kb_live, "TYPING_AFTER", 0.05)
     kb = kb_of(app)
     loaded = threading.Event()
     monkeypatch.setattr(kb, "_ready", loaded)
