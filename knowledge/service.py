@@ -253,10 +253,6 @@ class KnowledgeBase:
         """Whether :meth:`load` is done (no wait)."""
         return self._ready.is_set()
 
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        """Wait until :meth:`load` is done; False on timeout."""
-        return self._ready.wait(timeout)
-
     async def until_loaded(self) -> None:
         """Wait until :meth:`load` is done without blocking the event loop or taking a worker
         thread (waiting threads could fill the pool the load itself needs)."""
