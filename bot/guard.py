@@ -13,9 +13,14 @@ reference, a pulse comment, a person's name) passes through here first.
   common written form in the normalised text (``YYYYMMDD-NNNN``, ``YYMMDD-NNNN``,
   ``YYMMDD+NNNN``, the date written ``YYYY-MM-DD`` or ``YY.MM.DD``, with a space, a line break,
   ``-``, ``.`` or ``/`` before the last four digits, or no separator), and the same digits in
-  other groups (``1912 1212 1212``, ``1912-1212-1212``); a candidate counts only
-  when its check digit is valid, verified with the maintained ``personnummer`` library, so
-  ordinary numbers are not refused by mistake.
+  other groups (``1912 1212 1212``, ``1912-1212-1212``); a candidate counts when its check
+  digit is valid, verified with the maintained ``personnummer`` library, so ordinary numbers
+  are not refused by mistake. A mistyped one counts too when it is written the way only a
+  personnummer is written: a real date of birth of six or eight digits in one run, a "-" or
+  "+", then four digits (``120212-9816``, ``20120212-9816``). A wrong digit does not make it
+  less a child's number, and no phone number, meeting time or case number takes that form.
+  Other shapes (ten digits in one run like a mobile number, the date written with dashes)
+  still need the check digit.
 - :func:`contains_identity_number` is the yes/no form used to refuse input.
 - :func:`redact` replaces identity numbers, phone numbers and e-mail addresses, for the
   anonymous pulse comments that are kept after redaction.
@@ -117,7 +122,7 @@ def _is_identity_number(date_part: str, separator: str, serial: str) -> bool:
     candidate = f"{date_digits}{'+' if plus else '-'}{serial}"
     try:
         if not personnummer.valid(candidate):
-            return False
+            return _is_mistyped(date_part, separator, serial)
         # Nobody is born in the future: "2026-12-04 1000" is a meeting, not a person. (Six
         # date digits may be a century earlier, so they are not judged by their date.)
         if len(date_digits) == 6:
@@ -125,6 +130,27 @@ def _is_identity_number(date_part: str, separator: str, serial: str) -> bool:
         return personnummer.Personnummer(candidate).get_date() <= dt.date.today()
     except (ValueError, TypeError, AttributeError):
         return False
+
+
+# A personnummer's own written form: the date in one run, "-" or "+", four digits.
+_OWN_FORM_SEPARATOR: Final = re.compile(r" ?[-+] ?")
+
+
+def _is_mistyped(date_part: str, separator: str, serial: str) -> bool:
+    """True when a candidate whose check digit fails is written in a personnummer's own form
+    with a real date of birth (see the module's docstring)."""
+    if not (date_part.isdigit() and serial.isdigit() and len(serial) == 4):
+        return False
+    if len(date_part) not in (6, 8) or not _OWN_FORM_SEPARATOR.fullmatch(separator):
+        return False
+    year = int(date_part[:-4]) if len(date_part) == 8 else 2000  # 2000 had a 29 February
+    month, day = int(date_part[-4:-2]), int(date_part[-2:])
+    day -= 60 if day > 60 else 0  # samordningsnummer
+    try:
+        born = dt.date(year, month, day)
+    except ValueError:
+        return False
+    return len(date_part) == 6 or dt.date(1870, 1, 1) <= born <= dt.date.today()
 
 
 def _grouped(text: str) -> list[tuple[int, int, str]]:
@@ -148,7 +174,7 @@ def find_identity_numbers(text: str) -> list[tuple[int, int]]:
             spans.append(match.span())
     for start, end, digits in _grouped(text):
         overlaps = any(start < other_end and other_start < end for other_start, other_end in spans)
-        if not overlaps and _is_identity_number(digits[:-4], "-", digits[-4:]):
+        if not overlaps and _is_identity_number(digits[:-4], "", digits[-4:]):
             spans.append((start, end))
     return sorted(spans)
 

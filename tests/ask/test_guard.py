@@ -33,10 +33,33 @@ def test_identity_number_in_any_common_form_is_found(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["121212–1213", "2026–1212", "möte 2026-12-15 kl 10", "tel 0530-123 45"],
+    [
+        "2026–1212",
+        "möte 2026-12-15 kl 10",
+        "tel 0530-123 45",
+        # A wrong check digit outside a personnummer's own written form: a mobile number,
+        # a meeting date with a time, a date in the future, a month that does not exist.
+        "0701234568",
+        "070-123 45 68",
+        "2026-12-04 1000",
+        "20261204-1000",
+        "kl 0830-1000",
+        "121312-1234",
+        "120230-1234",
+    ],
 )
 def test_ordinary_numbers_are_not_refused(text: str) -> None:
     assert not contains_identity_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["121212–1213", "19120212-9816", "120212+9816", "fråga om 120272 - 9816", "20120229-1234"],
+)
+def test_a_mistyped_number_in_a_personnummers_own_form_is_refused(text: str) -> None:
+    """A real date of birth in one run, "-" or "+", four digits: a wrong digit does not make
+    it less a child's number."""
+    assert contains_identity_number(text)
 
 
 def test_redact_replaces_a_dashed_identity_number() -> None:

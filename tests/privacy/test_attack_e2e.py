@@ -87,6 +87,18 @@ async def test_a_disguised_personnummer_is_refused_and_never_stored(
     assert not any(has_the_number(r.getMessage().encode()) for r in caplog.records)
 
 
+async def test_a_mistyped_personnummer_is_refused_and_never_stored(
+    app: DalsbotApp, standin: BotApiStandIn, settings: Settings
+) -> None:
+    """One wrong digit (here the check digit) leaves it a child's number all the same."""
+    mistyped = "19120212-9816"
+    refused = await staff_chat(app, standin, 306, "Eva Ek").ask(f"SIP för {mistyped}, hur?")
+    assert refused.text == t("ask.personnummer", "sv")
+    assert questions(app) == []
+    app.bot_data.db.engine.dispose()
+    assert b"2129816" not in stored_bytes(settings)
+
+
 async def test_a_disguised_personnummer_in_a_pulse_comment_is_redacted(
     app: DalsbotApp, standin: BotApiStandIn, clock: FakeClock, settings: Settings
 ) -> None:

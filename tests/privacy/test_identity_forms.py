@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.guard import (
+    REDACTED,
     contains_identity_number,
     looks_like_identity_number,
     normalise,
@@ -172,9 +173,33 @@ def mistyped(draw: st.DrawFn) -> str:
 @settings(max_examples=200, deadline=None)
 @given(mistyped())
 def test_a_wrong_check_digit_is_still_shaped_like_one(text: str) -> None:
-    """Not refused as a question (it is no identity number), but never echoed back or kept
-    as a reference."""
+    """Never echoed back or kept as a reference, whatever its form."""
     assert looks_like_identity_number(text), repr(text)
+
+
+@st.composite
+def mistyped_in_own_form(draw: st.DrawFn) -> str:
+    """A wrong check digit, written as only a personnummer is: ``YYMMDD-NNNN`` or
+    ``YYYYMMDD-NNNN`` (or "+"), with any dash and invisible characters."""
+    born = draw(st.dates(min_value=dt.date(1925, 1, 1), max_value=dt.date(2024, 12, 31)))
+    day = born.day + (60 if draw(st.booleans()) else 0)
+    nine = f"{born:%y%m}{day:02d}{draw(st.integers(min_value=1, max_value=999)):03d}"
+    wrong = (luhn_digit(nine) + draw(st.integers(min_value=1, max_value=9))) % 10
+    century = f"{born:%Y}"[:2] if draw(st.booleans()) else ""
+    separator = draw(st.sampled_from(DASHES + (("+",) if not century else ())))
+    written = f"{century}{nine[:6]}{separator}{nine[6:]}{wrong}"
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        at = draw(st.integers(min_value=0, max_value=len(written)))
+        written = written[:at] + draw(st.sampled_from(INVISIBLE)) + written[at:]
+    return in_a_message(draw, written)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mistyped_in_own_form())
+def test_a_wrong_check_digit_in_its_own_form_is_refused(text: str) -> None:
+    """Refused as a question and redacted from a comment, like a valid one."""
+    assert contains_identity_number(text), repr(text)
+    assert REDACTED in redact(text), repr(text)
 
 
 def test_normalisation_unifies_what_looks_the_same() -> None:
