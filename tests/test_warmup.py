@@ -3,12 +3,16 @@ while the event loop goes on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+from bot.shell.warmup import WarmUp
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -93,3 +97,24 @@ def test_warm_up_loads_what_start_up_leaves_out_in_its_own_thread(tmp_path: Path
     assert report["warm_thread"] != report["loop_thread"]
     assert report["turns"] > 0
     assert report["replied"] is True
+
+
+async def test_shutdown_waits_for_the_running_step_and_starts_no_other() -> None:
+    """A daemon thread still inside a step (native code) when the interpreter ends aborts the
+    process; so shutdown lets the running step finish and starts no further one."""
+    began, ran = threading.Event(), []
+
+    def slow() -> None:
+        began.set()
+        time.sleep(0.3)
+        ran.append("slow")
+
+    warm = WarmUp(
+        steps=[("test-shutdown-slow", slow), ("test-shutdown-next", lambda: ran.append("next"))]
+    )
+    warm.launch()
+    assert await asyncio.to_thread(began.wait, 10)
+    await warm.stop(None)  # type: ignore[arg-type]  # the application is not used
+    assert warm.thread is not None and not warm.thread.is_alive()
+    assert ran == ["slow"]
+    assert warm.done.is_set()
