@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, BaseHandler, CallbackContext, ExtBot
 
 from bot.settings import Settings
@@ -99,7 +100,32 @@ class BotData:
     started_hooks: list[Hook] = field(default_factory=list)
 
 
-class BotContext(CallbackContext[ExtBot[None], UserState, dict[Any, Any], BotData]):
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class DalsbotBot(ExtBot[None]):
+    """python-telegram-bot's bot, with one more way to send: a message whose answer from the
+    Bot API is not read back into a ``Message``."""
+
+    async def send_unread(
+        self, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Send ``text`` (HTML, no link preview) to ``chat_id`` like ``send_message``, but do
+        not build a ``Message`` from Telegram's answer: an answer card (text, formatting and
+        buttons) costs about 0.3 ms of CPU to build, a tenth of a question's, and nothing
+        reads it. Errors are raised as from ``send_message``; the send budget, defaults and
+        request path are the same (``_post`` is the one every send method ends in)."""
+        data = {
+            "chat_id": chat_id,
+            "text": text,
+            "parse_mode": ParseMode.HTML,
+            "link_preview_options": NO_PREVIEW,
+            "reply_markup": reply_markup,
+        }
+        await self._post("sendMessage", data)
+
+
+class BotContext(CallbackContext[DalsbotBot, UserState, dict[Any, Any], BotData]):
     """``CallbackContext`` with typed shortcuts to the shared resources."""
 
     @property
@@ -130,7 +156,7 @@ class BotContext(CallbackContext[ExtBot[None], UserState, dict[Any, Any], BotDat
 
 Hook = Callable[["DalsbotApp"], Awaitable[None]]
 
-DalsbotApp = Application[ExtBot[None], BotContext, UserState, dict[Any, Any], BotData, Any]
+DalsbotApp = Application[DalsbotBot, BotContext, UserState, dict[Any, Any], BotData, Any]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,15 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BotContext, BotData, CommandSpec, DalsbotApp, Feature, system_clock
+from bot.context import (
+    BotContext,
+    BotData,
+    CommandSpec,
+    DalsbotApp,
+    DalsbotBot,
+    Feature,
+    system_clock,
+)
 from bot.settings import Settings
 from bot.shell import ops, started, warmup
 from bot.shell.botapi_request import KeepAliveRequest
@@ -208,24 +216,27 @@ def build_application(
         bot_data=functools.partial(BotData, settings, db, clock),
         user_data=UserState,
     )
+    # python-telegram-bot's own bot class, with a send that does not read its answer back
+    # (bot/context.py): built here, since the builder builds only its own class.
+    bot = DalsbotBot(
+        token,
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        defaults=Defaults(tzinfo=settings.tz),
+        request=requests if wrap_request is None else wrap_request(requests),
+        get_updates_request=KeepAliveRequest(
+            HTTPXRequest(connection_pool_size=2, read_timeout=40, httpx_kwargs=tls),
+            connections=2,
+            read_timeout=40,
+            tls=tls["verify"],
+        ),
+    )
     builder = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(f"{root}/bot")
-        .base_file_url(f"{root}/file/bot")
+        .bot(bot)
         .context_types(context_types)
         .application_class(DalsbotApplication)
         .persistence(DbPersistence(db, clock))
-        .defaults(Defaults(tzinfo=settings.tz))
-        .request(requests if wrap_request is None else wrap_request(requests))
-        .get_updates_request(
-            KeepAliveRequest(
-                HTTPXRequest(connection_pool_size=2, read_timeout=40, httpx_kwargs=tls),
-                connections=2,
-                read_timeout=40,
-                tls=tls["verify"],
-            )
-        )
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

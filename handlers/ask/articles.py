@@ -10,7 +10,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
+from bot.context import NO_PREVIEW, BotContext
 from bot.i18n import as_lang
 from handlers.ask.buttons import ArticleButton, ArticlesPageButton, CardButton, View
 from handlers.ask.render import (
@@ -24,7 +24,7 @@ from handlers.ask.render import (
     expanded_article,
     localised,
 )
-from handlers.ask.shared import NO_PREVIEW, contact_numbers, knowledge_base, send_card
+from handlers.ask.shared import contact_numbers, knowledge_base, send_card
 from handlers.common import (
     STAFF_ROLES,
     CommandSpec,
@@ -71,7 +71,8 @@ async def read_more(update: Update, context: BotContext) -> None:
         return
     press, article = pressed
     await press.query.answer()
-    await send_card(update.effective_chat, Card(expanded_article(article, press.data.lang)))
+    expanded = Card(expanded_article(article, press.data.lang))
+    await send_card(context, update.effective_chat, expanded)
 
 
 async def redraw_card(update: Update, context: BotContext) -> None:
@@ -152,7 +153,7 @@ async def open_article(update: Update, context: BotContext) -> None:
         today=today,
         review_days=context.settings.kb_review_days,
     )
-    await send_card(update.effective_chat, article_card(kb, spec))
+    await send_card(context, update.effective_chat, article_card(kb, spec))
 
 
 # -- browsing ----------------------------------------------------------------------------------

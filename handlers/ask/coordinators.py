@@ -19,13 +19,13 @@ from telegram import Chat, ForceReply, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.context import BotContext
+from bot.context import NO_PREVIEW, BotContext
 from bot.guard import contains_identity_number, normalise
 from bot.i18n import Lang, as_lang, t
 from bot.state import flow_draft
 from handlers.ask.buttons import ForwardButton, ReplyButton, ThreadButton
 from handlers.ask.render import localised, split_message
-from handlers.ask.shared import NO_PREVIEW, PendingText, knowledge_base
+from handlers.ask.shared import PendingText, knowledge_base
 from handlers.common import (
     COORDINATORS,
     Pressed,

@@ -7,8 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
-from telegram import Chat, LinkPreviewOptions
-from telegram.constants import ParseMode
+from telegram import Chat
 
 from bot.context import BotContext
 from bot.state import flow_draft
@@ -18,7 +17,6 @@ from knowledge.contacts import Contacts
 from knowledge.service import KnowledgeBase
 
 EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 
 
 def knowledge_base(context: BotContext) -> KnowledgeBase:
@@ -31,17 +29,12 @@ def contact_numbers(context: BotContext) -> Contacts:
     return context.data.services.get(Contacts)
 
 
-async def send_card(chat: Chat | None, card: Card) -> None:
+async def send_card(context: BotContext, chat: Chat | None, card: Card) -> None:
     """Send a card (HTML) without link previews (a source link would otherwise fill the phone
-    screen)."""
+    screen); nothing reads the sent message back (see ``DalsbotBot.send_unread``)."""
     if chat is not None:
         markup = keyboard(card.rows) if card.rows else None
-        await chat.send_message(
-            card.text,
-            reply_markup=markup,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=NO_PREVIEW,
-        )
+        await context.bot.send_unread(chat.id, card.text, markup)
 
 
 @flow_draft("pending_text")
