@@ -101,6 +101,8 @@ MIN_COMPOUND_LENGTH = 7
 MIN_FUZZY_LENGTH = 5
 FUZZY_CUTOFF_SHORT = 88.0  # words of 5 letters: only one inserted/deleted letter
 FUZZY_CUTOFF = 85.0
+# Question words whose typo correction or compound split an index keeps (each index its own).
+CACHED_WORDS = 20000
 
 # Confidence calibration (fitted on tests/knowledge/eval_questions.yaml, see calibrate()).
 CAL_COVERAGE = 2.2
@@ -221,6 +223,10 @@ class _LangIndex:
     surface: frozenset[str] = frozenset()
     restore: dict[str, str] = field(default_factory=dict)
     fuzzy_cache: dict[str, tuple[str, float] | None] = field(default_factory=dict)
+    # A question word's compound parts (its word, its stem, whether parts may be stems): a
+    # question is analysed two or three times (whole, its asking part, each of two
+    # questions), and the split tries every part of a word, stemming each.
+    split_cache: dict[tuple[str, str, bool], list[str] | None] = field(default_factory=dict)
 
 
 class KnowledgeIndex:
@@ -480,21 +486,21 @@ def repair_tokens(
     while i < len(restored):
         if i + 1 < len(restored):
             joined = _restore(restored[i] + restored[i + 1], index)
-            halves_known = restored[i] in index.surface and restored[i + 1] in index.surface
-            term = glossary is not None and bool(
-                glossary.keys_for([stem(joined, index.lang)], index.lang)
-            )
-            if (
-                len(joined) >= MIN_JOINED_LENGTH
-                and joined in index.surface
-                and (term or not (halves_known and min(len(restored[i]), len(restored[i + 1])) > 3))
-            ):
-                repaired.append(joined)
-                i += 2
-                continue
+            if len(joined) >= MIN_JOINED_LENGTH and joined in index.surface:
+                halves_known = restored[i] in index.surface and restored[i + 1] in index.surface
+                short_half = min(len(restored[i]), len(restored[i + 1])) <= 3
+                # The glossary (a stem) is looked up last: most neighbours join into no word.
+                if not halves_known or short_half or _glossary_term(joined, index, glossary):
+                    repaired.append(joined)
+                    i += 2
+                    continue
         repaired.append(restored[i])
         i += 1
     return repaired
+
+
+def _glossary_term(word: str, index: _LangIndex, glossary: Glossary | None) -> bool:
+    return glossary is not None and bool(glossary.keys_for([stem(word, index.lang)], index.lang))
 
 
 def _restore(token: str, index: _LangIndex) -> str:
@@ -591,7 +597,7 @@ def _expand_word(
     """Add compound parts and typo corrections for one question word to ``terms``."""
     known = term in index.full.idf
     if len(token) >= MIN_COMPOUND_LENGTH:
-        parts = _split(token, term, index.vocabulary, lang, stem_parts=not known)
+        parts = _split(token, term, index, stem_parts=not known)
         weight = COMPOUND_PART_WEIGHT_KNOWN if known else COMPOUND_PART_WEIGHT_UNKNOWN
         for part in parts or ():
             _add(terms, part, weight)
@@ -609,12 +615,17 @@ def _expand_word(
             _add_concept(key, weight, lang, glossary, terms)
 
 
-def _split(
-    token: str, term: str, vocabulary: frozenset[str], lang: str, stem_parts: bool
-) -> list[str] | None:
-    return split_compound(token, vocabulary, lang, stem_parts=stem_parts) or split_compound(
+def _split(token: str, term: str, index: _LangIndex, stem_parts: bool) -> list[str] | None:
+    key = (token, term, stem_parts)
+    if key in index.split_cache:
+        return index.split_cache[key]
+    vocabulary, lang = index.vocabulary, index.lang
+    result = split_compound(token, vocabulary, lang, stem_parts=stem_parts) or split_compound(
         term, vocabulary, lang, stem_parts=stem_parts
     )
+    if len(index.split_cache) < CACHED_WORDS:
+        index.split_cache[key] = result
+    return result
 
 
 def _fuzzy(token: str, index: _LangIndex) -> tuple[str, float] | None:
@@ -626,7 +637,7 @@ def _fuzzy(token: str, index: _LangIndex) -> tuple[str, float] | None:
     choices = index.fuzzy_buckets.get(token[0], [])
     found = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
     result = (str(found[0]), float(found[1])) if found else None
-    if len(index.fuzzy_cache) < 20000:
+    if len(index.fuzzy_cache) < CACHED_WORDS:
         index.fuzzy_cache[token] = result
     return result
 

@@ -132,6 +132,8 @@ class _Category:
     # Every pattern above in one: most messages match none of a category's patterns, and
     # one search says so (instead of one per pattern).
     union: re.Pattern[str] | None = None
+    # The weak cues in one: whether any matches, before each is looked for on its own.
+    weak_any: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,7 @@ def load_signals(directory: Path = SIGNALS_DIR) -> Signals:
                 [p for strength in _STRENGTHS for p in per_category[name][strength]] + every[name],
                 name,
             ),
+            _compile(per_category[name]["weak"], f"{name}.weak"),
         )
         for name in CATEGORIES
     )
@@ -335,9 +338,10 @@ def assess(
             clear.append(category.name)
             explicit = True
             continue
+        weak = category.weak_any is not None and category.weak_any.search(folded) is not None
         found = {
             match.group().strip()
-            for cue in category.weak
+            for cue in (category.weak if weak else ())
             for match in cue.finditer(folded)
             if not _negated(folded, match.start(), signals.negation)
         }
