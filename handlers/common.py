@@ -6,15 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, cast
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    TelegramObject,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.buttons import ButtonData
-from bot.context import BotContext, CommandSpec
+from bot.context import BotContext, CommandSpec, DalsbotBot
 from bot.i18n import Lang, as_lang, t
 from storage import presses as press_store
 from storage.people import store as staff_store
@@ -122,9 +128,13 @@ async def reply(
     :func:`parse_mode`)."""
     chat = update.effective_chat
     if chat is not None:
-        await chat.send_message(
-            text, reply_markup=markup, parse_mode=parse_mode(html), disable_web_page_preview=True
-        )
+        await _bot(chat).send_unread(chat.id, text, markup, html=html)
+
+
+def _bot(source: TelegramObject) -> DalsbotBot:
+    """The bot ``source`` (a chat, a message) came through: always Dalsbot's own class
+    (bot/shell/app.py)."""
+    return cast(DalsbotBot, source.get_bot())
 
 
 def shorten(text: str, limit: int) -> str:
@@ -213,12 +223,10 @@ async def edit_or_send(
     """Replace the pressed message's text (a button flow), or send a new message."""
     query = update.callback_query
     if query is not None and query.message is not None:
+        message = query.message
         try:
-            await query.edit_message_text(
-                text,
-                reply_markup=markup,
-                parse_mode=parse_mode(html),
-                disable_web_page_preview=True,
+            await _bot(query).edit_unread(
+                message.chat.id, message.message_id, text, markup, html=html
             )
         except BadRequest as exc:
             # A double tap asks for the same text again; Telegram refuses "not modified".
