@@ -15,12 +15,20 @@ reference, a pulse comment, a person's name) passes through here first.
   ``-``, ``.`` or ``/`` before the last four digits, or no separator), and the same digits in
   other groups (``1912 1212 1212``, ``1912-1212-1212``); a candidate counts when its check
   digit is valid, verified with the maintained ``personnummer`` library, so ordinary numbers
-  are not refused by mistake. A mistyped one counts too when it is written the way only a
-  personnummer is written: a real date of birth of six or eight digits in one run, a "-" or
-  "+", then four digits (``120212-9816``, ``20120212-9816``). A wrong digit does not make it
-  less a child's number, and no phone number, meeting time or case number takes that form.
-  Other shapes (ten digits in one run like a mobile number, the date written with dashes)
-  still need the check digit.
+  are not refused by mistake. A mistyped one (a wrong digit does not make it less a child's
+  number) counts too when it is written the way a personnummer is written: a real date of
+  birth (six digits, or eight with the century and in the past), then "-" or "+" (or a few
+  of them, with spaces or a line break around; any dash), then four digits
+  (``120212-9816``, ``120212 - 9816``; a date written with separators takes one "-":
+  ``2012-02-12-9816``); eight date digits, spaces and four digits (``20120212 9816``); or
+  twelve digits in one run or in groups starting with a date of birth (``201202129816``,
+  ``2012 0212 9816``), the form e-services ask for. Four digits that go on as a range or
+  a date are no serial (``2024-01-01 - 2024-01-31``). Ten digits in one run or in groups
+  still need the check digit (``0701234567`` is a mobile number), as do six date digits
+  and a space (``240315 1400`` is as often a date and a time) and a date written with
+  separators followed by a space (``2024-03-15 1400``). An ordinary number in one of these
+  forms looks like a personnummer and is refused like one ("240315-0042" as a case
+  number): the person is asked, in one line, to write it another way.
 - :func:`contains_identity_number` is the yes/no form used to refuse input.
 - :func:`redact` replaces identity numbers, phone numbers and e-mail addresses, for the
   anonymous pulse comments that are kept after redaction.
@@ -115,14 +123,16 @@ def normalise_line(text: str) -> str:
     return _SPACE_RUN.sub(" ", normalise(text)).strip()
 
 
-def _is_identity_number(date_part: str, separator: str, serial: str) -> bool:
+def _is_identity_number(
+    date_part: str, separator: str, serial: str, after: str = "", *, mistyped: bool = True
+) -> bool:
     date_digits, serial = re.sub(r"\D", "", date_part), re.sub(r"\D", "", serial)
     # "+" marks a person of 100 or more; with the century written it adds nothing.
     plus = "+" in separator and len(date_digits) == 6
     candidate = f"{date_digits}{'+' if plus else '-'}{serial}"
     try:
         if not personnummer.valid(candidate):
-            return _is_mistyped(date_part, separator, serial)
+            return mistyped and _is_mistyped(date_part, separator, serial, after)
         # Nobody is born in the future: "2026-12-04 1000" is a meeting, not a person. (Six
         # date digits may be a century earlier, so they are not judged by their date.)
         if len(date_digits) == 6:
@@ -132,25 +142,56 @@ def _is_identity_number(date_part: str, separator: str, serial: str) -> bool:
         return False
 
 
-# A personnummer's own written form: the date in one run, "-" or "+", four digits.
-_OWN_FORM_SEPARATOR: Final = re.compile(r" ?[-+] ?")
+# Characters that stand for a dash between date and serial, besides the "-" that
+# ``normalise`` makes of every Unicode dash: look-alikes that are not dashes to Unicode
+# (hyphen bullet, modifier minus, heavy minus sign, the katakana long-vowel mark).
+_DASHES_TOO: Final = str.maketrans(dict.fromkeys("\u2043\u02d7\u2796" + _DASH_LIKE, "-"))
+# Between date and serial: one to three of "-" and "+", with any spaces or line breaks
+# around them; after a date written in one run, spaces or a line break alone will do.
+_OWN_SEPARATOR: Final = re.compile(r"\s*[-+]{1,3}\s*")
+_SPACE_SEPARATOR: Final = re.compile(r"\s+")
+_DATE_AND_TIME: Final = re.compile(r"(?:\d{4}|\d{2})([-./])\d{2}\1\d{2}\s+\d{4}")
+# What follows four digits that are the start of something else: a range or a date.
+_GOES_ON: Final = re.compile(r"\s*[-./:]\s*\d")
+# The oldest date of birth a personnummer written with its century can have.
+_FIRST_BIRTH: Final = dt.date(1870, 1, 1)
 
 
-def _is_mistyped(date_part: str, separator: str, serial: str) -> bool:
-    """True when a candidate whose check digit fails is written in a personnummer's own form
-    with a real date of birth (see the module's docstring)."""
-    if not (date_part.isdigit() and serial.isdigit() and len(serial) == 4):
+def _is_mistyped(date_part: str, separator: str, serial: str, after: str) -> bool:
+    """True when a candidate whose check digit fails is written the way a personnummer is
+    written (see the module's docstring), with a real date of birth; ``after`` is the text
+    that follows it."""
+    date_digits, serial_digits = re.sub(r"\D", "", date_part), re.sub(r"\D", "", serial)
+    if len(serial_digits) != 4 or len(date_digits) not in (6, 8) or _GOES_ON.match(after):
+        return False  # the "serial" starts another date or a range: 2024-01-01 - 2024-01-31
+    separator = separator.translate(_DASHES_TOO)
+    in_one_run = date_part.isdigit()
+    if in_one_run and _OWN_SEPARATOR.fullmatch(separator):
+        pass  # 120212-9816, 120212 - 9816, 20120212--9816
+    elif separator in ("-", "+"):
+        pass  # 12.02.12-9816, 2012-02-12-9816
+    elif in_one_run and len(date_digits) == 8 and _SPACE_SEPARATOR.fullmatch(separator):
+        pass  # 20120212 9816 (six digits and a space are as often a date and a time)
+    elif not (in_one_run and separator == "" and len(date_digits) == 8):
+        # Ten digits in one run are as likely a mobile number (0701234567); twelve with a
+        # date of birth are the form e-services ask for (201202129816).
         return False
-    if len(date_part) not in (6, 8) or not _OWN_FORM_SEPARATOR.fullmatch(separator):
+    return _born(date_digits)
+
+
+def _born(date_digits: str) -> bool:
+    """Whether six or eight digits are a real date of birth (day + 60: samordningsnummer);
+    with the century, in the past (not a meeting's date)."""
+    if len(date_digits) == 8 and date_digits[:2] not in ("18", "19", "20"):
         return False
-    year = int(date_part[:-4]) if len(date_part) == 8 else 2000  # 2000 had a 29 February
-    month, day = int(date_part[-4:-2]), int(date_part[-2:])
-    day -= 60 if day > 60 else 0  # samordningsnummer
+    year = int(date_digits[:-4]) if len(date_digits) == 8 else 2000  # 2000 had a 29 February
+    month, day = int(date_digits[-4:-2]), int(date_digits[-2:])
+    day -= 60 if day > 60 else 0
     try:
         born = dt.date(year, month, day)
     except ValueError:
         return False
-    return len(date_part) == 6 or dt.date(1870, 1, 1) <= born <= dt.date.today()
+    return len(date_digits) == 6 or _FIRST_BIRTH <= born <= dt.date.today()
 
 
 def _grouped(text: str) -> list[tuple[int, int, str]]:
@@ -170,11 +211,18 @@ def find_identity_numbers(text: str) -> list[tuple[int, int]]:
     text = normalise(text)
     spans: list[tuple[int, int]] = []
     for match in _CANDIDATE.finditer(text):
-        if _is_identity_number(match.group(1), match.group(4), match.group(5)):
+        after = text[match.end() : match.end() + 8]
+        if _is_identity_number(match.group(1), match.group(4), match.group(5), after):
             spans.append(match.span())
     for start, end, digits in _grouped(text):
         overlaps = any(start < other_end and other_start < end for other_start, other_end in spans)
-        if not overlaps and _is_identity_number(digits[:-4], "", digits[-4:]):
+        after = text[end : end + 8]
+        # A date written with separators, a space and four digits is a date and a time
+        # (2024-03-15 1400): counted only with a valid check digit.
+        timed = _DATE_AND_TIME.match(text, start, end) is not None
+        if not overlaps and _is_identity_number(
+            digits[:-4], "", digits[-4:], after, mistyped=not timed
+        ):
             spans.append((start, end))
     return sorted(spans)
 

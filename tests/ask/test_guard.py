@@ -46,6 +46,13 @@ def test_identity_number_in_any_common_form_is_found(text: str) -> None:
         "kl 0830-1000",
         "121312-1234",
         "120230-1234",
+        # Date ranges and dates with times, written the way staff write them.
+        "inskrivning 2023-08-21 - 2024-06-14",
+        "2024-01-01--2024-01-31",
+        "möte 240315 1400",
+        "240315 0830-1000",
+        "2024-03-15 1400",
+        "20240101-20240131",
     ],
 )
 def test_ordinary_numbers_are_not_refused(text: str) -> None:
@@ -54,7 +61,27 @@ def test_ordinary_numbers_are_not_refused(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["121212–1213", "19120212-9816", "120212+9816", "fråga om 120272 - 9816", "20120229-1234"],
+    [
+        "121212–1213",
+        "19120212-9816",
+        "120212+9816",
+        "fråga om 120272 - 9816",
+        "20120229-1234",
+        # Found by an outside tester: twelve digits in one run (the e-services' form) or in
+        # groups, a space after a date with its century, doubled dashes, line breaks,
+        # dash look-alikes, a date written with dots or dashes.
+        "201202129817",
+        "2012 0212 9817",
+        "20120212 9817",
+        "120212--9817",
+        "120212  -\n9817",
+        "120212\u20439817",
+        "120212\u02d79817",
+        "120212\u27969817",
+        "120212\u30fc9817",
+        "12.02.12-9817",
+        "2012-02-12-9817",
+    ],
 )
 def test_a_mistyped_number_in_a_personnummers_own_form_is_refused(text: str) -> None:
     """A real date of birth in one run, "-" or "+", four digits: a wrong digit does not make

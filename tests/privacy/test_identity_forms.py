@@ -179,14 +179,17 @@ def test_a_wrong_check_digit_is_still_shaped_like_one(text: str) -> None:
 
 @st.composite
 def mistyped_in_own_form(draw: st.DrawFn) -> str:
-    """A wrong check digit, written as only a personnummer is: ``YYMMDD-NNNN`` or
-    ``YYYYMMDD-NNNN`` (or "+"), with any dash and invisible characters."""
+    """A wrong check digit, written as a personnummer is: ``YYMMDD-NNNN`` or
+    ``YYYYMMDD-NNNN`` (or "+", doubled dashes, spaces and line breaks around, any dash or
+    look-alike), ``YYYYMMDD NNNN`` and ``YYYYMMDDNNNN``, with invisible characters."""
     born = draw(st.dates(min_value=dt.date(1925, 1, 1), max_value=dt.date(2024, 12, 31)))
     day = born.day + (60 if draw(st.booleans()) else 0)
     nine = f"{born:%y%m}{day:02d}{draw(st.integers(min_value=1, max_value=999)):03d}"
     wrong = (luhn_digit(nine) + draw(st.integers(min_value=1, max_value=9))) % 10
     century = f"{born:%Y}"[:2] if draw(st.booleans()) else ""
-    separator = draw(st.sampled_from(DASHES + (("+",) if not century else ())))
+    separators = (*DASHES, "--", " - ", "\n-", "- \n", "\u2043", "\u02d7", "\u2796", "\u30fc")
+    separators += ("+", " + ") if not century else (" ", "")  # 20120212 9817, 201202129817
+    separator = draw(st.sampled_from(separators))
     written = f"{century}{nine[:6]}{separator}{nine[6:]}{wrong}"
     for _ in range(draw(st.integers(min_value=0, max_value=3))):
         at = draw(st.integers(min_value=0, max_value=len(written)))
