@@ -225,7 +225,9 @@ class _LangIndex:
     fuzzy_cache: dict[str, tuple[str, float] | None] = field(default_factory=dict)
     # A question word's compound parts (its word, its stem, whether parts may be stems): a
     # question is analysed two or three times (whole, its asking part, each of two
-    # questions), and the split tries every part of a word, stemming each.
+    # questions), and the split tries every part of a word, stemming each. Like the typo
+    # cache, it keeps question words (not those with a digit) until the index is rebuilt,
+    # at most CACHED_WORDS; the questions themselves are in the question log anyway.
     split_cache: dict[tuple[str, str, bool], list[str] | None] = field(default_factory=dict)
 
 
@@ -623,9 +625,15 @@ def _split(token: str, term: str, index: _LangIndex, stem_parts: bool) -> list[s
     result = split_compound(token, vocabulary, lang, stem_parts=stem_parts) or split_compound(
         term, vocabulary, lang, stem_parts=stem_parts
     )
-    if len(index.split_cache) < CACHED_WORDS:
+    if len(index.split_cache) < CACHED_WORDS and not _has_digit(token):
         index.split_cache[key] = result
     return result
+
+
+def _has_digit(token: str) -> bool:
+    """Whether ``token`` holds a digit: such a word (a number, a reference) is never kept in
+    the per-index caches, which otherwise hold a question's words as long as the index."""
+    return any(char.isdigit() for char in token)
 
 
 def _fuzzy(token: str, index: _LangIndex) -> tuple[str, float] | None:
@@ -637,7 +645,7 @@ def _fuzzy(token: str, index: _LangIndex) -> tuple[str, float] | None:
     choices = index.fuzzy_buckets.get(token[0], [])
     found = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
     result = (str(found[0]), float(found[1])) if found else None
-    if len(index.fuzzy_cache) < CACHED_WORDS:
+    if len(index.fuzzy_cache) < CACHED_WORDS and not _has_digit(token):
         index.fuzzy_cache[token] = result
     return result
 

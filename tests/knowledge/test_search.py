@@ -168,3 +168,16 @@ def test_long_message_is_searched_by_its_asking_sentence() -> None:
         "vem kallar till sip",
         "hur ofta följs den upp",
     ]
+
+
+def test_word_caches_keep_the_split_and_no_word_with_a_digit(kb: KnowledgeBase) -> None:
+    """A question word's compound split is kept (a question is analysed several times); a
+    word holding a digit (a number, a reference) never is."""
+    question = "Hur fungerar uppföljningsmötesplaneringen för ärende 2024anm1234?"
+    first = kb.answer(question, "sv")
+    assert kb.answer(question, "sv") == first
+    kept = [key for index in kb.index._langs.values() for key in index.split_cache]
+    assert any(token == "uppföljningsmötesplaneringen" for token, _, _ in kept)
+    assert not any(char.isdigit() for token, term, _ in kept for char in token + term)
+    typos = [token for index in kb.index._langs.values() for token in index.fuzzy_cache]
+    assert not any(char.isdigit() for token in typos for char in token)
