@@ -166,17 +166,17 @@ def _is_mistyped(date_part: str, separator: str, serial: str, after: str) -> boo
         return False  # the "serial" starts another date or a range: 2024-01-01 - 2024-01-31
     separator = separator.translate(_DASHES_TOO)
     in_one_run = date_part.isdigit()
-    if in_one_run and _OWN_SEPARATOR.fullmatch(separator):
-        pass  # 120212-9816, 120212 - 9816, 20120212--9816
-    elif separator in ("-", "+"):
-        pass  # 12.02.12-9816, 2012-02-12-9816
-    elif in_one_run and len(date_digits) == 8 and _SPACE_SEPARATOR.fullmatch(separator):
-        pass  # 20120212 9816 (six digits and a space are as often a date and a time)
-    elif not (in_one_run and separator == "" and len(date_digits) == 8):
-        # Ten digits in one run are as likely a mobile number (0701234567); twelve with a
-        # date of birth are the form e-services ask for (201202129816).
-        return False
-    return _born(date_digits)
+    with_century = in_one_run and len(date_digits) == 8
+    written_as_one = (
+        # 120212-9816, 120212 - 9816, 20120212--9816
+        (in_one_run and _OWN_SEPARATOR.fullmatch(separator) is not None)
+        # 12.02.12-9816, 2012-02-12-9816
+        or separator in ("-", "+")
+        # 20120212 9816 and 201202129816, the form e-services ask for. (Six digits and a
+        # space are as often a date and a time; ten in one run, a mobile number.)
+        or (with_century and (separator == "" or _SPACE_SEPARATOR.fullmatch(separator)))
+    )
+    return bool(written_as_one) and _born(date_digits)
 
 
 def _born(date_digits: str) -> bool:
