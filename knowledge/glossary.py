@@ -153,31 +153,22 @@ class Glossary:
     def _join_cues(self) -> None:
         """Join the cue patterns: one search finds whether any cue matches, then one per
         entry (instead of one per cue, about 60 for each part of every question). A pattern
-        ``(?:a)|(?:b)`` matches where ``a`` or ``b`` does; a cue that cannot be joined (a
-        numbered back-reference, an inline flag) leaves the cues unjoined."""
+        ``(?:a)|(?:b)`` matches where ``a`` or ``b`` does; every cue is checked to join when
+        the glossary is read (``_parse_entry``)."""
         entries = [entry for entry in self.entries.values() if entry.cues]
-        try:
-            joined = [
-                (entry.key, entry.cue_weight, _joined([cue.pattern for cue in entry.cues]))
-                for entry in entries
-            ]
-            every = _joined([cue.pattern for entry in entries for cue in entry.cues])
-        except (re.error, PatternError):
-            return
-        self._entry_cues, self._any_cue = tuple(joined), every
+        self._entry_cues = tuple(
+            (entry.key, entry.cue_weight, _joined([cue.pattern for cue in entry.cues]))
+            for entry in entries
+        )
+        if entries:
+            self._any_cue = _joined([cue.pattern for entry in entries for cue in entry.cues])
 
     def cue_keys(self, question: str) -> list[tuple[str, float]]:
         """Concepts whose cue patterns match ``question``, with their cue weights."""
         text = normalize(question)
-        if self._any_cue is not None:
-            if self._any_cue.search(text) is None:
-                return []
-            return [(key, weight) for key, weight, cues in self._entry_cues if cues.search(text)]
-        return [
-            (entry.key, entry.cue_weight)
-            for entry in self.entries.values()
-            if entry.cues and any(cue.search(text) for cue in entry.cues)
-        ]
+        if self._any_cue is None or self._any_cue.search(text) is None:
+            return []
+        return [(key, weight) for key, weight, cues in self._entry_cues if cues.search(text)]
 
     def is_place(self, key: str) -> bool:
         """Return True if concept ``key`` is a group of place names."""
@@ -270,7 +261,9 @@ def _parse_entry(raw: Any, where: str) -> GlossaryEntry:
         raise GlossaryError(f"{where} ({key}): 'cues' must be a list of strings")
     try:
         patterns = tuple(re.compile(cue) for cue in cues)
-    except re.error as exc:
+        for cue in cues:  # joined with the others (Glossary._join_cues)
+            _joined([cue])
+    except (re.error, PatternError) as exc:
         raise GlossaryError(f"{where} ({key}): bad cue pattern: {exc}") from exc
     cue_weight = raw.get("cue_weight", 1.0)
     if not isinstance(cue_weight, int | float) or not 0 < cue_weight <= 5:

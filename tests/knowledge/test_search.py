@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.shell.cli.main import main
+from knowledge.glossary import GlossaryError, parse_glossary
 from knowledge.service import KnowledgeBase
 
 
@@ -181,3 +182,24 @@ def test_word_caches_keep_the_split_and_no_word_with_a_digit(kb: KnowledgeBase) 
     assert not any(char.isdigit() for token, term, _ in kept for char in token + term)
     typos = [token for index in kb.index._langs.values() for token in index.fuzzy_cache]
     assert not any(char.isdigit() for token in typos for char in token)
+
+
+@pytest.mark.parametrize("cue", [r"(oro)\1", "(?i)oro"])
+def test_a_cue_that_cannot_be_joined_with_the_others_is_refused_when_read(cue: str) -> None:
+    """The glossary's cues are searched as one pattern: a numbered back-reference or an
+    inline flag would change meaning or fail there, so the glossary is refused."""
+    entry = {"key": "oro", "terms": ["oro"], "explain": {"sv": "a", "en": "b"}, "cues": [cue]}
+    with pytest.raises(GlossaryError, match="bad cue pattern"):
+        parse_glossary({"entries": [entry]}, "test")
+
+
+def test_cues_match_as_one_pattern_and_one_per_entry() -> None:
+    """Each entry whose cue matches is found, with its weight; no match, no key."""
+    entries = [
+        {"key": key, "terms": [key], "explain": {"sv": "a", "en": "b"}, "cues": cues}
+        for key, cues in (("sip", [r"\bkalla(r)? till\b", "samordnad"]), ("oro", ["anmäl"]))
+    ]
+    glossary = parse_glossary({"entries": entries}, "test")
+    assert glossary.cue_keys("Vem kallar till mötet?") == [("sip", 1.0)]
+    assert glossary.cue_keys("samordnad plan, ska jag anmäla?") == [("sip", 1.0), ("oro", 1.0)]
+    assert glossary.cue_keys("Hej") == []
