@@ -121,9 +121,9 @@ class DalsbotBot(ExtBot[None]):
         text: str,
         reply_markup: InlineKeyboardMarkup | None = None,
         *,
-        html: bool = True,
+        html: bool,
     ) -> None:
-        """``send_message`` (HTML unless ``html`` is false; no link preview), not read back."""
+        """``send_message`` (HTML if ``html``; no link preview), not read back."""
         await self._post("sendMessage", _message(text, reply_markup, html, chat_id=chat_id))
 
     async def edit_unread(
@@ -133,7 +133,7 @@ class DalsbotBot(ExtBot[None]):
         text: str,
         reply_markup: InlineKeyboardMarkup | None = None,
         *,
-        html: bool = False,
+        html: bool,
     ) -> None:
         """``edit_message_text`` (HTML if ``html``; no link preview), not read back."""
         data = _message(text, reply_markup, html, chat_id=chat_id, message_id=message_id)

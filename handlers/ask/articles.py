@@ -72,7 +72,7 @@ async def read_more(update: Update, context: BotContext) -> None:
     press, article = pressed
     await press.query.answer()
     expanded = Card(expanded_article(article, press.data.lang))
-    await send_card(context, update.effective_chat, expanded)
+    await send_card(update, expanded)
 
 
 async def redraw_card(update: Update, context: BotContext) -> None:
@@ -153,7 +153,7 @@ async def open_article(update: Update, context: BotContext) -> None:
         today=today,
         review_days=context.settings.kb_review_days,
     )
-    await send_card(context, update.effective_chat, article_card(kb, spec))
+    await send_card(update, article_card(kb, spec))
 
 
 # -- browsing ----------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
                 local = contact_numbers(context).for_municipality(staff.municipality)
             guidance = emergency_guidance(knowledge_base(context), lang, local)
             if guidance is not None:
-                await send_card(context, update.effective_chat, guidance)
+                await send_card(update, guidance)
         if refused:
             await reply(update, t("ask.personnummer", lang))
             return
@@ -100,7 +100,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     if answer.intent != Kind.QUESTION.value:
         # Small talk, a case question or an off-topic one: a short reply, nothing stored.
         logger.info("Reply without an article: intent=%s topic=%s", answer.intent, answer.topic)
-        await send_card(context, update.effective_chat, intent_card(answer))
+        await send_card(update, intent_card(answer))
         return
     log_id = await context.db.run(
         kb_store.log_question,
@@ -133,7 +133,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         today=today,
         review_days=context.settings.kb_review_days,
     )
-    await send_card(context, update.effective_chat, card)
+    await send_card(update, card)
 
 
 async def ask_for_question(update: Update, context: BotContext, lang: Lang) -> None:

@@ -7,12 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Final
 
-from telegram import Chat
+from telegram import Update
 
 from bot.context import BotContext
 from bot.state import flow_draft
 from handlers.ask.render import Card
-from handlers.common import keyboard
+from handlers.common import keyboard, reply
 from knowledge.contacts import Contacts
 from knowledge.service import KnowledgeBase
 
@@ -29,12 +29,10 @@ def contact_numbers(context: BotContext) -> Contacts:
     return context.data.services.get(Contacts)
 
 
-async def send_card(context: BotContext, chat: Chat | None, card: Card) -> None:
-    """Send a card (HTML) without link previews (a source link would otherwise fill the phone
-    screen); nothing reads the sent message back (see ``DalsbotBot.send_unread``)."""
-    if chat is not None:
-        markup = keyboard(card.rows) if card.rows else None
-        await context.bot.send_unread(chat.id, card.text, markup)
+async def send_card(update: Update, card: Card) -> None:
+    """Send a card (HTML) to the update's chat, without link previews (a source link would
+    otherwise fill the phone screen: ``reply`` sends none)."""
+    await reply(update, card.text, keyboard(card.rows) if card.rows else None, html=True)
 
 
 @flow_draft("pending_text")
